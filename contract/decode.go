@@ -1,0 +1,391 @@
+package contract
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// IDNamespace is the UUIDv5 namespace of derived event IDs. Changing it would
+// change every derived ID and break replay deduplication: never do.
+var IDNamespace = uuid.MustParse("6f0c3f9e-4a55-5b8e-9a3c-7472706c696e")
+
+// earliest is the oldest event time the contract accepts.
+var earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// maxFuture is how far ahead of the receiver's clock an event may be.
+const maxFuture = 24 * time.Hour
+
+// Decoder turns wire bytes into normalised events. The zero value is ready
+// to use and checks times against the wall clock.
+type Decoder struct {
+	// Now is the clock for the future-time check; nil means time.Now.
+	Now func() time.Time
+}
+
+// wire mirrors the contract with pointers so absence and JSON null are
+// visible; encoding/json then reports wrong types with the field's path.
+type wire struct {
+	EventID    *string           `json:"event_id"`
+	EventType  *string           `json:"event_type"`
+	Time       *string           `json:"time"`
+	MSP        *string           `json:"msp"`
+	Tenant     *string           `json:"tenant"`
+	Tool       *string           `json:"tool"`
+	Actor      *Actor            `json:"actor"`
+	Target     *Target           `json:"target"`
+	Session    *Session          `json:"session"`
+	Credential *Credential       `json:"credential"`
+	Package    *Package          `json:"package"`
+	Script     *Script           `json:"script"`
+	Source     *Source           `json:"source"`
+	Outcome    *string           `json:"outcome"`
+	Reason     *string           `json:"reason"`
+	Change     *Change           `json:"change"`
+	Attributes map[string]string `json:"attributes"`
+}
+
+// knownTop and knownNested list the contract's field names; anything else
+// is kept in attributes rather than dropped.
+var knownTop = map[string]bool{
+	"event_id": true, "event_type": true, "time": true, "msp": true, "tenant": true,
+	"tool": true, "actor": true, "target": true, "session": true, "credential": true,
+	"package": true, "script": true, "source": true, "outcome": true, "reason": true,
+	"change": true, "attributes": true,
+}
+
+var knownNested = map[string]map[string]bool{
+	"actor":      {"user": true, "ip": true, "country": true, "asn": true, "mfa": true, "role": true},
+	"target":     {"host": true, "host_count": true, "os": true, "tags": true},
+	"session":    {"id": true, "duration_s": true, "auth_method": true},
+	"credential": {"name": true, "privileged": true},
+	"package":    {"name": true, "version": true, "sha256": true, "signer": true, "signed": true},
+	"script":     {"name": true, "sha256": true, "interpreter": true, "command": true},
+	"source":     {"url": true},
+	"change":     {"ticket": true},
+}
+
+// Decode validates and normalises one message. A contract violation is
+// returned as a *RejectError.
+func (d *Decoder) Decode(raw []byte) (Event, error) {
+	var ev Event
+	if len(raw) > MaxMessageBytes {
+		return ev, reject(ReasonOversize, "", "message is %d bytes, limit %d", len(raw), MaxMessageBytes)
+	}
+	if !utf8.Valid(raw) {
+		return ev, reject(ReasonInvalidUTF8, "", "message is not valid UTF-8")
+	}
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return ev, reject(ReasonMalformedJSON, "", "message is not a JSON object")
+	}
+
+	var w wire
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&w)
+	var extra map[string]string
+	if err != nil && strings.HasPrefix(err.Error(), "json: unknown field ") {
+		// Rare path: fields outside the contract. Decode again leniently
+		// and collect the unknown ones into attributes.
+		w = wire{}
+		err = json.Unmarshal(trimmed, &w)
+		if err == nil {
+			extra, err = unknownFields(trimmed)
+		}
+	}
+	if err != nil {
+		return ev, jsonReject(err)
+	}
+	if dec.More() {
+		return ev, reject(ReasonMalformedJSON, "", "trailing data after the JSON object")
+	}
+	return d.normalise(&w, extra)
+}
+
+func jsonReject(err error) *RejectError {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		field := typeErr.Field
+		return reject(ReasonWrongType, field, "expected %s, got JSON %s", typeErr.Type, typeErr.Value)
+	}
+	return reject(ReasonMalformedJSON, "", "%v", err)
+}
+
+// unknownFields returns the fields outside the contract, as attribute
+// entries: top-level names as they are, nested ones as "object.name". String
+// values are kept as is, anything else as its JSON text.
+func unknownFields(raw []byte) (map[string]string, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for k, v := range top {
+		if !knownTop[k] {
+			out[k] = attributeText(v)
+			continue
+		}
+		known, nested := knownNested[k]
+		if !nested || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			continue
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(v, &obj); err != nil {
+			return nil, err
+		}
+		for nk, nv := range obj {
+			if !known[nk] {
+				out[k+"."+nk] = attributeText(nv)
+			}
+		}
+	}
+	return out, nil
+}
+
+func attributeText(v json.RawMessage) string {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	var compact bytes.Buffer
+	if json.Compact(&compact, v) == nil {
+		return compact.String()
+	}
+	return string(v)
+}
+
+func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
+	var ev Event
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return strings.TrimSpace(*p)
+	}
+
+	ev.EventType = strings.ToLower(str(w.EventType))
+	if ev.EventType == "" {
+		return ev, reject(ReasonMissingField, "event_type", "required")
+	}
+	if FamilyOf(ev.EventType) == FamilyUnknown {
+		return ev, reject(ReasonUnknownEventType, "event_type", "%q is not a contract v1 event type", ev.EventType)
+	}
+
+	timeText := str(w.Time)
+	if timeText == "" {
+		return ev, reject(ReasonMissingField, "time", "required")
+	}
+	t, err := time.Parse(time.RFC3339Nano, timeText)
+	if err != nil {
+		return ev, reject(ReasonInvalidValue, "time", "not RFC 3339 with offset: %q", timeText)
+	}
+	now := time.Now
+	if d.Now != nil {
+		now = d.Now
+	}
+	if t.Before(earliest) {
+		return ev, reject(ReasonTimeOutOfRange, "time", "%s is before 2000-01-01", timeText)
+	}
+	if t.After(now().Add(maxFuture)) {
+		return ev, reject(ReasonTimeOutOfRange, "time", "%s is more than 24h in the future", timeText)
+	}
+	ev.Time = t.UTC()
+
+	if ev.MSP = str(w.MSP); ev.MSP == "" {
+		return ev, reject(ReasonMissingField, "msp", "required")
+	}
+	ev.Tenant = str(w.Tenant)
+	if ev.Tenant == "" && requiresTenant(ev.EventType) {
+		return ev, reject(ReasonMissingField, "tenant", "required for %s", ev.EventType)
+	}
+	ev.Tool = strings.ToLower(str(w.Tool))
+	if ev.Tool == "" {
+		return ev, reject(ReasonMissingField, "tool", "required")
+	}
+	if !isSlug(ev.Tool) {
+		return ev, reject(ReasonInvalidValue, "tool", "%q is not a slug (a-z, 0-9, '-', '_', '.')", ev.Tool)
+	}
+
+	if w.Actor != nil {
+		ev.Actor = *w.Actor
+	}
+	if err := normaliseActor(&ev.Actor); err != nil {
+		return ev, err
+	}
+	if ev.Actor.User == "" && requiresUser(ev.EventType) {
+		return ev, reject(ReasonMissingField, "actor.user", "required for %s", ev.EventType)
+	}
+	if w.Target != nil {
+		ev.Target = *w.Target
+		ev.Target.Host = strings.TrimSpace(ev.Target.Host)
+		ev.Target.OS = strings.TrimSpace(ev.Target.OS)
+		if err := nonNegative(ev.Target.HostCount, "target.host_count"); err != nil {
+			return ev, err
+		}
+		ev.Target.Tags = normaliseTags(ev.Target.Tags)
+	}
+	if w.Session != nil {
+		ev.Session = *w.Session
+		ev.Session.ID = strings.TrimSpace(ev.Session.ID)
+		ev.Session.AuthMethod = strings.TrimSpace(ev.Session.AuthMethod)
+		if err := nonNegative(ev.Session.DurationS, "session.duration_s"); err != nil {
+			return ev, err
+		}
+	}
+	if w.Credential != nil {
+		ev.Credential = *w.Credential
+		ev.Credential.Name = strings.TrimSpace(ev.Credential.Name)
+	}
+	if w.Package != nil {
+		ev.Package = *w.Package
+		p := &ev.Package
+		p.Name, p.Version, p.Signer = strings.TrimSpace(p.Name), strings.TrimSpace(p.Version), strings.TrimSpace(p.Signer)
+		if p.SHA256, err = normaliseSHA256(p.SHA256, "package.sha256"); err != nil {
+			return ev, err
+		}
+	}
+	if w.Script != nil {
+		ev.Script = *w.Script
+		s := &ev.Script
+		s.Name, s.Interpreter, s.Command = strings.TrimSpace(s.Name), strings.ToLower(strings.TrimSpace(s.Interpreter)), strings.TrimSpace(s.Command)
+		if s.SHA256, err = normaliseSHA256(s.SHA256, "script.sha256"); err != nil {
+			return ev, err
+		}
+	}
+	if w.Source != nil {
+		ev.Source.URL = strings.TrimSpace(w.Source.URL)
+	}
+	ev.Outcome = strings.ToLower(str(w.Outcome))
+	if ev.Outcome != "" && ev.Outcome != "success" && ev.Outcome != "failure" {
+		return ev, reject(ReasonInvalidValue, "outcome", "%q is neither success nor failure", ev.Outcome)
+	}
+	ev.Reason = str(w.Reason)
+	if w.Change != nil {
+		ev.Change.Ticket = strings.TrimSpace(w.Change.Ticket)
+	}
+	if len(w.Attributes) > 0 || len(extra) > 0 {
+		ev.Attributes = make(map[string]string, len(w.Attributes)+len(extra))
+		for k, v := range extra {
+			ev.Attributes[k] = v
+		}
+		// Explicit attributes win over same-named fields outside the contract.
+		for k, v := range w.Attributes {
+			ev.Attributes[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	ev.timeText = ev.Time.Format(time.RFC3339Nano)
+
+	ev.EventID = str(w.EventID)
+	if ev.EventID == "" {
+		ev.EventID = DeriveID(&ev)
+	}
+	return ev, nil
+}
+
+func normaliseActor(a *Actor) error {
+	a.User = strings.TrimSpace(a.User)
+	a.Role = strings.TrimSpace(a.Role)
+	if a.IP = strings.TrimSpace(a.IP); a.IP != "" {
+		addr, err := netip.ParseAddr(a.IP)
+		if err != nil {
+			return reject(ReasonInvalidValue, "actor.ip", "%q is not an IP address", a.IP)
+		}
+		a.IP = addr.Unmap().String()
+	}
+	if a.Country = strings.ToUpper(strings.TrimSpace(a.Country)); a.Country != "" {
+		if len(a.Country) != 2 || !isUpperAlpha(a.Country) {
+			return reject(ReasonInvalidValue, "actor.country", "%q is not an ISO 3166-1 alpha-2 code", a.Country)
+		}
+	}
+	return nonNegative(a.ASN, "actor.asn")
+}
+
+func nonNegative(n *int64, field string) error {
+	if n != nil && *n < 0 {
+		return reject(ReasonInvalidValue, field, "must not be negative, got %d", *n)
+	}
+	return nil
+}
+
+func normaliseSHA256(s, field string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return "", nil
+	}
+	if len(s) != 64 || strings.Trim(s, "0123456789abcdef") != "" {
+		return "", reject(ReasonInvalidValue, field, "not a hex SHA-256 (64 hex digits)")
+	}
+	return s, nil
+}
+
+func normaliseTags(tags []string) []string {
+	out := tags[:0]
+	for _, t := range tags {
+		if t = strings.ToLower(strings.TrimSpace(t)); t != "" {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func isSlug(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func isUpperAlpha(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// DeriveID is the deterministic ID of an event that came without one: a
+// UUIDv5 over its canonical normalised JSON (event_id left empty), so the
+// same message replayed gets the same ID and deduplicates.
+func DeriveID(ev *Event) string {
+	c := *ev
+	c.EventID = ""
+	b, err := c.MarshalJSON()
+	if err != nil {
+		// Marshalling a validated Event cannot fail; fall back to a
+		// deterministic but coarser identity rather than a random one.
+		b = []byte(ev.EventType + "|" + ev.TimeText() + "|" + ev.MSP + "|" + ev.Tenant)
+	}
+	return uuid.NewSHA1(IDNamespace, b).String()
+}
+
+// MarshalJSON encodes the normalised event. Map keys are sorted by
+// encoding/json, so the output is canonical.
+func (e Event) MarshalJSON() ([]byte, error) {
+	type plain Event
+	return json.Marshal(plain(e))
+}
+
+// AttributeKeys returns the attribute names sorted, for stable storage.
+func (e *Event) AttributeKeys() []string {
+	keys := make([]string, 0, len(e.Attributes))
+	for k := range e.Attributes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,216 @@
+package contract
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tripline/tripline/fields"
+)
+
+var testNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+func decode(t *testing.T, raw string) (Event, error) {
+	t.Helper()
+	d := Decoder{Now: func() time.Time { return testNow }}
+	return d.Decode([]byte(raw))
+}
+
+const validPush = `{"event_type":"software.push","time":"2026-11-20T10:00:00+01:00","msp":"msp-a","tenant":"acme","tool":"kaseya-vsa",
+ "actor":{"user":"jdoe","ip":"10.0.0.1","country":"us","asn":64500,"mfa":true},
+ "target":{"host_count":40,"tags":["Critical"," election "]},
+ "package":{"name":"agent","version":"1.0","sha256":"ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789","signed":false}}`
+
+func TestDecodeRejects(t *testing.T) {
+	tests := []struct {
+		name   string
+		raw    string
+		reason Reason
+		field  string
+	}{
+		{"oversize", `{"x":"` + strings.Repeat("a", MaxMessageBytes) + `"}`, ReasonOversize, ""},
+		{"invalid utf8", "{\"event_type\":\"auth.login\xff\"}", ReasonInvalidUTF8, ""},
+		{"not json", `event_type=auth.login`, ReasonMalformedJSON, ""},
+		{"truncated", `{"event_type":"auth.login"`, ReasonMalformedJSON, ""},
+		{"array", `[1,2]`, ReasonMalformedJSON, ""},
+		{"trailing", `{"event_type":"auth.login"} {}`, ReasonMalformedJSON, ""},
+		{"wrong type msp", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":7,"tool":"x","actor":{"user":"u"}}`, ReasonWrongType, "msp"},
+		{"wrong type nested", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u","mfa":"yes"}}`, ReasonWrongType, "actor.mfa"},
+		{"float asn", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u","asn":1.5}}`, ReasonWrongType, "actor.asn"},
+		{"overflow host_count", `{"event_type":"software.push","time":"2026-11-20T10:00:00Z","msp":"m","tenant":"t","tool":"x","actor":{"user":"u"},"target":{"host_count":1e30}}`, ReasonWrongType, "target.host_count"},
+		{"attributes not strings", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"},"attributes":{"a":1}}`, ReasonWrongType, "attributes"},
+		{"missing event_type", `{"time":"2026-11-20T10:00:00Z","msp":"m","tool":"x"}`, ReasonMissingField, "event_type"},
+		{"missing time", `{"event_type":"auth.login","msp":"m","tool":"x","actor":{"user":"u"}}`, ReasonMissingField, "time"},
+		{"missing msp", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"  ","tool":"x","actor":{"user":"u"}}`, ReasonMissingField, "msp"},
+		{"missing tenant", `{"event_type":"session.start","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"}}`, ReasonMissingField, "tenant"},
+		{"missing tool", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","actor":{"user":"u"}}`, ReasonMissingField, "tool"},
+		{"missing user", `{"event_type":"script.run","time":"2026-11-20T10:00:00Z","msp":"m","tenant":"t","tool":"x"}`, ReasonMissingField, "actor.user"},
+		{"null user", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":null}`, ReasonMissingField, "actor.user"},
+		{"unknown type", `{"event_type":"auth.logout","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"}}`, ReasonUnknownEventType, "event_type"},
+		{"future", `{"event_type":"auth.login","time":"2026-11-23T12:00:01Z","msp":"m","tool":"x","actor":{"user":"u"}}`, ReasonTimeOutOfRange, "time"},
+		{"ancient", `{"event_type":"auth.login","time":"1999-12-31T23:59:59Z","msp":"m","tool":"x","actor":{"user":"u"}}`, ReasonTimeOutOfRange, "time"},
+		{"no offset", `{"event_type":"auth.login","time":"2026-11-20T10:00:00","msp":"m","tool":"x","actor":{"user":"u"}}`, ReasonInvalidValue, "time"},
+		{"bad ip", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u","ip":"10.0.0.300"}}`, ReasonInvalidValue, "actor.ip"},
+		{"bad country", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u","country":"USA"}}`, ReasonInvalidValue, "actor.country"},
+		{"bad sha", `{"event_type":"software.push","time":"2026-11-20T10:00:00Z","msp":"m","tenant":"t","tool":"x","actor":{"user":"u"},"package":{"sha256":"xyz"}}`, ReasonInvalidValue, "package.sha256"},
+		{"bad outcome", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"},"outcome":"ok"}`, ReasonInvalidValue, "outcome"},
+		{"bad tool slug", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"Kaseya VSA","actor":{"user":"u"}}`, ReasonInvalidValue, "tool"},
+		{"negative count", `{"event_type":"software.push","time":"2026-11-20T10:00:00Z","msp":"m","tenant":"t","tool":"x","actor":{"user":"u"},"target":{"host_count":-1}}`, ReasonInvalidValue, "target.host_count"},
+		{"deep nesting", strings.Repeat(`{"a":`, 20000) + "1" + strings.Repeat("}", 20000), ReasonMalformedJSON, ""},
+	}
+	seen := map[Reason]bool{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decode(t, tt.raw)
+			var rej *RejectError
+			if !errors.As(err, &rej) {
+				t.Fatalf("want *RejectError %s, got %v", tt.reason, err)
+			}
+			if rej.Reason != tt.reason || rej.Field != tt.field {
+				t.Fatalf("got reason %s field %q (%v), want %s field %q", rej.Reason, rej.Field, rej, tt.reason, tt.field)
+			}
+			seen[rej.Reason] = true
+		})
+	}
+	for _, r := range Reasons {
+		if !seen[r] {
+			t.Errorf("no test case for reason %s", r)
+		}
+	}
+}
+
+func TestDecodeNormalises(t *testing.T) {
+	ev, err := decode(t, `{"event_type":" Software.Push ","time":"2026-11-20T10:00:00.5+01:00","msp":" msp-a ","tenant":"acme","tool":"Kaseya-VSA",
+		"actor":{"user":" jdoe ","ip":"::ffff:10.0.0.1","country":"us","shoe":"42"},
+		"target":{"tags":["Critical"," election ",""]},
+		"package":{"sha256":"ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789"},
+		"ticket_system":{"id":7},"note":"kept","attributes":{"note":"explicit"}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ got, want string }{
+		{ev.EventType, "software.push"},
+		{ev.MSP, "msp-a"},
+		{ev.Tool, "kaseya-vsa"},
+		{ev.Actor.User, "jdoe"},
+		{ev.Actor.IP, "10.0.0.1"},
+		{ev.Actor.Country, "US"},
+		{ev.Package.SHA256, "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"},
+		{ev.TimeText(), "2026-11-20T09:00:00.5Z"},
+		{strings.Join(ev.Target.Tags, ","), "critical,election"},
+		{ev.Attributes["note"], "explicit"},
+		{ev.Attributes["ticket_system"], `{"id":7}`},
+		{ev.Attributes["actor.shoe"], "42"},
+	}
+	for i, c := range checks {
+		if c.got != c.want {
+			t.Errorf("check %d: got %q, want %q", i, c.got, c.want)
+		}
+	}
+	if ev.Time.Location() != time.UTC {
+		t.Errorf("time not in UTC: %v", ev.Time.Location())
+	}
+}
+
+func TestDerivedIDDeterministic(t *testing.T) {
+	a, err := decode(t, validPush)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same content, different key order and whitespace: same ID.
+	b, err := decode(t, `{"tool":"KASEYA-VSA","msp":"msp-a","time":"2026-11-20T09:00:00Z","tenant":"acme","event_type":"software.push",
+		"package":{"signed":false,"sha256":"abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789","version":"1.0","name":"agent"},
+		"target":{"tags":["critical","election"],"host_count":40},"actor":{"mfa":true,"asn":64500,"country":"US","ip":"10.0.0.1","user":"jdoe"}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.EventID == "" || a.EventID != b.EventID {
+		t.Fatalf("IDs differ for the same content: %q vs %q", a.EventID, b.EventID)
+	}
+	c, err := decode(t, strings.Replace(validPush, `"host_count":40`, `"host_count":41`, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EventID == a.EventID {
+		t.Fatal("different content got the same derived ID")
+	}
+	given, err := decode(t, strings.Replace(validPush, `{"event_type"`, `{"event_id":" src-1 ","event_type"`, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if given.EventID != "src-1" {
+		t.Fatalf("producer event_id not kept: %q", given.EventID)
+	}
+}
+
+// The normalised form is itself a valid message that decodes to the same
+// event: the detector relies on it when it reads tripline.events.
+func TestNormalisedRoundTrip(t *testing.T) {
+	a, err := decode(t, strings.Replace(validPush, `"tool"`, `"extra":[1,2],"tool"`, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := a.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := decode(t, string(doc))
+	if err != nil {
+		t.Fatalf("normalised form rejected: %v\n%s", err, doc)
+	}
+	doc2, _ := b.MarshalJSON()
+	if string(doc) != string(doc2) {
+		t.Fatalf("round trip changed the event:\n%s\n%s", doc, doc2)
+	}
+}
+
+func TestLookup(t *testing.T) {
+	ev, err := decode(t, validPush)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path string
+		want fields.Value
+	}{
+		{"actor.user", fields.Str("jdoe")},
+		{"actor.asn", fields.Num(64500)},
+		{"actor.mfa", fields.Boolean(true)},
+		{"package.signed", fields.Boolean(false)},
+		{"target.host_count", fields.Num(40)},
+		{"time", fields.Str("2026-11-20T09:00:00Z")},
+		{"credential.privileged", fields.Value{}},
+		{"tenant", fields.Str("acme")},
+		{"no.such", fields.Value{}},
+	}
+	for _, tt := range tests {
+		got := ev.Lookup(tt.path)
+		if got.Kind != tt.want.Kind || got.Str != tt.want.Str || got.Num != tt.want.Num || got.Bool != tt.want.Bool {
+			t.Errorf("Lookup(%q) = %+v, want %+v", tt.path, got, tt.want)
+		}
+	}
+	if tags := ev.Lookup("target.tags"); tags.Kind != fields.Strings || len(tags.Strs) != 2 {
+		t.Errorf("target.tags = %+v", tags)
+	}
+	if ls := ev.Logsource(); ls.Product != "msp" || ls.Category != "software_update" {
+		t.Errorf("logsource = %+v", ls)
+	}
+	allocs := testing.AllocsPerRun(100, func() { _ = ev.Lookup("package.sha256"); _ = ev.Lookup("time") })
+	if allocs != 0 {
+		t.Errorf("Lookup allocates %v times", allocs)
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	raw := []byte(validPush)
+	d := Decoder{Now: func() time.Time { return testNow }}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := d.Decode(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

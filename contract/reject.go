@@ -1,0 +1,43 @@
+package contract
+
+import "fmt"
+
+// Reason names why a message was rejected. Reasons are stable strings: they
+// are dead-letter headers and metric labels.
+type Reason string
+
+const (
+	ReasonOversize         Reason = "oversize"
+	ReasonInvalidUTF8      Reason = "invalid_utf8"
+	ReasonMalformedJSON    Reason = "malformed_json"
+	ReasonWrongType        Reason = "wrong_type"
+	ReasonMissingField     Reason = "missing_field"
+	ReasonUnknownEventType Reason = "unknown_event_type"
+	ReasonTimeOutOfRange   Reason = "time_out_of_range"
+	ReasonInvalidValue     Reason = "invalid_value"
+)
+
+// Reasons lists every rejection reason, for metrics and documentation.
+var Reasons = []Reason{
+	ReasonOversize, ReasonInvalidUTF8, ReasonMalformedJSON, ReasonWrongType,
+	ReasonMissingField, ReasonUnknownEventType, ReasonTimeOutOfRange, ReasonInvalidValue,
+}
+
+// RejectError is a contract violation: the message cannot become an Event.
+type RejectError struct {
+	Reason Reason
+	// Field is the offending field's dotted path, when there is one.
+	Field  string
+	Detail string
+}
+
+func (e *RejectError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s: %s", e.Reason, e.Field, e.Detail)
+	}
+	return fmt.Sprintf("%s: %s", e.Reason, e.Detail)
+}
+
+func reject(r Reason, field, format string, args ...any) *RejectError {
+	return &RejectError{Reason: r, Field: field, Detail: fmt.Sprintf(format, args...)}
+}
