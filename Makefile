@@ -1,0 +1,43 @@
+# tripline — the two commands a newcomer needs are `make demo` and `make test`.
+GO       ?= go
+BIN      := bin/tripline
+PKGS     := ./...
+BENCHTIME ?= 2s
+
+.PHONY: all build demo test test-short vet bench fuzz clickhouse clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/tripline
+
+# Installs clickhouse-server from Debian packages when missing (tests and the
+# demo run a private server as a child process).
+clickhouse:
+	@scripts/ensure-clickhouse.sh
+
+demo: build clickhouse
+	$(BIN) demo
+
+vet:
+	$(GO) vet $(PKGS)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+# Unit and integration tests (real ClickHouse child process, in-process Kafka
+# broker over TCP), fuzz seed corpora, and the shipped rules' own tests.
+test: clickhouse vet build
+	$(GO) test -count=1 -timeout 12m $(PKGS)
+	$(BIN) rules test rules/
+
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+bench: clickhouse
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./contract/ ./engine/ ./simulate/ ./store/ ./pipeline/
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./contract/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./sigma/
+
+clean:
+	rm -rf bin

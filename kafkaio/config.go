@@ -1,0 +1,175 @@
+package kafkaio
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+)
+
+// Default topic names of the pipeline.
+const (
+	TopicRemoteSessions  = "msp.remote_sessions"
+	TopicSoftwareUpdates = "msp.software_updates"
+	TopicEvents          = "tripline.events"
+	TopicDLQ             = "tripline.dlq"
+)
+
+// Config says how to reach the brokers.
+type Config struct {
+	Brokers  []string
+	ClientID string
+	TLS      *tls.Config
+	SASL     sasl.Mechanism
+}
+
+func (c Config) dialer() *kafka.Dialer {
+	return &kafka.Dialer{
+		ClientID:      c.clientID(),
+		Timeout:       10 * time.Second,
+		DualStack:     true,
+		TLS:           c.TLS,
+		SASLMechanism: c.SASL,
+	}
+}
+
+func (c Config) transport() *kafka.Transport {
+	return &kafka.Transport{
+		ClientID:    c.clientID(),
+		DialTimeout: 10 * time.Second,
+		TLS:         c.TLS,
+		SASL:        c.SASL,
+	}
+}
+
+func (c Config) clientID() string {
+	if c.ClientID == "" {
+		return "tripline"
+	}
+	return c.ClientID
+}
+
+// ReaderOptions tune a consumer-group reader.
+type ReaderOptions struct {
+	// QueueCapacity bounds the messages kafka-go prefetches (memory bound).
+	QueueCapacity int
+	// MaxBytes bounds one fetch response.
+	MaxBytes int
+	// StartOffset applies when the group has no committed offset yet.
+	StartOffset int64
+}
+
+// NewGroupReader returns a consumer-group reader over topics. Commits are
+// synchronous (CommitInterval 0) so that CommitMessages returning nil means
+// the offset is stored by the broker.
+func (c Config) NewGroupReader(group string, topics []string, opts ReaderOptions) (*kafka.Reader, error) {
+	if len(c.Brokers) == 0 {
+		return nil, errors.New("no Kafka brokers configured")
+	}
+	if group == "" {
+		return nil, errors.New("consumer group name is empty")
+	}
+	if opts.QueueCapacity == 0 {
+		opts.QueueCapacity = 10000
+	}
+	if opts.MaxBytes == 0 {
+		opts.MaxBytes = 16 << 20
+	}
+	if opts.StartOffset == 0 {
+		opts.StartOffset = kafka.FirstOffset
+	}
+	return kafka.NewReader(kafka.ReaderConfig{
+		Brokers:               c.Brokers,
+		GroupID:               group,
+		GroupTopics:           topics,
+		Dialer:                c.dialer(),
+		QueueCapacity:         opts.QueueCapacity,
+		MinBytes:              1,
+		MaxBytes:              opts.MaxBytes,
+		MaxWait:               250 * time.Millisecond,
+		CommitInterval:        0,
+		StartOffset:           opts.StartOffset,
+		WatchPartitionChanges: true,
+		HeartbeatInterval:     time.Second,
+		SessionTimeout:        10 * time.Second,
+		RebalanceTimeout:      10 * time.Second,
+		JoinGroupBackoff:      time.Second,
+		ReadBackoffMin:        50 * time.Millisecond,
+		ReadBackoffMax:        time.Second,
+	}), nil
+}
+
+// NewWriter returns a synchronous writer that routes each message to the
+// topic named on it and partitions by key with the murmur2 hash Java
+// producers use, so one MSP's events stay in order on one partition whoever
+// produced them. WriteMessages returns only once every message is
+// acknowledged by all in-sync replicas.
+func (c Config) NewWriter() *kafka.Writer {
+	return &kafka.Writer{
+		Addr:            kafka.TCP(c.Brokers...),
+		Balancer:        &kafka.Murmur2Balancer{},
+		RequiredAcks:    kafka.RequireAll,
+		BatchSize:       10000,
+		BatchBytes:      64 << 20,
+		BatchTimeout:    5 * time.Millisecond,
+		MaxAttempts:     3,
+		WriteBackoffMin: 50 * time.Millisecond,
+		WriteBackoffMax: time.Second,
+		Transport:       c.transport(),
+	}
+}
+
+// TopicSpec is a topic to create.
+type TopicSpec struct {
+	Name       string
+	Partitions int
+}
+
+// EnsureTopics creates the topics that do not exist yet. Existing topics are
+// left as they are.
+func (c Config) EnsureTopics(ctx context.Context, topics []TopicSpec) error {
+	if len(c.Brokers) == 0 {
+		return errors.New("no Kafka brokers configured")
+	}
+	client := &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: c.transport(), Timeout: 15 * time.Second}
+	req := &kafka.CreateTopicsRequest{}
+	for _, t := range topics {
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t.Name, NumPartitions: t.Partitions, ReplicationFactor: -1})
+	}
+	resp, err := client.CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	for name, terr := range resp.Errors {
+		if terr != nil && !errors.Is(terr, kafka.TopicAlreadyExists) {
+			return fmt.Errorf("create topic %s: %w", name, terr)
+		}
+	}
+	return nil
+}
+
+// Ping checks that at least one broker accepts a connection.
+func (c Config) Ping(ctx context.Context) error {
+	var last error
+	for _, b := range c.Brokers {
+		conn, err := c.dialer().DialContext(ctx, "tcp", b)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		last = err
+	}
+	if last == nil {
+		last = errors.New("no brokers configured")
+	}
+	return fmt.Errorf("reach Kafka: %w", last)
+}
+
+// HostPort joins a host and port for broker lists.
+func HostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }

@@ -1,0 +1,241 @@
+package kafkaio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+)
+
+// Fetcher is the part of *kafka.Reader the Consumer needs.
+type Fetcher interface {
+	FetchMessage(ctx context.Context) (kafka.Message, error)
+	CommitMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// BatchHandler processes one batch. It returns nil only when everything the
+// batch produced has been acknowledged downstream; it must be safe to call
+// again with the same batch after an error (the Consumer retries). A handler
+// that cannot ever succeed for an input must dead-letter it instead of
+// returning an error, or the Consumer retries forever.
+type BatchHandler interface {
+	HandleBatch(ctx context.Context, batch []kafka.Message) error
+}
+
+// Consumer reads batches from a consumer group, hands them to a handler, and
+// commits their offsets once the handler succeeded.
+type Consumer struct {
+	Fetcher Fetcher
+	Handler BatchHandler
+	// BatchSize caps a batch; FlushInterval caps how long the first message
+	// of a batch waits for company.
+	BatchSize     int
+	FlushInterval time.Duration
+	// ShutdownTimeout bounds the final flush after ctx is cancelled.
+	ShutdownTimeout time.Duration
+	// RetryMin and RetryMax bound the exponential backoff between attempts
+	// of a failing batch.
+	RetryMin, RetryMax time.Duration
+	Log                zerolog.Logger
+	// Observe, when set, is told about each attempt's outcome (metrics,
+	// readiness).
+	Observe func(size int, took time.Duration, err error)
+}
+
+func (c *Consumer) defaults() {
+	if c.BatchSize <= 0 {
+		c.BatchSize = 5000
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = 200 * time.Millisecond
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.RetryMin <= 0 {
+		c.RetryMin = 100 * time.Millisecond
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = 10 * time.Second
+	}
+}
+
+// Run consumes until ctx is cancelled or fetching fails for good. On
+// cancellation it stops fetching, flushes and commits what it holds (within
+// ShutdownTimeout) and returns nil. Memory is bounded: at most one batch
+// being handled, one waiting, and one being filled.
+func (c *Consumer) Run(ctx context.Context) error {
+	c.defaults()
+	// flushCtx outlives ctx by ShutdownTimeout so in-flight work can finish.
+	flushCtx, cancelFlush := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelFlush()
+	stopTimer := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(c.ShutdownTimeout, cancelFlush)
+		context.AfterFunc(flushCtx, func() { t.Stop() })
+	})
+	defer stopTimer()
+
+	msgs := make(chan kafka.Message, c.BatchSize)
+	batches := make(chan []kafka.Message, 1)
+	var wg sync.WaitGroup
+	var fetchErr, flushErr error
+
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		defer close(msgs)
+		fetchErr = c.fetch(ctx, msgs)
+	}()
+	go func() {
+		defer wg.Done()
+		defer close(batches)
+		c.batch(msgs, batches)
+	}()
+	go func() {
+		defer wg.Done()
+		for b := range batches {
+			if flushErr != nil {
+				continue // drain: nothing after a failed batch may be committed
+			}
+			flushErr = c.flush(flushCtx, b)
+		}
+	}()
+	wg.Wait()
+
+	if flushErr != nil {
+		return flushErr
+	}
+	if fetchErr != nil && !errors.Is(fetchErr, context.Canceled) {
+		return fetchErr
+	}
+	return nil
+}
+
+func (c *Consumer) fetch(ctx context.Context, out chan<- kafka.Message) error {
+	for {
+		m, err := c.Fetcher.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("fetch: %w", err)
+		}
+		select {
+		case out <- m:
+		case <-ctx.Done():
+			// The message was fetched but will not be handled: it is not
+			// committed, so the group delivers it again.
+			return ctx.Err()
+		}
+	}
+}
+
+func (c *Consumer) batch(in <-chan kafka.Message, out chan<- []kafka.Message) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var cur []kafka.Message
+	send := func() {
+		if len(cur) > 0 {
+			out <- cur
+			cur = nil
+		}
+		timer.Stop()
+	}
+	for {
+		select {
+		case m, ok := <-in:
+			if !ok {
+				send()
+				return
+			}
+			if cur == nil {
+				cur = make([]kafka.Message, 0, c.BatchSize)
+				timer.Reset(c.FlushInterval)
+			}
+			cur = append(cur, m)
+			if len(cur) >= c.BatchSize {
+				send()
+			}
+		case <-timer.C:
+			send()
+		}
+	}
+}
+
+// flush hands a batch to the handler until it succeeds, then commits it.
+func (c *Consumer) flush(ctx context.Context, batch []kafka.Message) error {
+	delay := c.RetryMin
+	for attempt := 1; ; attempt++ {
+		start := time.Now()
+		err := c.Handler.HandleBatch(ctx, batch)
+		if c.Observe != nil {
+			c.Observe(len(batch), time.Since(start), err)
+		}
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("batch of %d not flushed before shutdown (offsets not committed; they will be redelivered): %w", len(batch), err)
+		}
+		c.Log.Warn().Err(err).Int("attempt", attempt).Int("batch", len(batch)).Dur("retry_in", delay).Msg("batch failed; retrying")
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return fmt.Errorf("batch of %d not flushed before shutdown: %w", len(batch), err)
+		}
+		delay = min(delay*2, c.RetryMax)
+	}
+	return c.commit(ctx, batch)
+}
+
+// commit stores the batch's offsets. A failed commit is not fatal for
+// correctness: the messages are redelivered and their writes are idempotent.
+func (c *Consumer) commit(ctx context.Context, batch []kafka.Message) error {
+	last := lastPerPartition(batch)
+	delay := c.RetryMin
+	for attempt := 1; attempt <= 5; attempt++ {
+		err := c.Fetcher.CommitMessages(ctx, last...)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		c.Log.Warn().Err(err).Int("attempt", attempt).Msg("commit failed; retrying")
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return fmt.Errorf("commit: %w", ctx.Err())
+		}
+		delay = min(delay*2, c.RetryMax)
+	}
+	c.Log.Error().Int("batch", len(batch)).Msg("giving up committing a batch; it will be redelivered and deduplicated")
+	return nil
+}
+
+// lastPerPartition keeps the highest-offset message of each partition:
+// committing it commits everything before it.
+func lastPerPartition(batch []kafka.Message) []kafka.Message {
+	type tp struct {
+		topic     string
+		partition int
+	}
+	idx := make(map[tp]int, 8)
+	var out []kafka.Message
+	for _, m := range batch {
+		k := tp{m.Topic, m.Partition}
+		if i, ok := idx[k]; ok {
+			if m.Offset > out[i].Offset {
+				out[i] = m
+			}
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, m)
+	}
+	return out
+}

@@ -1,0 +1,93 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Readiness tracks named conditions; the process is ready when all are true.
+type Readiness struct {
+	mu    sync.Mutex
+	conds map[string]bool
+}
+
+// Set records one condition.
+func (r *Readiness) Set(name string, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.conds == nil {
+		r.conds = map[string]bool{}
+	}
+	r.conds[name] = ok
+}
+
+// Ready reports whether every condition holds, and which do not.
+func (r *Readiness) Ready() (bool, []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var failing []string
+	for name, ok := range r.conds {
+		if !ok {
+			failing = append(failing, name)
+		}
+	}
+	return len(failing) == 0, failing
+}
+
+// NewRegistry returns a registry with the Go runtime and process collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Handler serves /metrics, /healthz and /readyz.
+func Handler(reg *prometheus.Registry, ready *Readiness) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		ok, failing := ready.Ready()
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "not ready: %v\n", failing)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	return mux
+}
+
+// Serve listens on addr until ctx is cancelled. An empty addr serves nothing.
+func Serve(ctx context.Context, addr string, h http.Handler) error {
+	if addr == "" {
+		<-ctx.Done()
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics listener: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics server: %w", err)
+	}
+	return nil
+}
