@@ -117,3 +117,21 @@ func TestConsumerCommitsOnlyHandledBatches(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupLag(t *testing.T) {
+	b := broker.ForTest(t, broker.Options{Topics: []string{"t"}})
+	cfg := b.Config()
+	produce(t, cfg, "t", 0, 300)
+	ctx := context.Background()
+	lag, err := cfg.GroupLag(ctx, "lagging", []string{"t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lag != 300 {
+		t.Fatalf("lag before consuming = %d, want 300", lag)
+	}
+	consume(t, cfg, "lagging", &recorder{seen: map[string]int{}}, 300)
+	if lag, err = cfg.GroupLag(ctx, "lagging", []string{"t"}); err != nil || lag != 0 {
+		t.Fatalf("lag after consuming = %d, %v; want 0", lag, err)
+	}
+}
