@@ -1,0 +1,143 @@
+package rules
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/tripline/tripline/engine"
+	"github.com/tripline/tripline/sigma"
+)
+
+//go:embed msp
+var pack embed.FS
+
+// Pack is the default rule pack shipped in the binary.
+func Pack() fs.FS { return pack }
+
+// IsRuleFile reports whether name is a Sigma rule file (and not a rule test
+// file).
+func IsRuleFile(name string) bool {
+	ext := path.Ext(name)
+	return (ext == ".yml" || ext == ".yaml") && !IsTestFile(name)
+}
+
+// IsTestFile reports whether name is a rule test file.
+func IsTestFile(name string) bool {
+	return strings.HasSuffix(name, ".tests.yml") || strings.HasSuffix(name, ".tests.yaml")
+}
+
+// Source says where rules come from: a directory or a single file on disk,
+// or the embedded pack when Path is empty.
+type Source struct {
+	Path string
+}
+
+// fsys returns the file system and the root or single file to load.
+func (s Source) fsys() (fs.FS, []string, error) {
+	if s.Path == "" {
+		files, err := ruleFiles(pack, ".")
+		return pack, files, err
+	}
+	info, err := os.Stat(s.Path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rules: %w", err)
+	}
+	if !info.IsDir() {
+		dir, file := filepath.Split(s.Path)
+		if dir == "" {
+			dir = "."
+		}
+		return os.DirFS(dir), []string{file}, nil
+	}
+	fsys := os.DirFS(s.Path)
+	files, err := ruleFiles(fsys, ".")
+	return fsys, files, err
+}
+
+func (s Source) String() string {
+	if s.Path == "" {
+		return "embedded rule pack"
+	}
+	return s.Path
+}
+
+// ruleFiles lists rule files below root in a stable order.
+func ruleFiles(fsys fs.FS, root string) ([]string, error) {
+	var files []string
+	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != root && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if IsRuleFile(p) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	sort.Strings(files)
+	return files, err
+}
+
+// Load parses and compiles every rule file of src. Errors carry file:line;
+// a non-empty error list means the set is incomplete.
+func Load(src Source, cfg engine.Config) (*engine.RuleSet, []error) {
+	fsys, files, err := src.fsys()
+	if err != nil {
+		return nil, []error{err}
+	}
+	prefix := src.Path
+	if prefix != "" {
+		if info, statErr := os.Stat(prefix); statErr == nil && !info.IsDir() {
+			prefix = filepath.Dir(prefix)
+		}
+	}
+	var coll sigma.Collection
+	var errs []error
+	for _, f := range files {
+		data, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read %s: %w", f, err))
+			continue
+		}
+		name := f
+		if prefix != "" {
+			name = filepath.Join(prefix, f)
+		} else {
+			name = path.Join("rules", f)
+		}
+		c, err := sigma.ParseBytes(data, name)
+		if err != nil {
+			errs = append(errs, flatten(err)...)
+		}
+		coll.Add(c)
+	}
+	rs, cerrs := engine.CompileCollection(&coll, cfg)
+	return rs, append(errs, cerrs...)
+}
+
+// flatten unpacks joined errors so each is reported on its own line.
+func flatten(err error) []error {
+	if multi, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range multi.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// ErrInvalid is wrapped by load errors that reject a whole rule set.
+var ErrInvalid = errors.New("invalid rule set")

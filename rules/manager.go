@@ -1,0 +1,177 @@
+package rules
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/tripline/tripline/engine"
+	"github.com/tripline/tripline/fields"
+)
+
+// ManagerConfig configures a Manager.
+type ManagerConfig struct {
+	// Dir is a rule directory or file; empty means the embedded pack.
+	Dir    string
+	Engine engine.Config
+	// PollInterval is how often Watch looks for changed files (default 2s).
+	// Polling, rather than inotify, also sees Kubernetes ConfigMap updates,
+	// which swap a symlink.
+	PollInterval time.Duration
+	Log          zerolog.Logger
+	Registerer   prometheus.Registerer
+}
+
+// Manager serves the current rule set and replaces it when the files change.
+type Manager struct {
+	cfg     ManagerConfig
+	src     Source
+	current atomic.Pointer[engine.RuleSet]
+
+	// reloadMu serialises reloads (poll, SIGHUP, explicit calls).
+	reloadMu sync.Mutex
+	// fingerprint of the files the current set was loaded from.
+	fingerprint [32]byte
+
+	reloads      *prometheus.CounterVec
+	loadedRules  prometheus.Gauge
+	lastReloadOK prometheus.Gauge
+}
+
+// NewManager loads the rules once. At start-up any invalid file is an
+// error: a detector should not silently run without some of its rules.
+func NewManager(cfg ManagerConfig) (*Manager, error) {
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 2 * time.Second
+	}
+	m := &Manager{
+		cfg: cfg,
+		src: Source{Path: cfg.Dir},
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tripline_rules_reloads_total", Help: "Rule set reload attempts, by result.",
+		}, []string{"result"}),
+		loadedRules: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tripline_rules_loaded", Help: "Rules in the running rule set.",
+		}),
+		lastReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tripline_rules_last_reload_success", Help: "1 if the last reload succeeded, 0 if the previous set is still running.",
+		}),
+	}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(m.reloads, m.loadedRules, m.lastReloadOK)
+	}
+	fp, _ := m.fingerprintNow()
+	rs, errs := Load(m.src, cfg.Engine)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w in %s: %w", ErrInvalid, m.src, errors.Join(errs...))
+	}
+	m.install(rs, fp)
+	cfg.Log.Info().Str("rules", m.src.String()).Int("count", rs.Len()).Msg("rules loaded")
+	return m, nil
+}
+
+// RuleSet returns the rule set in use.
+func (m *Manager) RuleSet() *engine.RuleSet { return m.current.Load() }
+
+// Match implements detect.Matcher on the current set.
+func (m *Manager) Match(ev fields.Source, dst []*engine.Rule) []*engine.Rule {
+	return m.current.Load().Match(ev, dst)
+}
+
+func (m *Manager) install(rs *engine.RuleSet, fp [32]byte) {
+	m.current.Store(rs)
+	m.fingerprint = fp
+	m.loadedRules.Set(float64(rs.Len()))
+	m.lastReloadOK.Set(1)
+}
+
+// Reload loads the files again and swaps the set in if every file is valid.
+// On error the previous set keeps running.
+func (m *Manager) Reload() error {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+	fp, _ := m.fingerprintNow()
+	rs, errs := Load(m.src, m.cfg.Engine)
+	if len(errs) > 0 {
+		m.reloads.WithLabelValues("error").Inc()
+		m.lastReloadOK.Set(0)
+		m.fingerprint = fp // do not retry the same broken files every poll
+		for _, err := range errs {
+			m.cfg.Log.Error().Str("rules", m.src.String()).Err(err).Msg("rule reload rejected; previous rule set keeps running")
+		}
+		return fmt.Errorf("%w in %s: %w", ErrInvalid, m.src, errors.Join(errs...))
+	}
+	prev := m.current.Load().Len()
+	m.install(rs, fp)
+	m.reloads.WithLabelValues("success").Inc()
+	m.cfg.Log.Info().Str("rules", m.src.String()).Int("count", rs.Len()).Int("previous", prev).Msg("rules reloaded")
+	return nil
+}
+
+// Watch reloads on SIGHUP and when the files change, until ctx is done.
+// The embedded pack never changes, so Watch only waits then.
+func (m *Manager) Watch(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	tick := time.NewTicker(m.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			m.cfg.Log.Info().Msg("SIGHUP: reloading rules")
+			_ = m.Reload()
+		case <-tick.C:
+			if m.src.Path == "" {
+				continue
+			}
+			if m.changed() {
+				_ = m.Reload()
+			}
+		}
+	}
+}
+
+func (m *Manager) changed() bool {
+	fp, err := m.fingerprintNow()
+	if err != nil {
+		m.cfg.Log.Warn().Err(err).Msg("cannot scan rule directory")
+		return false
+	}
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+	return fp != m.fingerprint
+}
+
+// fingerprintNow hashes the names, sizes and modification times of the rule
+// files, which is enough to notice an edit, an addition or a removal.
+func (m *Manager) fingerprintNow() ([32]byte, error) {
+	fsys, files, err := m.src.fsys()
+	if err != nil {
+		return [32]byte{}, err
+	}
+	h := sha256.New()
+	for _, f := range files {
+		info, err := fs.Stat(fsys, f)
+		if err != nil {
+			return [32]byte{}, err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\n", f, info.Size(), info.ModTime().UnixNano())
+	}
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out, nil
+}

@@ -1,0 +1,154 @@
+package rules
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/engine"
+)
+
+// Every shipped rule loads, has tests, and passes them.
+func TestPackRules(t *testing.T) {
+	rs, errs := Load(Source{}, engine.Config{})
+	for _, err := range errs {
+		t.Errorf("pack does not load: %v", err)
+	}
+	if rs == nil || rs.Len() < 5 {
+		t.Fatalf("pack has too few rules")
+	}
+	results, err := Test([]string{"msp"}, engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != rs.Len() {
+		t.Errorf("tested %d rules, pack has %d", len(results), rs.Len())
+	}
+	for _, r := range results {
+		if !r.Passed() {
+			t.Errorf("%s (%s): %s", r.RuleID, r.File, strings.Join(r.Failures, "; "))
+		}
+		if r.Matched == 0 || r.Rejected == 0 {
+			t.Errorf("%s: %d match and %d no_match cases passed", r.RuleID, r.Matched, r.Rejected)
+		}
+	}
+	for _, r := range rs.Rules() {
+		if r.Level == "" || len(r.Tags) == 0 || len(r.FalsePositives) == 0 || r.ID == "" {
+			t.Errorf("%s: every pack rule needs id, level, ATT&CK tags and falsepositives", r.Identity())
+		}
+	}
+}
+
+// A test runner that cannot fail proves nothing: a wrong expectation fails.
+func TestRuleTestsDetectWrongExpectations(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "r.yml", `title: Script run
+id: 11111111-1111-4111-8111-111111111111
+logsource: {product: msp, category: software_update}
+detection:
+  sel: {event_type: script.run}
+  condition: sel
+level: low
+`)
+	write(t, dir, "r.tests.yml", `match:
+  - {event_type: software.push, time: "2026-11-20T10:00:00Z", msp: m, tenant: t, tool: x, actor: {user: u}}
+no_match:
+  - {event_type: script.run, time: "2026-11-20T10:00:00Z", msp: m, tenant: t, tool: x, actor: {user: u}}
+`)
+	write(t, dir, "untested.yml", `title: Untested
+logsource: {product: msp}
+detection:
+  sel: {event_type: auth.login}
+  condition: sel
+`)
+	results, err := Test([]string{dir}, engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2 {
+		t.Fatalf("got %d results, want 2", len(results))
+	}
+	for _, r := range results {
+		if r.Passed() {
+			t.Errorf("%s passed but should fail", r.RuleID)
+		}
+	}
+	if got := results[0].Failures; len(got) != 2 {
+		t.Errorf("r.yml: want both cases failing, got %q", got)
+	}
+}
+
+func TestManagerHotReloadKeepsPreviousSetOnError(t *testing.T) {
+	dir := t.TempDir()
+	rule := func(id, eventType string) string {
+		return "title: R " + id + "\nid: " + id + "\nlogsource: {product: msp}\ndetection:\n  sel: {event_type: " + eventType + "}\n  condition: sel\nlevel: low\n"
+	}
+	write(t, dir, "a.yml", rule("aaaaaaaa-0000-4000-8000-000000000001", "auth.login"))
+	m, err := NewManager(ManagerConfig{Dir: dir, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := decodeEvent(t, `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"}}`)
+	if got := m.Match(login, nil); len(got) != 1 {
+		t.Fatalf("initial set: %d matches, want 1", len(got))
+	}
+
+	// Added file: picked up.
+	write(t, dir, "b.yml", rule("bbbbbbbb-0000-4000-8000-000000000002", "auth.login"))
+	if err := m.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Match(login, nil); len(got) != 2 {
+		t.Fatalf("after adding a rule: %d matches, want 2", len(got))
+	}
+
+	// Broken file: reload fails with file:line, the old set keeps running.
+	write(t, dir, "c.yml", "title: broken\nlogsource: {product: msp}\ndetection:\n  sel: {event_type: auth.login}\n  condition: sel and nosuch\n")
+	err = m.Reload()
+	if err == nil || !strings.Contains(err.Error(), "c.yml:") {
+		t.Fatalf("broken file: want an error naming c.yml:line, got %v", err)
+	}
+	if got := m.Match(login, nil); len(got) != 2 {
+		t.Fatalf("after a broken reload: %d matches, want the previous 2", len(got))
+	}
+
+	// Removed files: gone from the set.
+	os.Remove(filepath.Join(dir, "c.yml"))
+	os.Remove(filepath.Join(dir, "b.yml"))
+	if err := m.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Match(login, nil); len(got) != 1 {
+		t.Fatalf("after removing a rule: %d matches, want 1", len(got))
+	}
+}
+
+func TestManagerRejectsInvalidAtStart(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "bad.yml", "title: x\ndetection:\n  condition: [\n")
+	if _, err := NewManager(ManagerConfig{Dir: dir, Log: zerolog.Nop()}); err == nil {
+		t.Fatal("invalid rule directory accepted at start-up")
+	}
+}
+
+func write(t *testing.T, dir, name, content string) {
+	t.Helper()
+	// Distinct mtimes are not needed: Reload is called explicitly.
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func decodeEvent(t *testing.T, raw string) *contract.Event {
+	t.Helper()
+	ev, err := (&contract.Decoder{Now: func() time.Time { return time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC) }}).Decode([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &ev
+}
