@@ -3,6 +3,7 @@ package rules
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,3 +153,36 @@ func decodeEvent(t *testing.T, raw string) *contract.Event {
 	}
 	return &ev
 }
+
+func TestLint(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "bad.yml", "title: Bad\nid: 22222222-2222-4222-8222-222222222222\nlevel: low\nlogsource: {product: msp}\ndetection:\n  sel: {event_type: auth.login}\n  condition: sel and missing\n")
+	write(t, dir, "typo.yml", "title: Typo\nid: 33333333-3333-4333-8333-333333333333\nlevel: low\nlogsource: {product: msp}\ndetection:\n  sel:\n    actor.usr: root\n  condition: sel\n")
+	write(t, dir, "badre.yml", "title: Re\nid: 44444444-4444-4444-8444-444444444444\nlevel: low\nlogsource: {product: msp}\ndetection:\n  sel:\n    script.command|re: '(unclosed'\n  condition: sel\n")
+	findings, err := Lint(dir, engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Severity{"bad.yml:7": SeverityError, "typo.yml:7": SeverityWarning, "badre.yml:7": SeverityError}
+	got := map[string]Severity{}
+	for _, f := range findings {
+		got[filepath.Base(f.Pos.File)+":"+itoa(f.Pos.Line)] = f.Severity
+		if f.Pos.Line == 0 {
+			t.Errorf("finding without a line: %s", f)
+		}
+	}
+	for k, sev := range want {
+		if got[k] != sev {
+			t.Errorf("want %s at %s, findings: %v", sev, k, findings)
+		}
+	}
+	clean, err := Lint("msp", engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(clean) != 0 {
+		t.Errorf("shipped pack has lint findings: %v", clean)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/detect"
+	"github.com/tripline/tripline/engine"
+	"github.com/tripline/tripline/fields"
+	"github.com/tripline/tripline/rules"
+)
+
+const rulesUsage = `Usage:
+  tripline rules eval --rules PATH --events FILE.jsonl [--logsource product[/category[/service]]] [--stats]
+  tripline rules test PATH...
+  tripline rules lint PATH...
+`
+
+func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, rulesUsage)
+		return errUsage
+	}
+	switch args[0] {
+	case "eval":
+		return runRulesEval(ctx, args[1:], stdout, stderr)
+	case "test":
+		return runRulesTest(args[1:], stdout, stderr)
+	case "lint":
+		return runRulesLint(args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "tripline rules: unknown subcommand %q\n%s", args[0], rulesUsage)
+	return errUsage
+}
+
+// evalOutput is one detection line of `rules eval`.
+type evalOutput struct {
+	DetectionID string   `json:"detection_id"`
+	RuleID      string   `json:"rule_id"`
+	RuleTitle   string   `json:"rule_title"`
+	Level       string   `json:"level"`
+	Tags        []string `json:"tags,omitempty"`
+	Time        string   `json:"time,omitempty"`
+	EventIDs    []string `json:"event_ids"`
+	Line        int      `json:"line"`
+	Summary     string   `json:"summary,omitempty"`
+}
+
+func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("rules eval", flag.ContinueOnError)
+	rulesPath := fs.String("rules", "", "rule file or directory, searched recursively (default: the embedded pack)")
+	eventsPath := fs.String("events", "", "JSONL file of events ('-' for stdin)")
+	logsource := fs.String("logsource", "", "logsource of events that are not MSP contract events: product[/category[/service]] (default: unknown, seen by every rule)")
+	stats := fs.Bool("stats", false, "print per-rule match counts on stderr")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *eventsPath == "" {
+		fmt.Fprintln(stderr, "tripline rules eval: --events is required")
+		return errUsage
+	}
+	start := time.Now()
+	rs, errs := rules.Load(rules.Source{Path: *rulesPath}, engine.Config{})
+	if len(errs) > 0 {
+		for _, err := range errs {
+			fmt.Fprintln(stderr, err)
+		}
+		return fmt.Errorf("%d rule errors", len(errs))
+	}
+	loadTook := time.Since(start)
+
+	in := io.Reader(os.Stdin)
+	if *eventsPath != "-" {
+		f, err := os.Open(*eventsPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	ls := parseLogsource(*logsource)
+	dec := contract.Decoder{}
+	counts := map[string]int{}
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	enc := json.NewEncoder(out)
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), contract.MaxMessageBytes+1)
+	var events, contractEvents, badLines, detections, invalidContract int
+	var matched []*engine.Rule
+	evalStart := time.Now()
+	for line := 1; sc.Scan(); line++ {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		raw := sc.Bytes()
+		if len(strings.TrimSpace(string(raw))) == 0 {
+			continue
+		}
+		ev, err := rules.ParseOfflineEvent(&dec, raw, ls)
+		if err != nil {
+			badLines++
+			fmt.Fprintf(stderr, "%s:%d: skipped: %v\n", *eventsPath, line, err)
+			continue
+		}
+		events++
+		if ev.Contract != nil {
+			contractEvents++
+		}
+		if ev.ContractErr != nil {
+			invalidContract++
+			fmt.Fprintf(stderr, "%s:%d: warning: not a valid contract event (%v); evaluated as plain JSON\n", *eventsPath, line, ev.ContractErr)
+		}
+		matched = rs.Match(ev.Source, matched[:0])
+		for _, r := range matched {
+			counts[r.Identity()]++
+			detections++
+			o := evalOutput{
+				RuleID: r.Identity(), RuleTitle: r.Title, Level: r.Level, Tags: r.Tags,
+				Time: ev.Time, EventIDs: []string{}, Line: line,
+			}
+			// Events without an ID are identified by their line.
+			idForDetection := fmt.Sprintf("line:%d", line)
+			if ev.ID != "" {
+				o.EventIDs = []string{ev.ID}
+				idForDetection = ev.ID
+			}
+			o.DetectionID = detect.DetectionID(o.RuleID, idForDetection)
+			if ev.Contract != nil {
+				o.Summary = detect.Summary(r, ev.Contract)
+			}
+			if err := enc.Encode(o); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", *eventsPath, err)
+	}
+	took := time.Since(evalStart)
+	fmt.Fprintf(stderr, "rules eval: %d rules (loaded in %s), %d events (%d MSP contract, %d other), %d detections, %d unreadable lines, %d invalid contract events, in %s\n",
+		rs.Len(), loadTook.Round(time.Millisecond), events, contractEvents, events-contractEvents, detections, badLines, invalidContract, took.Round(time.Millisecond))
+	if *stats {
+		printStats(stderr, rs, counts)
+	}
+	return nil
+}
+
+func printStats(w io.Writer, rs *engine.RuleSet, counts map[string]int) {
+	type row struct {
+		id, title, level string
+		n                int
+	}
+	var rows []row
+	for _, r := range rs.Rules() {
+		rows = append(rows, row{r.Identity(), r.Title, r.Level, counts[r.Identity()]})
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].n > rows[j].n })
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MATCHES\tLEVEL\tRULE\tTITLE")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", r.n, r.level, r.id, r.title)
+	}
+	tw.Flush()
+}
+
+func parseLogsource(s string) fields.Logsource {
+	parts := strings.SplitN(s, "/", 3)
+	var ls fields.Logsource
+	if len(parts) > 0 {
+		ls.Product = parts[0]
+	}
+	if len(parts) > 1 {
+		ls.Category = parts[1]
+	}
+	if len(parts) > 2 {
+		ls.Service = parts[2]
+	}
+	return ls
+}
+
+func runRulesTest(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, rulesUsage)
+		return errUsage
+	}
+	results, err := rules.Test(args, engine.Config{})
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESULT\tMATCH\tNO_MATCH\tRULE\tFILE")
+	failed := 0
+	for _, r := range results {
+		status := "pass"
+		if !r.Passed() {
+			status = "FAIL"
+			failed++
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", status, r.Matched, r.Rejected, r.RuleID, r.File)
+	}
+	tw.Flush()
+	for _, r := range results {
+		for _, f := range r.Failures {
+			fmt.Fprintf(stdout, "%s: %s: %s\n", r.File, r.RuleID, f)
+		}
+	}
+	fmt.Fprintf(stdout, "%d rules, %d passed, %d failed\n", len(results), len(results)-failed, failed)
+	if failed > 0 || len(results) == 0 {
+		return exitCode(1)
+	}
+	return nil
+}
+
+func runRulesLint(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, rulesUsage)
+		return errUsage
+	}
+	var findings []rules.Finding
+	for _, p := range args {
+		f, err := rules.Lint(p, engine.Config{})
+		if err != nil {
+			return err
+		}
+		findings = append(findings, f...)
+	}
+	errorsFound := 0
+	for _, f := range findings {
+		fmt.Fprintln(stdout, f)
+		if f.Severity == rules.SeverityError {
+			errorsFound++
+		}
+	}
+	fmt.Fprintf(stderr, "%d errors, %d warnings\n", errorsFound, len(findings)-errorsFound)
+	if errorsFound > 0 {
+		return exitCode(1)
+	}
+	return nil
+}

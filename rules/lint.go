@@ -1,0 +1,122 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/engine"
+	"github.com/tripline/tripline/sigma"
+)
+
+// Severity of a lint finding.
+type Severity string
+
+const (
+	SeverityError   Severity = "error"
+	SeverityWarning Severity = "warning"
+)
+
+// Finding is one lint result, printed "file:line:col: severity: message".
+type Finding struct {
+	Pos      sigma.Pos
+	Severity Severity
+	Msg      string
+}
+
+func (f Finding) String() string { return fmt.Sprintf("%s: %s: %s", f.Pos, f.Severity, f.Msg) }
+
+// Lint checks the rule files at path (a file or a directory, recursively):
+// YAML and schema, condition references, modifiers and regular expressions
+// (everything the engine compiles) as errors; for rules on the MSP
+// logsource, fields outside the event contract and missing metadata as
+// warnings.
+func Lint(path string, cfg engine.Config) ([]Finding, error) {
+	files := []string{path}
+	if info, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("lint: %w", err)
+	} else if info.IsDir() {
+		found, err := ruleFiles(os.DirFS(path), ".")
+		if err != nil {
+			return nil, fmt.Errorf("lint %s: %w", path, err)
+		}
+		files = files[:0]
+		for _, f := range found {
+			files = append(files, filepath.Join(path, f))
+		}
+	}
+	var out []Finding
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("lint: %w", err)
+		}
+		coll, err := sigma.ParseBytes(data, f)
+		if err != nil {
+			for _, e := range flatten(err) {
+				out = append(out, errorFinding(f, e))
+			}
+		}
+		if coll == nil {
+			continue
+		}
+		_, cerrs := engine.CompileCollection(coll, cfg)
+		for _, e := range cerrs {
+			out = append(out, errorFinding(f, e))
+		}
+		for _, r := range coll.Rules {
+			out = append(out, lintRule(r)...)
+		}
+	}
+	return out, nil
+}
+
+func errorFinding(file string, err error) Finding {
+	var se *sigma.Error
+	if errors.As(err, &se) {
+		msg := se.Msg
+		if se.Err != nil {
+			msg += ": " + se.Err.Error()
+		}
+		return Finding{Pos: se.Pos, Severity: SeverityError, Msg: msg}
+	}
+	return Finding{Pos: sigma.Pos{File: file}, Severity: SeverityError, Msg: err.Error()}
+}
+
+// contextPrefixes are field families filled by enrichment or free-form.
+var freeFormPrefixes = []string{"attributes.", "context."}
+
+func lintRule(r *sigma.Rule) []Finding {
+	var out []Finding
+	warn := func(pos sigma.Pos, format string, args ...any) {
+		out = append(out, Finding{Pos: pos, Severity: SeverityWarning, Msg: fmt.Sprintf(format, args...)})
+	}
+	if r.ID == "" {
+		warn(r.Pos, "rule has no id: detections will be keyed by its file name, which changes when the file moves")
+	}
+	if r.Level == "" {
+		warn(r.Pos, "rule has no level")
+	}
+	if !strings.EqualFold(r.Logsource.Product, contract.Product) || r.Detection == nil {
+		return out
+	}
+	for _, name := range r.Detection.Order {
+		s := r.Detection.Searches[name]
+		for _, g := range s.Groups {
+			for _, it := range g.Items {
+				if it.Field == "" || slices.Contains(contract.FieldPaths, it.Field) {
+					continue
+				}
+				if slices.ContainsFunc(freeFormPrefixes, func(p string) bool { return strings.HasPrefix(it.Field, p) }) {
+					continue
+				}
+				warn(it.Pos, "field %q is not in the MSP event contract v1 (known: %s); the rule can never see it on MSP events", it.Field, strings.Join(contract.FieldPaths, ", "))
+			}
+		}
+	}
+	return out
+}
