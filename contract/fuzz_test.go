@@ -1,0 +1,52 @@
+package contract
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// FuzzDecode: no input panics or hangs the decoder; every rejection is a
+// *RejectError with a known reason; every accepted event's normalised form
+// decodes again to the same event ID (the detector relies on that).
+func FuzzDecode(f *testing.F) {
+	for _, seed := range []string{
+		validPush,
+		`{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u","mfa":false}}`,
+		`{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"},"zzz":{"a":[1,2,{"b":null}]}}`,
+		`{"event_type":"script.run","time":"2026-11-20T10:00:00Z","msp":"m","tenant":"t","tool":"x","actor":{"user":"u","asn":1e400}}`,
+		`{"event_type":"script.run","event_type":"auth.login"}`,
+		`{"a":` + "\"\\ud800\"" + `}`,
+		`[[[[[[[[[[]]]]]]]]]]`,
+		"\xff\xfe",
+		``,
+	} {
+		f.Add([]byte(seed))
+	}
+	known := map[Reason]bool{}
+	for _, r := range Reasons {
+		known[r] = true
+	}
+	d := Decoder{Now: func() time.Time { return testNow }}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		ev, err := d.Decode(raw)
+		if err != nil {
+			var rej *RejectError
+			if !errors.As(err, &rej) || !known[rej.Reason] {
+				t.Fatalf("rejection without a known reason: %v", err)
+			}
+			return
+		}
+		doc, err := ev.MarshalJSON()
+		if err != nil {
+			t.Fatalf("accepted event does not marshal: %v", err)
+		}
+		again, err := d.Decode(doc)
+		if err != nil {
+			t.Fatalf("normalised form rejected: %v\n%s", err, doc)
+		}
+		if again.EventID != ev.EventID {
+			t.Fatalf("event ID changed on re-decode: %s vs %s", ev.EventID, again.EventID)
+		}
+	})
+}
