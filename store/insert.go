@@ -1,0 +1,404 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+	"unsafe"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/tripline/tripline/contract"
+)
+
+// EventRow is one normalised event with the Kafka coordinates it came from.
+type EventRow struct {
+	Event *contract.Event
+	// Doc is the event's JSON (contract.Event.MarshalJSON); nil means
+	// InsertEvents marshals it. Ingest already has it, so passing it saves
+	// a marshal per event.
+	Doc       []byte
+	Topic     string
+	Partition int
+	Offset    int64
+}
+
+// Detection is one rule match, ready to store.
+type Detection struct {
+	DetectionID string
+	RuleID      string
+	RuleTitle   string
+	Level       string
+	Tags        []string
+	MSP         string
+	Tenant      string
+	ActorUser   string
+	FirstTime   time.Time
+	LastTime    time.Time
+	EventIDs    []string
+	Summary     string
+	DetectedAt  time.Time
+	// Topic, Partition and Offset locate the normalised event that
+	// triggered the detection.
+	Topic     string
+	Partition int
+	Offset    int64
+}
+
+// eventColumnNames is the explicit INSERT column list; the order matches
+// the Append calls in InsertEvents.
+var eventColumnNames = []string{
+	"event_id", "event_type", "time", "msp", "tenant", "tool",
+	"actor_user", "actor_ip", "actor_country", "actor_asn", "actor_mfa", "actor_role",
+	"target_host", "target_host_count", "target_os", "target_tags",
+	"session_id", "session_duration_s", "session_auth_method",
+	"credential_name", "credential_privileged",
+	"package_name", "package_version", "package_sha256", "package_signer", "package_signed",
+	"script_name", "script_sha256", "script_interpreter", "script_command",
+	"source_url", "outcome", "reason", "change_ticket",
+	"attributes.key", "attributes.value",
+	"doc", "src_topic", "src_partition", "src_offset", "ingested_at",
+}
+
+var detectionColumnNames = []string{
+	"detection_id", "rule_id", "rule_title", "level", "tags", "msp", "tenant", "actor_user",
+	"first_time", "last_time", "event_ids", "summary", "detected_at",
+	"src_topic", "src_partition", "src_offset",
+}
+
+// eventColumns holds one batch column by column. The driver copies
+// whole-column slices into its buffers without boxing each value, which is
+// what keeps InsertEvents at near-zero allocations per row.
+type eventColumns struct {
+	str      [numStrCols][]string
+	times    []time.Time
+	ints     [numIntCols][]*int64
+	bools    [numBoolCols][]*uint8
+	tags     [][]string
+	attrKeys [][]string
+	attrVals [][]string
+	arena    []string
+	doc      []string
+	part     []int32
+	offset   []int64
+	ingested []time.Time
+
+	// boolVals backs the *uint8 of Nullable(UInt8) columns: every true
+	// points at boolVals[1], every false at boolVals[0].
+	boolVals [2]uint8
+}
+
+// String columns of eventColumns.str, in column-list order among strings.
+const (
+	sEventID = iota
+	sEventType
+	sMSP
+	sTenant
+	sTool
+	sActorUser
+	sActorIP
+	sActorCountry
+	sActorRole
+	sTargetHost
+	sTargetOS
+	sSessionID
+	sSessionAuth
+	sCredName
+	sPkgName
+	sPkgVersion
+	sPkgSHA
+	sPkgSigner
+	sScriptName
+	sScriptSHA
+	sScriptInterp
+	sScriptCmd
+	sSourceURL
+	sOutcome
+	sReason
+	sChangeTicket
+	sTopic
+	numStrCols
+)
+
+const (
+	iASN = iota
+	iHostCount
+	iDuration
+	numIntCols
+)
+
+const (
+	bMFA = iota
+	bPrivileged
+	bSigned
+	numBoolCols
+)
+
+func (c *eventColumns) reset() {
+	// Clear, not just truncate: a pooled buffer must not pin the previous
+	// batch's events in memory.
+	for i := range c.str {
+		clear(c.str[i])
+		c.str[i] = c.str[i][:0]
+	}
+	for i := range c.ints {
+		clear(c.ints[i])
+		c.ints[i] = c.ints[i][:0]
+	}
+	for i := range c.bools {
+		clear(c.bools[i])
+		c.bools[i] = c.bools[i][:0]
+	}
+	clear(c.tags)
+	clear(c.attrKeys)
+	clear(c.attrVals)
+	clear(c.arena)
+	clear(c.doc)
+	c.times, c.tags, c.attrKeys, c.attrVals, c.arena = c.times[:0], c.tags[:0], c.attrKeys[:0], c.attrVals[:0], c.arena[:0]
+	c.doc, c.part, c.offset, c.ingested = c.doc[:0], c.part[:0], c.offset[:0], c.ingested[:0]
+	c.boolVals = [2]uint8{0, 1}
+}
+
+func (c *eventColumns) boolPtr(b *bool) *uint8 {
+	if b == nil {
+		return nil
+	}
+	if *b {
+		return &c.boolVals[1]
+	}
+	return &c.boolVals[0]
+}
+
+// add appends one event. doc must stay unmodified until the batch is sent.
+func (c *eventColumns) add(r *EventRow, doc []byte, ingested time.Time) {
+	e := r.Event
+	s := &c.str
+	s[sEventID] = append(s[sEventID], e.EventID)
+	s[sEventType] = append(s[sEventType], e.EventType)
+	s[sMSP] = append(s[sMSP], e.MSP)
+	s[sTenant] = append(s[sTenant], e.Tenant)
+	s[sTool] = append(s[sTool], e.Tool)
+	s[sActorUser] = append(s[sActorUser], e.Actor.User)
+	s[sActorIP] = append(s[sActorIP], e.Actor.IP)
+	s[sActorCountry] = append(s[sActorCountry], e.Actor.Country)
+	s[sActorRole] = append(s[sActorRole], e.Actor.Role)
+	s[sTargetHost] = append(s[sTargetHost], e.Target.Host)
+	s[sTargetOS] = append(s[sTargetOS], e.Target.OS)
+	s[sSessionID] = append(s[sSessionID], e.Session.ID)
+	s[sSessionAuth] = append(s[sSessionAuth], e.Session.AuthMethod)
+	s[sCredName] = append(s[sCredName], e.Credential.Name)
+	s[sPkgName] = append(s[sPkgName], e.Package.Name)
+	s[sPkgVersion] = append(s[sPkgVersion], e.Package.Version)
+	s[sPkgSHA] = append(s[sPkgSHA], e.Package.SHA256)
+	s[sPkgSigner] = append(s[sPkgSigner], e.Package.Signer)
+	s[sScriptName] = append(s[sScriptName], e.Script.Name)
+	s[sScriptSHA] = append(s[sScriptSHA], e.Script.SHA256)
+	s[sScriptInterp] = append(s[sScriptInterp], e.Script.Interpreter)
+	s[sScriptCmd] = append(s[sScriptCmd], e.Script.Command)
+	s[sSourceURL] = append(s[sSourceURL], e.Source.URL)
+	s[sOutcome] = append(s[sOutcome], e.Outcome)
+	s[sReason] = append(s[sReason], e.Reason)
+	s[sChangeTicket] = append(s[sChangeTicket], e.Change.Ticket)
+	s[sTopic] = append(s[sTopic], r.Topic)
+
+	c.times = append(c.times, e.Time)
+	c.ints[iASN] = append(c.ints[iASN], e.Actor.ASN)
+	c.ints[iHostCount] = append(c.ints[iHostCount], e.Target.HostCount)
+	c.ints[iDuration] = append(c.ints[iDuration], e.Session.DurationS)
+	c.bools[bMFA] = append(c.bools[bMFA], c.boolPtr(e.Actor.MFA))
+	c.bools[bPrivileged] = append(c.bools[bPrivileged], c.boolPtr(e.Credential.Privileged))
+	c.bools[bSigned] = append(c.bools[bSigned], c.boolPtr(e.Package.Signed))
+	c.tags = append(c.tags, e.Target.Tags)
+
+	// Attribute keys are stored sorted (stable, readable arrays). Keys and
+	// values are carved out of one per-batch arena instead of two
+	// allocations per event; a sub-slice stays valid when a later append
+	// moves the arena, because nothing writes to the old array again.
+	var keys, vals []string
+	if n := len(e.Attributes); n > 0 {
+		start := len(c.arena)
+		for k := range e.Attributes {
+			c.arena = append(c.arena, k)
+		}
+		keys = c.arena[start : start+n : start+n]
+		slices.Sort(keys)
+		for _, k := range keys {
+			c.arena = append(c.arena, e.Attributes[k])
+		}
+		vals = c.arena[start+n : start+2*n : start+2*n]
+	}
+	c.attrKeys = append(c.attrKeys, keys)
+	c.attrVals = append(c.attrVals, vals)
+
+	// A string view of doc without copying: the driver copies it into its
+	// column buffer during Append and nothing writes to doc meanwhile.
+	c.doc = append(c.doc, unsafe.String(unsafe.SliceData(doc), len(doc)))
+	c.part = append(c.part, int32(r.Partition))
+	c.offset = append(c.offset, r.Offset)
+	c.ingested = append(c.ingested, ingested)
+}
+
+// appendTo hands every column to the batch, in eventColumnNames order.
+func (c *eventColumns) appendTo(b driver.Batch) error {
+	s := &c.str
+	cols := []any{
+		s[sEventID], s[sEventType], c.times, s[sMSP], s[sTenant], s[sTool],
+		s[sActorUser], s[sActorIP], s[sActorCountry], c.ints[iASN], c.bools[bMFA], s[sActorRole],
+		s[sTargetHost], c.ints[iHostCount], s[sTargetOS], c.tags,
+		s[sSessionID], c.ints[iDuration], s[sSessionAuth],
+		s[sCredName], c.bools[bPrivileged],
+		s[sPkgName], s[sPkgVersion], s[sPkgSHA], s[sPkgSigner], c.bools[bSigned],
+		s[sScriptName], s[sScriptSHA], s[sScriptInterp], s[sScriptCmd],
+		s[sSourceURL], s[sOutcome], s[sReason], s[sChangeTicket],
+		c.attrKeys, c.attrVals,
+		c.doc, s[sTopic], c.part, c.offset, c.ingested,
+	}
+	return appendColumns(b, eventColumnNames, cols)
+}
+
+// appendColumns appends whole columns. Arrays go row by row through
+// AppendRow: the driver's whole-column Append for arrays walks them with
+// reflection, its per-row path does not.
+func appendColumns(b driver.Batch, names []string, cols []any) error {
+	if len(cols) != len(names) {
+		return fmt.Errorf("internal: %d columns for %d names", len(cols), len(names))
+	}
+	// Boxing a slice into an interface allocates; most rows have no tags or
+	// attributes, so box the empty row once.
+	var empty any = []string(nil)
+	for i, col := range cols {
+		bc := b.Column(i)
+		var err error
+		if arr, ok := col.([][]string); ok {
+			for _, row := range arr {
+				if len(row) == 0 {
+					err = bc.AppendRow(empty)
+				} else {
+					err = bc.AppendRow(row)
+				}
+				if err != nil {
+					break
+				}
+			}
+		} else {
+			err = bc.Append(col)
+		}
+		if err != nil {
+			return fmt.Errorf("column %s: %w", names[i], err)
+		}
+	}
+	return nil
+}
+
+// InsertEvents writes rows as one batch and returns once ClickHouse has
+// acknowledged it. Rows already stored (same event_id, msp, tenant, time)
+// collapse in the background: the events table is a ReplacingMergeTree, so
+// replaying a Kafka range is safe.
+func (s *Store) InsertEvents(ctx context.Context, rows []EventRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	c, _ := s.eventCols.Get().(*eventColumns)
+	if c == nil {
+		c = &eventColumns{}
+	}
+	c.reset()
+	defer func() {
+		c.reset()
+		s.eventCols.Put(c)
+	}()
+
+	ingested := time.Now().UTC()
+	for i := range rows {
+		r := &rows[i]
+		if r.Event == nil {
+			return fmt.Errorf("insert events: row %d (%s/%d@%d) has no event", i, r.Topic, r.Partition, r.Offset)
+		}
+		doc := r.Doc
+		if doc == nil {
+			var err error
+			if doc, err = r.Event.MarshalJSON(); err != nil {
+				return fmt.Errorf("insert events: marshal event %s: %w", r.Event.EventID, err)
+			}
+		}
+		c.add(r, doc, ingested)
+	}
+
+	if err := s.sendBatch(ctx, "events", eventColumnNames, c.appendTo); err != nil {
+		return fmt.Errorf("insert events: %d rows: %w", len(rows), err)
+	}
+	return nil
+}
+
+// InsertDetections writes detections as one batch and returns once
+// ClickHouse has acknowledged it. Re-inserted detections (same
+// detection_id) collapse like events do.
+func (s *Store) InsertDetections(ctx context.Context, ds []Detection) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	n := len(ds)
+	now := time.Now().UTC()
+	var (
+		id, rule, title, level, msp, tenant, user, summary, topic = make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n)
+		first, last, at = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+		tags, eventIDs  = make([][]string, n), make([][]string, n)
+		part            = make([]int32, n)
+		offset          = make([]int64, n)
+	)
+	for i := range ds {
+		d := &ds[i]
+		if d.DetectionID == "" {
+			return fmt.Errorf("insert detections: row %d (rule %s) has no detection_id", i, d.RuleID)
+		}
+		id[i], rule[i], title[i], level[i] = d.DetectionID, d.RuleID, d.RuleTitle, d.Level
+		msp[i], tenant[i], user[i], summary[i], topic[i] = d.MSP, d.Tenant, d.ActorUser, d.Summary, d.Topic
+		first[i], last[i], at[i] = detectionTimes(d, now)
+		tags[i], eventIDs[i] = d.Tags, d.EventIDs
+		part[i], offset[i] = int32(d.Partition), d.Offset
+	}
+	cols := []any{id, rule, title, level, tags, msp, tenant, user, first, last, eventIDs, summary, at, topic, part, offset}
+	err := s.sendBatch(ctx, "detections", detectionColumnNames, func(b driver.Batch) error {
+		return appendColumns(b, detectionColumnNames, cols)
+	})
+	if err != nil {
+		return fmt.Errorf("insert detections: %d rows: %w", n, err)
+	}
+	return nil
+}
+
+// detectionTimes fills zero times rather than rejecting the detection: a
+// zero time.Time would be stored as a wrapped-around DateTime, and refusing
+// the row would stall the detect stage on one malformed detection.
+func detectionTimes(d *Detection, now time.Time) (first, last, at time.Time) {
+	first, last, at = d.FirstTime, d.LastTime, d.DetectedAt
+	if at.IsZero() {
+		at = now
+	}
+	if first.IsZero() {
+		first = at
+	}
+	if last.IsZero() || last.Before(first) {
+		last = first
+	}
+	return first, last, at
+}
+
+// sendBatch prepares an INSERT with an explicit column list, fills it and
+// sends it, waiting for the server's acknowledgement.
+func (s *Store) sendBatch(ctx context.Context, table string, cols []string, fill func(driver.Batch) error) error {
+	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table(table)+" ("+columnList(cols)+")")
+	if err != nil {
+		return s.redact(err)
+	}
+	if err := fill(b); err != nil {
+		return errors.Join(s.redact(err), s.redact(b.Abort()))
+	}
+	if err := b.Send(); err != nil {
+		return s.redact(err)
+	}
+	return nil
+}

@@ -1,0 +1,190 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+)
+
+// migration is one versioned schema step. Every statement must be
+// idempotent (IF NOT EXISTS): two migrators racing on a fresh database may
+// both run it (see Migrate).
+type migration struct {
+	version    uint32
+	name       string
+	statements []string
+}
+
+// Migration versions. Append new ones; never renumber or edit an applied
+// one, since the migrations table records what ran.
+const (
+	versionEvents     = 1
+	versionDetections = 2
+)
+
+// types are the column types that depend on the server's features.
+type types struct {
+	lc   string // a repetitive string: LowCardinality(String) where supported
+	time string // an event time: DateTime64(3, 'UTC') where supported
+}
+
+func typesFor(f Features) types {
+	t := types{lc: "String", time: "DateTime('UTC')"}
+	if f.LowCardinality {
+		t.lc = "LowCardinality(String)"
+	}
+	if f.DateTime64 {
+		t.time = "DateTime64(3, 'UTC')"
+	}
+	return t
+}
+
+// ttlClause expires rows days after timeCol; empty when unsupported or
+// disabled. toDateTime keeps it valid for DateTime64 columns on every
+// version that has TTL.
+func ttlClause(f Features, timeCol string, days int) string {
+	if !f.TTL || days <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("\nTTL toDateTime(%s) + INTERVAL %d DAY", timeCol, days)
+}
+
+func migrationsTableDDL(db string) string {
+	// ReplacingMergeTree so that the rare duplicate row from two racing
+	// migrators collapses; readers that care use FINAL or DISTINCT.
+	return fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.schema_migrations (\n"+
+		"    version UInt32,\n"+
+		"    name String,\n"+
+		"    applied_at DateTime('UTC'),\n"+
+		"    server_version String,\n"+
+		"    features String\n"+
+		") ENGINE = ReplacingMergeTree(applied_at)\nORDER BY version", db)
+}
+
+func migrations(cfg Config, f Features) []migration {
+	db := cfg.Database
+	t := typesFor(f)
+
+	var eventIndexes, detectionIndexes string
+	if f.SkipIndexes {
+		// The sorting key serves msp/tenant/time filters; these serve the
+		// cross-tenant hunts (one package hash everywhere, one technician
+		// everywhere) and lookups by ID without a full scan.
+		eventIndexes = ",\n    INDEX idx_event_id event_id TYPE bloom_filter(0.001) GRANULARITY 4" +
+			",\n    INDEX idx_package_sha256 package_sha256 TYPE bloom_filter(0.01) GRANULARITY 4" +
+			",\n    INDEX idx_script_sha256 script_sha256 TYPE bloom_filter(0.01) GRANULARITY 4" +
+			",\n    INDEX idx_actor_user actor_user TYPE bloom_filter(0.01) GRANULARITY 4"
+		// "Last 24 hours by level" across all MSPs cannot use the
+		// (msp, rule_id, ...) key; a minmax index on first_time prunes it.
+		detectionIndexes = ",\n    INDEX idx_first_time first_time TYPE minmax GRANULARITY 1"
+	}
+
+	events := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.events (\n"+
+		"    event_id String,\n"+
+		"    event_type %[2]s,\n"+
+		"    time %[3]s,\n"+
+		"    msp %[2]s,\n"+
+		"    tenant %[2]s,\n"+
+		"    tool %[2]s,\n"+
+		"    actor_user String,\n"+
+		"    actor_ip String,\n"+
+		"    actor_country %[2]s,\n"+
+		"    actor_asn Nullable(Int64),\n"+
+		"    actor_mfa Nullable(UInt8),\n"+
+		"    actor_role %[2]s,\n"+
+		"    target_host String,\n"+
+		"    target_host_count Nullable(Int64),\n"+
+		"    target_os %[2]s,\n"+
+		"    target_tags Array(String),\n"+
+		"    session_id String,\n"+
+		"    session_duration_s Nullable(Int64),\n"+
+		"    session_auth_method %[2]s,\n"+
+		"    credential_name String,\n"+
+		"    credential_privileged Nullable(UInt8),\n"+
+		"    package_name String,\n"+
+		"    package_version String,\n"+
+		"    package_sha256 String,\n"+
+		"    package_signer String,\n"+
+		"    package_signed Nullable(UInt8),\n"+
+		"    script_name String,\n"+
+		"    script_sha256 String,\n"+
+		"    script_interpreter %[2]s,\n"+
+		"    script_command String,\n"+
+		"    source_url String,\n"+
+		"    outcome %[2]s,\n"+
+		"    reason String,\n"+
+		"    change_ticket String,\n"+
+		"    attributes Nested(key String, value String),\n"+
+		"    doc String,\n"+
+		"    src_topic %[2]s,\n"+
+		"    src_partition Int32,\n"+
+		"    src_offset Int64,\n"+
+		"    ingested_at DateTime('UTC')%[4]s\n"+
+		") ENGINE = ReplacingMergeTree(ingested_at)\n"+
+		"PARTITION BY toYYYYMM(time)\n"+
+		"ORDER BY (msp, tenant, time, event_id)%[5]s",
+		db, t.lc, t.time, eventIndexes, ttlClause(f, "time", cfg.RetentionDays))
+
+	detections := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.detections (\n"+
+		"    detection_id String,\n"+
+		"    rule_id %[2]s,\n"+
+		"    rule_title %[2]s,\n"+
+		"    level %[2]s,\n"+
+		"    tags Array(String),\n"+
+		"    msp %[2]s,\n"+
+		"    tenant %[2]s,\n"+
+		"    actor_user String,\n"+
+		"    first_time %[3]s,\n"+
+		"    last_time %[3]s,\n"+
+		"    event_ids Array(String),\n"+
+		"    summary String,\n"+
+		"    detected_at DateTime('UTC'),\n"+
+		"    src_topic %[2]s,\n"+
+		"    src_partition Int32,\n"+
+		"    src_offset Int64%[4]s\n"+
+		") ENGINE = ReplacingMergeTree(detected_at)\n"+
+		"PARTITION BY toYYYYMM(first_time)\n"+
+		// detection_id must be in the key for replays to collapse; msp
+		// first serves per-MSP views, rule_id next groups a rule's hits.
+		// Neither level nor first_time is in the key: a rule's level can
+		// change between rule versions and a replay must still collapse
+		// onto the same row.
+		"ORDER BY (msp, rule_id, detection_id)%[5]s",
+		db, t.lc, t.time, detectionIndexes, ttlClause(f, "first_time", cfg.DetectionRetentionDays))
+
+	return []migration{
+		{version: versionEvents, name: "create_events", statements: []string{events}},
+		{version: versionDetections, name: "create_detections", statements: []string{detections}},
+	}
+}
+
+// DDL returns every statement Migrate would run against a server with
+// features f, in order, for review or for applying by hand.
+func DDL(cfg Config, f Features) ([]string, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	out := []string{
+		fmt.Sprintf("CREATE DATABASE IF NOT EXISTS `%s`", cfg.Database),
+		migrationsTableDDL(cfg.Database),
+	}
+	for _, m := range migrations(cfg, f) {
+		out = append(out, m.statements...)
+	}
+	return out, nil
+}
+
+// columnList joins column names for an INSERT's explicit column list,
+// which 18.16 requires and which keeps inserts valid when columns are added.
+func columnList(cols []string) string {
+	var b strings.Builder
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("`")
+		b.WriteString(c)
+		b.WriteString("`")
+	}
+	return b.String()
+}
