@@ -75,6 +75,53 @@ var knownNested = map[string]map[string]bool{
 // Decode validates and normalises one message. A contract violation is
 // returned as a *RejectError.
 func (d *Decoder) Decode(raw []byte) (Event, error) {
+	ev, _, err := d.decode(raw, false)
+	return ev, err
+}
+
+// DecodeNormalised is Decode that also returns the normalised JSON
+// (MarshalJSON's output). Ingest needs both; deriving an ID already
+// marshals the event, so this saves a second encoding.
+func (d *Decoder) DecodeNormalised(raw []byte) (Event, []byte, error) {
+	return d.decode(raw, true)
+}
+
+func (d *Decoder) decode(raw []byte, wantDoc bool) (Event, []byte, error) {
+	ev, err := d.validate(raw)
+	if err != nil {
+		return ev, nil, err
+	}
+	if ev.EventID != "" && !wantDoc {
+		return ev, nil, nil
+	}
+	doc, err := ev.MarshalJSON()
+	if err != nil {
+		return ev, nil, reject(ReasonInvalidValue, "", "cannot encode the normalised event: %v", err)
+	}
+	if ev.EventID == "" {
+		ev.EventID = idOf(doc)
+		doc = withID(doc, ev.EventID)
+	}
+	return ev, doc, nil
+}
+
+// emptyIDPrefix is how a marshalled Event without ID starts: event_id is
+// the first field and has no omitempty.
+const emptyIDPrefix = `{"event_id":""`
+
+// withID splices id into a document marshalled with an empty event_id.
+// Derived IDs are UUIDs, which need no JSON escaping.
+func withID(doc []byte, id string) []byte {
+	out := make([]byte, 0, len(doc)+len(id))
+	out = append(out, `{"event_id":"`...)
+	out = append(out, id...)
+	out = append(out, '"')
+	return append(out, doc[len(emptyIDPrefix):]...)
+}
+
+func idOf(canonical []byte) string { return uuid.NewSHA1(IDNamespace, canonical).String() }
+
+func (d *Decoder) validate(raw []byte) (Event, error) {
 	var ev Event
 	if len(raw) > MaxMessageBytes {
 		return ev, reject(ReasonOversize, "", "message is %d bytes, limit %d", len(raw), MaxMessageBytes)
@@ -284,9 +331,6 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 	ev.timeText = ev.Time.Format(time.RFC3339Nano)
 
 	ev.EventID = str(w.EventID)
-	if ev.EventID == "" {
-		ev.EventID = DeriveID(&ev)
-	}
 	return ev, nil
 }
 
@@ -370,7 +414,7 @@ func DeriveID(ev *Event) string {
 		// deterministic but coarser identity rather than a random one.
 		b = []byte(ev.EventType + "|" + ev.TimeText() + "|" + ev.MSP + "|" + ev.Tenant)
 	}
-	return uuid.NewSHA1(IDNamespace, b).String()
+	return idOf(b)
 }
 
 // MarshalJSON encodes the normalised event. Map keys are sorted by

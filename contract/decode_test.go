@@ -214,3 +214,32 @@ func BenchmarkDecode(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+func TestDecodeNormalisedMatchesMarshal(t *testing.T) {
+	d := Decoder{Now: func() time.Time { return testNow }}
+	for _, raw := range []string{validPush, strings.Replace(validPush, `{"event_type"`, `{"event_id":"given-1","event_type"`, 1)} {
+		ev, doc, err := d.DecodeNormalised([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := ev.MarshalJSON()
+		if string(doc) != string(want) {
+			t.Fatalf("doc differs from MarshalJSON:\n%s\n%s", doc, want)
+		}
+		if ev.EventID != DeriveID(&ev) && ev.EventID != "given-1" {
+			t.Fatalf("derived ID %s differs from DeriveID %s", ev.EventID, DeriveID(&ev))
+		}
+	}
+}
+
+func BenchmarkDecodeNormalised(b *testing.B) {
+	raw := []byte(validPush)
+	d := Decoder{Now: func() time.Time { return testNow }}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := d.DecodeNormalised(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

@@ -1,0 +1,163 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/deadletter"
+	"github.com/tripline/tripline/store"
+)
+
+// EventStore receives normalised events; *store.Store implements it.
+type EventStore interface {
+	InsertEvents(ctx context.Context, rows []store.EventRow) error
+}
+
+// Producer writes messages and returns once they are acknowledged;
+// *kafka.Writer implements it.
+type Producer interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// Hooks observe what the handler does; nil fields are skipped.
+type Hooks struct {
+	Consumed     func(topic string, n int)
+	Stored       func(n int)
+	DeadLettered func(reason contract.Reason)
+}
+
+// Handler is the ingest batch handler.
+type Handler struct {
+	Decoder     contract.Decoder
+	Store       EventStore
+	Producer    Producer
+	EventsTopic string
+	DLQTopic    string
+	Hooks       Hooks
+	Log         zerolog.Logger
+	// Now stamps dead letters; nil means time.Now.
+	Now func() time.Time
+
+	// pending remembers, across retries of the same batch, which writes are
+	// already acknowledged, so a retry after a partial failure does not
+	// write the dead letters (which nothing deduplicates) twice.
+	pending *prepared
+}
+
+// prepared is one batch decoded, with the progress of its three writes.
+type prepared struct {
+	first, last          kafka.Message
+	size                 int
+	rows                 []store.EventRow
+	normalised           []kafka.Message
+	dead                 []kafka.Message
+	storedDone, normDone bool
+	deadDone             bool
+}
+
+func (p *prepared) same(batch []kafka.Message) bool {
+	return p != nil && p.size == len(batch) && sameCoords(p.first, batch[0]) && sameCoords(p.last, batch[len(batch)-1])
+}
+
+func sameCoords(a, b kafka.Message) bool {
+	return a.Topic == b.Topic && a.Partition == b.Partition && a.Offset == b.Offset
+}
+
+// HandleBatch implements kafkaio.BatchHandler.
+func (h *Handler) HandleBatch(ctx context.Context, batch []kafka.Message) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	if !h.pending.same(batch) {
+		h.pending = h.prepare(batch)
+	}
+	p := h.pending
+
+	// ClickHouse and the two topics are independent; write them at once.
+	var wg sync.WaitGroup
+	var storeErr, normErr, deadErr error
+	if !p.storedDone && len(p.rows) > 0 {
+		wg.Go(func() {
+			if storeErr = h.Store.InsertEvents(ctx, p.rows); storeErr == nil {
+				p.storedDone = true
+			}
+		})
+	}
+	if !p.normDone && len(p.normalised) > 0 {
+		wg.Go(func() {
+			if normErr = h.Producer.WriteMessages(ctx, p.normalised...); normErr == nil {
+				p.normDone = true
+			} else {
+				normErr = fmt.Errorf("write %s: %w", h.EventsTopic, normErr)
+			}
+		})
+	}
+	if !p.deadDone && len(p.dead) > 0 {
+		wg.Go(func() {
+			if deadErr = h.Producer.WriteMessages(ctx, p.dead...); deadErr == nil {
+				p.deadDone = true
+			} else {
+				deadErr = fmt.Errorf("write %s: %w", h.DLQTopic, deadErr)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(storeErr, normErr, deadErr); err != nil {
+		return err
+	}
+	h.pending = nil
+	if h.Hooks.Stored != nil {
+		h.Hooks.Stored(len(p.rows))
+	}
+	if h.Hooks.DeadLettered != nil {
+		for _, m := range p.dead {
+			h.Hooks.DeadLettered(contract.Reason(deadletter.Header(m, deadletter.HeaderReason)))
+		}
+	}
+	return nil
+}
+
+func (h *Handler) prepare(batch []kafka.Message) *prepared {
+	p := &prepared{
+		first: batch[0], last: batch[len(batch)-1], size: len(batch),
+		rows:       make([]store.EventRow, 0, len(batch)),
+		normalised: make([]kafka.Message, 0, len(batch)),
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	for i := range batch {
+		m := &batch[i]
+		if h.Hooks.Consumed != nil {
+			h.Hooks.Consumed(m.Topic, 1)
+		}
+		ev, doc, err := h.Decoder.DecodeNormalised(m.Value)
+		if err == nil {
+			p.rows = append(p.rows, store.EventRow{Event: &ev, Doc: doc, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
+			p.normalised = append(p.normalised, kafka.Message{
+				Topic: h.EventsTopic,
+				Key:   []byte(ev.MSP),
+				Value: doc,
+				Headers: []kafka.Header{
+					{Key: deadletter.HeaderSourceTopic, Value: []byte(m.Topic)},
+					{Key: deadletter.HeaderSourcePartition, Value: strconv.AppendInt(nil, int64(m.Partition), 10)},
+					{Key: deadletter.HeaderSourceOffset, Value: strconv.AppendInt(nil, m.Offset, 10)},
+				},
+			})
+			continue
+		}
+		p.dead = append(p.dead, deadletter.New(h.DLQTopic, m, err, now()))
+		h.Log.Debug().Str("topic", m.Topic).Int("partition", m.Partition).Int64("offset", m.Offset).
+			Str("reason", string(deadletter.Reason(err))).Err(err).Msg("dead-lettered")
+	}
+	return p
+}
