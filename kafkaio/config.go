@@ -112,11 +112,14 @@ func (c Config) NewGroupReader(group string, topics []string, opts ReaderOptions
 // acknowledged by all in-sync replicas.
 func (c Config) NewWriter() *kafka.Writer {
 	return &kafka.Writer{
-		Addr:            kafka.TCP(c.Brokers...),
-		Balancer:        &kafka.Murmur2Balancer{},
-		RequiredAcks:    kafka.RequireAll,
-		BatchSize:       10000,
-		BatchBytes:      64 << 20,
+		Addr:         kafka.TCP(c.Brokers...),
+		Balancer:     &kafka.Murmur2Balancer{},
+		RequiredAcks: kafka.RequireAll,
+		BatchSize:    10000,
+		// Stay well under the broker's default message.max.bytes (1 MiB,
+		// counted with record overhead that BatchBytes ignores): a larger
+		// produce request is rejected whole.
+		BatchBytes:      512 << 10,
 		BatchTimeout:    5 * time.Millisecond,
 		MaxAttempts:     3,
 		WriteBackoffMin: 50 * time.Millisecond,

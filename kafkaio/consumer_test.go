@@ -55,7 +55,7 @@ func produce(t *testing.T, cfg kafkaio.Config, topic string, from, n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
-		t.Fatal(err)
+		t.Fatal(kafkaio.SummariseWriteError(err))
 	}
 }
 

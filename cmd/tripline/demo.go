@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tripline/tripline/broker"
+	"github.com/tripline/tripline/chserver"
+	"github.com/tripline/tripline/detect"
+	"github.com/tripline/tripline/ingest"
+	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/pipeline"
+	"github.com/tripline/tripline/rules"
+	"github.com/tripline/tripline/simulate"
+	"github.com/tripline/tripline/store"
+)
+
+// demoScenarios are the attacks the demo injects into benign traffic.
+var demoScenarios = []string{"kaseya-style", "stolen-credential"}
+
+// demoBadInput is malformed traffic the demo sends so the dead-letter path
+// shows up in the summary.
+var demoBadInput = []struct{ topic, value string }{
+	{kafkaio.TopicRemoteSessions, `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z"`},
+	{kafkaio.TopicRemoteSessions, `{"event_type":"auth.logout","time":"2026-11-20T10:00:00Z","msp":"m","tool":"screenconnect","actor":{"user":"u"}}`},
+	{kafkaio.TopicSoftwareUpdates, `{"event_type":"software.push","time":"2026-11-20T10:00:00Z","msp":"m","tool":"ninjaone","actor":{"user":"u"}}`},
+	{kafkaio.TopicSoftwareUpdates, `{"event_type":"script.run","time":"2099-01-01T00:00:00Z","msp":"m","tenant":"t","tool":"ninjaone","actor":{"user":"u"}}`},
+	{kafkaio.TopicSoftwareUpdates, "{\"event_type\":\"script.run\",\"msp\":\"\xff\"}"},
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	chAddr := fs.String("clickhouse", "", "use this ClickHouse server (HOST:PORT, native protocol) instead of starting a private one")
+	keep := fs.Bool("keep", false, "keep the broker, ClickHouse and workers running after the summary (Ctrl-C to stop)")
+	events := fs.Int("events", 60000, "simulated events to send")
+	seed := fs.Int64("seed", 1, "simulator seed")
+	logLevel := fs.String("log-level", "warn", "log level of the workers")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *logLevel, "auto")
+	if err != nil {
+		return err
+	}
+	say := func(format string, a ...any) { fmt.Fprintf(stdout, "▸ "+format+"\n", a...) }
+
+	b, err := broker.Start(broker.Options{Partitions: 4})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	say("Kafka-protocol broker (in-process) on %s", strings.Join(b.Addrs(), ","))
+
+	addr := *chAddr
+	if addr == "" {
+		if _, err := chserver.Find(); err != nil {
+			fmt.Fprintf(stderr, "%v\nOr run the demo against a server you have: tripline demo --clickhouse HOST:9000\n", err)
+			return exitCode(1)
+		}
+		srv, err := chserver.Start(ctx, chserver.Options{Keep: false})
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		addr = srv.Addr()
+		say("private ClickHouse server on %s (data in a temporary directory, removed on exit)", addr)
+	}
+	pw, err := secret("CLICKHOUSE_PASSWORD")
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, store.Config{Addr: addr, User: os.Getenv("TRIPLINE_CLICKHOUSE_USER"), Password: pw})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	say("schema migrated (ClickHouse %s)", st.ServerVersion())
+
+	mgr, err := rules.NewManager(rules.ManagerConfig{Log: log})
+	if err != nil {
+		return err
+	}
+	say("%d rules loaded from the embedded pack", mgr.RuleSet().Len())
+
+	reg := prometheus.NewRegistry()
+	runCtx, stopPipeline := context.WithCancel(ctx)
+	defer stopPipeline()
+	var wg sync.WaitGroup
+	var pipeErr error
+	wg.Go(func() {
+		pipeErr = pipeline.Run(runCtx, pipeline.Config{Kafka: b.Config(), Store: st, Rules: mgr, Log: log, Registerer: reg})
+	})
+	defer wg.Wait()
+
+	start := time.Now()
+	sent, scenarioEvents, err := demoProduce(ctx, b.Config(), *seed, *events)
+	if err != nil {
+		return err
+	}
+	say("sent %d simulated events (%d of them injected attacks: %s) and %d malformed messages in %s",
+		sent, scenarioEvents, strings.Join(demoScenarios, ", "), len(demoBadInput), time.Since(start).Round(time.Millisecond))
+
+	if err := demoWait(ctx, b.Config(), st, stdout); err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	if err := demoSummary(ctx, stdout, st, reg, mgr, addr, *keep, sent+len(demoBadInput), elapsed); err != nil {
+		return err
+	}
+	if *keep {
+		say("--keep: everything keeps running; Ctrl-C to stop")
+		<-ctx.Done()
+	}
+	stopPipeline()
+	wg.Wait()
+	if pipeErr != nil && !errors.Is(pipeErr, context.Canceled) {
+		return pipeErr
+	}
+	return nil
+}
+
+// demoProduce sends simulated traffic with the demo's attacks, plus a few
+// malformed messages, and returns how many simulated events were sent.
+func demoProduce(ctx context.Context, cfg kafkaio.Config, seed int64, n int) (sent, attacks int, err error) {
+	gen, err := simulate.New(simulate.Config{
+		Seed: seed, Events: n, Start: time.Now().UTC().Add(-72 * time.Hour).Truncate(time.Hour), Scenarios: demoScenarios,
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	w := cfg.NewWriter()
+	defer w.Close()
+	batch := make([]kafka.Message, 0, 5000)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := w.WriteMessages(ctx, batch...); err != nil {
+			return fmt.Errorf("produce simulated events: %w", err)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for {
+		m, ok := gen.Next()
+		if !ok {
+			break
+		}
+		if m.Scenario != "" {
+			attacks++
+		}
+		batch = append(batch, kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value})
+		sent++
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return sent, attacks, err
+			}
+		}
+	}
+	for _, bad := range demoBadInput {
+		batch = append(batch, kafka.Message{Topic: bad.topic, Value: []byte(bad.value)})
+	}
+	return sent, attacks, flush()
+}
+
+// demoWait shows progress until both consumer groups have caught up.
+func demoWait(ctx context.Context, cfg kafkaio.Config, st *store.Store, stdout io.Writer) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		ingestLag, err1 := cfg.GroupLag(ctx, ingest.DefaultGroup, []string{kafkaio.TopicRemoteSessions, kafkaio.TopicSoftwareUpdates})
+		detectLag, err2 := cfg.GroupLag(ctx, detect.DefaultGroup, []string{kafkaio.TopicEvents})
+		rows, _, _ := st.CountEvents(ctx)
+		fmt.Fprintf(stdout, "  … ingest lag %d, detect lag %d, %d events stored\n", ingestLag, detectLag, rows)
+		if err1 == nil && err2 == nil && ingestLag == 0 && detectLag == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pipeline did not catch up in 5 minutes (ingest lag %d %v, detect lag %d %v)", ingestLag, err1, detectLag, err2)
+		}
+	}
+}
+
+func demoSummary(ctx context.Context, stdout io.Writer, st *store.Store, reg *prometheus.Registry, mgr *rules.Manager, addr string, keep bool, produced int, took time.Duration) error {
+	rows, distinct, err := st.CountEvents(ctx)
+	if err != nil {
+		return err
+	}
+	byRule, err := st.DetectionsByRule(ctx)
+	if err != nil {
+		return err
+	}
+	dead := counterByLabel(reg, "tripline_ingest_dead_lettered_total", "reason")
+	fmt.Fprintf(stdout, "\nSummary (%d messages end to end in %s)\n", produced, took.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "  events ingested:  %d (%d distinct event IDs)\n", rows, distinct)
+	var deadTotal float64
+	for _, v := range dead {
+		deadTotal += v
+	}
+	fmt.Fprintf(stdout, "  dead letters:     %.0f\n", deadTotal)
+	for _, k := range sortedKeys(dead) {
+		if dead[k] > 0 {
+			fmt.Fprintf(stdout, "    %-22s %.0f\n", k, dead[k])
+		}
+	}
+	var total uint64
+	for _, n := range byRule {
+		total += n
+	}
+	fmt.Fprintf(stdout, "  detections:       %d\n", total)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	for _, r := range mgr.RuleSet().Rules() {
+		fmt.Fprintf(tw, "    %d\t%s\t%s\n", byRule[r.Identity()], r.Level, r.Title)
+	}
+	tw.Flush()
+	host, port := splitAddr(addr)
+	fmt.Fprintf(stdout, "\nExplore them:\n  clickhouse-client --host %s --port %s --database tripline --query \"SELECT level, rule_title, tenant, actor_user, summary FROM detections FINAL ORDER BY first_time\"\n", host, port)
+	if !keep {
+		fmt.Fprintln(stdout, "  (the demo's private server stops when the demo exits; run `tripline demo --keep` to explore)")
+	}
+	return nil
+}
+
+func counterByLabel(reg *prometheus.Registry, name, label string) map[string]float64 {
+	out := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		return out
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			out[labelValue(m, label)] += m.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
+func labelValue(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func splitAddr(addr string) (string, string) {
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		return addr[:i], addr[i+1:]
+	}
+	return addr, "9000"
+}
+

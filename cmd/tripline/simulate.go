@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tripline/tripline/simulate"
+)
+
+func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	brokers := fs.String("brokers", "", "send to these Kafka brokers HOST:PORT[,...]")
+	out := fs.String("out", "", "write JSONL to this file instead ('-' for stdout)")
+	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same traffic")
+	events := fs.Int("events", 10000, "events to generate (0 = until interrupted)")
+	rate := fs.Float64("rate", 0, "events per second (0 = as fast as possible)")
+	scenario := fs.String("scenario", "", "attacks to inject, comma-separated: "+scenarioNames())
+	startFlag := fs.String("start", "", "event time of the first event, RFC 3339 (default: now minus the span the events cover)")
+	msps := fs.Int("msps", 3, "MSPs to simulate")
+	tenants := fs.Int("tenants", 10, "tenants per MSP")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if (*brokers == "") == (*out == "") {
+		fmt.Fprintln(stderr, "tripline simulate: give exactly one of --brokers or --out")
+		return errUsage
+	}
+	start := time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Hour)
+	if *startFlag != "" {
+		t, err := time.Parse(time.RFC3339, *startFlag)
+		if err != nil {
+			return fmt.Errorf("--start: %w", err)
+		}
+		start = t
+	}
+	gen, err := simulate.New(simulate.Config{
+		Seed: *seed, Events: *events, Start: start, Scenarios: splitList(*scenario),
+		MSPs: *msps, TenantsPerMSP: *tenants,
+	})
+	if err != nil {
+		return err
+	}
+	next := gen.Next
+	if *rate > 0 {
+		next = paced(ctx, *rate, gen.Next)
+	}
+
+	if *out != "" {
+		w := stdout
+		if *out != "-" {
+			f, err := os.Create(*out)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			w = f
+		}
+		bw := bufio.NewWriterSize(w, 1<<20)
+		n := 0
+		for ctx.Err() == nil {
+			m, ok := next()
+			if !ok {
+				break
+			}
+			bw.Write(m.Value)
+			bw.WriteByte('\n')
+			n++
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "simulate: wrote %d events\n", n)
+		return nil
+	}
+
+	c := commonFlags{brokers: *brokers}
+	w := c.kafka().NewWriter()
+	defer w.Close()
+	batch := make([]kafka.Message, 0, 2000)
+	n := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := w.WriteMessages(ctx, batch...); err != nil {
+			return fmt.Errorf("produce: %w", err)
+		}
+		n += len(batch)
+		batch = batch[:0]
+		return nil
+	}
+	lastFlush := time.Now()
+	for ctx.Err() == nil {
+		m, ok := next()
+		if !ok {
+			break
+		}
+		batch = append(batch, kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value})
+		// With pacing, do not hold events back for long.
+		if len(batch) == cap(batch) || (*rate > 0 && time.Since(lastFlush) > 200*time.Millisecond) {
+			if err := flush(); err != nil {
+				return err
+			}
+			lastFlush = time.Now()
+		}
+	}
+	if err := flush(); err != nil && ctx.Err() == nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "simulate: sent %d events to %s\n", n, *brokers)
+	return nil
+}
+
+// paced wraps next so it yields about rate events per second.
+func paced(ctx context.Context, rate float64, next func() (simulate.Message, bool)) func() (simulate.Message, bool) {
+	interval := time.Duration(float64(time.Second) / rate)
+	due := time.Now()
+	return func() (simulate.Message, bool) {
+		if wait := time.Until(due); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return simulate.Message{}, false
+			}
+		}
+		due = due.Add(interval)
+		return next()
+	}
+}
+
+func scenarioNames() string {
+	var names []string
+	for _, s := range simulate.Scenarios() {
+		names = append(names, s.Name)
+	}
+	return strings.Join(names, ", ")
+}

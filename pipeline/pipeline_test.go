@@ -1,0 +1,271 @@
+package pipeline_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tripline/tripline/broker"
+	"github.com/tripline/tripline/chserver"
+	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/deadletter"
+	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/pipeline"
+	"github.com/tripline/tripline/rules"
+	"github.com/tripline/tripline/simulate"
+	"github.com/tripline/tripline/store"
+)
+
+// invalid is malformed input, each with the reason the dead letter must carry.
+var invalid = []struct {
+	topic, value string
+	reason       contract.Reason
+}{
+	{kafkaio.TopicRemoteSessions, `{"event_type":"auth.login"`, contract.ReasonMalformedJSON},
+	{kafkaio.TopicRemoteSessions, "{\"event_type\":\"auth.login\",\"msp\":\"\xfe\"}", contract.ReasonInvalidUTF8},
+	{kafkaio.TopicRemoteSessions, `{"event_type":"auth.logout","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"}}`, contract.ReasonUnknownEventType},
+	{kafkaio.TopicSoftwareUpdates, `{"event_type":"software.push","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"}}`, contract.ReasonMissingField},
+	{kafkaio.TopicSoftwareUpdates, `{"event_type":"script.run","time":"2099-01-01T00:00:00Z","msp":"m","tenant":"t","tool":"x","actor":{"user":"u"}}`, contract.ReasonTimeOutOfRange},
+	{kafkaio.TopicSoftwareUpdates, `{"event_type":"script.run","time":"2026-11-20T10:00:00Z","msp":"m","tenant":["t"],"tool":"x","actor":{"user":"u"}}`, contract.ReasonWrongType},
+}
+
+type world struct {
+	broker *broker.Broker
+	store  *store.Store
+	rules  *rules.Manager
+}
+
+func setup(t *testing.T) *world {
+	t.Helper()
+	srv := chserver.ForTest(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{Addr: srv.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := rules.NewManager(rules.ManagerConfig{Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &world{broker: broker.ForTest(t, broker.Options{Partitions: 3}), store: st, rules: mgr}
+}
+
+// run runs the pipeline with the given consumer groups until both have
+// consumed everything.
+func (w *world) run(t *testing.T, ingestGroup, detectGroup string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- pipeline.Run(ctx, pipeline.Config{
+			Kafka: w.broker.Config(), Store: w.store, Rules: w.rules,
+			IngestGroup: ingestGroup, DetectGroup: detectGroup,
+			BatchSize: 2000, FlushInterval: 50 * time.Millisecond, Log: testLogger(t),
+		})
+	}()
+	cfg := w.broker.Config()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		time.Sleep(200 * time.Millisecond)
+		il, err1 := cfg.GroupLag(ctx, ingestGroup, []string{kafkaio.TopicRemoteSessions, kafkaio.TopicSoftwareUpdates})
+		dl, err2 := cfg.GroupLag(ctx, detectGroup, []string{kafkaio.TopicEvents})
+		if err1 == nil && err2 == nil && il == 0 && dl == 0 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("pipeline stopped early: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("pipeline did not catch up: ingest lag %d (%v), detect lag %d (%v)", il, err1, dl, err2)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("pipeline: %v", err)
+	}
+}
+
+func testLogger(t *testing.T) zerolog.Logger {
+	if testing.Verbose() {
+		return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
+	}
+	return zerolog.Nop()
+}
+
+// produceSimulated sends simulated traffic plus the invalid messages and
+// returns the event IDs of valid events by scenario ("" = benign).
+func produceSimulated(t *testing.T, cfg kafkaio.Config, n int, scenarios []string) map[string]string {
+	t.Helper()
+	gen, err := simulate.New(simulate.Config{Seed: 42, Events: n, Start: time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Hour), Scenarios: scenarios})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := contract.Decoder{}
+	ids := map[string]string{}
+	var msgs []kafka.Message
+	for {
+		m, ok := gen.Next()
+		if !ok {
+			break
+		}
+		ev, err := dec.Decode(m.Value)
+		if err != nil {
+			t.Fatalf("simulator produced an invalid event: %v\n%s", err, m.Value)
+		}
+		if _, dup := ids[ev.EventID]; dup {
+			t.Fatalf("simulator produced two events with ID %s", ev.EventID)
+		}
+		ids[ev.EventID] = m.Scenario
+		msgs = append(msgs, kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value})
+		// Poison messages between valid ones, not at the end.
+		if i := len(msgs); i%(n/len(invalid)+1) == 0 && i/(n/len(invalid)+1) <= len(invalid) {
+			bad := invalid[i/(n/len(invalid)+1)-1]
+			msgs = append(msgs, kafka.Message{Topic: bad.topic, Value: []byte(bad.value)})
+		}
+	}
+	w := cfg.NewWriter()
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(kafkaio.SummariseWriteError(err))
+	}
+	if got := len(msgs) - len(ids); got != len(invalid) {
+		t.Fatalf("sent %d invalid messages, want %d", got, len(invalid))
+	}
+	return ids
+}
+
+// readDLQ returns every message on the dead-letter topic.
+func readDLQ(t *testing.T, cfg kafkaio.Config) []kafka.Message {
+	t.Helper()
+	conn, err := kafka.DialLeader(context.Background(), "tcp", cfg.Brokers[0], kafkaio.TopicDLQ, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	var out []kafka.Message
+	for p := 0; p < 3; p++ {
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.Brokers, Topic: kafkaio.TopicDLQ, Partition: p, MaxWait: 100 * time.Millisecond})
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			m, err := r.ReadMessage(ctx)
+			cancel()
+			if err != nil {
+				break
+			}
+			out = append(out, m)
+		}
+		r.Close()
+	}
+	return out
+}
+
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	w := setup(t)
+	ctx := context.Background()
+	const n = 20000
+	ids := produceSimulated(t, w.broker.Config(), n, []string{"kaseya-style", "stolen-credential"})
+	w.run(t, "ingest-1", "detect-1")
+
+	// Every valid event exactly once.
+	rows, distinct, err := w.store.CountEvents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if distinct != uint64(len(ids)) {
+		t.Fatalf("events: %d distinct IDs in ClickHouse, want %d (rows %d)", distinct, len(ids), rows)
+	}
+
+	// Every invalid message exactly once in the dead-letter topic, with its reason.
+	dlq := readDLQ(t, w.broker.Config())
+	if len(dlq) != len(invalid) {
+		t.Fatalf("dead letters: %d, want %d", len(dlq), len(invalid))
+	}
+	want := map[string]contract.Reason{}
+	for _, bad := range invalid {
+		want[bad.value] = bad.reason
+	}
+	for _, m := range dlq {
+		reason, ok := want[string(m.Value)]
+		if !ok {
+			t.Errorf("unexpected dead letter %q", m.Value)
+			continue
+		}
+		if got := deadletter.Header(m, deadletter.HeaderReason); got != string(reason) {
+			t.Errorf("dead letter %q: reason %q, want %q", m.Value, got, reason)
+		}
+		if deadletter.Header(m, deadletter.HeaderSourceTopic) == "" || deadletter.Header(m, deadletter.HeaderSourceOffset) == "" {
+			t.Errorf("dead letter %q lacks its source coordinates", m.Value)
+		}
+	}
+
+	// Detections: the injected attacks are caught, benign traffic raises none.
+	dets, err := w.store.Detections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byScenario := map[string]map[string]int{}
+	for _, d := range dets {
+		for _, id := range d.EventIDs {
+			sc, known := ids[id]
+			if !known {
+				t.Errorf("detection %s refers to unknown event %s", d.DetectionID, id)
+				continue
+			}
+			if sc == "" {
+				t.Errorf("benign event raised %s: %s", d.RuleID, d.Summary)
+				continue
+			}
+			if byScenario[sc] == nil {
+				byScenario[sc] = map[string]int{}
+			}
+			byScenario[sc][d.RuleTitle]++
+		}
+	}
+	expect := map[string][]string{
+		"kaseya-style":      {"Pushed Script Disables or Blinds Microsoft Defender", "Unsigned Package Pushed Through an RMM Tool"},
+		"stolen-credential": {"RMM Console Login Without MFA"},
+	}
+	for sc, titles := range expect {
+		for _, title := range titles {
+			if byScenario[sc][title] == 0 {
+				t.Errorf("scenario %s: no %q detection (got %v)", sc, title, byScenario[sc])
+			}
+		}
+	}
+	t.Logf("detections by scenario: %v", byScenario)
+
+	// A replay of the same input through fresh consumer groups leaves the
+	// deduplicated counts unchanged.
+	before := len(dets)
+	w.run(t, "ingest-replay", "detect-replay")
+	rows2, distinct2, err := w.store.CountEvents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if distinct2 != distinct || rows2 != rows {
+		t.Fatalf("after replay: %d rows / %d distinct, want %d / %d", rows2, distinct2, rows, distinct)
+	}
+	dets2, err := w.store.Detections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dets2) != before {
+		t.Fatalf("after replay: %d detections, want %d", len(dets2), before)
+	}
+}
+
