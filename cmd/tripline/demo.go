@@ -284,4 +284,3 @@ func splitAddr(addr string) (string, string) {
 	}
 	return addr, "9000"
 }
-
