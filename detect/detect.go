@@ -15,6 +15,7 @@ import (
 	"github.com/tripline/tripline/deadletter"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
+	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/store"
 )
 
@@ -84,7 +85,7 @@ func (h *Handler) HandleBatch(ctx context.Context, batch []kafka.Message) error 
 	p.storeDone = true
 	if !p.deadDone && len(p.dead) > 0 {
 		if err := h.Producer.WriteMessages(ctx, p.dead...); err != nil {
-			return fmt.Errorf("write %s: %w", h.DLQTopic, err)
+			return fmt.Errorf("write %s: %w", h.DLQTopic, kafkaio.SummariseWriteError(err))
 		}
 	}
 	p.deadDone = true

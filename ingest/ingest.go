@@ -13,6 +13,7 @@ import (
 
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/deadletter"
+	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/store"
 )
 
@@ -96,7 +97,7 @@ func (h *Handler) HandleBatch(ctx context.Context, batch []kafka.Message) error 
 			if normErr = h.Producer.WriteMessages(ctx, p.normalised...); normErr == nil {
 				p.normDone = true
 			} else {
-				normErr = fmt.Errorf("write %s: %w", h.EventsTopic, normErr)
+				normErr = fmt.Errorf("write %s: %w", h.EventsTopic, kafkaio.SummariseWriteError(normErr))
 			}
 		})
 	}
@@ -105,7 +106,7 @@ func (h *Handler) HandleBatch(ctx context.Context, batch []kafka.Message) error 
 			if deadErr = h.Producer.WriteMessages(ctx, p.dead...); deadErr == nil {
 				p.deadDone = true
 			} else {
-				deadErr = fmt.Errorf("write %s: %w", h.DLQTopic, deadErr)
+				deadErr = fmt.Errorf("write %s: %w", h.DLQTopic, kafkaio.SummariseWriteError(deadErr))
 			}
 		})
 	}
