@@ -1,0 +1,405 @@
+package simulate
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// Topics the simulator writes to, by event family.
+const (
+	TopicRemoteSessions  = "msp.remote_sessions"
+	TopicSoftwareUpdates = "msp.software_updates"
+)
+
+// Config says what to generate. Only Start is required.
+type Config struct {
+	// Seed selects the traffic: the same Seed and Config give byte-identical
+	// output.
+	Seed int64
+	// Start is the event time of the first event. It is required: a
+	// default derived from the wall clock would not be deterministic.
+	Start time.Time
+	// Events is the total number of messages, attacks included; 0 means
+	// unlimited.
+	Events int
+	// MSPs is the number of MSPs (default 3).
+	MSPs int
+	// TenantsPerMSP is the number of client tenants of each MSP (default 10).
+	TenantsPerMSP int
+	// Scenarios are the attacks to inject, by name (see Scenarios).
+	Scenarios []string
+	// ScenarioAt is the offset from Start at which the attacks begin. 0 means
+	// the middle of the benign span Events would cover (one hour when Events
+	// is 0). Attacks set later than the span are cut off by Events.
+	ScenarioAt time.Duration
+}
+
+// Message is one generated event, ready to produce.
+type Message struct {
+	// Topic is msp.remote_sessions or msp.software_updates.
+	Topic string
+	// Key is the MSP id. It is shared between messages of the same MSP:
+	// do not modify it.
+	Key []byte
+	// Value is the JSON event. It is owned by the caller.
+	Value []byte
+	// Scenario is the name of the attack this message belongs to, empty for
+	// benign traffic. It is ground truth for tests and is not in the JSON.
+	Scenario string
+}
+
+// Generator produces a deterministic stream of MSP events. It is not safe
+// for concurrent use.
+type Generator struct {
+	cfg     Config
+	w       *world
+	rng     *rand.Rand // benign traffic
+	start   int64      // ms
+	clock   int64      // ms: the time of the next benign arrival candidate
+	lastOut int64
+	emitted int
+	seq     uint64
+	q       queue
+
+	// Thinning: candidate arrivals at rate sumMax, each source accepted
+	// with probability rate(t)/max.
+	sources []source
+	sumMax  float64 // per ms
+
+	scen      []pendingScenario
+	nextWave  int64
+	buf, slab []byte
+}
+
+type source struct {
+	msp   int16
+	auto  bool
+	max   float64 // per ms, at the rhythm's peak
+	cumul float64
+}
+
+type pendingScenario struct {
+	def  *scenarioDef
+	idx  uint8
+	at   int64
+	rng  *rand.Rand
+	done bool
+}
+
+// Episode rates at the rhythm's peak, per hour.
+const (
+	humanPerTenantHour = 10.0 // technician work: sessions, pushes, scripts
+	autoPerHostHour    = 1.2  // agent check-ins: installs, agent updates, policies
+	autoPeak           = 2.5  // the nightly maintenance window's multiplier
+	msPerHour          = 3600 * 1000
+)
+
+// New validates cfg and returns a generator positioned at the first event.
+func New(cfg Config) (*Generator, error) {
+	if cfg.Start.IsZero() {
+		return nil, errors.New("simulate: Config.Start is required")
+	}
+	if cfg.Start.Year() < 2000 {
+		return nil, errors.New("simulate: Config.Start is before 2000")
+	}
+	if cfg.Events < 0 || cfg.MSPs < 0 || cfg.TenantsPerMSP < 0 || cfg.ScenarioAt < 0 {
+		return nil, errors.New("simulate: negative Events, MSPs, TenantsPerMSP or ScenarioAt")
+	}
+	if cfg.MSPs == 0 {
+		cfg.MSPs = 3
+	}
+	if cfg.TenantsPerMSP == 0 {
+		cfg.TenantsPerMSP = 10
+	}
+	if cfg.MSPs > 1000 || cfg.TenantsPerMSP > 1000 {
+		return nil, errors.New("simulate: at most 1000 MSPs and 1000 tenants per MSP")
+	}
+	var defs []*scenarioDef
+	for _, name := range cfg.Scenarios {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		d := lookupScenario(name)
+		if d == nil {
+			var valid []string
+			for i := range scenarioDefs {
+				valid = append(valid, scenarioDefs[i].Name)
+			}
+			return nil, fmt.Errorf("simulate: unknown scenario %q (valid: %s)", name, strings.Join(valid, ", "))
+		}
+		dup := false
+		for _, x := range defs {
+			dup = dup || x == d
+		}
+		if !dup {
+			defs = append(defs, d)
+		}
+	}
+	g := newGenerator(cfg)
+	if len(defs) > 0 {
+		at := cfg.ScenarioAt
+		if at == 0 {
+			at = time.Hour
+			if cfg.Events > 0 {
+				at = benignMidpoint(cfg)
+			}
+		}
+		for _, d := range defs {
+			g.scen = append(g.scen, pendingScenario{
+				def: d, idx: uint8(scenarioIndex(d) + 1), at: g.start + at.Milliseconds(),
+				rng: rand.New(rand.NewPCG(uint64(cfg.Seed), hashString("scenario|"+d.Name))),
+			})
+		}
+	}
+	return g, nil
+}
+
+func newGenerator(cfg Config) *Generator {
+	g := &Generator{
+		cfg:   cfg,
+		rng:   rand.New(rand.NewPCG(uint64(cfg.Seed), 0x7472_6970_6c69_6e65)),
+		start: cfg.Start.UnixMilli(),
+	}
+	g.w = newWorld(rand.New(rand.NewPCG(uint64(cfg.Seed), 0x776f_726c_64)), cfg.MSPs, cfg.TenantsPerMSP)
+	g.clock = g.start
+	g.lastOut = math.MinInt64
+	for i := range g.w.msps {
+		m := &g.w.msps[i]
+		h := humanPerTenantHour * float64(len(m.tenants)) / msPerHour
+		a := autoPerHostHour * autoPeak * float64(m.hostTotal) / msPerHour
+		g.sources = append(g.sources, source{msp: int16(i), max: h}, source{msp: int16(i), auto: true, max: a})
+		m.nextWave = patchWaveAfter(g.start, m.tz)
+	}
+	for i := range g.sources {
+		g.sumMax += g.sources[i].max
+		g.sources[i].cumul = g.sumMax
+	}
+	g.updateNextWave()
+	g.clock += g.expMs()
+	return g
+}
+
+// benignMidpoint runs the benign traffic alone, without rendering, to find
+// the event time halfway through the configured span.
+func benignMidpoint(cfg Config) time.Duration {
+	c := cfg
+	c.Scenarios = nil
+	g := newGenerator(c)
+	var last int64 = g.start
+	for i := 0; i < cfg.Events/2; i++ {
+		ev := g.step()
+		last = ev.at
+	}
+	return time.Duration(last-g.start) * time.Millisecond
+}
+
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// Next returns the next message in event-time order, or false when Events
+// messages have been returned.
+func (g *Generator) Next() (Message, bool) {
+	if g.cfg.Events > 0 && g.emitted >= g.cfg.Events {
+		return Message{}, false
+	}
+	ev := g.step()
+	m := &g.w.msps[ev.msp]
+	g.emitted++
+	msg := Message{Topic: TopicSoftwareUpdates, Key: m.key}
+	if ev.kind <= kCredentialUse {
+		msg.Topic = TopicRemoteSessions
+	}
+	if ev.scen > 0 {
+		msg.Scenario = scenarioDefs[ev.scen-1].Name
+	}
+	g.buf = g.appendEvent(g.buf[:0], &ev)
+	n := len(g.buf)
+	if cap(g.slab)-len(g.slab) < n {
+		g.slab = make([]byte, 0, max(64<<10, n))
+	}
+	l := len(g.slab)
+	g.slab = append(g.slab, g.buf...)
+	msg.Value = g.slab[l : l+n : l+n]
+	return msg, true
+}
+
+// step returns the next event descriptor, advancing the simulation as far
+// as needed. Event times are strictly increasing (by at least 1 ms), which
+// also makes every event's derived ID unique.
+func (g *Generator) step() event {
+	for {
+		if g.q.len() > 0 {
+			next := g.q.minAt()
+			if next <= g.clock && next <= g.nextTrigger() {
+				break
+			}
+		}
+		g.advance()
+	}
+	ev := g.q.pop()
+	if ev.at <= g.lastOut {
+		ev.at = g.lastOut + 1
+	}
+	g.lastOut = ev.at
+	return ev
+}
+
+func (g *Generator) nextTrigger() int64 {
+	t := g.nextWave
+	for i := range g.scen {
+		if !g.scen[i].done && g.scen[i].at < t {
+			t = g.scen[i].at
+		}
+	}
+	return t
+}
+
+// advance processes whatever comes first: an attack, a Patch-Tuesday wave,
+// or the next candidate benign arrival.
+func (g *Generator) advance() {
+	trig := g.nextTrigger()
+	if trig <= g.clock {
+		for i := range g.scen {
+			s := &g.scen[i]
+			if !s.done && s.at == trig {
+				s.done = true
+				s.def.inject(g, s.rng, s.at, s.idx)
+				return
+			}
+		}
+		for i := range g.w.msps {
+			m := &g.w.msps[i]
+			if m.nextWave == trig {
+				g.patchWave(int16(i), trig)
+				m.nextWave = patchWaveAfter(trig+1, m.tz)
+				g.updateNextWave()
+				return
+			}
+		}
+		return
+	}
+	t := g.clock
+	g.clock += g.expMs()
+	x := g.rng.Float64() * g.sumMax
+	si := 0
+	for si < len(g.sources)-1 && g.sources[si].cumul <= x {
+		si++
+	}
+	s := &g.sources[si]
+	m := &g.w.msps[s.msp]
+	local := t/1000 + m.tz
+	var f, peak float64
+	if s.auto {
+		f, peak = autoRhythm(local), autoPeak
+	} else {
+		f, peak = humanRhythm(local), 1
+	}
+	if g.rng.Float64()*peak >= f {
+		return
+	}
+	if s.auto {
+		g.autoEpisode(s.msp, t)
+	} else {
+		g.humanEpisode(s.msp, t, local)
+	}
+}
+
+func (g *Generator) updateNextWave() {
+	g.nextWave = math.MaxInt64
+	for i := range g.w.msps {
+		g.nextWave = min(g.nextWave, g.w.msps[i].nextWave)
+	}
+}
+
+func (g *Generator) expMs() int64 {
+	return int64(g.rng.ExpFloat64()/g.sumMax) + 1
+}
+
+// localClock splits local seconds since the epoch into weekday (0 = Sunday)
+// and hour.
+func localClock(local int64) (weekday, hour int) {
+	days := floorDiv(local, 86400)
+	return int((days + 4) % 7), int((local - days*86400) / 3600)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func workingHours(local int64) bool {
+	wd, h := localClock(local)
+	return wd >= 1 && wd <= 5 && h >= 8 && h < 18
+}
+
+// humanRhythm is technician activity relative to a weekday's peak.
+func humanRhythm(local int64) float64 {
+	wd, h := localClock(local)
+	if wd == 0 || wd == 6 {
+		return 0.05
+	}
+	switch {
+	case h >= 9 && h < 17:
+		return 1
+	case h == 8 || h == 17:
+		return 0.6
+	case h == 7 || h == 18:
+		return 0.25
+	}
+	return 0.06
+}
+
+// autoRhythm is agent activity: steady, busier in the 01–04 maintenance
+// window, a little quieter at weekends.
+func autoRhythm(local int64) float64 {
+	wd, h := localClock(local)
+	f := 1.0
+	if h >= 1 && h < 4 {
+		f = autoPeak
+	}
+	if wd == 0 || wd == 6 {
+		f *= 0.8
+	}
+	return f
+}
+
+// patchWaveAfter is the first Patch-Tuesday wave at or after ms: the second
+// Tuesday of a month, 19:00 MSP local time (after hours, under a change).
+func patchWaveAfter(ms, tz int64) int64 {
+	local := time.UnixMilli(ms + tz*1000).UTC()
+	y, mo := local.Year(), local.Month()
+	for range 3 {
+		first := time.Date(y, mo, 1, 19, 0, 0, 0, time.UTC)
+		off := (int(time.Tuesday) - int(first.Weekday()) + 7) % 7
+		wave := first.AddDate(0, 0, off+7)
+		at := wave.UnixMilli() - tz*1000
+		if at >= ms {
+			return at
+		}
+		mo++
+		if mo > 12 {
+			mo, y = 1, y+1
+		}
+	}
+	return math.MaxInt64
+}
+
+func (g *Generator) push(ev event) {
+	g.seq++
+	ev.seq = g.seq
+	g.q.push(ev)
+}
