@@ -39,7 +39,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"wrong type nested", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u","mfa":"yes"}}`, ReasonWrongType, "actor.mfa"},
 		{"float asn", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u","asn":1.5}}`, ReasonWrongType, "actor.asn"},
 		{"overflow host_count", `{"event_type":"software.push","time":"2026-11-20T10:00:00Z","msp":"m","tenant":"t","tool":"x","actor":{"user":"u"},"target":{"host_count":1e30}}`, ReasonWrongType, "target.host_count"},
-		{"attributes not strings", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"},"attributes":{"a":1}}`, ReasonWrongType, "attributes"},
+		{"attributes not strings", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"},"attributes":{"a":1}}`, ReasonWrongType, "attributes.a"},
 		{"missing event_type", `{"time":"2026-11-20T10:00:00Z","msp":"m","tool":"x"}`, ReasonMissingField, "event_type"},
 		{"missing time", `{"event_type":"auth.login","msp":"m","tool":"x","actor":{"user":"u"}}`, ReasonMissingField, "time"},
 		{"missing msp", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"  ","tool":"x","actor":{"user":"u"}}`, ReasonMissingField, "msp"},
