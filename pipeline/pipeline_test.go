@@ -268,4 +268,3 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("after replay: %d detections, want %d", len(dets2), before)
 	}
 }
-
