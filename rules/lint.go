@@ -49,7 +49,11 @@ func Lint(path string, cfg engine.Config) ([]Finding, error) {
 			files = append(files, filepath.Join(path, f))
 		}
 	}
+	// Parse file by file (a broken file must not hide the others), then
+	// compile everything as one set, as the detector does, so filters and
+	// references across files resolve.
 	var out []Finding
+	var all sigma.Collection
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -64,13 +68,14 @@ func Lint(path string, cfg engine.Config) ([]Finding, error) {
 		if coll == nil {
 			continue
 		}
-		_, cerrs := engine.CompileCollection(coll, cfg)
-		for _, e := range cerrs {
-			out = append(out, errorFinding(f, e))
-		}
+		all.Add(coll)
 		for _, r := range coll.Rules {
 			out = append(out, lintRule(r)...)
 		}
+	}
+	_, cerrs := engine.CompileCollection(&all, cfg)
+	for _, e := range cerrs {
+		out = append(out, errorFinding(path, e))
 	}
 	return out, nil
 }

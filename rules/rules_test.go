@@ -186,3 +186,45 @@ func TestLint(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// Rule tests see a directory as the detector does: a filter file tunes a
+// rule in another file.
+func TestRuleTestsApplyFiltersAcrossFiles(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "login.yml", `title: Login
+id: 55555555-5555-4555-8555-555555555555
+level: low
+logsource: {product: msp, category: remote_session}
+detection:
+  sel: {event_type: auth.login}
+  condition: sel
+`)
+	write(t, dir, "login.tests.yml", `match:
+  - {event_type: auth.login, time: "2026-11-20T10:00:00Z", msp: m, tool: x, actor: {user: jdoe}}
+no_match:
+  - {event_type: auth.login, time: "2026-11-20T10:00:00Z", msp: m, tool: x, actor: {user: svc-backup}}
+`)
+	write(t, dir, "tuning.yml", `title: Ignore the backup service account
+filter:
+  rules: [55555555-5555-4555-8555-555555555555]
+  selection: {actor.user: svc-backup}
+  condition: not selection
+logsource: {product: msp}
+`)
+	results, err := Test([]string{dir}, engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || !results[0].Passed() {
+		t.Fatalf("want the filtered rule to pass its tests, got %+v", results)
+	}
+	findings, err := Lint(dir, engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range findings {
+		if f.Severity == SeverityError {
+			t.Errorf("lint of a directory with a cross-file filter: %s", f)
+		}
+	}
+}

@@ -43,43 +43,64 @@ type TestResult struct {
 func (r TestResult) Passed() bool { return len(r.Failures) == 0 }
 
 // Test runs the tests of every rule file under the given paths (files or
-// directories). A rule without a tests file, or without at least one match
-// and one no_match case, fails.
+// directories). A directory is loaded as one rule set, as the detector loads
+// it, so filters and references across files apply. A rule without a tests
+// file, or without at least one match and one no_match case, fails.
 func Test(paths []string, cfg engine.Config) ([]TestResult, error) {
-	var files []string
+	var results []TestResult
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
 			return nil, fmt.Errorf("rules test: %w", err)
 		}
-		if !info.IsDir() {
-			files = append(files, p)
-			continue
+		files := []string{filepath.Clean(p)}
+		if info.IsDir() {
+			found, err := ruleFiles(os.DirFS(p), ".")
+			if err != nil {
+				return nil, fmt.Errorf("rules test: %w", err)
+			}
+			files = files[:0]
+			for _, f := range found {
+				files = append(files, filepath.Join(p, f))
+			}
 		}
-		found, err := ruleFiles(os.DirFS(p), ".")
-		if err != nil {
-			return nil, fmt.Errorf("rules test: %w", err)
-		}
-		for _, f := range found {
-			files = append(files, filepath.Join(p, f))
+		rs, errs := Load(Source{Path: p}, cfg)
+		for _, f := range files {
+			results = append(results, testRuleFile(f, rs, errsFor(f, errs))...)
 		}
 	}
-	sort.Strings(files)
-	var results []TestResult
-	for _, f := range files {
-		results = append(results, testRuleFile(f, cfg)...)
-	}
+	sort.SliceStable(results, func(i, j int) bool { return results[i].File < results[j].File })
 	return results, nil
 }
 
-func testRuleFile(path string, cfg engine.Config) []TestResult {
-	rs, errs := Load(Source{Path: path}, cfg)
-	if len(errs) > 0 {
-		return []TestResult{{RuleID: filepath.Base(path), File: path, Failures: []string{fmt.Sprintf("does not load: %v", errs[0])}}}
+// errsFor returns the load errors located in file.
+func errsFor(file string, errs []error) []error {
+	var out []error
+	for _, err := range errs {
+		if strings.Contains(err.Error(), file+":") {
+			out = append(out, err)
+		}
+	}
+	return out
+}
+
+func testRuleFile(path string, all *engine.RuleSet, loadErrs []error) []TestResult {
+	if len(loadErrs) > 0 || all == nil {
+		msg := "does not load"
+		if len(loadErrs) > 0 {
+			msg = fmt.Sprintf("does not load: %v", loadErrs[0])
+		}
+		return []TestResult{{RuleID: filepath.Base(path), File: path, Failures: []string{msg}}}
+	}
+	var fileRules []*engine.Rule
+	for _, r := range all.Rules() {
+		if r.Path == path {
+			fileRules = append(fileRules, r)
+		}
 	}
 	testPath := strings.TrimSuffix(path, filepath.Ext(path)) + ".tests.yml"
 	var results []TestResult
-	for _, r := range rs.Rules() {
+	for _, r := range fileRules {
 		results = append(results, TestResult{RuleID: r.Identity(), File: path})
 	}
 	fail := func(msg string) []TestResult {
@@ -99,7 +120,7 @@ func testRuleFile(path string, cfg engine.Config) []TestResult {
 	dec := contract.Decoder{}
 	for i := range results {
 		res := &results[i]
-		r := rs.Rules()[i]
+		r := fileRules[i]
 		if tf.Rule != "" && tf.Rule != r.Identity() && tf.Rule != r.Name {
 			res.Failures = append(res.Failures, fmt.Sprintf("%s tests rule %q only", filepath.Base(testPath), tf.Rule))
 			continue
@@ -124,7 +145,7 @@ func testRuleFile(path string, cfg engine.Config) []TestResult {
 					continue
 				}
 				got := false
-				for _, m := range rs.Match(ev.Source, nil) {
+				for _, m := range all.Match(ev.Source, nil) {
 					got = got || m == r
 				}
 				switch {
