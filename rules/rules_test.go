@@ -228,3 +228,32 @@ logsource: {product: msp}
 		}
 	}
 }
+
+func TestPlaceholders(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "r.yml", `title: Election tenant touched
+id: 66666666-6666-4666-8666-666666666666
+level: low
+logsource: {product: msp}
+detection:
+  sel: {tenant|expand: '%ElectionTenants%'}
+  condition: sel
+`)
+	if _, errs := Load(Source{Path: dir}, engine.Config{}); len(errs) == 0 || !strings.Contains(errs[0].Error(), "ElectionTenants") {
+		t.Fatalf("unresolved placeholder: want an error naming it, got %v", errs)
+	}
+	pf := filepath.Join(t.TempDir(), "placeholders.yml")
+	os.WriteFile(pf, []byte("ElectionTenants: [county-elections-ks, 'city-*']\n"), 0o644)
+	values, err := LoadPlaceholders(pf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, errs := Load(Source{Path: dir}, engine.Config{Placeholders: values})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	ev := decodeEvent(t, `{"event_type":"session.start","time":"2026-11-20T10:00:00Z","msp":"m","tenant":"city-water","tool":"x","actor":{"user":"u"}}`)
+	if len(rs.Match(ev, nil)) != 1 {
+		t.Fatal("placeholder value with a wildcard did not match")
+	}
+}

@@ -62,7 +62,12 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	eventsPath := fs.String("events", "", "JSONL file of events ('-' for stdin)")
 	logsource := fs.String("logsource", "", "logsource of events that are not MSP contract events: product[/category[/service]] (default: unknown, seen by every rule)")
 	stats := fs.Bool("stats", false, "print per-rule match counts on stderr")
+	placeholders := fs.String("placeholders", "", "YAML file with the values of |expand placeholders (name: [values])")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	values, err := rules.LoadPlaceholders(*placeholders)
+	if err != nil {
 		return err
 	}
 	if *eventsPath == "" {
@@ -70,7 +75,7 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return errUsage
 	}
 	start := time.Now()
-	rs, errs := rules.Load(rules.Source{Path: *rulesPath}, engine.Config{})
+	rs, errs := rules.Load(rules.Source{Path: *rulesPath}, engine.Config{Placeholders: values})
 	if len(errs) > 0 {
 		for _, err := range errs {
 			fmt.Fprintln(stderr, err)
@@ -189,12 +194,27 @@ func parseLogsource(s string) fields.Logsource {
 	return ls
 }
 
-func runRulesTest(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, rulesUsage)
-		return errUsage
+// pathsAndConfig parses the flags shared by `rules test` and `rules lint`.
+func pathsAndConfig(name string, args []string, stderr io.Writer) ([]string, engine.Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	placeholders := fs.String("placeholders", "", "YAML file with the values of |expand placeholders (name: [values])")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, engine.Config{}, err
 	}
-	results, err := rules.Test(args, engine.Config{})
+	if fs.NArg() == 0 {
+		fmt.Fprint(stderr, rulesUsage)
+		return nil, engine.Config{}, errUsage
+	}
+	values, err := rules.LoadPlaceholders(*placeholders)
+	return fs.Args(), engine.Config{Placeholders: values}, err
+}
+
+func runRulesTest(args []string, stdout, stderr io.Writer) error {
+	paths, cfg, err := pathsAndConfig("rules test", args, stderr)
+	if err != nil {
+		return err
+	}
+	results, err := rules.Test(paths, cfg)
 	if err != nil {
 		return err
 	}
@@ -223,13 +243,13 @@ func runRulesTest(args []string, stdout, stderr io.Writer) error {
 }
 
 func runRulesLint(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, rulesUsage)
-		return errUsage
+	paths, cfg, err := pathsAndConfig("rules lint", args, stderr)
+	if err != nil {
+		return err
 	}
 	var findings []rules.Finding
-	for _, p := range args {
-		f, err := rules.Lint(p, engine.Config{})
+	for _, p := range paths {
+		f, err := rules.Lint(p, cfg)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tripline/tripline/detect"
+	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/ops"
@@ -54,6 +55,7 @@ func runDetect(ctx context.Context, args []string, _, stderr io.Writer) error {
 	c.register(fs, true)
 	group := fs.String("group", detect.DefaultGroup, "Kafka consumer group")
 	rulesDir := fs.String("rules", "", "directory of Sigma rules, searched recursively (default: the embedded pack)")
+	placeholders := fs.String("placeholders", "", "YAML file with the values of |expand placeholders (name: [values])")
 	eventsTopic := fs.String("events-topic", kafkaio.TopicEvents, "normalised events topic")
 	dlqTopic := fs.String("dlq-topic", kafkaio.TopicDLQ, "dead-letter topic")
 	if err := parseFlags(fs, args); err != nil {
@@ -69,7 +71,11 @@ func runDetect(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer st.Close()
 	return withOps(ctx, c.metricsAddr, log, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
-		mgr, err := rules.NewManager(rules.ManagerConfig{Dir: *rulesDir, Log: log, Registerer: reg})
+		values, err := rules.LoadPlaceholders(*placeholders)
+		if err != nil {
+			return err
+		}
+		mgr, err := rules.NewManager(rules.ManagerConfig{Dir: *rulesDir, Engine: engine.Config{Placeholders: values}, Log: log, Registerer: reg})
 		if err != nil {
 			return err
 		}
