@@ -50,6 +50,9 @@ type Message struct {
 	// Scenario is the name of the attack this message belongs to, empty for
 	// benign traffic. It is ground truth for tests and is not in the JSON.
 	Scenario string
+	// Time is the event's time (the JSON's "time"), for callers that pace
+	// by event time.
+	Time time.Time
 }
 
 // Generator produces a deterministic stream of MSP events. It is not safe
@@ -216,7 +219,7 @@ func (g *Generator) Next() (Message, bool) {
 	ev := g.step()
 	m := &g.w.msps[ev.msp]
 	g.emitted++
-	msg := Message{Topic: TopicSoftwareUpdates, Key: m.key}
+	msg := Message{Topic: TopicSoftwareUpdates, Key: m.key, Time: time.UnixMilli(ev.at).UTC()}
 	if ev.kind <= kCredentialUse {
 		msg.Topic = TopicRemoteSessions
 	}

@@ -22,8 +22,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same traffic")
 	events := fs.Int("events", 10000, "events to generate (0 = until interrupted)")
 	rate := fs.Float64("rate", 0, "events per second (0 = as fast as possible)")
+	realtime := fs.Bool("realtime", false, "start now and send each event when the wall clock reaches its event time (for a live feed; implies --events 0 unless set)")
 	scenario := fs.String("scenario", "", "attacks to inject, comma-separated: "+scenarioNames())
-	startFlag := fs.String("start", "", "event time of the first event, RFC 3339 (default: now minus the span the events cover)")
+	startFlag := fs.String("start", "", "event time of the first event, RFC 3339 (default: far enough back that the last event is not in the future)")
 	msps := fs.Int("msps", 3, "MSPs to simulate")
 	tenants := fs.Int("tenants", 10, "tenants per MSP")
 	if err := parseFlags(fs, args); err != nil {
@@ -33,7 +34,15 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(stderr, "tripline simulate: give exactly one of --brokers or --out")
 		return errUsage
 	}
-	start := time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Hour)
+	start := defaultStart(time.Now(), *events, *msps, *tenants)
+	if *realtime {
+		start = time.Now().UTC()
+		given := false
+		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "events" })
+		if !given {
+			*events = 0
+		}
+	}
 	if *startFlag != "" {
 		t, err := time.Parse(time.RFC3339, *startFlag)
 		if err != nil {
@@ -49,8 +58,11 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	next := gen.Next
-	if *rate > 0 {
-		next = paced(ctx, *rate, gen.Next)
+	switch {
+	case *realtime:
+		next = inEventTime(ctx, gen.Next)
+	case *rate > 0:
+		next = simulate.Pace(ctx, *rate, gen.Next)
 	}
 
 	if *out != "" {
@@ -119,21 +131,37 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// paced wraps next so it yields about rate events per second.
-func paced(ctx context.Context, rate float64, next func() (simulate.Message, bool)) func() (simulate.Message, bool) {
-	interval := time.Duration(float64(time.Second) / rate)
-	due := time.Now()
+// inEventTime holds each event until the wall clock reaches its event
+// time, so a continuous feed never runs into the future (ingest rejects
+// events more than 24 h ahead).
+func inEventTime(ctx context.Context, next func() (simulate.Message, bool)) func() (simulate.Message, bool) {
 	return func() (simulate.Message, bool) {
-		if wait := time.Until(due); wait > 0 {
+		m, ok := next()
+		if !ok {
+			return m, false
+		}
+		if wait := time.Until(m.Time); wait > 0 {
 			select {
 			case <-time.After(wait):
 			case <-ctx.Done():
 				return simulate.Message{}, false
 			}
 		}
-		due = due.Add(interval)
-		return next()
+		return m, true
 	}
+}
+
+// defaultStart puts the first event far enough back that the last one is
+// not in the future: the simulator produces about 1,500 events per
+// simulated hour for 3 MSPs of 10 tenants, proportionally more for bigger
+// worlds; the estimate is doubled for quiet nights and weekends.
+func defaultStart(now time.Time, events, msps, tenants int) time.Time {
+	if events <= 0 {
+		return now.UTC().Add(-time.Hour).Truncate(time.Minute)
+	}
+	perHour := 1500 * float64(max(msps*tenants, 1)) / 30
+	span := time.Duration(2 * float64(events) / perHour * float64(time.Hour))
+	return now.UTC().Add(-span - time.Hour).Truncate(time.Hour)
 }
 
 func scenarioNames() string {
