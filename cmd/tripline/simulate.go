@@ -85,6 +85,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			bw.Write(m.Value)
 			bw.WriteByte('\n')
 			n++
+			if *realtime {
+				bw.Flush() // a live feed is read as it comes
+			}
 		}
 		if err := bw.Flush(); err != nil {
 			return err
