@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/deadletter"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
@@ -54,8 +55,20 @@ type Handler struct {
 	// Undecodable, when set, counts events that could not be decoded.
 	Undecodable func()
 
+	// Correlations, when set, are run on every event with the matches of
+	// Rules (see stateful.go); Run sets it when Rules implements
+	// CorrelationSource. History, when set, rebuilds their state.
+	Correlations      CorrelationSource
+	CorrelationConfig correlate.Config
+	History           HistoryReader
+	// MaxReplay caps the history one rebuild reads (DefaultMaxReplay).
+	MaxReplay time.Duration
+	// Rebuilt, when set, observes each rebuild.
+	Rebuilt func(events int, took time.Duration, err error)
+
 	pending *pendingBatch
 	matched []*engine.Rule
+	st      *stateful
 }
 
 type pendingBatch struct {
@@ -74,7 +87,7 @@ func (h *Handler) HandleBatch(ctx context.Context, batch []kafka.Message) error 
 	}
 	p := h.pending
 	if p == nil || p.size != len(batch) || !same(p.first, batch[0]) || !same(p.last, batch[len(batch)-1]) {
-		p = h.evaluate(batch)
+		p = h.evaluate(ctx, batch)
 		h.pending = p
 	}
 	if !p.storeDone && len(p.detections) > 0 {
@@ -102,13 +115,14 @@ func same(a, b kafka.Message) bool {
 	return a.Topic == b.Topic && a.Partition == b.Partition && a.Offset == b.Offset
 }
 
-func (h *Handler) evaluate(batch []kafka.Message) *pendingBatch {
+func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) *pendingBatch {
 	p := &pendingBatch{first: batch[0], last: batch[len(batch)-1], size: len(batch)}
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
 	}
 	detectedAt := now().UTC()
+	set := h.correlations()
 	for i := range batch {
 		m := &batch[i]
 		ev, err := h.Decoder.Decode(m.Value)
@@ -123,7 +137,14 @@ func (h *Handler) evaluate(batch []kafka.Message) *pendingBatch {
 		}
 		h.matched = h.Rules.Match(&ev, h.matched[:0])
 		for _, r := range h.matched {
-			p.detections = append(p.detections, NewDetection(r, &ev, m, detectedAt))
+			// Rules that correlations read are silent unless one says
+			// `generate: true` (Sigma's default).
+			if set.Generates(r.Identity()) {
+				p.detections = append(p.detections, NewDetection(r, &ev, m, detectedAt))
+			}
+		}
+		if set.Len() > 0 {
+			h.correlate(ctx, set, &ev, m, h.matched, p, detectedAt)
 		}
 	}
 	return p

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/kafkaio"
 )
 
@@ -29,6 +30,10 @@ type Config struct {
 	Log             zerolog.Logger
 	Registerer      prometheus.Registerer
 	Ready           func(ok bool)
+	// Correlation bounds the correlation state (allowed lateness, caps);
+	// MaxReplay caps the history a state rebuild reads.
+	Correlation correlate.Config
+	MaxReplay   time.Duration
 }
 
 // Run consumes the normalised topic until ctx is cancelled, then flushes,
@@ -65,6 +70,22 @@ func Run(ctx context.Context, cfg Config) error {
 		Matched:     func(id string) { m.matches.WithLabelValues(id).Inc() },
 		Undecodable: m.undecodable.Inc,
 	}
+	// Correlations run when the rule source has them; their state is
+	// rebuilt from the events table when the store can replay it.
+	if cs, ok := cfg.Rules.(CorrelationSource); ok {
+		h.Correlations = cs
+		h.CorrelationConfig = cfg.Correlation
+		h.MaxReplay = cfg.MaxReplay
+		if hr, ok := cfg.Store.(HistoryReader); ok {
+			h.History = hr
+		}
+		h.Rebuilt = func(n int, took time.Duration, err error) {
+			m.rebuildEvents.Add(float64(n))
+			if err != nil {
+				m.rebuildErrors.Inc()
+			}
+		}
+	}
 	c := &kafkaio.Consumer{
 		Fetcher:         reader,
 		Handler:         h,
@@ -78,6 +99,12 @@ func Run(ctx context.Context, cfg Config) error {
 			} else {
 				m.events.Add(float64(size))
 				m.batchSeconds.Observe(took.Seconds())
+				if h.Correlations != nil {
+					st := h.CorrelationStats()
+					m.stateGroups.Set(float64(st.Groups))
+					m.stateBytes.Set(float64(st.Bytes))
+					m.late.Set(float64(st.Late))
+				}
 			}
 			if cfg.Ready != nil {
 				cfg.Ready(err == nil)
@@ -96,6 +123,12 @@ type metrics struct {
 	undecodable  prometheus.Counter
 	batchSeconds prometheus.Histogram
 	batchErrors  prometheus.Counter
+
+	stateGroups   prometheus.Gauge
+	stateBytes    prometheus.Gauge
+	late          prometheus.Gauge
+	rebuildEvents prometheus.Counter
+	rebuildErrors prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -115,9 +148,25 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		batchErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tripline_detect_batch_errors_total", Help: "Failed batch attempts (retried).",
 		}),
+		stateGroups: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tripline_detect_correlation_groups", Help: "Correlation state: groups held (per entity and correlation).",
+		}),
+		stateBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tripline_detect_correlation_state_bytes", Help: "Correlation state: estimated memory.",
+		}),
+		late: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tripline_detect_correlation_late_events", Help: "Events skipped by correlations for arriving later than the allowed lateness (since start).",
+		}),
+		rebuildEvents: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tripline_detect_correlation_rebuild_events_total", Help: "Stored events replayed to rebuild correlation state.",
+		}),
+		rebuildErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tripline_detect_correlation_rebuild_errors_total", Help: "Correlation state rebuilds that failed (state partial).",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.matches, m.undecodable, m.batchSeconds, m.batchErrors)
+		reg.MustRegister(m.events, m.matches, m.undecodable, m.batchSeconds, m.batchErrors,
+			m.stateGroups, m.stateBytes, m.late, m.rebuildEvents, m.rebuildErrors)
 	}
 	return m
 }

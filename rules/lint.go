@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/sigma"
 )
@@ -73,9 +74,18 @@ func Lint(path string, cfg engine.Config) ([]Finding, error) {
 			out = append(out, lintRule(r)...)
 		}
 	}
-	_, cerrs := engine.CompileCollection(&all, cfg)
-	for _, e := range cerrs {
+	rs, cerrs := engine.CompileCollection(&all, cfg)
+	_, corrErrs := correlate.Compile(all.Correlations, rs)
+	for _, e := range append(cerrs, corrErrs...) {
 		out = append(out, errorFinding(path, e))
+	}
+	for _, c := range all.Correlations {
+		if c.ID == "" {
+			out = append(out, Finding{Pos: c.Pos, Severity: SeverityWarning, Msg: "correlation has no id: detections will be keyed by its name or file name"})
+		}
+		if c.Level == "" {
+			out = append(out, Finding{Pos: c.Pos, Severity: SeverityWarning, Msg: "correlation has no level"})
+		}
 	}
 	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/sigma"
 )
@@ -91,8 +92,25 @@ func ruleFiles(fsys fs.FS, root string) ([]string, error) {
 }
 
 // Load parses and compiles every rule file of src. Errors carry file:line;
-// a non-empty error list means the set is incomplete.
+// a non-empty error list means the set is incomplete. Correlations are
+// compiled and checked too (see LoadBundle) but not returned.
 func Load(src Source, cfg engine.Config) (*engine.RuleSet, []error) {
+	b, errs := LoadBundle(src, cfg)
+	if b == nil {
+		return nil, errs
+	}
+	return b.Rules, errs
+}
+
+// Bundle is what a rule source holds: the plain rules and the correlations
+// (Sigma correlation rules and tripline's anomaly types) over them.
+type Bundle struct {
+	Rules        *engine.RuleSet
+	Correlations *correlate.Set
+}
+
+// LoadBundle parses and compiles every rule and correlation of src.
+func LoadBundle(src Source, cfg engine.Config) (*Bundle, []error) {
 	fsys, files, err := src.fsys()
 	if err != nil {
 		return nil, []error{err}
@@ -124,7 +142,9 @@ func Load(src Source, cfg engine.Config) (*engine.RuleSet, []error) {
 		coll.Add(c)
 	}
 	rs, cerrs := engine.CompileCollection(&coll, cfg)
-	return rs, append(errs, cerrs...)
+	errs = append(errs, cerrs...)
+	cs, corrErrs := correlate.Compile(coll.Correlations, rs)
+	return &Bundle{Rules: rs, Correlations: cs}, append(errs, corrErrs...)
 }
 
 // flatten unpacks joined errors so each is reported on its own line.

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
 )
@@ -38,6 +39,10 @@ type Manager struct {
 	cfg     ManagerConfig
 	src     Source
 	current atomic.Pointer[engine.RuleSet]
+	// corrs is swapped together with current (correlations are matched to
+	// rules by identity, so a reader between the two stores still sees a
+	// consistent pair of definitions).
+	corrs atomic.Pointer[correlate.Set]
 
 	// reloadMu serialises reloads (poll, SIGHUP, explicit calls).
 	reloadMu sync.Mutex
@@ -72,24 +77,29 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		cfg.Registerer.MustRegister(m.reloads, m.loadedRules, m.lastReloadOK)
 	}
 	fp, _ := m.fingerprintNow()
-	rs, errs := Load(m.src, cfg.Engine)
+	b, errs := LoadBundle(m.src, cfg.Engine)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w in %s: %w", ErrInvalid, m.src, errors.Join(errs...))
 	}
-	m.install(rs, fp)
-	cfg.Log.Info().Str("rules", m.src.String()).Int("count", rs.Len()).Msg("rules loaded")
+	m.install(b, fp)
+	cfg.Log.Info().Str("rules", m.src.String()).Int("count", b.Rules.Len()).Int("correlations", b.Correlations.Len()).Msg("rules loaded")
 	return m, nil
 }
 
 // RuleSet returns the rule set in use.
 func (m *Manager) RuleSet() *engine.RuleSet { return m.current.Load() }
 
+// Correlations returns the correlations in use (detect.CorrelationSource).
+func (m *Manager) Correlations() *correlate.Set { return m.corrs.Load() }
+
 // Match implements detect.Matcher on the current set.
 func (m *Manager) Match(ev fields.Source, dst []*engine.Rule) []*engine.Rule {
 	return m.current.Load().Match(ev, dst)
 }
 
-func (m *Manager) install(rs *engine.RuleSet, fp [32]byte) {
+func (m *Manager) install(b *Bundle, fp [32]byte) {
+	rs := b.Rules
+	m.corrs.Store(b.Correlations)
 	m.current.Store(rs)
 	m.fingerprint = fp
 	m.loadedRules.Set(float64(rs.Len()))
@@ -102,7 +112,7 @@ func (m *Manager) Reload() error {
 	m.reloadMu.Lock()
 	defer m.reloadMu.Unlock()
 	fp, _ := m.fingerprintNow()
-	rs, errs := Load(m.src, m.cfg.Engine)
+	b, errs := LoadBundle(m.src, m.cfg.Engine)
 	if len(errs) > 0 {
 		m.reloads.WithLabelValues("error").Inc()
 		m.lastReloadOK.Set(0)
@@ -113,9 +123,9 @@ func (m *Manager) Reload() error {
 		return fmt.Errorf("%w in %s: %w", ErrInvalid, m.src, errors.Join(errs...))
 	}
 	prev := m.current.Load().Len()
-	m.install(rs, fp)
+	m.install(b, fp)
 	m.reloads.WithLabelValues("success").Inc()
-	m.cfg.Log.Info().Str("rules", m.src.String()).Int("count", rs.Len()).Int("previous", prev).Msg("rules reloaded")
+	m.cfg.Log.Info().Str("rules", m.src.String()).Int("count", b.Rules.Len()).Int("correlations", b.Correlations.Len()).Int("previous", prev).Msg("rules reloaded")
 	return nil
 }
 

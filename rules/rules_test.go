@@ -16,19 +16,37 @@ import (
 
 // Every shipped rule loads, has tests, and passes them.
 func TestPackRules(t *testing.T) {
-	rs, errs := Load(Source{}, engine.Config{})
+	b, errs := LoadBundle(Source{}, engine.Config{})
 	for _, err := range errs {
 		t.Errorf("pack does not load: %v", err)
 	}
-	if rs == nil || rs.Len() < 5 {
+	if b == nil || b.Rules.Len() < 5 || b.Correlations.Len() < 7 {
 		t.Fatalf("pack has too few rules")
 	}
+	rs, cs := b.Rules, b.Correlations
 	results, err := Test([]string{"msp"}, engine.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != rs.Len() {
-		t.Errorf("tested %d rules, pack has %d", len(results), rs.Len())
+	// Tested units: rules with detections of their own and the outermost
+	// correlations; the rules and correlations they read are tested
+	// through them.
+	units := 0
+	for _, r := range rs.Rules() {
+		if cs.Generates(r.Identity()) {
+			units++
+		}
+	}
+	for _, c := range cs.Rules() {
+		if cs.Generates(c.ID) {
+			units++
+			if c.Level == "" || len(c.Sigma.Tags) == 0 || len(c.Sigma.FalsePositives) == 0 || c.Sigma.ID == "" {
+				t.Errorf("%s: every pack correlation needs id, level, ATT&CK tags and falsepositives", c.ID)
+			}
+		}
+	}
+	if len(results) != units {
+		t.Errorf("tested %d rules, pack has %d that generate detections", len(results), units)
 	}
 	for _, r := range results {
 		if !r.Passed() {
@@ -39,6 +57,12 @@ func TestPackRules(t *testing.T) {
 		}
 	}
 	for _, r := range rs.Rules() {
+		if !cs.Generates(r.Identity()) {
+			if r.ID == "" {
+				t.Errorf("%s: every pack rule needs an id", r.Identity())
+			}
+			continue
+		}
 		if r.Level == "" || len(r.Tags) == 0 || len(r.FalsePositives) == 0 || r.ID == "" {
 			t.Errorf("%s: every pack rule needs id, level, ATT&CK tags and falsepositives", r.Identity())
 		}

@@ -209,10 +209,16 @@ type Correlation struct {
 	// expression over rule names (temporal correlations).
 	Condition      map[string]float64
 	ConditionField string
-	ConditionExpr  string
+	// ConditionFields is `field` as a list (a combination of fields, for
+	// the first_seen extension); ConditionField is its first element.
+	ConditionFields []string
+	ConditionExpr   string
 	// Aliases maps alias -> rule reference -> field name.
 	Aliases  map[string]map[string]string
 	Generate bool
+	// Params holds the other scalar keys of the correlation section, e.g.
+	// the `learning` or `history` of tripline's anomaly extension types.
+	Params map[string]string
 }
 
 // Filter is a Sigma global filter (meta filter). With pySigma semantics it

@@ -588,6 +588,16 @@ func (p *docParser) parseFilter(root, f *yaml.Node) *Filter {
 var correlationTypes = map[string]bool{
 	"event_count": true, "value_count": true, "temporal": true, "temporal_ordered": true,
 	"value_sum": true, "value_avg": true, "value_percentile": true, "value_median": true,
+	// tripline extensions (package correlate): anomaly types.
+	"first_seen": true, "baseline": true, "dormant": true,
+}
+
+// correlationKeys are the keys of a correlation section that the parser
+// interprets; any other scalar key is kept in Correlation.Params for
+// extensions to read.
+var correlationKeys = map[string]bool{
+	"type": true, "rules": true, "group-by": true, "timespan": true, "timeframe": true,
+	"generate": true, "condition": true, "aliases": true,
 }
 
 var correlationOps = map[string]bool{"gt": true, "gte": true, "lt": true, "lte": true, "eq": true, "neq": true}
@@ -638,6 +648,17 @@ func (p *docParser) parseCorrelation(root, c *yaml.Node) *Correlation {
 				if key == "field" {
 					if kv[1] != nil && kv[1].Kind == yaml.ScalarNode {
 						co.ConditionField = kv[1].Value
+						co.ConditionFields = []string{kv[1].Value}
+					}
+					if kv[1] != nil && kv[1].Kind == yaml.SequenceNode {
+						for _, e := range kv[1].Content {
+							if e = deref(e); e != nil && e.Kind == yaml.ScalarNode {
+								co.ConditionFields = append(co.ConditionFields, e.Value)
+							}
+						}
+						if len(co.ConditionFields) > 0 {
+							co.ConditionField = co.ConditionFields[0]
+						}
 					}
 					continue
 				}
@@ -655,8 +676,17 @@ func (p *docParser) parseCorrelation(root, c *yaml.Node) *Correlation {
 		default:
 			p.errorf(cdk, "correlation condition must be a mapping or a string")
 		}
-	} else if co.Type != "temporal" && co.Type != "temporal_ordered" {
+	} else if co.Type != "temporal" && co.Type != "temporal_ordered" && co.Type != "first_seen" && co.Type != "dormant" {
 		p.errorf(c, "correlation of type %q needs a condition", co.Type)
+	}
+	for _, kv := range mappingPairs(c) {
+		if kv[0] == nil || correlationKeys[kv[0].Value] || kv[1] == nil || kv[1].Kind != yaml.ScalarNode {
+			continue
+		}
+		if co.Params == nil {
+			co.Params = map[string]string{}
+		}
+		co.Params[kv[0].Value] = kv[1].Value
 	}
 	if ak, al := lookup(c, "aliases"); al != nil && !isNull(al) {
 		if al.Kind != yaml.MappingNode {

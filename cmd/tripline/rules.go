@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/detect"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
@@ -52,8 +53,14 @@ type evalOutput struct {
 	Tags        []string `json:"tags,omitempty"`
 	Time        string   `json:"time,omitempty"`
 	EventIDs    []string `json:"event_ids"`
-	Line        int      `json:"line"`
+	Line        int      `json:"line,omitempty"`
 	Summary     string   `json:"summary,omitempty"`
+	// Correlation detections: the type, the measured value, the first
+	// event's time and how many events formed it (event_ids is capped).
+	Correlation string   `json:"correlation,omitempty"`
+	Value       *float64 `json:"value,omitempty"`
+	FirstTime   string   `json:"first_time,omitempty"`
+	Events      int      `json:"events,omitempty"`
 }
 
 func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -62,6 +69,8 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	eventsPath := fs.String("events", "", "JSONL file of events ('-' for stdin)")
 	logsource := fs.String("logsource", "", "logsource of events that are not MSP contract events: product[/category[/service]] (default: unknown, seen by every rule)")
 	stats := fs.Bool("stats", false, "print per-rule match counts on stderr")
+	lateness := fs.Duration("lateness", 5*time.Minute, "allowed lateness of events for correlations")
+	noSort := fs.Bool("no-sort", false, "evaluate in input order instead of sorting by event time (correlations then treat out-of-order events as late)")
 	placeholders := fs.String("placeholders", "", "YAML file with the values of |expand placeholders (name: [values])")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -75,13 +84,14 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return errUsage
 	}
 	start := time.Now()
-	rs, errs := rules.Load(rules.Source{Path: *rulesPath}, engine.Config{Placeholders: values})
+	bundle, errs := rules.LoadBundle(rules.Source{Path: *rulesPath}, engine.Config{Placeholders: values})
 	if len(errs) > 0 {
 		for _, err := range errs {
 			fmt.Fprintln(stderr, err)
 		}
 		return fmt.Errorf("%d rule errors", len(errs))
 	}
+	rs, cs := bundle.Rules, bundle.Correlations
 	loadTook := time.Since(start)
 
 	in := io.Reader(os.Stdin)
@@ -102,8 +112,13 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), contract.MaxMessageBytes+1)
 	var events, contractEvents, badLines, detections, invalidContract int
-	var matched []*engine.Rule
-	evalStart := time.Now()
+	// Correlations need the input in event-time order: read it all, then
+	// sort (stable, so equal times keep the input order).
+	type lineEvent struct {
+		ev   rules.OfflineEvent
+		line int
+	}
+	var input []lineEvent
 	for line := 1; sc.Scan(); line++ {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -126,49 +141,106 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			invalidContract++
 			fmt.Fprintf(stderr, "%s:%d: warning: not a valid contract event (%v); evaluated as plain JSON\n", *eventsPath, line, ev.ContractErr)
 		}
-		matched = rs.Match(ev.Source, matched[:0])
-		for _, r := range matched {
+		input = append(input, lineEvent{ev, line})
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", *eventsPath, err)
+	}
+	evalStart := time.Now()
+	if cs.Len() > 0 && !*noSort {
+		times := make([]time.Time, len(input))
+		for i := range input {
+			times[i], _ = input[i].ev.EventTime()
+		}
+		idx := make([]int, len(input))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return times[idx[a]].Before(times[idx[b]]) })
+		sorted := make([]lineEvent, len(input))
+		for i, j := range idx {
+			sorted[i] = input[j]
+		}
+		input = sorted
+	}
+	off := rules.NewOffline(bundle, correlate.Config{AllowedLateness: *lateness})
+	var encErr error
+	emitCorr := func(d correlate.Detection) {
+		counts[d.Rule.ID]++
+		detections++
+		o := evalOutput{
+			DetectionID: detect.DetectionID(d.Rule.ID, d.Key...),
+			RuleID:      d.Rule.ID, RuleTitle: d.Rule.Title, Level: d.Rule.Level, Tags: d.Rule.Tags,
+			Time: d.Last.UTC().Format(time.RFC3339Nano), FirstTime: d.First.UTC().Format(time.RFC3339Nano),
+			EventIDs: d.EventIDs, Events: d.Events, Value: &d.Value, Summary: d.Summary, Correlation: d.Rule.Kind.String(),
+		}
+		if encErr == nil {
+			encErr = enc.Encode(o)
+		}
+	}
+	for _, in := range input {
+		ev, line := in.ev, in.line
+		// Events without an ID are identified by their line.
+		idForDetection := fmt.Sprintf("line:%d", line)
+		if ev.ID != "" {
+			idForDetection = ev.ID
+		}
+		off.Eval(ev, idForDetection, func(r *engine.Rule) {
 			counts[r.Identity()]++
 			detections++
 			o := evalOutput{
 				RuleID: r.Identity(), RuleTitle: r.Title, Level: r.Level, Tags: r.Tags,
 				Time: ev.Time, EventIDs: []string{}, Line: line,
 			}
-			// Events without an ID are identified by their line.
-			idForDetection := fmt.Sprintf("line:%d", line)
 			if ev.ID != "" {
 				o.EventIDs = []string{ev.ID}
-				idForDetection = ev.ID
 			}
 			o.DetectionID = detect.DetectionID(o.RuleID, idForDetection)
 			if ev.Contract != nil {
 				o.Summary = detect.Summary(r, ev.Contract)
 			}
-			if err := enc.Encode(o); err != nil {
-				return err
+			if encErr == nil {
+				encErr = enc.Encode(o)
 			}
+		}, emitCorr)
+		if encErr != nil {
+			return encErr
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read %s: %w", *eventsPath, err)
+	off.Flush(emitCorr)
+	if encErr != nil {
+		return encErr
 	}
 	took := time.Since(evalStart)
-	fmt.Fprintf(stderr, "rules eval: %d rules (loaded in %s), %d events (%d MSP contract, %d other), %d detections, %d unreadable lines, %d invalid contract events, in %s\n",
-		rs.Len(), loadTook.Round(time.Millisecond), events, contractEvents, events-contractEvents, detections, badLines, invalidContract, took.Round(time.Millisecond))
+	st := off.Evaluator().Stats()
+	fmt.Fprintf(stderr, "rules eval: %d rules and %d correlations (loaded in %s), %d events (%d MSP contract, %d other), %d detections, %d unreadable lines, %d invalid contract events, in %s\n",
+		rs.Len(), cs.Len(), loadTook.Round(time.Millisecond), events, contractEvents, events-contractEvents, detections, badLines, invalidContract, took.Round(time.Millisecond))
+	if cs.Len() > 0 {
+		fmt.Fprintf(stderr, "rules eval: correlation state at end: %d groups, %d entries, ~%d KiB; %d late events skipped\n",
+			st.Groups, st.Entries, st.Bytes>>10, st.Late)
+	}
 	if *stats {
-		printStats(stderr, rs, counts)
+		printStats(stderr, bundle, counts)
 	}
 	return nil
 }
 
-func printStats(w io.Writer, rs *engine.RuleSet, counts map[string]int) {
+func printStats(w io.Writer, b *rules.Bundle, counts map[string]int) {
 	type row struct {
 		id, title, level string
 		n                int
 	}
 	var rows []row
-	for _, r := range rs.Rules() {
+	for _, r := range b.Rules.Rules() {
+		if !b.Correlations.Generates(r.Identity()) {
+			continue // read by correlations only: no detections of its own
+		}
 		rows = append(rows, row{r.Identity(), r.Title, r.Level, counts[r.Identity()]})
+	}
+	for _, c := range b.Correlations.Rules() {
+		if b.Correlations.Generates(c.ID) {
+			rows = append(rows, row{c.ID, c.Title + " (" + c.Kind.String() + ")", c.Level, counts[c.ID]})
+		}
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].n > rows[j].n })
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
