@@ -27,6 +27,11 @@ type Config struct {
 	ClientID string
 	TLS      *tls.Config
 	SASL     sasl.Mechanism
+	// SessionTimeout is how long the group coordinator waits for a silent
+	// consumer (a crashed process) before giving its partitions to the
+	// others; zero means 10 s. The broker bounds it
+	// (group.min.session.timeout.ms, 6 s by default).
+	SessionTimeout time.Duration
 }
 
 func (c Config) dialer() *kafka.Dialer {
@@ -84,6 +89,10 @@ func (c Config) NewGroupReader(group string, topics []string, opts ReaderOptions
 	if opts.StartOffset == 0 {
 		opts.StartOffset = kafka.FirstOffset
 	}
+	session := c.SessionTimeout
+	if session <= 0 {
+		session = 10 * time.Second
+	}
 	return kafka.NewReader(kafka.ReaderConfig{
 		Brokers:               c.Brokers,
 		GroupID:               group,
@@ -97,8 +106,8 @@ func (c Config) NewGroupReader(group string, topics []string, opts ReaderOptions
 		StartOffset:           opts.StartOffset,
 		WatchPartitionChanges: true,
 		HeartbeatInterval:     time.Second,
-		SessionTimeout:        10 * time.Second,
-		RebalanceTimeout:      10 * time.Second,
+		SessionTimeout:        session,
+		RebalanceTimeout:      session,
 		JoinGroupBackoff:      time.Second,
 		ReadBackoffMin:        50 * time.Millisecond,
 		ReadBackoffMax:        time.Second,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -115,14 +116,37 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
+// fetch feeds out until ctx ends. A failed fetch (broker unreachable,
+// coordinator moving) is retried with backoff rather than ending the worker:
+// kafka-go's group reader reconnects and rejoins by itself, nothing has been
+// committed past what was handled, and a worker that exits on a broker blip
+// turns a short outage into a crash loop. Only io.EOF (reader closed) ends
+// it.
 func (c *Consumer) fetch(ctx context.Context, out chan<- kafka.Message) error {
+	delay := c.RetryMin
+	failures := 0
 	for {
 		m, err := c.Fetcher.FetchMessage(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("fetch: %w", err)
+			if errors.Is(err, io.EOF) {
+				return fmt.Errorf("fetch: %w", err)
+			}
+			failures++
+			c.Log.Warn().Err(err).Int("attempt", failures).Dur("retry_in", delay).Msg("fetch failed; retrying")
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			delay = min(delay*2, c.RetryMax)
+			continue
+		}
+		if failures > 0 {
+			c.Log.Info().Int("failed_attempts", failures).Msg("fetching again")
+			failures, delay = 0, c.RetryMin
 		}
 		select {
 		case out <- m:
@@ -181,7 +205,9 @@ func (c *Consumer) flush(ctx context.Context, batch []kafka.Message) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("batch of %d not flushed before shutdown (offsets not committed; they will be redelivered): %w", len(batch), err)
 		}
-		c.Log.Warn().Err(err).Int("attempt", attempt).Int("batch", len(batch)).Dur("retry_in", delay).Msg("batch failed; retrying")
+		c.Log.Warn().Err(err).Int("attempt", attempt).Int("batch", len(batch)).Dur("retry_in", delay).
+			Str("topic", batch[0].Topic).Int("partition", batch[0].Partition).Int64("offset", batch[0].Offset).
+			Msg("batch failed; retrying")
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
@@ -205,7 +231,8 @@ func (c *Consumer) commit(ctx context.Context, batch []kafka.Message) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("commit: %w", err)
 		}
-		c.Log.Warn().Err(err).Int("attempt", attempt).Msg("commit failed; retrying")
+		c.Log.Warn().Err(err).Int("attempt", attempt).Str("topic", last[0].Topic).Int("partition", last[0].Partition).
+			Int64("offset", last[0].Offset).Msg("commit failed; retrying")
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():

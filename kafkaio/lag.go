@@ -3,26 +3,55 @@ package kafkaio
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 )
 
+// PartitionLag is how far a consumer group is behind on one partition: the
+// partition's end offset minus the group's committed offset (or minus the
+// partition's first offset when the group has committed nothing yet).
+type PartitionLag struct {
+	Topic     string
+	Partition int
+	Lag       int64
+}
+
 // GroupLag returns how many messages of topics the group has not committed
 // yet, summed over partitions. The demo and the end-to-end tests use it to
 // know when the pipeline has caught up; operators get the same figure per
-// partition from the metrics.
+// partition from the metrics (see PartitionLags and WatchLag).
 func (c Config) GroupLag(ctx context.Context, group string, topics []string) (int64, error) {
-	client := &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: c.transport(), Timeout: 10 * time.Second}
+	parts, err := c.PartitionLags(ctx, group, topics)
+	if err != nil {
+		return 0, err
+	}
+	var lag int64
+	for _, p := range parts {
+		lag += p.Lag
+	}
+	return lag, nil
+}
+
+// PartitionLags returns the group's lag on every partition of topics,
+// ordered by topic and partition.
+func (c Config) PartitionLags(ctx context.Context, group string, topics []string) ([]PartitionLag, error) {
+	t := c.transport()
+	defer t.CloseIdleConnections()
+	return partitionLags(ctx, &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: t, Timeout: 10 * time.Second}, group, topics)
+}
+
+func partitionLags(ctx context.Context, client *kafka.Client, group string, topics []string) ([]PartitionLag, error) {
 	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
 	if err != nil {
-		return 0, fmt.Errorf("lag of %s: metadata: %w", group, err)
+		return nil, fmt.Errorf("lag of %s: metadata: %w", group, err)
 	}
 	ends := map[string][]kafka.OffsetRequest{}
 	fetch := map[string][]int{}
 	for _, t := range meta.Topics {
 		if t.Error != nil {
-			return 0, fmt.Errorf("lag of %s: topic %s: %w", group, t.Name, t.Error)
+			return nil, fmt.Errorf("lag of %s: topic %s: %w", group, t.Name, t.Error)
 		}
 		for _, p := range t.Partitions {
 			ends[t.Name] = append(ends[t.Name], kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
@@ -31,11 +60,11 @@ func (c Config) GroupLag(ctx context.Context, group string, topics []string) (in
 	}
 	last, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: ends})
 	if err != nil {
-		return 0, fmt.Errorf("lag of %s: list offsets: %w", group, err)
+		return nil, fmt.Errorf("lag of %s: list offsets: %w", group, err)
 	}
 	committed, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: fetch})
 	if err != nil {
-		return 0, fmt.Errorf("lag of %s: offset fetch: %w", group, err)
+		return nil, fmt.Errorf("lag of %s: offset fetch: %w", group, err)
 	}
 	done := map[string]map[int]int64{}
 	for topic, parts := range committed.Topics {
@@ -44,20 +73,24 @@ func (c Config) GroupLag(ctx context.Context, group string, topics []string) (in
 			done[topic][p.Partition] = p.CommittedOffset
 		}
 	}
-	var lag int64
+	var out []PartitionLag
 	for topic, parts := range last.Topics {
 		for _, p := range parts {
 			if p.Error != nil {
-				return 0, fmt.Errorf("lag of %s: %s/%d: %w", group, topic, p.Partition, p.Error)
+				return nil, fmt.Errorf("lag of %s: %s/%d: %w", group, topic, p.Partition, p.Error)
 			}
 			c, ok := done[topic][p.Partition]
 			if !ok || c < 0 {
 				c = p.FirstOffset
 			}
-			if d := p.LastOffset - c; d > 0 {
-				lag += d
-			}
+			out = append(out, PartitionLag{Topic: topic, Partition: p.Partition, Lag: max(p.LastOffset-c, 0)})
 		}
 	}
-	return lag, nil
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Topic != out[j].Topic {
+			return out[i].Topic < out[j].Topic
+		}
+		return out[i].Partition < out[j].Partition
+	})
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 
@@ -20,14 +21,39 @@ type Readiness struct {
 	conds map[string]bool
 }
 
-// Set records one condition.
-func (r *Readiness) Set(name string, ok bool) {
+// Set records one condition and reports whether it changed (a new
+// condition counts as changed only when it is false).
+func (r *Readiness) Set(name string, ok bool) (changed bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.conds == nil {
 		r.conds = map[string]bool{}
 	}
+	old, known := r.conds[name]
 	r.conds[name] = ok
+	return known && old != ok || !known && !ok
+}
+
+// Probe calls check every interval (first at once) until ctx ends and
+// reports each outcome to report. Each check gets at most interval (and at
+// least a second) to answer.
+func Probe(ctx context.Context, interval time.Duration, check func(context.Context) error, report func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, max(interval, time.Second))
+		err := check(cctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		report(err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Ready reports whether every condition holds, and which do not.
@@ -40,6 +66,7 @@ func (r *Readiness) Ready() (bool, []string) {
 			failing = append(failing, name)
 		}
 	}
+	sort.Strings(failing)
 	return len(failing) == 0, failing
 }
 

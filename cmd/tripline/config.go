@@ -78,6 +78,16 @@ type commonFlags struct {
 	batchSize    int
 	flushEvery   time.Duration
 	shutdownWait time.Duration
+	lagEvery     time.Duration
+	session      time.Duration
+
+	// Security settings; passwords are not flags (see secret).
+	chTLS      bool
+	chTLSFiles kafkaio.TLSFiles
+	kTLS       bool
+	kTLSFiles  kafkaio.TLSFiles
+	kSASL      string
+	kSASLUser  string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, workers bool) {
@@ -86,9 +96,27 @@ func (c *commonFlags) register(fs *flag.FlagSet, workers bool) {
 	fs.StringVar(&c.chUser, "clickhouse-user", "default", "ClickHouse user (password: TRIPLINE_CLICKHOUSE_PASSWORD or _FILE)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, console, or auto (console when stderr is a terminal)")
+	// Flag names are literal so that tools (and the deployment tests) can
+	// find every TRIPLINE_* variable. Setting any file implies TLS.
+	fs.BoolVar(&c.chTLS, "clickhouse-tls", false, "connect to ClickHouse over TLS (native TLS port, usually 9440)")
+	fs.StringVar(&c.chTLSFiles.CAFile, "clickhouse-tls-ca", "", helpTLSCA)
+	fs.StringVar(&c.chTLSFiles.CertFile, "clickhouse-tls-cert", "", helpTLSCert)
+	fs.StringVar(&c.chTLSFiles.KeyFile, "clickhouse-tls-key", "", helpTLSKey)
+	fs.StringVar(&c.chTLSFiles.ServerName, "clickhouse-tls-server-name", "", helpTLSServerName)
+	fs.BoolVar(&c.chTLSFiles.InsecureSkipVerify, "clickhouse-tls-insecure-skip-verify", false, helpTLSInsecure)
 	if !workers {
 		return
 	}
+	fs.BoolVar(&c.kTLS, "kafka-tls", false, "connect to the Kafka brokers over TLS")
+	fs.StringVar(&c.kTLSFiles.CAFile, "kafka-tls-ca", "", helpTLSCA)
+	fs.StringVar(&c.kTLSFiles.CertFile, "kafka-tls-cert", "", helpTLSCert)
+	fs.StringVar(&c.kTLSFiles.KeyFile, "kafka-tls-key", "", helpTLSKey)
+	fs.StringVar(&c.kTLSFiles.ServerName, "kafka-tls-server-name", "", helpTLSServerName)
+	fs.BoolVar(&c.kTLSFiles.InsecureSkipVerify, "kafka-tls-insecure-skip-verify", false, helpTLSInsecure)
+	fs.StringVar(&c.kSASL, "kafka-sasl-mechanism", "", "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (password: TRIPLINE_KAFKA_SASL_PASSWORD or _FILE)")
+	fs.StringVar(&c.kSASLUser, "kafka-sasl-user", "", "Kafka SASL user")
+	fs.DurationVar(&c.session, "kafka-session-timeout", 10*time.Second, "how long the group waits for a crashed consumer before reassigning its partitions (broker minimum: 6s by default)")
+	fs.DurationVar(&c.lagEvery, "lag-interval", 2*time.Second, "how often the consumer lag metric (and Kafka readiness) is refreshed")
 	fs.StringVar(&c.brokers, "brokers", "127.0.0.1:9092", "Kafka bootstrap brokers HOST:PORT[,...]")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address (e.g. :9464)")
 	fs.IntVar(&c.batchSize, "batch-size", 5000, "messages per batch (ClickHouse insert)")
@@ -96,14 +124,43 @@ func (c *commonFlags) register(fs *flag.FlagSet, workers bool) {
 	fs.DurationVar(&c.shutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight batches")
 }
 
-func (c *commonFlags) kafka() kafkaio.Config {
+const (
+	helpTLSCA         = "PEM file of the CA that signed the server certificate (default: system roots)"
+	helpTLSCert       = "PEM client certificate for mutual TLS"
+	helpTLSKey        = "PEM private key of the client certificate"
+	helpTLSServerName = "server name to verify (default: the host of the address)"
+	helpTLSInsecure   = "do not verify the server certificate (testing only)"
+)
+
+func tlsWanted(on bool, f kafkaio.TLSFiles) bool {
+	return on || f.CAFile != "" || f.CertFile != "" || f.KeyFile != "" || f.ServerName != "" || f.InsecureSkipVerify
+}
+
+// kafka returns the broker settings, with TLS and SASL when configured. The
+// SASL password comes from TRIPLINE_KAFKA_SASL_PASSWORD(_FILE) only.
+func (c *commonFlags) kafka() (kafkaio.Config, error) {
 	var brokers []string
 	for _, b := range strings.Split(c.brokers, ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			brokers = append(brokers, b)
 		}
 	}
-	return kafkaio.Config{Brokers: brokers}
+	cfg := kafkaio.Config{Brokers: brokers, SessionTimeout: c.session}
+	if tlsWanted(c.kTLS, c.kTLSFiles) {
+		t, err := c.kTLSFiles.Config()
+		if err != nil {
+			return cfg, fmt.Errorf("kafka: %w", err)
+		}
+		cfg.TLS = t
+	}
+	pw, err := secret("KAFKA_SASL_PASSWORD")
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.SASL, err = kafkaio.NewSASL(c.kSASL, c.kSASLUser, pw); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
 }
 
 func (c *commonFlags) storeConfig() (store.Config, error) {
@@ -111,7 +168,13 @@ func (c *commonFlags) storeConfig() (store.Config, error) {
 	if err != nil {
 		return store.Config{}, err
 	}
-	return store.Config{Addr: c.clickhouse, Database: c.database, User: c.chUser, Password: pw}, nil
+	cfg := store.Config{Addr: c.clickhouse, Database: c.database, User: c.chUser, Password: pw}
+	if tlsWanted(c.chTLS, c.chTLSFiles) {
+		if cfg.TLS, err = c.chTLSFiles.Config(); err != nil {
+			return cfg, fmt.Errorf("clickhouse: %w", err)
+		}
+	}
+	return cfg, nil
 }
 
 func (c *commonFlags) openStore(ctx context.Context) (*store.Store, error) {

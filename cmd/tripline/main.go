@@ -17,7 +17,7 @@ import (
 const usage = `tripline — supply-chain anomaly detection for MSP remote-management activity
 
 Usage:
-  tripline ingest   --brokers HOST:PORT[,...] --clickhouse HOST:PORT [--group NAME]
+  tripline ingest   --brokers HOST:PORT[,...] --clickhouse HOST:PORT [--group NAME] [--registry FILE]
   tripline detect   --brokers ... --clickhouse ... [--rules DIR] [--group NAME]
   tripline migrate  --clickhouse HOST:PORT
   tripline simulate (--brokers ... | --out FILE.jsonl) [--seed N] [--events N] [--rate R] [--scenario NAME]
@@ -25,6 +25,7 @@ Usage:
   tripline rules eval --rules PATH --events FILE.jsonl [--logsource product/category] [--stats]
   tripline rules lint PATH...
   tripline rules test PATH...
+  tripline registry lint FILE...
 
 Every flag has an environment equivalent: --clickhouse-db is TRIPLINE_CLICKHOUSE_DB.
 Secrets come only from the environment or files: TRIPLINE_CLICKHOUSE_PASSWORD
@@ -52,6 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"simulate": runSimulate,
 		"demo":     runDemo,
 		"rules":    runRules,
+		"registry": runRegistry,
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {

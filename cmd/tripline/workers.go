@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -16,7 +18,9 @@ import (
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/ops"
+	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/rules"
+	"github.com/tripline/tripline/store"
 )
 
 func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -27,6 +31,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	topics := fs.String("topics", kafkaio.TopicRemoteSessions+","+kafkaio.TopicSoftwareUpdates, "raw topics to consume, comma-separated")
 	eventsTopic := fs.String("events-topic", kafkaio.TopicEvents, "normalised events topic")
 	dlqTopic := fs.String("dlq-topic", kafkaio.TopicDLQ, "dead-letter topic")
+	registryFile := fs.String("registry", "", "MSP relationship registry (YAML, docs/registry.md): enrich events with context.* fields; reloaded when it changes and on SIGHUP")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -39,12 +44,30 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	return withOps(ctx, c.metricsAddr, log, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
+	kcfg, err := c.kafka()
+	if err != nil {
+		return err
+	}
+	o := opsSetup{addr: c.metricsAddr, log: log.With().Str("worker", "ingest").Logger(), kafka: kcfg, group: *group, topics: splitList(*topics), store: st, lagEvery: c.lagEvery}
+	return withOps(ctx, o, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
+		var enricher ingest.Enricher
+		if *registryFile != "" {
+			w, err := registry.NewWatcher(registry.WatchConfig{File: *registryFile, Log: log, Registerer: reg})
+			if err != nil {
+				return fmt.Errorf("registry: %w", err)
+			}
+			var wg sync.WaitGroup
+			ctx, cancel := context.WithCancel(ctx)
+			defer func() { cancel(); wg.Wait() }()
+			wg.Go(func() { w.Watch(ctx) })
+			enricher = w
+		}
 		return ingest.Run(ctx, ingest.Config{
-			Kafka: c.kafka(), Group: *group, RawTopics: splitList(*topics),
+			Enricher: enricher,
+			Kafka:    kcfg, Group: *group, RawTopics: splitList(*topics),
 			EventsTopic: *eventsTopic, DLQTopic: *dlqTopic,
 			BatchSize: c.batchSize, FlushInterval: c.flushEvery, ShutdownTimeout: c.shutdownWait,
-			Store: st, Log: log, Registerer: reg, Ready: ready,
+			Store: instrument(st, reg), Log: log, Registerer: reg, Ready: ready,
 		})
 	})
 }
@@ -70,12 +93,17 @@ func runDetect(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	return withOps(ctx, c.metricsAddr, log, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
+	kcfg, err := c.kafka()
+	if err != nil {
+		return err
+	}
+	o := opsSetup{addr: c.metricsAddr, log: log.With().Str("worker", "detect").Logger(), kafka: kcfg, group: *group, topics: []string{*eventsTopic}, store: st, lagEvery: c.lagEvery}
+	return withOps(ctx, o, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
 		values, err := rules.LoadPlaceholders(*placeholders)
 		if err != nil {
 			return err
 		}
-		mgr, err := rules.NewManager(rules.ManagerConfig{Dir: *rulesDir, Engine: engine.Config{Placeholders: values}, Log: log, Registerer: reg})
+		mgr, err := rules.NewManager(rules.ManagerConfig{Dir: *rulesDir, Engine: engine.Config{Placeholders: values}, Log: o.log, Registerer: reg})
 		if err != nil {
 			return err
 		}
@@ -84,9 +112,9 @@ func runDetect(ctx context.Context, args []string, _, stderr io.Writer) error {
 		defer func() { cancel(); wg.Wait() }()
 		wg.Go(func() { mgr.Watch(ctx) })
 		return detect.Run(ctx, detect.Config{
-			Kafka: c.kafka(), Group: *group, EventsTopic: *eventsTopic, DLQTopic: *dlqTopic,
+			Kafka: kcfg, Group: *group, EventsTopic: *eventsTopic, DLQTopic: *dlqTopic,
 			BatchSize: c.batchSize, FlushInterval: c.flushEvery, ShutdownTimeout: c.shutdownWait,
-			Rules: mgr, Store: st, Log: log, Registerer: reg, Ready: ready,
+			Rules: mgr, Store: instrument(st, reg), Log: log, Registerer: reg, Ready: ready,
 		})
 	})
 }
@@ -95,6 +123,11 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	var c commonFlags
 	c.register(fs, false)
+	createUsers := fs.Bool("create-users", false, "also create the least-privilege roles and users (ClickHouse 21.8+; users.xml on older servers, see the README)")
+	writerUser := fs.String("writer-user", "", "with --create-users: create this user for the workers, INSERT only (password: TRIPLINE_WRITER_PASSWORD or _FILE)")
+	writerReads := fs.Bool("writer-read-events", true, "with --create-users: let the writer SELECT events (detect's stateful rules rebuild their state from it)")
+	analystRole := fs.String("analyst-role", "tripline_analyst", "with --create-users: the read-only analyst role")
+	mspAnalysts := fs.String("msp-analysts", "", "with --create-users: comma-separated MSP IDs, each getting a role ANALYST-ROLE_<msp> limited to its rows")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -113,23 +146,100 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, name := range applied {
 		fmt.Fprintf(stdout, "applied %s\n", name)
 	}
+	if !*createUsers {
+		return nil
+	}
+	pw, err := secret("WRITER_PASSWORD")
+	if err != nil {
+		return err
+	}
+	access := store.AccessConfig{WriterUser: *writerUser, WriterPassword: pw, ReadEvents: *writerReads,
+		AnalystRole: *analystRole, MSPs: splitList(*mspAnalysts)}
+	stmts, err := st.CreateAccess(ctx, access)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "access: %d statements applied (roles %s, %s", len(stmts), "tripline_writer", *analystRole)
+	for _, m := range access.MSPs {
+		fmt.Fprintf(stdout, ", %s", access.RoleForMSP(m))
+	}
+	if *writerUser != "" {
+		fmt.Fprintf(stdout, "; user %s", *writerUser)
+	}
+	fmt.Fprintln(stdout, ")")
 	return nil
 }
 
-// withOps runs a worker beside its metrics/health server; the server stops
-// when the worker returns.
-func withOps(ctx context.Context, addr string, log zerolog.Logger, worker func(context.Context, prometheus.Registerer, func(bool)) error) error {
+// opsSetup is what withOps needs besides the worker itself.
+type opsSetup struct {
+	addr     string
+	log      zerolog.Logger
+	kafka    kafkaio.Config
+	group    string
+	topics   []string
+	store    *store.Store
+	lagEvery time.Duration
+}
+
+// probeEvery is how often readiness re-checks ClickHouse and Kafka.
+const probeEvery = 2 * time.Second
+
+// withOps runs a worker beside its metrics/health server, the consumer-lag
+// poller and the readiness probes; all stop when the worker returns.
+//
+// /readyz is ready when all of these hold: "pipeline" (the last batch
+// attempt succeeded), "clickhouse" (the store answers a ping) and "kafka"
+// (the last lag poll, a real request to the brokers every --lag-interval,
+// succeeded). So an outage shows up within seconds even on an idle worker.
+func withOps(ctx context.Context, o opsSetup, worker func(context.Context, prometheus.Registerer, func(bool)) error) error {
 	reg := ops.NewRegistry()
 	var ready ops.Readiness
 	ready.Set("pipeline", true)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var serveErr error
-	wg.Go(func() { serveErr = ops.Serve(ctx, addr, ops.Handler(reg, &ready)) })
-	if addr != "" {
-		log.Info().Str("addr", addr).Msg("serving /metrics, /healthz, /readyz")
+	wg.Go(func() { serveErr = ops.Serve(ctx, o.addr, ops.Handler(reg, &ready)) })
+	if o.addr != "" {
+		o.log.Info().Str("addr", o.addr).Msg("serving /metrics, /healthz, /readyz")
 	}
-	err := worker(ctx, reg, func(ok bool) { ready.Set("pipeline", ok) })
+	readyGauge := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tripline_ready", Help: "1 when a readiness condition holds (pipeline: last batch attempt; clickhouse: ping; kafka: lag poll), else 0. /readyz is ready when all are 1.",
+	}, []string{"condition"})
+	reg.MustRegister(readyGauge)
+	readyGauge.WithLabelValues("pipeline").Set(1)
+	set := func(name string, err error) {
+		readyGauge.WithLabelValues(name).Set(map[bool]float64{true: 1, false: 0}[err == nil])
+		if changed := ready.Set(name, err == nil); changed {
+			if err != nil {
+				o.log.Warn().Str("condition", name).Err(err).Msg("not ready")
+			} else {
+				o.log.Info().Str("condition", name).Msg("ready")
+			}
+		}
+	}
+	if o.store != nil {
+		wg.Go(func() {
+			ops.Probe(ctx, probeEvery, func(ctx context.Context) error { return o.store.Ping(ctx) }, func(err error) { set("clickhouse", err) })
+		})
+	}
+	if len(o.kafka.Brokers) > 0 && o.group != "" {
+		// The lag poll doubles as the Kafka readiness probe.
+		lagEvery := o.lagEvery
+		if lagEvery <= 0 {
+			lagEvery = probeEvery
+		}
+		lm := kafkaio.NewLagMetrics(reg, o.group)
+		wg.Go(func() {
+			o.kafka.WatchLag(ctx, o.group, o.topics, lagEvery, lm, o.log, func(err error) { set("kafka", err) })
+		})
+	}
+	err := worker(ctx, reg, func(ok bool) {
+		var err error
+		if !ok {
+			err = errBatchFailed
+		}
+		set("pipeline", err)
+	})
 	cancel()
 	wg.Wait()
 	if err == nil {
@@ -137,6 +247,8 @@ func withOps(ctx context.Context, addr string, log zerolog.Logger, worker func(c
 	}
 	return err
 }
+
+var errBatchFailed = errors.New("the last batch attempt failed (see the worker's warnings)")
 
 func splitList(s string) []string {
 	var out []string
@@ -146,4 +258,63 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// instrumentedStore times the workers' ClickHouse inserts for the metrics;
+// every other method of *store.Store (e.g. the history reads of stateful
+// detection) is promoted unchanged.
+type instrumentedStore struct {
+	*store.Store
+	seconds *prometheus.HistogramVec
+	rows    *prometheus.CounterVec
+	errors  *prometheus.CounterVec
+}
+
+func instrument(st *store.Store, reg prometheus.Registerer) *instrumentedStore {
+	s := &instrumentedStore{
+		Store: st,
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "tripline_clickhouse_insert_seconds", Help: "Latency of one ClickHouse INSERT (a batch), by table; failed attempts included.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}, []string{"table"}),
+		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tripline_clickhouse_rows_inserted_total", Help: "Rows acknowledged by ClickHouse, by table (replays included; dedup happens in ClickHouse).",
+		}, []string{"table"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tripline_clickhouse_insert_errors_total", Help: "Failed ClickHouse INSERTs, by table (the batch is retried).",
+		}, []string{"table"}),
+	}
+	for _, t := range []string{"events", "detections"} {
+		s.rows.WithLabelValues(t)
+		s.errors.WithLabelValues(t)
+	}
+	if reg != nil {
+		reg.MustRegister(s.seconds, s.rows, s.errors)
+	}
+	return s
+}
+
+func (s *instrumentedStore) observe(table string, n int, start time.Time, err error) {
+	s.seconds.WithLabelValues(table).Observe(time.Since(start).Seconds())
+	if err != nil {
+		s.errors.WithLabelValues(table).Inc()
+		return
+	}
+	s.rows.WithLabelValues(table).Add(float64(n))
+}
+
+// InsertEvents implements ingest.EventStore.
+func (s *instrumentedStore) InsertEvents(ctx context.Context, rows []store.EventRow) error {
+	start := time.Now()
+	err := s.Store.InsertEvents(ctx, rows)
+	s.observe("events", len(rows), start, err)
+	return err
+}
+
+// InsertDetections implements detect.DetectionStore.
+func (s *instrumentedStore) InsertDetections(ctx context.Context, ds []store.Detection) error {
+	start := time.Now()
+	err := s.Store.InsertDetections(ctx, ds)
+	s.observe("detections", len(ds), start, err)
+	return err
 }
