@@ -4,7 +4,7 @@ BIN      := bin/tripline
 PKGS     := ./...
 BENCHTIME ?= 2s
 
-.PHONY: all build demo test test-short vet bench fuzz clickhouse clean
+.PHONY: all build demo test test-short vet bench fuzz faults clickhouse clean
 
 all: build
 
@@ -28,6 +28,12 @@ vet:
 test: clickhouse vet build
 	$(GO) test -count=1 -timeout 12m $(PKGS)
 	$(BIN) rules test rules/
+
+# Fault-injection tests alone (they are also part of `make test`): SIGKILLed
+# workers, ClickHouse stopped and killed mid-insert, a consumer-group
+# rebalance, the broker going away, poison messages. About 1.5 minutes.
+faults: clickhouse
+	$(GO) test -count=1 -timeout 10m -v ./faults/
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
