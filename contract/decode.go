@@ -29,6 +29,12 @@ const maxFuture = 24 * time.Hour
 type Decoder struct {
 	// Now is the clock for the future-time check; nil means time.Now.
 	Now func() time.Time
+	// DiscardContext ignores a "context" object in the input, whatever it
+	// holds, before the event ID is derived. Ingest sets it: context.* is
+	// derived from the registry, and a producer must not be able to spoof
+	// it (or change an event's ID with it). The zero value reads "context"
+	// back, as the detector must for normalised events.
+	DiscardContext bool
 }
 
 // Decoding uses github.com/goccy/go-json, a drop-in for encoding/json at
@@ -55,6 +61,7 @@ type wire struct {
 	Reason     *string           `json:"reason"`
 	Change     *Change           `json:"change"`
 	Attributes map[string]string `json:"attributes"`
+	Context    json.RawMessage   `json:"context"`
 }
 
 // knownTop and knownNested list the contract's field names; anything else
@@ -63,7 +70,7 @@ var knownTop = map[string]bool{
 	"event_id": true, "event_type": true, "time": true, "msp": true, "tenant": true,
 	"tool": true, "actor": true, "target": true, "session": true, "credential": true,
 	"package": true, "script": true, "source": true, "outcome": true, "reason": true,
-	"change": true, "attributes": true,
+	"change": true, "attributes": true, "context": true,
 }
 
 var knownNested = map[string]map[string]bool{
@@ -335,6 +342,13 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 		for k, v := range w.Attributes {
 			ev.Attributes[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
+	}
+	if !d.DiscardContext && len(w.Context) > 0 && !bytes.Equal(w.Context, []byte("null")) {
+		var c Context
+		if err := json.Unmarshal(w.Context, &c); err != nil {
+			return ev, reject(ReasonWrongType, "context", "not a context object: %v", err)
+		}
+		ev.Context = &c
 	}
 	ev.timeText = ev.Time.Format(time.RFC3339Nano)
 

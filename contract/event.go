@@ -31,6 +31,10 @@ type Event struct {
 	Reason     string            `json:"reason,omitempty"`
 	Change     Change            `json:"change,omitzero"`
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// Context is set by ingest from the MSP relationship registry, never by
+	// a producer (see Context). It must stay the last JSON field: WithContext
+	// splices it onto the end of the normalised document.
+	Context *Context `json:"context,omitempty"`
 
 	// timeText is Time in the canonical RFC 3339 form, kept so that rules
 	// reading the "time" field do not format (and allocate) per lookup.

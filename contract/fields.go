@@ -89,6 +89,9 @@ func (e *Event) Lookup(path string) fields.Value {
 	case "change.ticket":
 		return str(e.Change.Ticket)
 	}
+	if strings.HasPrefix(path, "context.") {
+		return e.lookupContext(path)
+	}
 	if name, ok := strings.CutPrefix(path, "attributes."); ok {
 		if v, ok := e.Attributes[name]; ok {
 			return fields.Str(v)

@@ -16,6 +16,7 @@ func FuzzDecode(f *testing.F) {
 		`{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"},"zzz":{"a":[1,2,{"b":null}]}}`,
 		`{"event_type":"script.run","time":"2026-11-20T10:00:00Z","msp":"m","tenant":"t","tool":"x","actor":{"user":"u","asn":1e400}}`,
 		`{"event_type":"script.run","event_type":"auth.login"}`,
+		`{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"},"context":{"tool_approved":true,"asset_tags":["a"],"local_hour":3}}`,
 		`{"a":` + "\"\\ud800\"" + `}`,
 		`[[[[[[[[[[]]]]]]]]]]`,
 		"\xff\xfe",

@@ -35,9 +35,19 @@ type Hooks struct {
 	DeadLettered func(reason contract.Reason)
 }
 
+// Enricher derives an event's context.* fields; *registry.Watcher
+// implements it from the MSP relationship registry.
+type Enricher interface {
+	Context(ev *contract.Event) *contract.Context
+}
+
 // Handler is the ingest batch handler.
 type Handler struct {
-	Decoder     contract.Decoder
+	Decoder contract.Decoder
+	// Enricher, when set, fills every event's Context. Whatever "context"
+	// a producer sent is discarded in any case: context comes from the
+	// registry only.
+	Enricher    Enricher
 	Store       EventStore
 	Producer    Producer
 	EventsTopic string
@@ -136,13 +146,20 @@ func (h *Handler) prepare(batch []kafka.Message) *prepared {
 	if h.Now != nil {
 		now = h.Now
 	}
+	dec := h.Decoder
+	dec.DiscardContext = true // producers cannot spoof context.* (nor change IDs with it)
 	for i := range batch {
 		m := &batch[i]
 		if h.Hooks.Consumed != nil {
 			h.Hooks.Consumed(m.Topic, 1)
 		}
-		ev, doc, err := h.Decoder.DecodeNormalised(m.Value)
+		ev, doc, err := dec.DecodeNormalised(m.Value)
 		if err == nil {
+			if h.Enricher != nil {
+				if ev.Context = h.Enricher.Context(&ev); ev.Context != nil {
+					doc = contract.WithContext(doc, ev.Context)
+				}
+			}
 			p.rows = append(p.rows, store.EventRow{Event: &ev, Doc: doc, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
 			p.normalised = append(p.normalised, kafka.Message{
 				Topic: h.EventsTopic,

@@ -25,7 +25,9 @@ type Config struct {
 	FlushInterval   time.Duration
 	ShutdownTimeout time.Duration
 	Store           EventStore
-	Log             zerolog.Logger
+	// Enricher fills context.* (the MSP registry); nil means none.
+	Enricher Enricher
+	Log      zerolog.Logger
 	// Registerer receives the worker's metrics; nil means none.
 	Registerer prometheus.Registerer
 	// Ready, when set, is told whether the last batch attempt succeeded.
@@ -68,6 +70,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Producer:    writer,
 		EventsTopic: cfg.EventsTopic,
 		DLQTopic:    cfg.DLQTopic,
+		Enricher:    cfg.Enricher,
 		Log:         log,
 		Hooks:       m.hooks(),
 	}

@@ -20,6 +20,9 @@ type Severity string
 const (
 	SeverityError   Severity = "error"
 	SeverityWarning Severity = "warning"
+	// SeverityInfo is a note that needs no change to the rule (e.g. that
+	// it reads context.* fields, which only ingest --registry sets).
+	SeverityInfo Severity = "info"
 )
 
 // Finding is one lint result, printed "file:line:col: severity: message".
@@ -102,8 +105,8 @@ func errorFinding(file string, err error) Finding {
 	return Finding{Pos: sigma.Pos{File: file}, Severity: SeverityError, Msg: err.Error()}
 }
 
-// contextPrefixes are field families filled by enrichment or free-form.
-var freeFormPrefixes = []string{"attributes.", "context."}
+// freeFormPrefixes are field families whose names are free-form.
+var freeFormPrefixes = []string{"attributes."}
 
 func lintRule(r *sigma.Rule) []Finding {
 	var out []Finding
@@ -119,11 +122,24 @@ func lintRule(r *sigma.Rule) []Finding {
 	if !strings.EqualFold(r.Logsource.Product, contract.Product) || r.Detection == nil {
 		return out
 	}
+	var needsRegistry []string
+	var needsRegistryPos sigma.Pos
 	for _, name := range r.Detection.Order {
 		s := r.Detection.Searches[name]
 		for _, g := range s.Groups {
 			for _, it := range g.Items {
 				if it.Field == "" || slices.Contains(contract.FieldPaths, it.Field) {
+					continue
+				}
+				if strings.HasPrefix(it.Field, "context.") {
+					if !slices.Contains(contract.ContextPaths, it.Field) {
+						warn(it.Pos, "field %q is not a registry context field (known: %s); the rule can never see it", it.Field, strings.Join(contract.ContextPaths, ", "))
+					} else if !slices.Contains(needsRegistry, it.Field) {
+						if needsRegistry == nil {
+							needsRegistryPos = it.Pos
+						}
+						needsRegistry = append(needsRegistry, it.Field)
+					}
 					continue
 				}
 				if slices.ContainsFunc(freeFormPrefixes, func(p string) bool { return strings.HasPrefix(it.Field, p) }) {
@@ -132,6 +148,11 @@ func lintRule(r *sigma.Rule) []Finding {
 				warn(it.Pos, "field %q is not in the MSP event contract v1 (known: %s); the rule can never see it on MSP events", it.Field, strings.Join(contract.FieldPaths, ", "))
 			}
 		}
+	}
+	if len(needsRegistry) > 0 {
+		out = append(out, Finding{Pos: needsRegistryPos, Severity: SeverityInfo, Msg: fmt.Sprintf(
+			"needs the registry: reads %s, which only `tripline ingest --registry` sets (docs/registry.md); without a registry this rule stays silent",
+			strings.Join(needsRegistry, ", "))})
 	}
 	return out
 }

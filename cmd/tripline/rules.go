@@ -327,14 +327,17 @@ func runRulesLint(args []string, stdout, stderr io.Writer) error {
 		}
 		findings = append(findings, f...)
 	}
-	errorsFound := 0
+	errorsFound, notes := 0, 0
 	for _, f := range findings {
 		fmt.Fprintln(stdout, f)
-		if f.Severity == rules.SeverityError {
+		switch f.Severity {
+		case rules.SeverityError:
 			errorsFound++
+		case rules.SeverityInfo:
+			notes++
 		}
 	}
-	fmt.Fprintf(stderr, "%d errors, %d warnings\n", errorsFound, len(findings)-errorsFound)
+	fmt.Fprintf(stderr, "%d errors, %d warnings, %d notes\n", errorsFound, len(findings)-errorsFound-notes, notes)
 	if errorsFound > 0 {
 		return exitCode(1)
 	}
