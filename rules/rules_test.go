@@ -204,8 +204,41 @@ func TestLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(clean) != 0 {
-		t.Errorf("shipped pack has lint findings: %v", clean)
+	needsRegistry := 0
+	for _, f := range clean {
+		if f.Severity == SeverityInfo && strings.Contains(f.Msg, "needs the registry") {
+			needsRegistry++
+			continue
+		}
+		t.Errorf("shipped pack has a lint finding: %v", f)
+	}
+	if needsRegistry < 5 {
+		t.Errorf("%d rules noted as needing the registry, want the 5 of msp/registry", needsRegistry)
+	}
+}
+
+// context.* names are checked against the registry's fields, and a rule
+// using them is noted as needing the registry.
+func TestLintContextFields(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "ctx.yml", "title: Ctx\nid: 77777777-7777-4777-8777-777777777777\nlevel: low\nlogsource: {product: msp}\ndetection:\n  sel:\n    context.tool_aproved: false\n    context.tenant_contracted: true\n  condition: sel\n")
+	findings, err := Lint(dir, engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned, noted bool
+	for _, f := range findings {
+		switch {
+		case f.Severity == SeverityWarning && f.Pos.Line == 7 && strings.Contains(f.Msg, `"context.tool_aproved" is not a registry context field`):
+			warned = true
+		case f.Severity == SeverityInfo && f.Pos.Line == 8 && strings.Contains(f.Msg, "needs the registry: reads context.tenant_contracted"):
+			noted = true
+		default:
+			t.Errorf("unexpected finding %s", f)
+		}
+	}
+	if !warned || !noted {
+		t.Errorf("want a warning for the misspelt field and a needs-the-registry note; got %v", findings)
 	}
 }
 

@@ -45,18 +45,20 @@ func (g *Generator) humanEpisode(mi int16, t, local int64) {
 		ti = m.noc[r.IntN(len(m.noc))]
 	}
 	tc := &m.techs[ti]
-	loc := uint8(0)
-	if len(tc.locs) > 1 && (!working || r.IntN(5) == 0) {
-		loc = 1
-	}
+	loc := g.techLoc(mi, ti, t)
 	tenant := tc.tenants[r.IntN(len(tc.tenants))]
 	tn := &m.tenants[tenant]
+	if tn.pending {
+		return // not a client yet
+	}
 
 	p := r.IntN(1000)
 	switch {
 	case p < 580: // remote session
 		t = g.login(mi, ti, tn.remote, loc, t)
-		g.session(mi, ti, loc, tenant, t, working && tc.role != "noc")
+		// Day staff use privileged credentials in working hours; the night
+		// NOC does too when it handles an incident.
+		g.session(mi, ti, loc, tenant, t, working && tc.role != "noc" || tc.role == "noc" && r.IntN(3) == 0)
 	case p < 730: // routine signed patch push under a change ticket
 		t = g.login(mi, ti, m.spec.rmm, loc, t)
 		g.pushPackage(mi, ti, loc, tenant, t)
@@ -70,11 +72,12 @@ func (g *Generator) humanEpisode(mi int16, t, local int64) {
 			g.login(mi, ti, m.spec.rmm, loc, t)
 			return
 		}
-		t = g.login(mi, m.admin, m.spec.rmm, 0, t)
+		aloc := g.techLoc(mi, m.admin, t)
+		t = g.login(mi, m.admin, m.spec.rmm, aloc, t)
 		other := &m.techs[m.day[r.IntN(len(m.day))]]
 		change := [...]string{"password_reset", "group_membership", "display_name"}[r.IntN(3)]
 		ev := newEvent(kAccountChanged, mi, t+int64(r.IntN(120))*second)
-		ev.tool, ev.actor, ev.loc = m.spec.rmm, m.admin, 0
+		ev.tool, ev.actor, ev.loc = m.spec.rmm, m.admin, aloc
 		ev.x = &extra{attrs: obj("account", other.user, "change", change)}
 		g.push(ev)
 	}
@@ -222,6 +225,9 @@ func (g *Generator) autoEpisode(mi int16, t int64) {
 	tenant := int16(r.IntN(len(m.tenants)))
 	tn := &m.tenants[tenant]
 	hostIdx := int16(r.IntN(len(tn.hosts)))
+	if tn.pending {
+		return
+	}
 	windows := tn.hosts[hostIdx].windows
 	ev := newEvent(kSoftwareInstall, mi, t)
 	ev.tool, ev.tenant, ev.host = m.spec.rmm, tenant, hostIdx
@@ -257,13 +263,17 @@ func (g *Generator) patchWave(mi int16, at int64) {
 	r := g.rng
 	m := &g.w.msps[mi]
 	pkg := g.cumulativeUpdate(at + m.tz*1000)
-	t := g.login(mi, m.admin, m.spec.rmm, 1, at)
+	loc := g.techLoc(mi, m.admin, at)
+	t := g.login(mi, m.admin, m.spec.rmm, loc, at)
 	m.ticketSeq++
 	ticket := m.ticketSeq
 	for ti := range m.tenants {
 		tn := &m.tenants[ti]
+		if tn.pending {
+			continue
+		}
 		ev := newEvent(kSoftwarePush, mi, t+int64(ti)*15*second+r.Int64N(10*second))
-		ev.tool, ev.actor, ev.loc, ev.tenant, ev.pkg = m.spec.rmm, m.admin, 1, int16(ti), pkg
+		ev.tool, ev.actor, ev.loc, ev.tenant, ev.pkg = m.spec.rmm, m.admin, loc, int16(ti), pkg
 		ev.count, ev.ticket = int32(len(tn.windows)), ticket
 		g.push(ev)
 		for _, hi := range tn.windows {
@@ -287,7 +297,7 @@ func (g *Generator) cumulativeUpdate(localMs int64) int16 {
 	}
 	kb := "KB" + strconv.Itoa(5040000+((y-2024)*12+mo)*1931%9000)
 	sha := fakeSHA(name, kb)
-	g.w.pkgs = append(g.w.pkgs, pkgVersion{name, kb, "Microsoft Corporation", sha, pkgFrag(name, kb, sha, "Microsoft Corporation", true), false})
+	g.w.pkgs = append(g.w.pkgs, pkgVersion{name, kb, "Microsoft Corporation", sha, pkgFrag(name, kb, sha, "Microsoft Corporation", true), false, ""})
 	return int16(len(g.w.pkgs) - 1)
 }
 

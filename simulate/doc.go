@@ -59,9 +59,41 @@
 // cumulative update to every Windows host of every tenant within minutes,
 // under one change ticket: a wide, fast, benign push rules must not flag.
 //
+// Scheduled operations, from their own random stream, add the benign
+// traffic that trips naive rules:
+//
+//   - emergency out-of-band patches: every one to three weeks, at
+//     21:00–23:30 local, the admin pushes a new vendor-signed package (a
+//     browser zero-day fix, an out-of-band Windows update) to every
+//     Windows host of every tenant within minutes, under one ticket;
+//   - vendor agent releases: every three to six weeks per agent, each
+//     Windows host's RMM (and remote-access) agent updates itself to the
+//     new version from the vendor's URL over four to eight hours
+//     (agent.update, no actor);
+//   - the nightly maintenance policy: at about 02:00 local the automation
+//     account runs the same script on every tenant (one script.run per
+//     tenant and platform, host_count, attributes.policy "Nightly
+//     Maintenance") without a change ticket, as a standard change;
+//   - business trips: every week or two a day technician works two to
+//     five days from another country (ES, FR, JP, SG, ...) on a hotel
+//     network, with MFA as always. Technicians otherwise keep one location
+//     per local day (office or home), so nobody changes country within a
+//     day;
+//   - onboarding (Config.OnboardAt): the last tenant of each MSP has no
+//     traffic until its first day, when its assigned technician deploys the
+//     agents to every host, opens the first sessions and pushes the
+//     baseline software, and the admin checks the domain controller;
+//   - the night-shift NOC works every tenant at night and at weekends and
+//     sometimes uses privileged credentials (incident handling).
+//
+// Config.Duration ends the stream at a span of event time (30 days of
+// 3 MSPs × 30 tenants is about 2.75M events); Config.ScenarioSpacing
+// staggers the attacks so one long run holds all of them.
+//
 // Benign traffic never contains a login without MFA, an unsigned package, a
-// login from a country the technician does not use, a wide push without a
-// change ticket, or a script that disables Defender, runs encoded
+// login from a country the technician does not use (their home countries
+// and, during a trip, the trip's), a wide push without a change ticket
+// (except the nightly policy's runs), or a script that disables Defender, runs encoded
 // PowerShell, deletes shadow copies, clears event logs, edits boot
 // configuration, decodes with certutil or adds an account. Some benign
 // scripts come close on purpose (Get-MpPreference, Update-MpSignature,

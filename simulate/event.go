@@ -246,7 +246,11 @@ func (g *Generator) appendEvent(b []byte, ev *event) []byte {
 		b = append(b, '}')
 	} else if ev.kind == kAgentUpdate {
 		b = append(b, `,"source":{"url":"`...)
-		b = append(b, tools[ev.tool].url...)
+		if ev.pkg >= 0 && g.w.pkgs[ev.pkg].url != "" {
+			b = append(b, g.w.pkgs[ev.pkg].url...)
+		} else {
+			b = append(b, tools[ev.tool].url...)
+		}
 		b = append(b, `"}`...)
 	}
 	if ev.fail {

@@ -26,6 +26,9 @@ type Config struct {
 	// Events is the total number of messages, attacks included; 0 means
 	// unlimited.
 	Events int
+	// Duration, when positive, ends the stream before the first event at or
+	// after Start+Duration (whichever of Events and Duration comes first).
+	Duration time.Duration
 	// MSPs is the number of MSPs (default 3).
 	MSPs int
 	// TenantsPerMSP is the number of client tenants of each MSP (default 10).
@@ -34,8 +37,17 @@ type Config struct {
 	Scenarios []string
 	// ScenarioAt is the offset from Start at which the attacks begin. 0 means
 	// the middle of the benign span Events would cover (one hour when Events
-	// is 0). Attacks set later than the span are cut off by Events.
+	// is 0; half of Duration when only that is set). Attacks set later than
+	// the span are cut off by Events or Duration.
 	ScenarioAt time.Duration
+	// ScenarioSpacing, when positive, staggers the attacks: the i-th of
+	// Scenarios (in the order given) starts at ScenarioAt + i×ScenarioSpacing,
+	// so one long run can hold every attack apart from the others.
+	ScenarioSpacing time.Duration
+	// OnboardAt, when positive, makes the last tenant of each MSP a new
+	// client: it has no traffic until the MSP onboards it, MSP i at the first
+	// weekday 10:00 local at or after Start + OnboardAt + i×3 days.
+	OnboardAt time.Duration
 }
 
 // Message is one generated event, ready to produce.
@@ -76,6 +88,15 @@ type Generator struct {
 	scen      []pendingScenario
 	nextWave  int64
 	buf, slab []byte
+
+	// Scheduled benign operations (emergency patches, agent rollouts,
+	// nightly policies, trips, onboarding) from their own random stream.
+	end     int64 // ms: Start + Duration, or MaxInt64
+	done    bool
+	jobs    []job
+	nextJob int64
+	jrng    *rand.Rand
+	oobSeq  int
 }
 
 type source struct {
@@ -109,8 +130,8 @@ func New(cfg Config) (*Generator, error) {
 	if cfg.Start.Year() < 2000 {
 		return nil, errors.New("simulate: Config.Start is before 2000")
 	}
-	if cfg.Events < 0 || cfg.MSPs < 0 || cfg.TenantsPerMSP < 0 || cfg.ScenarioAt < 0 {
-		return nil, errors.New("simulate: negative Events, MSPs, TenantsPerMSP or ScenarioAt")
+	if cfg.Events < 0 || cfg.MSPs < 0 || cfg.TenantsPerMSP < 0 || cfg.ScenarioAt < 0 || cfg.Duration < 0 || cfg.ScenarioSpacing < 0 || cfg.OnboardAt < 0 {
+		return nil, errors.New("simulate: negative Events, Duration, MSPs, TenantsPerMSP, ScenarioAt, ScenarioSpacing or OnboardAt")
 	}
 	if cfg.MSPs == 0 {
 		cfg.MSPs = 3
@@ -148,13 +169,19 @@ func New(cfg Config) (*Generator, error) {
 		at := cfg.ScenarioAt
 		if at == 0 {
 			at = time.Hour
-			if cfg.Events > 0 {
+			switch {
+			case cfg.Events > 0:
 				at = benignMidpoint(cfg)
+				if cfg.Duration > 0 {
+					at = min(at, cfg.Duration/2)
+				}
+			case cfg.Duration > 0:
+				at = cfg.Duration / 2
 			}
 		}
-		for _, d := range defs {
+		for i, d := range defs {
 			g.scen = append(g.scen, pendingScenario{
-				def: d, idx: uint8(scenarioIndex(d) + 1), at: g.start + at.Milliseconds(),
+				def: d, idx: uint8(scenarioIndex(d) + 1), at: g.start + (at + time.Duration(i)*cfg.ScenarioSpacing).Milliseconds(),
 				rng: rand.New(rand.NewPCG(uint64(cfg.Seed), hashString("scenario|"+d.Name))),
 			})
 		}
@@ -169,7 +196,12 @@ func newGenerator(cfg Config) *Generator {
 		start: cfg.Start.UnixMilli(),
 	}
 	g.w = newWorld(rand.New(rand.NewPCG(uint64(cfg.Seed), 0x776f_726c_64)), cfg.MSPs, cfg.TenantsPerMSP)
+	g.jrng = rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6a6f_6273))
 	g.clock = g.start
+	g.end = math.MaxInt64
+	if cfg.Duration > 0 {
+		g.end = g.start + cfg.Duration.Milliseconds()
+	}
 	g.lastOut = math.MinInt64
 	for i := range g.w.msps {
 		m := &g.w.msps[i]
@@ -183,6 +215,8 @@ func newGenerator(cfg Config) *Generator {
 		g.sources[i].cumul = g.sumMax
 	}
 	g.updateNextWave()
+	g.nextJob = math.MaxInt64
+	g.scheduleJobs(cfg.OnboardAt)
 	g.clock += g.expMs()
 	return g
 }
@@ -213,10 +247,14 @@ func hashString(s string) uint64 {
 // Next returns the next message in event-time order, or false when Events
 // messages have been returned.
 func (g *Generator) Next() (Message, bool) {
-	if g.cfg.Events > 0 && g.emitted >= g.cfg.Events {
+	if g.done || g.cfg.Events > 0 && g.emitted >= g.cfg.Events {
 		return Message{}, false
 	}
 	ev := g.step()
+	if ev.at >= g.end {
+		g.done = true
+		return Message{}, false
+	}
 	m := &g.w.msps[ev.msp]
 	g.emitted++
 	msg := Message{Topic: TopicSoftwareUpdates, Key: m.key, Time: time.UnixMilli(ev.at).UTC()}
@@ -259,7 +297,7 @@ func (g *Generator) step() event {
 }
 
 func (g *Generator) nextTrigger() int64 {
-	t := g.nextWave
+	t := min(g.nextWave, g.nextJob)
 	for i := range g.scen {
 		if !g.scen[i].done && g.scen[i].at < t {
 			t = g.scen[i].at
@@ -290,6 +328,7 @@ func (g *Generator) advance() {
 				return
 			}
 		}
+		g.runJob(trig)
 		return
 	}
 	t := g.clock

@@ -407,7 +407,8 @@ func TestBenignTraffic(t *testing.T) {
 	for _, m := range g.w.msps {
 		for i, tc := range m.techs {
 			if int16(i) != m.dormant {
-				declared[tc.user] = tc.countries
+				// Home countries, and those of business trips.
+				declared[tc.user] = append(append([]string(nil), tc.countries...), tc.trips...)
 			}
 		}
 	}
@@ -446,7 +447,10 @@ func TestBenignTraffic(t *testing.T) {
 				t.Fatalf("benign script contains %q: %s", f, r.msg.Value)
 			}
 		}
-		if (e.EventType == "software.push" || e.EventType == "script.run") && e.Target.HostCount != nil && *e.Target.HostCount >= 20 && e.Change.Ticket == "" {
+		// Only the nightly maintenance policy (a standard change) runs wide
+		// without a ticket.
+		if (e.EventType == "software.push" || e.EventType == "script.run") && e.Target.HostCount != nil && *e.Target.HostCount >= 20 && e.Change.Ticket == "" &&
+			(e.Attributes["policy"] == "" || e.Actor.Role != "automation") {
 			t.Fatalf("benign wide push without a ticket: %s", r.msg.Value)
 		}
 		if e.EventType == "software.push" && strings.Contains(e.Package.Name, "Cumulative Update") {
@@ -684,4 +688,208 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(bytes)/float64(b.N), "B/event")
+}
+
+// TestScheduledBenignOperations checks the benign traffic that trips naive
+// rules: emergency patches, agent rollouts, the nightly policy, business
+// trips, onboarding a tenant and the night NOC, over a long span.
+func TestScheduledBenignOperations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 18 days of traffic")
+	}
+	cfg := Config{Seed: 21, Start: monday, Duration: 18 * 24 * time.Hour, TenantsPerMSP: 8, OnboardAt: 4 * 24 * time.Hour}
+	recs, g := generate(t, cfg)
+	if last := recs[len(recs)-1].ev.Time; !last.Before(monday.Add(cfg.Duration)) || last.Before(monday.Add(cfg.Duration-time.Hour)) {
+		t.Errorf("last event at %s, want just before Start+Duration", last)
+	}
+	catalogued := map[string]bool{}
+	for _, c := range catalog {
+		for _, v := range c.versions {
+			catalogued[c.name+"|"+v] = true
+		}
+	}
+	type key struct{ msp, what string }
+	emergency := map[key]map[string]bool{} // msp, package|version -> tenants
+	emergencyAt := map[key][]time.Time{}
+	agentNew := map[key]int{}
+	agentSpan := map[key][2]time.Time{}
+	nightly := map[key]map[string]bool{}
+	nightlySHA := map[string]bool{}
+	firstAt := map[string]contract.Event{} // msp/tenant -> first event
+	var tripLogins, nocNight int
+	loginCountries := map[string][]contract.Event{}
+	for _, r := range recs {
+		e := r.ev
+		if e.Tenant != "" {
+			if _, ok := firstAt[e.MSP+"/"+e.Tenant]; !ok {
+				firstAt[e.MSP+"/"+e.Tenant] = e
+			}
+		}
+		switch e.EventType {
+		case "software.push":
+			k := e.Package.Name + "|" + e.Package.Version
+			if !catalogued[k] && !strings.Contains(e.Package.Name, "Cumulative Update") && e.Tenant != "" {
+				kk := key{e.MSP, k}
+				if emergency[kk] == nil {
+					emergency[kk] = map[string]bool{}
+				}
+				emergency[kk][e.Tenant] = true
+				emergencyAt[kk] = append(emergencyAt[kk], e.Time)
+				if !isTrue(e.Package.Signed) || e.Change.Ticket == "" {
+					t.Fatalf("emergency patch not signed or not ticketed: %s", r.msg.Value)
+				}
+			}
+		case "agent.update":
+			if e.Actor.User != "" || !strings.HasPrefix(e.Source.URL, "https://") {
+				t.Fatalf("agent update with an actor or not from the vendor: %s", r.msg.Value)
+			}
+			if !slices.ContainsFunc(tools[:], func(ti toolInfo) bool { return ti.agent == e.Package.Name && ti.version == e.Package.Version }) {
+				kk := key{e.MSP, e.Package.Name + "|" + e.Package.Version}
+				agentNew[kk]++
+				sp := agentSpan[kk]
+				if sp[0].IsZero() {
+					sp[0] = e.Time
+				}
+				sp[1] = e.Time
+				agentSpan[kk] = sp
+				// The vendor's own download host (scheme, host and slash).
+				vendor := tools[slices.Index(toolSlugs[:], e.Tool)].url
+				vendor = vendor[:strings.IndexByte(vendor[len("https://"):], '/')+len("https://")+1]
+				if !strings.HasPrefix(e.Source.URL, vendor) {
+					t.Fatalf("agent %s %s from %s, not %s", e.Package.Name, e.Package.Version, e.Source.URL, vendor)
+				}
+			}
+		case "script.run":
+			if e.Attributes["policy"] == "Nightly Maintenance" && e.Target.HostCount != nil {
+				day := e.Time.Format("2006-01-02")
+				kk := key{e.MSP, day}
+				if nightly[kk] == nil {
+					nightly[kk] = map[string]bool{}
+				}
+				nightly[kk][e.Tenant] = true
+				nightlySHA[e.Script.SHA256] = true
+				if e.Actor.Role != "automation" || e.Change.Ticket != "" {
+					t.Fatalf("nightly policy run: %s", r.msg.Value)
+				}
+			}
+		case "auth.login":
+			loginCountries[e.Actor.User] = append(loginCountries[e.Actor.User], e)
+		case "session.start":
+			if e.Actor.Role == "noc" {
+				for _, m := range g.w.msps {
+					if m.id == e.MSP {
+						if _, h := localClock(e.Time.Unix() + m.tz); h < 6 || h >= 20 {
+							nocNight++
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, m := range g.w.msps {
+		var n int
+		for k, tenants := range emergency {
+			if k.msp != m.id {
+				continue
+			}
+			n++
+			if len(tenants) < len(m.tenants)-1 {
+				t.Errorf("%s: emergency patch %s reached %d tenants", m.id, k.what, len(tenants))
+			}
+			at := emergencyAt[k]
+			local := at[0].Add(time.Duration(m.tz) * time.Second)
+			if h := local.Hour(); h < 20 || at[len(at)-1].Sub(at[0]) > 10*time.Minute {
+				t.Errorf("%s: emergency patch at local %s over %s, want after hours within minutes", m.id, local, at[len(at)-1].Sub(at[0]))
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no emergency patch in 18 days", m.id)
+		}
+		var rolled int
+		for k, c := range agentNew {
+			if k.msp == m.id {
+				rolled++
+				if sp := agentSpan[k]; c < 20 || sp[1].Sub(sp[0]) < 2*time.Hour {
+					t.Errorf("%s: agent release %s reached %d hosts over %s, want a rollout over hours", m.id, k.what, c, sp[1].Sub(sp[0]))
+				}
+			}
+		}
+		if rolled == 0 {
+			t.Errorf("%s: no agent rollout", m.id)
+		}
+		nights := 0
+		for k, tenants := range nightly {
+			if k.msp == m.id && len(tenants) >= len(m.tenants)-1 {
+				nights++
+			}
+		}
+		if nights < 16 {
+			t.Errorf("%s: nightly policy on every tenant on %d nights, want about 18", m.id, nights)
+		}
+		// Onboarding: the last tenant appears after OnboardAt, by a known
+		// technician.
+		last := m.tenants[len(m.tenants)-1].name
+		first, ok := firstAt[m.id+"/"+last]
+		if !ok {
+			t.Errorf("%s: tenant %s never onboarded", m.id, last)
+		} else if first.Time.Before(monday.Add(cfg.OnboardAt)) {
+			t.Errorf("%s: new tenant %s active at %s, before onboarding", m.id, last, first.Time)
+		}
+		for _, ti := range m.day {
+			if len(m.techs[ti].trips) > 0 {
+				tripLogins++
+			}
+		}
+	}
+	if len(nightlySHA) != 2 {
+		t.Errorf("nightly policy ran %d different scripts, want the same two every night", len(nightlySHA))
+	}
+	if tripLogins == 0 {
+		t.Error("no technician travelled")
+	}
+	if nocNight == 0 {
+		t.Error("no NOC sessions at night")
+	}
+	// Travel with MFA, and never two countries within an hour.
+	travelled := 0
+	for user, logins := range loginCountries {
+		for i, e := range logins {
+			if !isTrue(e.Actor.MFA) {
+				t.Fatalf("login without MFA: %+v", e)
+			}
+			for j := i - 1; j >= 0 && e.Time.Sub(logins[j].Time) < time.Hour; j-- {
+				if logins[j].Actor.Country != e.Actor.Country {
+					t.Fatalf("%s logged in from %s and %s within an hour", user, logins[j].Actor.Country, e.Actor.Country)
+				}
+			}
+			if i > 0 && logins[i-1].Actor.Country != e.Actor.Country {
+				travelled++
+			}
+		}
+	}
+	if travelled == 0 {
+		t.Error("no technician changed country")
+	}
+}
+
+func TestDurationAndSpacing(t *testing.T) {
+	recs, _ := generate(t, Config{Seed: 8, Start: monday, Duration: 30 * time.Hour, Scenarios: []string{"brute-force", "dormant-account"},
+		ScenarioAt: 2 * time.Hour, ScenarioSpacing: 10 * time.Hour})
+	first := map[string]time.Time{}
+	for _, r := range recs {
+		if r.msg.Scenario != "" {
+			if _, ok := first[r.msg.Scenario]; !ok {
+				first[r.msg.Scenario] = r.ev.Time
+			}
+		}
+	}
+	if d := first["brute-force"].Sub(monday); d < 2*time.Hour || d > 2*time.Hour+time.Second {
+		t.Errorf("brute-force at +%s, want +2h", d)
+	}
+	if d := first["dormant-account"].Sub(monday); d < 12*time.Hour || d > 12*time.Hour+time.Second {
+		t.Errorf("dormant-account at +%s, want +12h", d)
+	}
+	if last := recs[len(recs)-1].ev.Time; !last.Before(monday.Add(30*time.Hour)) || last.Before(monday.Add(29*time.Hour)) {
+		t.Errorf("last event at %s", last)
+	}
 }

@@ -76,6 +76,13 @@ var attackCountries = []string{"RO", "VN", "BR", "NG", "ID", "TH"}
 // attackASNs are hosting and VPN networks: unusual for a technician.
 var attackASNs = []int64{9009, 14061, 16276, 20473, 45102, 60068}
 
+// travelSpots are where technicians travel (conferences, client visits),
+// with a hotel or mobile network there. None is an attack country.
+var travelSpots = []struct {
+	country string
+	asn     int64
+}{{"ES", 3352}, {"FR", 3215}, {"JP", 2516}, {"SG", 9506}, {"IT", 3269}, {"PT", 3243}, {"US", 21928}, {"DE", 3320}, {"GB", 2856}, {"MX", 8151}}
+
 var tenantNames = []string{
 	"acme-dental", "county-elections-ks", "riverside-family-clinic", "harbor-logistics", "summit-law-group",
 	"greenfield-schools", "lakeside-credit-union", "pioneer-manufacturing", "oakridge-vet", "bayview-realty",
@@ -151,11 +158,19 @@ var benignScripts = []scriptEntry{
 	{"Restart Web Service", "bash", `sudo systemctl restart nginx`, true},
 }
 
+// nightlyScripts are what the nightly maintenance policy runs on every
+// tenant: the same two scripts (and hashes) every night.
+var nightlyScripts = [2]scriptEntry{
+	{"Nightly Maintenance", "powershell", `powershell.exe -NoProfile -ExecutionPolicy Bypass -File C:\ProgramData\rmm\nightly.ps1 -Tasks TempCleanup,QuickScan,DiskHealth,PendingReboot`, false},
+	{"Nightly Maintenance (Linux)", "bash", `sudo /opt/rmm/nightly.sh --apt-clean --logrotate --disk-health`, true},
+}
+
 // pkgVersion is one package at one version, pre-rendered.
 type pkgVersion struct {
 	name, version, signer, sha string
 	frag                       string // inner JSON of "package"
 	linux                      bool
+	url                        string // agent packages: the vendor's download URL
 }
 
 type scriptDef struct {
@@ -185,6 +200,9 @@ type tenant struct {
 	creds    []credDef
 	privCred []credDef
 	election bool
+	// pending: a client not onboarded yet (Config.OnboardAt); it has no
+	// traffic until the onboarding job clears it.
+	pending bool
 }
 
 type tech struct {
@@ -196,6 +214,11 @@ type tech struct {
 	// Per-generator state: when the technician last logged in to the MSP's
 	// RMM console and to its remote-access console (ms).
 	lastLogin, lastLogin2 int64
+	// A business trip: from tripFrom to tripTo (ms) the technician works
+	// from locs[tripLoc], in a country of trips.
+	tripFrom, tripTo int64
+	tripLoc          uint8
+	trips            []string
 }
 
 type msp struct {
@@ -218,6 +241,7 @@ type msp struct {
 	nextWave  int64 // ms of the next Patch-Tuesday wave
 	tools     [numTools]bool
 	agentPkg  [2]int16 // rmm and remote agent packages
+	agentRel  [2]int   // agent releases rolled out so far, per slot
 }
 
 // world is everything fixed for one generator: the MSPs, their tenants,
@@ -230,6 +254,7 @@ type world struct {
 	linPkgs []int16
 	winScr  []int16
 	linScr  []int16
+	nightly [2]int16 // the nightly maintenance policy's scripts: Windows, Linux
 }
 
 // fakeSHA is a stable SHA-256 for a name: the same package name and version
@@ -330,7 +355,7 @@ func newWorld(r *rand.Rand, nMSP, nTenants int) *world {
 		for _, v := range c.versions {
 			idx := int16(len(w.pkgs))
 			sha := fakeSHA(c.name, v)
-			w.pkgs = append(w.pkgs, pkgVersion{c.name, v, c.signer, sha, pkgFrag(c.name, v, sha, c.signer, true), c.linux})
+			w.pkgs = append(w.pkgs, pkgVersion{c.name, v, c.signer, sha, pkgFrag(c.name, v, sha, c.signer, true), c.linux, ""})
 			if c.linux {
 				w.linPkgs = append(w.linPkgs, idx)
 			} else {
@@ -343,7 +368,7 @@ func newWorld(r *rand.Rand, nMSP, nTenants int) *world {
 		ti := tools[t]
 		agentIdx[t] = int16(len(w.pkgs))
 		sha := fakeSHA(ti.agent, ti.version)
-		w.pkgs = append(w.pkgs, pkgVersion{ti.agent, ti.version, ti.signer, sha, pkgFrag(ti.agent, ti.version, sha, ti.signer, true), false})
+		w.pkgs = append(w.pkgs, pkgVersion{ti.agent, ti.version, ti.signer, sha, pkgFrag(ti.agent, ti.version, sha, ti.signer, true), false, ti.url})
 	}
 	for _, s := range benignScripts {
 		idx := int16(len(w.scripts))
@@ -353,6 +378,11 @@ func newWorld(r *rand.Rand, nMSP, nTenants int) *world {
 		} else {
 			w.winScr = append(w.winScr, idx)
 		}
+	}
+
+	for i, s := range nightlyScripts {
+		w.nightly[i] = int16(len(w.scripts))
+		w.scripts = append(w.scripts, scriptDef{s.name, obj("name", s.name, "sha256", fakeSHA("script", s.command), "interpreter", s.interpreter, "command", s.command), s.linux})
 	}
 
 	names := append([]string(nil), tenantNames...)

@@ -97,7 +97,11 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 
 	c := commonFlags{brokers: *brokers}
-	w := c.kafka().NewWriter()
+	kcfg, err := c.kafka()
+	if err != nil {
+		return err
+	}
+	w := kcfg.NewWriter()
 	defer w.Close()
 	batch := make([]kafka.Message, 0, 2000)
 	n := 0
