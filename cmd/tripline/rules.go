@@ -18,6 +18,7 @@ import (
 	"github.com/tripline/tripline/detect"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
+	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/rules"
 )
 
@@ -72,12 +73,19 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	lateness := fs.Duration("lateness", 5*time.Minute, "allowed lateness of events for correlations")
 	noSort := fs.Bool("no-sort", false, "evaluate in input order instead of sorting by event time (correlations then treat out-of-order events as late)")
 	placeholders := fs.String("placeholders", "", "YAML file with the values of |expand placeholders (name: [values])")
+	registryFile := fs.String("registry", "", "MSP relationship registry (YAML): derive contract events' context.* fields from it, as ingest does (default: keep any context the input carries)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	values, err := rules.LoadPlaceholders(*placeholders)
 	if err != nil {
 		return err
+	}
+	var reg *registry.Registry
+	if *registryFile != "" {
+		if reg, err = registry.Load(*registryFile); err != nil {
+			return err
+		}
 	}
 	if *eventsPath == "" {
 		fmt.Fprintln(stderr, "tripline rules eval: --events is required")
@@ -136,6 +144,11 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		events++
 		if ev.Contract != nil {
 			contractEvents++
+			if reg != nil {
+				// As ingest does: the registry's context replaces whatever
+				// the input carried.
+				ev.Contract.Context = reg.Context(ev.Contract)
+			}
 		}
 		if ev.ContractErr != nil {
 			invalidContract++
