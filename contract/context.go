@@ -42,6 +42,11 @@ type Context struct {
 	// ActorUsualCountry: actor.country is one of the technician's usual
 	// countries; absent when either is unknown.
 	ActorUsualCountry *bool `json:"actor_usual_country,omitempty"`
+	// ActorOnShift: the event time falls in the technician's documented
+	// hours (their shift, on the MSP's clock); absent when the actor is
+	// unknown or the registry lists no hours for them. A night-shift NOC
+	// working at 03:00 is on shift; the day admin's account at 03:00 is not.
+	ActorOnShift *bool `json:"actor_on_shift,omitempty"`
 	// InMaintenanceWindow: the event time falls in one of the tenant's
 	// maintenance windows; absent when the tenant defines none.
 	InMaintenanceWindow *bool `json:"in_maintenance_window,omitempty"`
@@ -61,7 +66,7 @@ type Context struct {
 // on events enriched by an ingest worker running with a registry.
 var ContextPaths = []string{
 	"context.msp_known", "context.tenant_contracted", "context.tool_approved",
-	"context.actor_known", "context.actor_usual_country",
+	"context.actor_known", "context.actor_usual_country", "context.actor_on_shift",
 	"context.in_maintenance_window", "context.in_working_hours",
 	"context.local_hour", "context.weekday", "context.asset_tags",
 }
@@ -82,6 +87,8 @@ func (e *Event) lookupContext(path string) fields.Value {
 		return boolean(c.ActorKnown)
 	case "context.actor_usual_country":
 		return boolean(c.ActorUsualCountry)
+	case "context.actor_on_shift":
+		return boolean(c.ActorOnShift)
 	case "context.in_maintenance_window":
 		return boolean(c.InMaintenanceWindow)
 	case "context.in_working_hours":
@@ -124,6 +131,7 @@ func (c *Context) AppendJSON(dst []byte) []byte {
 	boolField("tool_approved", c.ToolApproved)
 	boolField("actor_known", c.ActorKnown)
 	boolField("actor_usual_country", c.ActorUsualCountry)
+	boolField("actor_on_shift", c.ActorOnShift)
 	boolField("in_maintenance_window", c.InMaintenanceWindow)
 	boolField("in_working_hours", c.InWorkingHours)
 	if c.LocalHour != nil {

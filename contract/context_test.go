@@ -51,7 +51,7 @@ func TestContextJSON(t *testing.T) {
 	for _, c := range []*Context{
 		{},
 		{MSPKnown: &no},
-		{MSPKnown: &yes, TenantContracted: &yes, ToolApproved: &no, ActorKnown: &yes, ActorUsualCountry: &no,
+		{MSPKnown: &yes, TenantContracted: &yes, ToolApproved: &no, ActorKnown: &yes, ActorUsualCountry: &no, ActorOnShift: &yes,
 			InMaintenanceWindow: &no, InWorkingHours: &yes, LocalHour: &h, Weekday: "sun", AssetTags: []string{"critical", "<b>&\"x\"", "ünï"}},
 	} {
 		want, _ := json.Marshal(c)

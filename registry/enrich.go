@@ -70,6 +70,11 @@ func (r *Registry) Context(ev *contract.Event) *contract.Context {
 		if tech != nil && len(tech.countries) > 0 && ev.Actor.Country != "" {
 			c.ActorUsualCountry = flag(slices.Contains(tech.countries, ev.Actor.Country))
 		}
+		// Shifts are on the MSP's clock: a technician works one shift
+		// whichever tenant's zone the event is in.
+		if tech != nil && tech.hours != nil && m.loc != nil {
+			c.ActorOnShift = flag(inWindow(tech.hours, m.loc, ev.Time))
+		}
 	}
 
 	// Local time: the tenant's zone; the MSP's for tenant-less events.

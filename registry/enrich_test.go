@@ -101,6 +101,37 @@ func TestContext(t *testing.T) {
 	}
 }
 
+// A technician's documented hours are on the MSP's clock, whatever the
+// tenant's zone: the night NOC at 03:00 is on shift, the day admin is not,
+// and a technician without hours gets no answer.
+func TestContextActorOnShift(t *testing.T) {
+	r, err := Parse([]byte(`
+msps:
+  - id: m
+    tz: America/Chicago
+    technicians:
+      - {user: noc, hours: [{days: [daily], from: "19:00", to: "07:00"}, {days: [weekend], from: "00:00", to: "24:00"}]}
+      - {user: admin, hours: [{days: [weekdays], from: "07:00", to: "19:00"}]}
+      - svc
+    tenants:
+      - {id: t, tz: Europe/Berlin}
+`), "shift.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2026-11-24 09:00Z is Tuesday 03:00 in Chicago (10:00 in Berlin).
+	for user, want := range map[string]string{"noc": "true", "admin": "false", "svc": "absent", "stranger": "absent"} {
+		ev := event(t, `{"event_type":"session.start","time":"2026-11-24T09:00:00Z","msp":"m","tenant":"t","tool":"x","actor":{"user":"`+user+`"}}`)
+		got := "absent"
+		if c := r.Context(ev); c.ActorOnShift != nil {
+			got = map[bool]string{true: "true", false: "false"}[*c.ActorOnShift]
+		}
+		if got != want {
+			t.Errorf("%s: actor_on_shift %s, want %s", user, got, want)
+		}
+	}
+}
+
 // Rules read the enriched fields through Lookup, from the struct and after
 // the round trip through the normalised JSON the detector decodes.
 func TestContextLookupRoundTrip(t *testing.T) {

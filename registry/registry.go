@@ -60,6 +60,10 @@ type msp struct {
 type technician struct {
 	user      string
 	countries []string
+	// hours is the technician's shift on the MSP's clock (nil: not
+	// documented). It is what tells a night-shift NOC at 03:00 from the
+	// day admin's account at 03:00.
+	hours *weekMask
 }
 
 type tenant struct {
@@ -422,7 +426,7 @@ func (p *parser) msp(n *yaml.Node) *msp {
 	}
 	if techsNode != nil {
 		for _, t := range p.list(techsNode, "technicians") {
-			tech := p.technician(t)
+			tech := p.technician(t, m)
 			if tech == nil {
 				continue
 			}
@@ -455,8 +459,9 @@ func (p *parser) msp(n *yaml.Node) *msp {
 
 var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
 
-func (p *parser) technician(n *yaml.Node) *technician {
+func (p *parser) technician(n *yaml.Node, m *msp) *technician {
 	t := &technician{}
+	var hoursNode *yaml.Node
 	if n.Kind == yaml.ScalarNode {
 		if s, ok := p.scalar(n, "technician"); ok {
 			t.user = s
@@ -471,6 +476,14 @@ func (p *parser) technician(n *yaml.Node) *technician {
 			}
 		},
 		"name": func(_, v *yaml.Node) { p.scalar(v, "name") },
+		"hours": func(_, v *yaml.Node) {
+			var loc *time.Location
+			hoursNode = v
+			t.hours, loc = p.windows(v, "hours")
+			if loc != nil {
+				p.errorf(v, "a technician's hours are on the msp's clock (set tz on the msp, not here)")
+			}
+		},
 		"countries": func(_, v *yaml.Node) {
 			for _, c := range p.list(v, "countries") {
 				s, ok := p.scalar(c, "country")
@@ -496,6 +509,9 @@ func (p *parser) technician(n *yaml.Node) *technician {
 			p.errorf(n, "technician has no user (the actor.user of their events)")
 		}
 		return nil
+	}
+	if hoursNode != nil && m.loc == nil {
+		p.errorf(hoursNode, "technician %q has hours but msp %q has no tz", t.user, m.id)
 	}
 	return t
 }

@@ -70,6 +70,8 @@ func TestParseErrors(t *testing.T) {
 		{"asset without tags", "msps:\n  - id: a\n    tenants:\n      - id: t\n        assets: [{host: vote-01}]\n", []string{"5:18: asset \"vote-01\" has no tags"}},
 		{"bad host pattern", "msps:\n  - id: a\n    tenants:\n      - id: t\n        assets: [{host: \"vote-[\", tags: [election]}]\n", []string{"5:25: host pattern \"vote-[\""}},
 		{"unknown tenant key", "msps:\n  - id: a\n    tenants:\n      - id: t\n        tool: [x]\n", []string{"5:9: unknown key \"tool\" in a tenant"}},
+		{"technician hours without msp zone", "msps:\n  - id: a\n    technicians: [{user: j, hours: [{days: [daily], from: \"19:00\", to: \"07:00\"}]}]\n    tenants: [t]\n", []string{"3:36: technician \"j\" has hours but msp \"a\" has no tz"}},
+		{"technician hours with their own zone", "msps:\n  - id: a\n    tz: UTC\n    technicians: [{user: j, hours: {tz: UTC, windows: [{days: [sat], from: \"01:00\", to: \"02:00\"}]}}]\n    tenants: [t]\n", []string{"4:36: a technician's hours are on the msp's clock"}},
 		{"several at once", "msps:\n  - id: a\n    tz: Mars/Olympus\n    technicians: [{user: j, countries: [xx1]}]\n    tenants: [t]\n", []string{"3:9: tz", "4:41: country"}},
 	}
 	for _, c := range cases {
