@@ -182,6 +182,7 @@ type scriptDef struct {
 type host struct {
 	frag    string // inner JSON of "target" for one host
 	name    string
+	tags    []string // target.tags (also the registry's asset tags)
 	windows bool
 	server  bool
 }
@@ -563,7 +564,7 @@ func (t *tenant) addHost(name, os string, windows, server bool, tags []string) {
 	} else {
 		frag = obj("host", name, "os", os)
 	}
-	t.hosts = append(t.hosts, host{frag: frag, name: name, windows: windows, server: server})
+	t.hosts = append(t.hosts, host{frag: frag, name: name, tags: tags, windows: windows, server: server})
 	if windows {
 		t.windows = append(t.windows, idx)
 	} else {

@@ -86,3 +86,59 @@ func TestRulesEvalWithRegistry(t *testing.T) {
 		t.Error("a missing registry file must fail rules eval")
 	}
 }
+
+// TestSimulateRegistryOut: `simulate --registry-out` writes the simulated
+// world's registry, the same with or without events; it lints clean, and
+// with it rules eval sees the shadow-rmm attack's tool as unapproved while
+// the benign traffic stays clean of registry detections.
+func TestSimulateRegistryOut(t *testing.T) {
+	dir := t.TempDir()
+	reg, alone, events := filepath.Join(dir, "reg.yml"), filepath.Join(dir, "alone.yml"), filepath.Join(dir, "events.jsonl")
+	var stdout, stderr bytes.Buffer
+	common := []string{"simulate", "--seed", "7", "--msps", "2", "--tenants", "6", "--start", "2026-11-10T14:00:00Z"}
+	if code := run(context.Background(), append(common, "--events", "4000", "--scenario", "shadow-rmm", "--out", events, "--registry-out", reg), &stdout, &stderr); code != 0 {
+		t.Fatalf("simulate: exit %d: %s", code, stderr.String())
+	}
+	if code := run(context.Background(), append(common, "--registry-out", alone), &stdout, &stderr); code != 0 {
+		t.Fatalf("simulate --registry-out alone: exit %d: %s", code, stderr.String())
+	}
+	a, _ := os.ReadFile(reg)
+	b, _ := os.ReadFile(alone)
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Fatalf("registry with events (%d bytes) and alone (%d bytes) differ", len(a), len(b))
+	}
+	if code := run(context.Background(), []string{"registry", "lint", reg}, &stdout, &stderr); code != 0 {
+		t.Fatalf("registry lint: exit %d\n%s", code, stdout.String())
+	}
+	stdout.Reset()
+	if code := run(context.Background(), []string{"rules", "eval", "--registry", reg, "--events", events, "--rules", "../../rules/msp/registry"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("rules eval: exit %d: %s", code, stderr.String())
+	}
+	var unapproved, other []string
+	for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var o evalOutput
+		if l == "" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(l), &o); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(o.RuleTitle, "Not Approved") {
+			unapproved = append(unapproved, o.RuleTitle)
+		} else {
+			other = append(other, o.RuleTitle)
+		}
+	}
+	if len(unapproved) == 0 {
+		t.Errorf("shadow-rmm's sessions are not flagged as an unapproved tool; other detections: %v", other)
+	}
+	for _, o := range other {
+		// The attack's unknown user opens sessions too; nothing else fires.
+		if !strings.Contains(o, "Unknown to the Registry") {
+			t.Errorf("unexpected registry detection on simulated traffic: %s", o)
+		}
+	}
+	if code := run(context.Background(), []string{"simulate", "--registry-out", reg, "--out", events, "--brokers", "x:9092"}, &stdout, &stderr); code != 2 {
+		t.Errorf("--out and --brokers together: exit %d, want 2", code)
+	}
+}

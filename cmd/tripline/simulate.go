@@ -27,11 +27,12 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	startFlag := fs.String("start", "", "event time of the first event, RFC 3339 (default: far enough back that the last event is not in the future)")
 	msps := fs.Int("msps", 3, "MSPs to simulate")
 	tenants := fs.Int("tenants", 10, "tenants per MSP")
+	registryOut := fs.String("registry-out", "", "also write the simulated world's MSP registry (YAML, for ingest/rules eval --registry) to this file; alone, write only the registry")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if (*brokers == "") == (*out == "") {
-		fmt.Fprintln(stderr, "tripline simulate: give exactly one of --brokers or --out")
+	if *brokers != "" && *out != "" || *brokers == "" && *out == "" && *registryOut == "" {
+		fmt.Fprintln(stderr, "tripline simulate: give exactly one of --brokers or --out (or only --registry-out)")
 		return errUsage
 	}
 	start := defaultStart(time.Now(), *events, *msps, *tenants)
@@ -56,6 +57,18 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	})
 	if err != nil {
 		return err
+	}
+	if *registryOut != "" {
+		// The registry depends on the seed and the world's size only, so it
+		// is written before any event: a pipeline started with it enriches
+		// the first event already.
+		if err := os.WriteFile(*registryOut, gen.Registry(), 0o644); err != nil {
+			return fmt.Errorf("--registry-out: %w", err)
+		}
+		fmt.Fprintf(stderr, "simulate: wrote the registry of %d MSPs x %d tenants to %s\n", *msps, *tenants, *registryOut)
+		if *brokers == "" && *out == "" {
+			return nil
+		}
 	}
 	next := gen.Next
 	switch {
