@@ -15,6 +15,7 @@ import (
 	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
+	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/simulate"
 )
 
@@ -44,6 +45,7 @@ func (p qualityPlan) config(scenarios []string) simulate.Config {
 // qualityDetection is one medium-or-higher detection.
 type qualityDetection struct {
 	rule      string // file name without .yml
+	registry  bool   // a rule of rules/msp/registry/ (needs context.*)
 	at        time.Time
 	msp       string
 	tenant    string          // "" for MSP-level detections (logins)
@@ -60,13 +62,19 @@ type qualityRun struct {
 
 // runPlan generates the plan's traffic with the given attacks and evaluates
 // the embedded pack on it, in event-time order, as `rules eval` and the
-// detector do. It keeps the medium-or-higher detections.
+// detector do, every event enriched with the simulated world's registry as
+// ingest --registry does (so the registry rules count). It keeps the
+// medium-or-higher detections.
 func runPlan(t testing.TB, b *Bundle, p qualityPlan, scenarios []string) qualityRun {
 	g, err := simulate.New(p.config(scenarios))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec := contract.Decoder{Now: func() time.Time { return qualityStart.Add(time.Duration(p.days+1) * 24 * time.Hour) }}
+	reg, err := registry.Parse(g.Registry(), "simulated-registry.yml")
+	if err != nil {
+		t.Fatalf("the simulator's registry: %v", err)
+	}
+	dec := contract.Decoder{DiscardContext: true, Now: func() time.Time { return qualityStart.Add(time.Duration(p.days+1) * 24 * time.Hour) }}
 	attack := map[string]string{} // event ID -> scenario
 	run := qualityRun{first: map[string]time.Time{}, last: map[string]time.Time{}}
 	off := NewOffline(b, correlate.Config{})
@@ -74,7 +82,8 @@ func runPlan(t testing.TB, b *Bundle, p qualityPlan, scenarios []string) quality
 		if levelRank[level] < levelRank["medium"] {
 			return
 		}
-		d := qualityDetection{rule: strings.TrimSuffix(filepath.Base(path), ".yml"), at: at, scenarios: map[string]bool{}, summary: summary}
+		d := qualityDetection{rule: strings.TrimSuffix(filepath.Base(path), ".yml"), registry: filepath.Base(filepath.Dir(path)) == "registry",
+			at: at, scenarios: map[string]bool{}, summary: summary}
 		if src != nil {
 			d.msp = src.Lookup("msp").Str
 			d.tenant = src.Lookup("tenant").Str
@@ -96,6 +105,8 @@ func runPlan(t testing.TB, b *Bundle, p qualityPlan, scenarios []string) quality
 		if err != nil || ev.Contract == nil {
 			t.Fatalf("simulated event does not decode: %v %v: %s", err, ev.ContractErr, m.Value)
 		}
+		// As ingest does: the registry's context, never the producer's.
+		ev.Contract.Context = reg.Context(ev.Contract)
 		at := ev.Contract.Time
 		if m.Scenario != "" {
 			attack[ev.ID] = m.Scenario
@@ -180,6 +191,7 @@ func measureQuality(t *testing.T, p qualityPlan, maxDelay time.Duration) string 
 	// Attacks: per scenario, the detections its events formed, and the
 	// others raised while it ran (its first event to an hour after its last).
 	sort.Strings(names)
+	var byRegistry []string // per scenario, the registry rules that caught it
 	for _, sc := range names {
 		first, ok := attacked.first[sc]
 		if !ok {
@@ -194,7 +206,7 @@ func measureQuality(t *testing.T, p qualityPlan, maxDelay time.Duration) string 
 			mine := d.scenarios[sc]
 			if mine {
 				tp++
-				caught[d.rule] = true
+				caught[d.rule] = caught[d.rule] || d.registry
 				if firstDet.IsZero() || d.at.Before(firstDet) {
 					firstDet = d.at
 				}
@@ -203,11 +215,16 @@ func measureQuality(t *testing.T, p qualityPlan, maxDelay time.Duration) string 
 				during++
 			}
 		}
-		var rules []string
+		var rules, regRules []string
 		for r := range caught {
 			rules = append(rules, r)
+			if caught[r] {
+				regRules = append(regRules, r)
+			}
 		}
 		sort.Strings(rules)
+		sort.Strings(regRules)
+		byRegistry = append(byRegistry, fmt.Sprintf("%s: %s", sc, orNone(regRules)))
 		detected, delay := "no", "-"
 		if tp > 0 {
 			detected, delay = "yes", firstDet.Sub(first).Round(time.Second).String()
@@ -227,6 +244,8 @@ func measureQuality(t *testing.T, p qualityPlan, maxDelay time.Duration) string 
 		}
 	}
 	lines = append(lines, "")
+	lines = append(lines, "Registry rules (the simulator's own registry, `simulate --registry-out`) that caught each attack: "+strings.Join(byRegistry, "; ")+".")
+	lines = append(lines, "")
 	lines = append(lines, fmt.Sprintf("Recall %d/%d. The run with the attacks also raised %d medium+ detections holding no attack event.", countDetected(attacked, names), len(names), noise))
 	table := strings.Join(lines, "\n")
 	t.Log("\n" + table)
@@ -236,6 +255,13 @@ func measureQuality(t *testing.T, p qualityPlan, maxDelay time.Duration) string 
 		}
 	}
 	return table
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
 }
 
 func countDetected(r qualityRun, names []string) int {
