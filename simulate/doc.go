@@ -86,6 +86,18 @@
 //   - the night-shift NOC works every tenant at night and at weekends and
 //     sometimes uses privileged credentials (incident handling).
 //
+// # The registry of the world
+//
+// Generator.Registry returns the world as an MSP relationship registry
+// (YAML for package registry and ingest --registry; `tripline simulate
+// --registry-out FILE`): contracted tenants, approved tools, technicians
+// with their usual countries and shifts, maintenance windows and asset
+// tags, as the MSPs would document their real practice, so the registry
+// rules can be run on simulated traffic. It depends only on Seed, MSPs and
+// TenantsPerMSP. The departed technician is not on it (that is the
+// dormant-account attack's way in), and the tools attackers bring are not
+// approved anywhere.
+//
 // Config.Duration ends the stream at a span of event time (30 days of
 // 3 MSPs × 30 tenants is about 2.75M events); Config.ScenarioSpacing
 // staggers the attacks so one long run holds all of them.
