@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/detect"
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
@@ -20,6 +21,12 @@ type Config struct {
 	Kafka kafkaio.Config
 	Store *store.Store
 	Rules detect.Matcher
+	// Enricher, when set, gives ingest the MSP relationship registry
+	// (context.* fields); nil leaves them absent.
+	Enricher ingest.Enricher
+	// Correlation configures the detector's correlations (allowed
+	// lateness, caps).
+	Correlation correlate.Config
 	// IngestGroup and DetectGroup default to the production group names.
 	IngestGroup, DetectGroup string
 	BatchSize                int
@@ -37,7 +44,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cancel()
 	wg.Go(func() {
 		ingestErr = ingest.Run(ctx, ingest.Config{
-			Kafka: cfg.Kafka, Group: cfg.IngestGroup, Store: cfg.Store,
+			Kafka: cfg.Kafka, Group: cfg.IngestGroup, Store: cfg.Store, Enricher: cfg.Enricher,
 			BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval,
 			Log: cfg.Log, Registerer: cfg.Registerer,
 		})
@@ -47,7 +54,7 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	wg.Go(func() {
 		detectErr = detect.Run(ctx, detect.Config{
-			Kafka: cfg.Kafka, Group: cfg.DetectGroup, Store: cfg.Store, Rules: cfg.Rules,
+			Kafka: cfg.Kafka, Group: cfg.DetectGroup, Store: cfg.Store, Rules: cfg.Rules, Correlation: cfg.Correlation,
 			BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval,
 			Log: cfg.Log, Registerer: cfg.Registerer,
 		})

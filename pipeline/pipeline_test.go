@@ -2,6 +2,8 @@ package pipeline_test
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,7 +13,10 @@ import (
 	"github.com/tripline/tripline/broker"
 	"github.com/tripline/tripline/chserver"
 	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/deadletter"
+	"github.com/tripline/tripline/engine"
+	"github.com/tripline/tripline/fields"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/pipeline"
 	"github.com/tripline/tripline/rules"
@@ -31,6 +36,11 @@ var invalid = []struct {
 	{kafkaio.TopicSoftwareUpdates, `{"event_type":"script.run","time":"2099-01-01T00:00:00Z","msp":"m","tenant":"t","tool":"x","actor":{"user":"u"}}`, contract.ReasonTimeOutOfRange},
 	{kafkaio.TopicSoftwareUpdates, `{"event_type":"script.run","time":"2026-11-20T10:00:00Z","msp":"m","tenant":["t"],"tool":"x","actor":{"user":"u"}}`, contract.ReasonWrongType},
 }
+
+// backfillLateness is the detector's allowed lateness here: the test sends
+// two days of history at once, which ingest interleaves from its two raw
+// topics hours of event time apart.
+const backfillLateness = 24 * time.Hour
 
 type world struct {
 	broker *broker.Broker
@@ -68,6 +78,7 @@ func (w *world) run(t *testing.T, ingestGroup, detectGroup string) {
 			Kafka: w.broker.Config(), Store: w.store, Rules: w.rules,
 			IngestGroup: ingestGroup, DetectGroup: detectGroup,
 			BatchSize: 2000, FlushInterval: 50 * time.Millisecond, Log: testLogger(t),
+			Correlation: correlate.Config{AllowedLateness: backfillLateness},
 		})
 	}()
 	cfg := w.broker.Config()
@@ -104,14 +115,14 @@ func testLogger(t *testing.T) zerolog.Logger {
 
 // produceSimulated sends simulated traffic plus the invalid messages and
 // returns the event IDs of valid events by scenario ("" = benign).
-func produceSimulated(t *testing.T, cfg kafkaio.Config, n int, scenarios []string) map[string]string {
+func produceSimulated(t *testing.T, cfg kafkaio.Config, n int, scenarios []string) (ids map[string]string, valid [][]byte) {
 	t.Helper()
 	gen, err := simulate.New(simulate.Config{Seed: 42, Events: n, Start: time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Hour), Scenarios: scenarios})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dec := contract.Decoder{}
-	ids := map[string]string{}
+	ids = map[string]string{}
 	var msgs []kafka.Message
 	for {
 		m, ok := gen.Next()
@@ -126,6 +137,7 @@ func produceSimulated(t *testing.T, cfg kafkaio.Config, n int, scenarios []strin
 			t.Fatalf("simulator produced two events with ID %s", ev.EventID)
 		}
 		ids[ev.EventID] = m.Scenario
+		valid = append(valid, m.Value)
 		msgs = append(msgs, kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value})
 		// Poison messages between valid ones, not at the end.
 		if i := len(msgs); i%(n/len(invalid)+1) == 0 && i/(n/len(invalid)+1) <= len(invalid) {
@@ -143,7 +155,34 @@ func produceSimulated(t *testing.T, cfg kafkaio.Config, n int, scenarios []strin
 	if got := len(msgs) - len(ids); got != len(invalid) {
 		t.Fatalf("sent %d invalid messages, want %d", got, len(invalid))
 	}
-	return ids
+	return ids, valid
+}
+
+// offlineDetectionsByRule evaluates the embedded pack on values the way
+// `tripline rules eval` does (in event-time order) and counts the
+// detections per rule.
+func offlineDetectionsByRule(t *testing.T, values [][]byte, lateness time.Duration) map[string]uint64 {
+	t.Helper()
+	bundle, errs := rules.LoadBundle(rules.Source{}, engine.Config{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var dec contract.Decoder
+	evs := make([]rules.OfflineEvent, 0, len(values))
+	for _, v := range values {
+		ev, err := rules.ParseOfflineEvent(&dec, v, fields.Logsource{})
+		if err != nil || ev.Contract == nil {
+			t.Fatalf("offline decode: %v %v", err, ev.ContractErr)
+		}
+		evs = append(evs, ev)
+	}
+	slices.SortStableFunc(evs, func(a, b rules.OfflineEvent) int { return a.Contract.Time.Compare(b.Contract.Time) })
+	off := rules.NewOffline(bundle, correlate.Config{AllowedLateness: lateness})
+	out := map[string]uint64{}
+	for _, ev := range evs {
+		off.Eval(ev, ev.ID, func(r *engine.Rule) { out[r.Identity()]++ }, func(d correlate.Detection) { out[d.Rule.ID]++ })
+	}
+	return out
 }
 
 // readDLQ returns every message on the dead-letter topic.
@@ -178,7 +217,7 @@ func TestEndToEnd(t *testing.T) {
 	w := setup(t)
 	ctx := context.Background()
 	const n = 20000
-	ids := produceSimulated(t, w.broker.Config(), n, []string{"kaseya-style", "stolen-credential"})
+	ids, valid := produceSimulated(t, w.broker.Config(), n, []string{"kaseya-style", "stolen-credential"})
 	w.run(t, "ingest-1", "detect-1")
 
 	// Every valid event exactly once.
@@ -258,6 +297,18 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	t.Logf("detections by scenario: %v", byScenario)
+
+	// The streaming detector (partitions, batches, two raw topics
+	// interleaved by ingest, state rebuilt from ClickHouse) raises what
+	// `rules eval` raises on the same events in event-time order.
+	byRule, err := w.store.DetectionsByRule(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offline := offlineDetectionsByRule(t, valid, backfillLateness)
+	if !maps.Equal(byRule, offline) {
+		t.Errorf("detections per rule: detector %v, rules eval %v", byRule, offline)
+	}
 
 	// A replay of the same input through fresh consumer groups leaves the
 	// deduplicated counts unchanged.

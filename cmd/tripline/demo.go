@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -19,10 +21,12 @@ import (
 
 	"github.com/tripline/tripline/broker"
 	"github.com/tripline/tripline/chserver"
+	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/detect"
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/pipeline"
+	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/simulate"
 	"github.com/tripline/tripline/store"
@@ -98,18 +102,39 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	say("%d rules loaded from the embedded pack", mgr.RuleSet().Len())
 
+	gen, err := simulate.New(simulate.Config{
+		Seed: *seed, Events: *events, Start: time.Now().UTC().Add(-72 * time.Hour).Truncate(time.Hour), Scenarios: demoScenarios,
+	})
+	if err != nil {
+		return err
+	}
+	// The simulated MSPs' relationship registry, as they would document
+	// it, so the registry rules take part (tripline simulate --registry-out
+	// writes the same file).
+	mspRegistry, err := registry.Parse(gen.Registry(), "simulated-registry.yml")
+	if err != nil {
+		return fmt.Errorf("simulated registry: %w", err)
+	}
+	say("MSP registry of the simulated world: %d MSPs, %d tenants", mspRegistry.MSPs(), mspRegistry.Tenants())
+
 	reg := prometheus.NewRegistry()
 	runCtx, stopPipeline := context.WithCancel(ctx)
 	defer stopPipeline()
 	var wg sync.WaitGroup
 	var pipeErr error
 	wg.Go(func() {
-		pipeErr = pipeline.Run(runCtx, pipeline.Config{Kafka: b.Config(), Store: st, Rules: mgr, Log: log, Registerer: reg})
+		pipeErr = pipeline.Run(runCtx, pipeline.Config{
+			Kafka: b.Config(), Store: st, Rules: mgr, Enricher: mspRegistry, Log: log, Registerer: reg,
+			// Three days of history arrive in seconds, and ingest
+			// interleaves the two raw topics a batch (hours of event time)
+			// apart: correlations must accept that disorder.
+			Correlation: correlate.Config{AllowedLateness: demoLateness},
+		})
 	})
 	defer wg.Wait()
 
 	start := time.Now()
-	sent, scenarioEvents, err := demoProduce(ctx, b.Config(), *seed, *events)
+	sent, scenarioEvents, err := demoProduce(ctx, b.Config(), gen)
 	if err != nil {
 		return err
 	}
@@ -137,13 +162,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // demoProduce sends simulated traffic with the demo's attacks, plus a few
 // malformed messages, and returns how many simulated events were sent.
-func demoProduce(ctx context.Context, cfg kafkaio.Config, seed int64, n int) (sent, attacks int, err error) {
-	gen, err := simulate.New(simulate.Config{
-		Seed: seed, Events: n, Start: time.Now().UTC().Add(-72 * time.Hour).Truncate(time.Hour), Scenarios: demoScenarios,
-	})
-	if err != nil {
-		return 0, 0, err
-	}
+func demoProduce(ctx context.Context, cfg kafkaio.Config, gen *simulate.Generator) (sent, attacks int, err error) {
 	w := cfg.NewWriter()
 	defer w.Close()
 	batch := make([]kafka.Message, 0, 5000)
@@ -225,22 +244,74 @@ func demoSummary(ctx context.Context, stdout io.Writer, st *store.Store, reg *pr
 			fmt.Fprintf(stdout, "    %-22s %.0f\n", k, dead[k])
 		}
 	}
+	if late := gaugeValue(reg, "tripline_detect_correlation_late_events"); late > 0 {
+		fmt.Fprintf(stdout, "  late events:      %.0f arrived more than %s behind their partition and were skipped by correlations\n", late, demoLateness)
+	}
 	var total uint64
 	for _, n := range byRule {
 		total += n
 	}
 	fmt.Fprintf(stdout, "  detections:       %d\n", total)
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	// Rules and correlations that fired, most severe first; the quiet ones
+	// (including the informational building blocks of correlations) are
+	// only counted.
+	type fired struct {
+		n            uint64
+		level, title string
+	}
+	var list []fired
+	quiet := 0
+	add := func(id, level, title string) {
+		if n := byRule[id]; n > 0 {
+			list = append(list, fired{n, level, title})
+		} else {
+			quiet++
+		}
+	}
 	for _, r := range mgr.RuleSet().Rules() {
-		fmt.Fprintf(tw, "    %d\t%s\t%s\n", byRule[r.Identity()], r.Level, r.Title)
+		add(r.Identity(), r.Level, r.Title)
+	}
+	for _, c := range mgr.Correlations().Rules() {
+		add(c.ID, c.Level, c.Title)
+	}
+	severity := map[string]int{"critical": 0, "high": 1, "medium": 2, "low": 3, "informational": 4}
+	slices.SortStableFunc(list, func(a, b fired) int {
+		if d := cmp.Compare(severity[a.level], severity[b.level]); d != 0 {
+			return d
+		}
+		return cmp.Compare(b.n, a.n)
+	})
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	for _, f := range list {
+		fmt.Fprintf(tw, "    %d\t%s\t%s\n", f.n, f.level, f.title)
 	}
 	tw.Flush()
+	fmt.Fprintf(stdout, "    (%d other rules and correlations raised nothing)\n", quiet)
 	host, port := splitAddr(addr)
 	fmt.Fprintf(stdout, "\nExplore them:\n  clickhouse-client --host %s --port %s --database tripline --query \"SELECT level, rule_title, tenant, actor_user, summary FROM detections FINAL ORDER BY first_time\"\n", host, port)
 	if !keep {
 		fmt.Fprintln(stdout, "  (the demo's private server stops when the demo exits; run `tripline demo --keep` to explore)")
 	}
 	return nil
+}
+
+// demoLateness is the detector's allowed lateness in the demo's backfill.
+const demoLateness = 24 * time.Hour
+
+func gaugeValue(reg *prometheus.Registry, name string) float64 {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return 0
+	}
+	var v float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				v += m.GetGauge().GetValue()
+			}
+		}
+	}
+	return v
 }
 
 func counterByLabel(reg *prometheus.Registry, name, label string) map[string]float64 {

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/detect"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/ingest"
@@ -81,6 +82,7 @@ func runDetect(ctx context.Context, args []string, _, stderr io.Writer) error {
 	placeholders := fs.String("placeholders", "", "YAML file with the values of |expand placeholders (name: [values])")
 	eventsTopic := fs.String("events-topic", kafkaio.TopicEvents, "normalised events topic")
 	dlqTopic := fs.String("dlq-topic", kafkaio.TopicDLQ, "dead-letter topic")
+	lateness := fs.Duration("lateness", 5*time.Minute, "allowed lateness for correlations: how far behind its partition's newest event time an event may arrive and still count (raise it for backfills of history, where the raw topics interleave hours apart)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -115,6 +117,7 @@ func runDetect(ctx context.Context, args []string, _, stderr io.Writer) error {
 			Kafka: kcfg, Group: *group, EventsTopic: *eventsTopic, DLQTopic: *dlqTopic,
 			BatchSize: c.batchSize, FlushInterval: c.flushEvery, ShutdownTimeout: c.shutdownWait,
 			Rules: mgr, Store: instrument(st, reg), Log: log, Registerer: reg, Ready: ready,
+			Correlation: correlate.Config{AllowedLateness: *lateness},
 		})
 	})
 }
