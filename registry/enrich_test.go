@@ -72,7 +72,11 @@ func TestContext(t *testing.T) {
 			`{"msp_known":true,"tenant_contracted":false,"actor_known":true}`},
 		{"console login without tenant: the MSP's tools and zone",
 			`{"event_type":"auth.login","time":"2026-11-24T15:00:00Z","msp":"northwind-msp","tool":"NinjaOne","actor":{"user":"noc-night@northwind-msp.example","country":"US"}}`,
-			`{"msp_known":true,"tool_approved":true,"actor_known":true,"in_working_hours":true,"local_hour":9,"weekday":"tue"}`},
+			`{"msp_known":true,"tool_approved":true,"actor_known":true,"actor_on_shift":false,"in_working_hours":true,"local_hour":9,"weekday":"tue"}`},
+		{"night NOC on its shift",
+			// 2026-11-25 04:00Z = 22:00 CST.
+			`{"event_type":"auth.login","time":"2026-11-25T04:00:00Z","msp":"northwind-msp","tool":"ninjaone","actor":{"user":"noc-night@northwind-msp.example"}}`,
+			`{"msp_known":true,"tool_approved":true,"actor_known":true,"actor_on_shift":true,"in_working_hours":false,"local_hour":22,"weekday":"tue"}`},
 		{"MSP not in the registry: only msp_known and the event's own tags",
 			`{"event_type":"session.start","time":"2026-11-24T15:00:00Z","msp":"other-msp","tenant":"acme-corp","tool":"ninjaone","actor":{"user":"x"},"target":{"host":"h","tags":["critical"]}}`,
 			`{"msp_known":false,"asset_tags":["critical"]}`},
