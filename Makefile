@@ -39,7 +39,7 @@ test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
 bench: clickhouse
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./contract/ ./engine/ ./simulate/ ./store/ ./pipeline/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./contract/ ./registry/ ./ingest/ ./engine/ ./rules/ ./simulate/ ./store/ ./pipeline/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./contract/
