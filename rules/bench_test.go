@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -9,10 +11,26 @@ import (
 	"github.com/tripline/tripline/simulate"
 )
 
-// BenchmarkPackMatch evaluates the shipped pack on simulated MSP traffic
-// (decoded contract events, attacks included), one goroutine.
+// BenchmarkPackMatch evaluates the shipped pack's plain rules on simulated
+// MSP traffic (decoded contract events, attacks included), one goroutine:
+// "all" is every plain rule, including the building blocks the
+// correlations consume (they match most events by design); "stateless" is
+// the rules outside correlation/, which raise detections on their own.
 func BenchmarkPackMatch(b *testing.B) {
-	rs, errs := Load(Source{}, engine.Config{})
+	b.Run("all", func(b *testing.B) { benchmarkPackMatch(b, Source{}) })
+	b.Run("stateless", func(b *testing.B) {
+		dir := b.TempDir()
+		for _, sub := range []string{"remote_session", "software_update", "registry"} {
+			if err := os.CopyFS(filepath.Join(dir, sub), os.DirFS(filepath.Join("msp", sub))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		benchmarkPackMatch(b, Source{Path: dir})
+	})
+}
+
+func benchmarkPackMatch(b *testing.B, src Source) {
+	rs, errs := Load(src, engine.Config{})
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}
@@ -44,6 +62,7 @@ func BenchmarkPackMatch(b *testing.B) {
 		matches += len(dst)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(rs.Len()), "rules")
 	if matches == 0 && b.N > len(events) {
 		b.Fatal("no matches on traffic with attacks")
 	}
