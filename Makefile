@@ -31,7 +31,7 @@ test: clickhouse vet build
 
 # Fault-injection tests alone (they are also part of `make test`): SIGKILLed
 # workers, ClickHouse stopped and killed mid-insert, a consumer-group
-# rebalance, the broker going away, poison messages. About 1.5 minutes.
+# rebalance, the broker going away, poison messages. About 2 minutes.
 faults: clickhouse
 	$(GO) test -count=1 -timeout 10m -v ./faults/
 

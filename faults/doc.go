@@ -52,7 +52,7 @@
 //
 // The tests need a clickhouse-server binary: without one they are skipped,
 // or fail when CI=true. They are skipped under -short. `make faults` runs
-// just this package (about 90 s on 2 cores); `make test` runs it with
+// just this package (about 2 minutes on 2 cores); `make test` runs it with
 // everything else. FAULTS_SEED replays TestSIGKILLWorkers' kill schedule;
-// FAULTS_CH_OUTAGE (e.g. 30s) lengthens TestClickHouseOutage's outage.
+// FAULTS_CH_OUTAGE (e.g. 8s) changes TestClickHouseOutage's 30 s outage.
 package faults
