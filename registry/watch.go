@@ -5,16 +5,15 @@ import (
 	"crypto/sha256"
 	"errors"
 	"os"
-	"os/signal"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/reload"
 )
 
 // WatchConfig configures a Watcher.
@@ -131,27 +130,12 @@ func (w *Watcher) Reload() error {
 // Watch reloads on SIGHUP and when the file changes (size, modification
 // time or content), until ctx is done.
 func (w *Watcher) Watch(ctx context.Context) {
-	hup := w.hup
-	if hup == nil {
-		hup = make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-	}
-	tick := time.NewTicker(w.cfg.PollInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
+	reload.Loop(ctx, w.cfg.PollInterval, w.hup, w.changed, func(why reload.Reason) {
+		if why == reload.Signal {
 			w.cfg.Log.Info().Msg("SIGHUP: reloading the registry")
-			_ = w.Reload()
-		case <-tick.C:
-			if w.changed() {
-				_ = w.Reload()
-			}
 		}
-	}
+		_ = w.Reload()
+	})
 }
 
 func (w *Watcher) changed() bool {

@@ -6,11 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"os/signal"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +16,7 @@ import (
 	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
+	"github.com/tripline/tripline/reload"
 )
 
 // ManagerConfig configures a Manager.
@@ -132,27 +130,16 @@ func (m *Manager) Reload() error {
 // Watch reloads on SIGHUP and when the files change, until ctx is done.
 // The embedded pack never changes, so Watch only waits then.
 func (m *Manager) Watch(ctx context.Context) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	tick := time.NewTicker(m.cfg.PollInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			m.cfg.Log.Info().Msg("SIGHUP: reloading rules")
-			_ = m.Reload()
-		case <-tick.C:
-			if m.src.Path == "" {
-				continue
-			}
-			if m.changed() {
-				_ = m.Reload()
-			}
-		}
+	changed := m.changed
+	if m.src.Path == "" {
+		changed = nil
 	}
+	reload.Loop(ctx, m.cfg.PollInterval, nil, changed, func(why reload.Reason) {
+		if why == reload.Signal {
+			m.cfg.Log.Info().Msg("SIGHUP: reloading rules")
+		}
+		_ = m.Reload()
+	})
 }
 
 func (m *Manager) changed() bool {
