@@ -14,7 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tripline/tripline/chserver"
-	"github.com/tripline/tripline/store"
+	"github.com/tripline/tripline/store/storetest"
 )
 
 const (
@@ -289,14 +289,7 @@ func expandMacros(sql string) string {
 func TestGrafanaQueriesRun(t *testing.T) {
 	srv := chserver.ForTest(t)
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{Addr: srv.Addr()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Migrated(t, srv.Addr())
 	d := loadDashboard(t)
 	var queries []string
 	for _, p := range d.Panels {

@@ -15,7 +15,7 @@ import (
 	"github.com/tripline/tripline/deadletter"
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
-	"github.com/tripline/tripline/store"
+	"github.com/tripline/tripline/store/storetest"
 )
 
 func rawBatch(valid, invalid int) []kafka.Message {
@@ -60,14 +60,7 @@ func readAll(t *testing.T, cfg kafkaio.Config, topic string) []kafka.Message {
 func TestHandlerRetriesOnlyWhatFailed(t *testing.T) {
 	srv := chserver.ForTest(t)
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{Addr: srv.Addr()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Migrated(t, srv.Addr())
 	b := broker.ForTest(t, broker.Options{Partitions: 2})
 	w := b.Config().NewWriter()
 	defer w.Close()
@@ -80,7 +73,7 @@ func TestHandlerRetriesOnlyWhatFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	attemptCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err = h.HandleBatch(attemptCtx, batch)
+	err := h.HandleBatch(attemptCtx, batch)
 	cancel()
 	if err == nil {
 		t.Fatal("batch succeeded with ClickHouse down")

@@ -14,7 +14,7 @@ import (
 	"github.com/tripline/tripline/pipeline"
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/simulate"
-	"github.com/tripline/tripline/store"
+	"github.com/tripline/tripline/store/storetest"
 )
 
 // BenchmarkPipeline measures the whole pipeline in one process: b.N
@@ -24,14 +24,7 @@ import (
 func BenchmarkPipeline(b *testing.B) {
 	srv := chserver.ForTest(b)
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{Addr: srv.Addr()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	st := storetest.Migrated(b, srv.Addr())
 	mgr, err := rules.NewManager(rules.ManagerConfig{Log: zerolog.Nop()})
 	if err != nil {
 		b.Fatal(err)

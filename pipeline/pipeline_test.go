@@ -22,6 +22,7 @@ import (
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/simulate"
 	"github.com/tripline/tripline/store"
+	"github.com/tripline/tripline/store/storetest"
 )
 
 // invalid is malformed input, each with the reason the dead letter must carry.
@@ -51,15 +52,7 @@ type world struct {
 func setup(t *testing.T) *world {
 	t.Helper()
 	srv := chserver.ForTest(t)
-	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{Addr: srv.Addr()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Migrated(t, srv.Addr())
 	mgr, err := rules.NewManager(rules.ManagerConfig{Log: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
