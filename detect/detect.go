@@ -17,7 +17,7 @@ import (
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
 	"github.com/tripline/tripline/kafkaio"
-	"github.com/tripline/tripline/store"
+	"github.com/tripline/tripline/record"
 )
 
 // DetectionNamespace is the UUIDv5 namespace of detection IDs. Changing it
@@ -33,7 +33,7 @@ type Matcher interface {
 
 // DetectionStore receives detections; *store.Store implements it.
 type DetectionStore interface {
-	InsertDetections(ctx context.Context, ds []store.Detection) error
+	InsertDetections(ctx context.Context, ds []record.Detection) error
 }
 
 // Producer writes dead letters; *kafka.Writer implements it.
@@ -74,7 +74,7 @@ type Handler struct {
 type pendingBatch struct {
 	first, last kafka.Message
 	size        int
-	detections  []store.Detection
+	detections  []record.Detection
 	dead        []kafka.Message
 	storeDone   bool
 	deadDone    bool
@@ -151,8 +151,8 @@ func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) *pendingB
 }
 
 // NewDetection builds the detection of one rule on one event.
-func NewDetection(r *engine.Rule, ev *contract.Event, m *kafka.Message, at time.Time) store.Detection {
-	return store.Detection{
+func NewDetection(r *engine.Rule, ev *contract.Event, m *kafka.Message, at time.Time) record.Detection {
+	return record.Detection{
 		DetectionID: DetectionID(r.Identity(), ev.EventID),
 		RuleID:      r.Identity(),
 		RuleTitle:   r.Title,

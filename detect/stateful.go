@@ -9,7 +9,7 @@ import (
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/engine"
-	"github.com/tripline/tripline/store"
+	"github.com/tripline/tripline/record"
 )
 
 // CorrelationSource serves the current correlations; *rules.Manager
@@ -169,8 +169,8 @@ func (h *Handler) rebuild(ctx context.Context, set *correlate.Set, msp string, b
 // windows evaluated when they close and baseline buckets, the group and
 // window start. Both are reproduced exactly by a replay of the same
 // events.
-func CorrelationDetection(d correlate.Detection, m *kafka.Message, at time.Time) store.Detection {
-	out := store.Detection{
+func CorrelationDetection(d correlate.Detection, m *kafka.Message, at time.Time) record.Detection {
+	out := record.Detection{
 		DetectionID: DetectionID(d.Rule.ID, d.Key...),
 		RuleID:      d.Rule.ID,
 		RuleTitle:   d.Rule.Title,

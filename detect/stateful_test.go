@@ -12,14 +12,14 @@ import (
 
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/detect"
+	"github.com/tripline/tripline/record"
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/simulate"
-	"github.com/tripline/tripline/store"
 )
 
-type memStore struct{ ds []store.Detection }
+type memStore struct{ ds []record.Detection }
 
-func (s *memStore) InsertDetections(_ context.Context, ds []store.Detection) error {
+func (s *memStore) InsertDetections(_ context.Context, ds []record.Detection) error {
 	s.ds = append(s.ds, ds...)
 	return nil
 }
@@ -95,7 +95,7 @@ func feed(t *testing.T, h *detect.Handler, msgs []kafka.Message) {
 	}
 }
 
-func ids(ds []store.Detection) []string {
+func ids(ds []record.Detection) []string {
 	var out []string
 	for _, d := range ds {
 		out = append(out, d.RuleID+" "+d.DetectionID)

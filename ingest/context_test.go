@@ -13,13 +13,13 @@ import (
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/record"
 	"github.com/tripline/tripline/registry"
-	"github.com/tripline/tripline/store"
 )
 
-type memStore struct{ rows []store.EventRow }
+type memStore struct{ rows []record.Event }
 
-func (s *memStore) InsertEvents(_ context.Context, rows []store.EventRow) error {
+func (s *memStore) InsertEvents(_ context.Context, rows []record.Event) error {
 	s.rows = append(s.rows, rows...)
 	return nil
 }
@@ -37,7 +37,7 @@ func (p *memProducer) WriteMessages(_ context.Context, msgs ...kafka.Message) er
 const spoofed = `{"event_type":"session.start","time":"2026-11-10T15:00:00Z","msp":"northwind-msp","tenant":"acme-corp","tool":"anydesk","actor":{"user":"helpdesk7"},"target":{"host":"acme-dc01"},` +
 	`"context":{"msp_known":true,"tenant_contracted":true,"tool_approved":true,"actor_known":true,"in_maintenance_window":true,"asset_tags":[]}}`
 
-func runBatch(t *testing.T, enricher ingest.Enricher, raw string) (store.EventRow, kafka.Message) {
+func runBatch(t *testing.T, enricher ingest.Enricher, raw string) (record.Event, kafka.Message) {
 	t.Helper()
 	st, pr := &memStore{}, &memProducer{}
 	h := &ingest.Handler{Store: st, Producer: pr, Enricher: enricher, EventsTopic: kafkaio.TopicEvents, DLQTopic: kafkaio.TopicDLQ, Log: zerolog.Nop()}

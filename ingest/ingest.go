@@ -14,12 +14,12 @@ import (
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/deadletter"
 	"github.com/tripline/tripline/kafkaio"
-	"github.com/tripline/tripline/store"
+	"github.com/tripline/tripline/record"
 )
 
 // EventStore receives normalised events; *store.Store implements it.
 type EventStore interface {
-	InsertEvents(ctx context.Context, rows []store.EventRow) error
+	InsertEvents(ctx context.Context, rows []record.Event) error
 }
 
 // Producer writes messages and returns once they are acknowledged;
@@ -67,7 +67,7 @@ type Handler struct {
 type prepared struct {
 	first, last          kafka.Message
 	size                 int
-	rows                 []store.EventRow
+	rows                 []record.Event
 	normalised           []kafka.Message
 	dead                 []kafka.Message
 	storedDone, normDone bool
@@ -139,7 +139,7 @@ func (h *Handler) HandleBatch(ctx context.Context, batch []kafka.Message) error 
 func (h *Handler) prepare(batch []kafka.Message) *prepared {
 	p := &prepared{
 		first: batch[0], last: batch[len(batch)-1], size: len(batch),
-		rows:       make([]store.EventRow, 0, len(batch)),
+		rows:       make([]record.Event, 0, len(batch)),
 		normalised: make([]kafka.Message, 0, len(batch)),
 	}
 	now := time.Now
@@ -160,7 +160,7 @@ func (h *Handler) prepare(batch []kafka.Message) *prepared {
 					doc = contract.WithContext(doc, ev.Context)
 				}
 			}
-			p.rows = append(p.rows, store.EventRow{Event: &ev, Doc: doc, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
+			p.rows = append(p.rows, record.Event{Event: &ev, Doc: doc, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
 			p.normalised = append(p.normalised, kafka.Message{
 				Topic: h.EventsTopic,
 				Key:   []byte(ev.MSP),

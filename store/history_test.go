@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/record"
 )
 
 // ReplayEvents returns one MSP's events in a time range, in time order,
@@ -14,9 +15,9 @@ func TestReplayEvents(t *testing.T) {
 	s := openTest(t, "t_replay")
 	ctx := testCtx(t)
 	const n = 300
-	rows := make([]EventRow, n)
+	rows := make([]record.Event, n)
 	for i := range rows {
-		rows[i] = EventRow{Event: minimalEvent(t, i, time.Duration(n-i)*time.Minute), Topic: "events", Offset: int64(i)}
+		rows[i] = record.Event{Event: minimalEvent(t, i, time.Duration(n-i)*time.Minute), Topic: "events", Offset: int64(i)}
 	}
 	for range 2 {
 		if err := s.InsertEvents(ctx, rows); err != nil {

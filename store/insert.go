@@ -9,42 +9,8 @@ import (
 	"unsafe"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/record"
 )
-
-// EventRow is one normalised event with the Kafka coordinates it came from.
-type EventRow struct {
-	Event *contract.Event
-	// Doc is the event's JSON (contract.Event.MarshalJSON); nil means
-	// InsertEvents marshals it. Ingest already has it, so passing it saves
-	// a marshal per event.
-	Doc       []byte
-	Topic     string
-	Partition int
-	Offset    int64
-}
-
-// Detection is one rule match, ready to store.
-type Detection struct {
-	DetectionID string
-	RuleID      string
-	RuleTitle   string
-	Level       string
-	Tags        []string
-	MSP         string
-	Tenant      string
-	ActorUser   string
-	FirstTime   time.Time
-	LastTime    time.Time
-	EventIDs    []string
-	Summary     string
-	DetectedAt  time.Time
-	// Topic, Partition and Offset locate the normalised event that
-	// triggered the detection.
-	Topic     string
-	Partition int
-	Offset    int64
-}
 
 // eventColumnNames is the explicit INSERT column list; the order matches
 // the Append calls in InsertEvents.
@@ -171,7 +137,7 @@ func (c *eventColumns) boolPtr(b *bool) *uint8 {
 }
 
 // add appends one event. doc must stay unmodified until the batch is sent.
-func (c *eventColumns) add(r *EventRow, doc []byte, ingested time.Time) {
+func (c *eventColumns) add(r *record.Event, doc []byte, ingested time.Time) {
 	e := r.Event
 	s := &c.str
 	s[sEventID] = append(s[sEventID], e.EventID)
@@ -295,7 +261,7 @@ func appendColumns(b driver.Batch, names []string, cols []any) error {
 // acknowledged it. Rows already stored (same event_id, msp, tenant, time)
 // collapse in the background: the events table is a ReplacingMergeTree, so
 // replaying a Kafka range is safe.
-func (s *Store) InsertEvents(ctx context.Context, rows []EventRow) error {
+func (s *Store) InsertEvents(ctx context.Context, rows []record.Event) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -334,7 +300,7 @@ func (s *Store) InsertEvents(ctx context.Context, rows []EventRow) error {
 // InsertDetections writes detections as one batch and returns once
 // ClickHouse has acknowledged it. Re-inserted detections (same
 // detection_id) collapse like events do.
-func (s *Store) InsertDetections(ctx context.Context, ds []Detection) error {
+func (s *Store) InsertDetections(ctx context.Context, ds []record.Detection) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -373,7 +339,7 @@ func (s *Store) InsertDetections(ctx context.Context, ds []Detection) error {
 // detectionTimes fills zero times rather than rejecting the detection: a
 // zero time.Time would be stored as a wrapped-around DateTime, and refusing
 // the row would stall the detect stage on one malformed detection.
-func detectionTimes(d *Detection, now time.Time) (first, last, at time.Time) {
+func detectionTimes(d *record.Detection, now time.Time) (first, last, at time.Time) {
 	first, last, at = d.FirstTime, d.LastTime, d.DetectedAt
 	if at.IsZero() {
 		at = now

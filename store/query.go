@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+
+	"github.com/tripline/tripline/record"
 )
 
 // CountEvents returns the events stored, deduplicated (FINAL collapses
@@ -23,17 +25,17 @@ func (s *Store) CountEvents(ctx context.Context) (rows, distinctIDs uint64, err 
 // Detections returns every stored detection, deduplicated, ordered by
 // first_time then detection_id. It reads the whole table: for tests and
 // the demo.
-func (s *Store) Detections(ctx context.Context) ([]Detection, error) {
+func (s *Store) Detections(ctx context.Context) ([]record.Detection, error) {
 	rows, err := s.conn.Query(ctx, "SELECT "+strings.Join(detectionColumnNames, ", ")+
 		" FROM "+s.table("detections")+" FINAL ORDER BY first_time, detection_id")
 	if err != nil {
 		return nil, fmt.Errorf("read detections: %w", s.redact(err))
 	}
 	defer rows.Close()
-	var out []Detection
+	var out []record.Detection
 	for rows.Next() {
 		var (
-			d         Detection
+			d         record.Detection
 			partition int32
 		)
 		if err := rows.Scan(&d.DetectionID, &d.RuleID, &d.RuleTitle, &d.Level, &d.Tags, &d.MSP, &d.Tenant, &d.ActorUser,

@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/tripline/tripline/chserver"
 	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/record"
 )
 
 // ch is one ClickHouse server for every test of this package; each test
@@ -266,9 +267,9 @@ func TestInsertEventsTwiceCollapses(t *testing.T) {
 	s := openTest(t, "t_dedup")
 	ctx := testCtx(t)
 	const n = 500
-	rows := make([]EventRow, n)
+	rows := make([]record.Event, n)
 	for i := range rows {
-		rows[i] = EventRow{Event: minimalEvent(t, i, time.Duration(i)*time.Minute), Topic: "events", Partition: i % 4, Offset: int64(i)}
+		rows[i] = record.Event{Event: minimalEvent(t, i, time.Duration(i)*time.Minute), Topic: "events", Partition: i % 4, Offset: int64(i)}
 	}
 	for range 2 {
 		if err := s.InsertEvents(ctx, rows); err != nil {
@@ -310,7 +311,7 @@ func TestEventRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.InsertEvents(ctx, []EventRow{
+	err = s.InsertEvents(ctx, []record.Event{
 		{Event: full, Doc: doc, Topic: "tripline.events", Partition: 3, Offset: 1234567890123},
 		{Event: bare, Topic: "tripline.events", Partition: 0, Offset: 7}, // Doc nil: marshalled by the store
 	})
@@ -390,7 +391,7 @@ func TestEventRoundTrip(t *testing.T) {
 
 func TestInsertEventsRejectsNilEvent(t *testing.T) {
 	s := &Store{cfg: Config{Database: "x"}}
-	err := s.InsertEvents(context.Background(), []EventRow{{Topic: "t", Offset: 9}})
+	err := s.InsertEvents(context.Background(), []record.Event{{Topic: "t", Offset: 9}})
 	if err == nil || !strings.Contains(err.Error(), "no event") {
 		t.Fatalf("got %v", err)
 	}
@@ -401,7 +402,7 @@ func TestDetectionsRoundTrip(t *testing.T) {
 	ctx := testCtx(t)
 	first := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 	at := time.Now().UTC().Truncate(time.Second)
-	ds := []Detection{
+	ds := []record.Detection{
 		{DetectionID: "d1", RuleID: "r-unsigned", RuleTitle: "Unsigned package push", Level: "high",
 			Tags: []string{"attack.t1072", "supply_chain"}, MSP: "msp-a", Tenant: "acme", ActorUser: "jdoe",
 			FirstTime: first, LastTime: first.Add(time.Minute), EventIDs: []string{"e1", "e2"},
@@ -465,10 +466,10 @@ func TestAnalystQueriesRun(t *testing.T) {
 	// The queries name the default database.
 	s := openTest(t, DefaultDatabase)
 	ctx := testCtx(t)
-	var rows []EventRow
+	var rows []record.Event
 	for i := range 20 {
-		rows = append(rows, EventRow{Event: decode(t, fmt.Sprintf(fullEventFmt, fmt.Sprintf("q-%d", i), recent(time.Duration(i)*time.Hour)))})
-		rows = append(rows, EventRow{Event: decode(t, fmt.Sprintf(
+		rows = append(rows, record.Event{Event: decode(t, fmt.Sprintf(fullEventFmt, fmt.Sprintf("q-%d", i), recent(time.Duration(i)*time.Hour)))})
+		rows = append(rows, record.Event{Event: decode(t, fmt.Sprintf(
 			`{"event_type":"session.start","time":"%s","msp":"msp-a","tenant":"t%d","tool":"screenconnect","actor":{"user":"jdoe","country":"ru","ip":"198.51.100.%d","mfa":false},"session":{"id":"x%d","duration_s":%d}}`,
 			recent(time.Duration(i)*time.Hour), i%3, i, i, i*60))})
 	}
@@ -476,7 +477,7 @@ func TestAnalystQueriesRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	if err := s.InsertDetections(ctx, []Detection{
+	if err := s.InsertDetections(ctx, []record.Detection{
 		{DetectionID: "a", RuleID: "r1", Level: "high", MSP: "msp-a", FirstTime: now.Add(-time.Hour), LastTime: now, DetectedAt: now},
 		{DetectionID: "b", RuleID: "r2", Level: "critical", MSP: "msp-b", FirstTime: now.Add(-2 * time.Hour), LastTime: now, DetectedAt: now},
 	}); err != nil {
@@ -542,14 +543,14 @@ func BenchmarkInsertEvents(b *testing.B) {
 	s := openTest(b, "b_insert")
 	ctx := context.Background()
 	const batch = 10_000
-	rows := make([]EventRow, batch)
+	rows := make([]record.Event, batch)
 	for i := range rows {
 		ev := decode(b, fmt.Sprintf(fullEventFmt, fmt.Sprintf("bench-%d", i), recent(time.Duration(i)*time.Second)))
 		doc, err := ev.MarshalJSON()
 		if err != nil {
 			b.Fatal(err)
 		}
-		rows[i] = EventRow{Event: ev, Doc: doc, Topic: "tripline.events", Partition: i % 12, Offset: int64(i)}
+		rows[i] = record.Event{Event: ev, Doc: doc, Topic: "tripline.events", Partition: i % 12, Offset: int64(i)}
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -589,14 +590,14 @@ func TestLowCardinalityPath(t *testing.T) {
 		t.Fatalf("events.msp is %s", got)
 	}
 	full := decode(t, fmt.Sprintf(fullEventFmt, "lc-1", recent(time.Minute)))
-	rows := []EventRow{{Event: full, Topic: "tripline.events"}}
+	rows := []record.Event{{Event: full, Topic: "tripline.events"}}
 	for i := range 50 {
-		rows = append(rows, EventRow{Event: minimalEvent(t, i, time.Minute), Topic: "tripline.events"})
+		rows = append(rows, record.Event{Event: minimalEvent(t, i, time.Minute), Topic: "tripline.events"})
 	}
 	if err := s.InsertEvents(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.InsertDetections(ctx, []Detection{{DetectionID: "x", RuleID: "r", Level: "low", MSP: "msp-a", FirstTime: full.Time}}); err != nil {
+	if err := s.InsertDetections(ctx, []record.Detection{{DetectionID: "x", RuleID: "r", Level: "low", MSP: "msp-a", FirstTime: full.Time}}); err != nil {
 		t.Fatal(err)
 	}
 	n, distinct, err := s.CountEvents(ctx)

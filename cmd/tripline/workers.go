@@ -19,6 +19,7 @@ import (
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/ops"
+	"github.com/tripline/tripline/record"
 	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/store"
@@ -307,7 +308,7 @@ func (s *instrumentedStore) observe(table string, n int, start time.Time, err er
 }
 
 // InsertEvents implements ingest.EventStore.
-func (s *instrumentedStore) InsertEvents(ctx context.Context, rows []store.EventRow) error {
+func (s *instrumentedStore) InsertEvents(ctx context.Context, rows []record.Event) error {
 	start := time.Now()
 	err := s.Store.InsertEvents(ctx, rows)
 	s.observe("events", len(rows), start, err)
@@ -315,7 +316,7 @@ func (s *instrumentedStore) InsertEvents(ctx context.Context, rows []store.Event
 }
 
 // InsertDetections implements detect.DetectionStore.
-func (s *instrumentedStore) InsertDetections(ctx context.Context, ds []store.Detection) error {
+func (s *instrumentedStore) InsertDetections(ctx context.Context, ds []record.Detection) error {
 	start := time.Now()
 	err := s.Store.InsertDetections(ctx, ds)
 	s.observe("detections", len(ds), start, err)

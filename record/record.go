@@ -1,0 +1,41 @@
+package record
+
+import (
+	"time"
+
+	"github.com/tripline/tripline/contract"
+)
+
+// Event is one normalised event with the Kafka coordinates it came from.
+type Event struct {
+	Event *contract.Event
+	// Doc is the event's JSON (contract.Event.MarshalJSON); nil means the
+	// sink marshals it. Ingest already has it, so passing it saves a
+	// marshal per event.
+	Doc       []byte
+	Topic     string
+	Partition int
+	Offset    int64
+}
+
+// Detection is one rule or correlation match, ready to store.
+type Detection struct {
+	DetectionID string
+	RuleID      string
+	RuleTitle   string
+	Level       string
+	Tags        []string
+	MSP         string
+	Tenant      string
+	ActorUser   string
+	FirstTime   time.Time
+	LastTime    time.Time
+	EventIDs    []string
+	Summary     string
+	DetectedAt  time.Time
+	// Topic, Partition and Offset locate the normalised event that
+	// triggered the detection.
+	Topic     string
+	Partition int
+	Offset    int64
+}
