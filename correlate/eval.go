@@ -272,6 +272,20 @@ func (e *Evaluator) Flush(emit func(Detection)) {
 	}
 }
 
+// Advance tells the evaluator that every event of partition up to
+// watermark has been processed: windows evaluated when they close and that
+// end at or before it are evaluated now, instead of when the partition's
+// next event happens to arrive. It changes nothing else (no sweep), so the
+// state after a sequence of Process calls does not depend on how often
+// Advance ran between them.
+func (e *Evaluator) Advance(partition string, watermark time.Time, emit func(Detection)) {
+	p := e.parts[partition]
+	if p == nil || p.closeCheck.IsZero() || watermark.Before(p.closeCheck) {
+		return
+	}
+	e.closeWindows(partition, p, watermark, emit)
+}
+
 func (e *Evaluator) closeDue(name string, p *partition, emit func(Detection)) {
 	wm := p.maxTime.Add(-e.cfg.AllowedLateness)
 	if p.closeCheck.IsZero() || wm.Before(p.closeCheck) {
