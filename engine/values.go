@@ -235,6 +235,9 @@ func (c *compiler) compileValue(it *sigma.Item, ms modSet, v sigma.Value) ([]val
 		}
 		re, err := regexp.Compile(expr)
 		if err != nil {
+			if why := re2Unsupported(v.Raw); why != "" {
+				return nil, fmt.Errorf("invalid regular expression %q: %s (Go regexp: %w)", v.Raw, why, err)
+			}
 			return nil, fmt.Errorf("invalid regular expression %q: %w", v.Raw, err)
 		}
 		return []valm{{kind: vkRe, re: re}}, nil
@@ -613,4 +616,31 @@ func (c *compiler) expandPlaceholders(raw string) ([]string, error) {
 	}
 	emit([]string{""})
 	return outs, nil
+}
+
+// re2Unsupported names the PCRE construct in expr that RE2 (Go's regexp)
+// lacks, or returns "". Go reports a lookbehind as "invalid named
+// capture", which sends rule authors looking for a capture group they
+// never wrote.
+func re2Unsupported(expr string) string {
+	for i := 0; i < len(expr); i++ {
+		switch {
+		case expr[i] == '\\' && i+1 < len(expr):
+			if c := expr[i+1]; c >= '1' && c <= '9' {
+				return fmt.Sprintf("RE2 has no backreferences (\\%c)", c)
+			}
+			i++ // an escaped character is a literal
+		case strings.HasPrefix(expr[i:], "(?<="):
+			return "RE2 has no lookbehind (?<=...)"
+		case strings.HasPrefix(expr[i:], "(?<!"):
+			return "RE2 has no negative lookbehind (?<!...)"
+		case strings.HasPrefix(expr[i:], "(?="):
+			return "RE2 has no lookahead (?=...)"
+		case strings.HasPrefix(expr[i:], "(?!"):
+			return "RE2 has no negative lookahead (?!...)"
+		case strings.HasPrefix(expr[i:], "(?>"):
+			return "RE2 has no atomic groups (?>...)"
+		}
+	}
+	return ""
 }

@@ -1,17 +1,16 @@
 package sigma
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tripline/tripline/yamlbound"
 )
 
 // KnownModifiers lists every value modifier the parser accepts. The engine
@@ -28,8 +27,17 @@ var KnownModifiers = map[string]bool{
 	"cidr": true, "expand": true, "fieldref": true,
 }
 
-// maxFileSize guards against feeding the YAML decoder something absurd.
-const maxFileSize = 16 << 20
+// FileLimits bound one rule file, after YAML alias expansion (see package
+// yamlbound): the largest SigmaHQ rule has about 4,500 nodes, so 100,000
+// leave room for long IOC lists while keeping one file's parse and compile
+// to tens of megabytes. docs/limits.md lists them.
+var FileLimits = yamlbound.Limits{
+	Kind:         "rule file",
+	MaxBytes:     16 << 20,
+	MaxNodes:     100_000,
+	MaxDepth:     64,
+	MaxDocuments: 1_000,
+}
 
 // maxAliasDepth bounds YAML alias chains (a: &x *x ...).
 const maxAliasDepth = 64
@@ -37,7 +45,8 @@ const maxAliasDepth = 64
 // ParseBytes parses every YAML document in data. filename is only used in
 // positions and for rule identity. Documents that parse are returned even
 // when others fail; the error is an ErrorList with one entry per bad
-// document. It never panics.
+// document. A file past FileLimits (an alias bomb, say) yields nothing but
+// that error. It never panics.
 func ParseBytes(data []byte, filename string) (coll *Collection, err error) {
 	coll = &Collection{}
 	var errs ErrorList
@@ -49,39 +58,29 @@ func ParseBytes(data []byte, filename string) (coll *Collection, err error) {
 			err = errs
 		}
 	}()
-	if len(data) > maxFileSize {
-		return coll, ErrorList{Errorf(Pos{File: filename}, "file too large (%d bytes, limit %d)", len(data), maxFileSize)}
+	docs, derr := yamlbound.Decode(data, filename, FileLimits)
+	if errors.Is(derr, yamlbound.ErrLimit) {
+		return coll, ErrorList{yamlError(filename, derr)}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for index := 0; ; index++ {
-		var doc yaml.Node
-		derr := dec.Decode(&doc)
-		if errors.Is(derr, io.EOF) {
-			break
-		}
-		if derr != nil {
-			// The decoder cannot resynchronise after a syntax error.
-			errs = append(errs, yamlError(filename, derr))
-			break
-		}
+	for index, doc := range docs {
 		p := &docParser{file: filename, index: index}
-		p.parseDocument(&doc, coll)
+		p.parseDocument(doc, coll)
 		errs = append(errs, p.errs...)
+	}
+	if derr != nil {
+		// A syntax error: the documents before it still count.
+		errs = append(errs, yamlError(filename, derr))
 	}
 	return coll, errs.Err()
 }
 
-var yamlLineRe = regexp.MustCompile(`line (\d+)`)
-
+// yamlError renders a yamlbound error as an *Error at its position.
 func yamlError(file string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	pos := Pos{File: file}
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-		pos.Line, _ = strconv.Atoi(m[1])
-		pos.Col = 1
-		msg = strings.TrimSpace(strings.Replace(msg, m[0]+":", "", 1))
+	var ye *yamlbound.Error
+	if errors.As(err, &ye) {
+		return &Error{Pos: Pos{File: file, Line: ye.Line, Col: ye.Col}, Msg: ye.Msg}
 	}
-	return &Error{Pos: pos, Msg: "invalid YAML: " + msg}
+	return &Error{Pos: Pos{File: file}, Msg: err.Error()}
 }
 
 type docParser struct {
@@ -474,6 +473,14 @@ func (p *docParser) parseGroup(n *yaml.Node) *Group {
 		it := &Item{Pos: p.pos(k)}
 		parts := strings.Split(k.Value, "|")
 		it.Field = parts[0]
+		if strings.TrimSpace(it.Field) == "" && len(parts) == 1 {
+			// An empty name would silently become a keyword search of
+			// every field of the event. A key of modifiers only
+			// ('|all': [...]) is Sigma's way to write keywords with
+			// modifiers, and stays one.
+			p.errorf(k, "empty field name: name the field, or list the values as keywords (`- value`) to search every field")
+			return nil
+		}
 		for _, m := range parts[1:] {
 			if !KnownModifiers[m] {
 				p.errorf(k, "unknown modifier %q in %q", m, k.Value)
@@ -620,13 +627,20 @@ func (p *docParser) parseCorrelation(root, c *yaml.Node) *Correlation {
 	}
 	co.GroupBy = p.stringList(c, "group-by")
 	co.TimespanRaw = p.scalar(c, "timespan")
+	tsNode := c
+	if _, v := lookup(c, "timespan"); v != nil {
+		tsNode = v
+	}
 	if co.TimespanRaw == "" {
 		co.TimespanRaw = p.scalar(c, "timeframe")
+		if _, v := lookup(c, "timeframe"); v != nil {
+			tsNode = v
+		}
 	}
 	if co.TimespanRaw != "" {
 		d, err := ParseTimespan(co.TimespanRaw)
 		if err != nil {
-			p.errorf(c, "invalid timespan %q: %v", co.TimespanRaw, err)
+			p.errorf(tsNode, "%v", err)
 		}
 		co.Timespan = d
 	} else {
@@ -709,35 +723,52 @@ func (p *docParser) parseCorrelation(root, c *yaml.Node) *Correlation {
 	return co
 }
 
+// MaxTimespan is the longest timespan (and correlation history or
+// learning period) accepted: ten years. That is far beyond any useful
+// window (the detector rebuilds at most 30 days of state) and far below
+// time.Duration's 292-year range, so arithmetic on a timespan cannot
+// overflow.
+const MaxTimespan = 10 * 365 * 24 * time.Hour
+
+// maxTimespanText is MaxTimespan as errors show it.
+const maxTimespanText = "10y (3650 days)"
+
+var timespanUnits = map[byte]time.Duration{
+	's': time.Second,
+	'm': time.Minute,
+	'h': time.Hour,
+	'd': 24 * time.Hour,
+	'w': 7 * 24 * time.Hour,
+	'M': 30 * 24 * time.Hour,
+	'y': 365 * 24 * time.Hour,
+}
+
 // ParseTimespan parses Sigma timespans: a number followed by s, m, h, d,
-// w, M (30 days) or y (365 days).
+// w, M (30 days) or y (365 days), at most MaxTimespan. Zero is accepted
+// (a rule test's `_after: 0s`); correlations require a positive one. The
+// error names the timespan, e.g. `timespan "585y" exceeds the maximum of
+// 10y (3650 days)`.
 func ParseTimespan(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if len(s) < 2 {
-		return 0, fmt.Errorf("want <number><unit>")
+		return 0, fmt.Errorf("timespan %q: want <number><unit>, e.g. 5m", s)
 	}
-	n, err := strconv.ParseUint(s[:len(s)-1], 10, 32)
-	if err != nil {
-		return 0, fmt.Errorf("want <number><unit>: %w", err)
+	digits, u := s[:len(s)-1], s[len(s)-1]
+	unit, ok := timespanUnits[u]
+	if !ok {
+		return 0, fmt.Errorf("timespan %q: unknown unit %q (want s, m, h, d, w, M or y)", s, string(u))
 	}
-	var unit time.Duration
-	switch s[len(s)-1] {
-	case 's':
-		unit = time.Second
-	case 'm':
-		unit = time.Minute
-	case 'h':
-		unit = time.Hour
-	case 'd':
-		unit = 24 * time.Hour
-	case 'w':
-		unit = 7 * 24 * time.Hour
-	case 'M':
-		unit = 30 * 24 * time.Hour
-	case 'y':
-		unit = 365 * 24 * time.Hour
-	default:
-		return 0, fmt.Errorf("unknown unit %q (want s, m, h, d, w, M or y)", s[len(s)-1:])
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, fmt.Errorf("timespan %q: want <number><unit>, e.g. 5m", s)
+		}
+	}
+	// Only digits are left, so ParseUint fails only when the number
+	// overflows; checking against the maximum before multiplying keeps
+	// 585y from wrapping around to 21 days.
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil || n > uint64(MaxTimespan/unit) {
+		return 0, fmt.Errorf("timespan %q exceeds the maximum of %s", s, maxTimespanText)
 	}
 	return time.Duration(n) * unit, nil
 }

@@ -2,6 +2,8 @@ package sigma
 
 import (
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -163,6 +165,11 @@ func TestParseErrorsArePositioned(t *testing.T) {
 		{"nested map value", "title: x\ndetection:\n    sel: {a: {b: c}}\n    condition: sel\n", "bad.yml:3:14: value of \"a\" must be a scalar"},
 		{"empty search", "title: x\ndetection:\n    sel:\n    condition: sel\n", `bad.yml:3:5: search identifier "sel" is empty`},
 		{"legacy collection", "action: global\ntitle: x\n", "legacy rule collections"},
+		{"empty field name", "title: x\ndetection:\n    sel: {'': v}\n    condition: sel\n", `bad.yml:3:11: empty field name`},
+		{"blank field name", "title: x\ndetection:\n    sel:\n        - {a: b}\n        - ' ': v\n    condition: sel\n", `bad.yml:5:11: empty field name`},
+		{"timespan overflow", "correlation:\n    type: event_count\n    rules: [a]\n    timespan: 585y\n    condition: {gte: 2}\n", `bad.yml:4:15: timespan "585y" exceeds the maximum of 10y (3650 days)`},
+		{"alias bomb", aliasBomb(2000), "bad.yml:55:7: YAML aliases expand the rule file past 100000 nodes"},
+		{"alias cycle", "title: x\ndetection: &d\n    sel: [*d]\n    condition: sel\n", "bad.yml:3:11: alias *d refers to a node that contains it"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -333,6 +340,13 @@ func FuzzParse(f *testing.F) {
 		"---\n---\n...\n",
 		"title: x\ndetection:\n    sel: {a: b}\n    condition: " + strings.Repeat("not ", 300) + "sel\n",
 		"title: x\ndetection: {sel: {a: !!binary aGk=}, condition: [sel, 'sel or sel']}\n",
+		// Issue 10: aliases that expand past the limits, a self-containing
+		// alias, an empty field name, timespans that overflowed.
+		aliasBomb(2000),
+		"title: x\ndetection: &d\n    sel: [*d]\n    condition: sel\n",
+		"title: x\ndetection:\n    sel: {'': v}\n    condition: sel\n",
+		"correlation:\n    type: event_count\n    rules: [a]\n    timespan: 585y\n",
+		"correlation:\n    type: event_count\n    rules: [a]\n    timespan: 10000000M\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -348,4 +362,88 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// aliasBomb is issue 10's rule: a list of n values, a mapping holding it,
+// and a selection listing that mapping n times. With n = 2,000 it is 29 KB
+// and used to expand to 4 million values (1.9 GB, 14 s in rules lint).
+func aliasBomb(n int) string {
+	var b strings.Builder
+	b.WriteString("title: bomb\nid: bomb\nlogsource: {product: msp}\nvals: &v [")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d", i)
+	}
+	b.WriteString("]\nmm: &m {actor.user: *v}\ndetection:\n  sel:\n")
+	for i := 0; i < n; i++ {
+		b.WriteString("    - *m\n")
+	}
+	b.WriteString("  condition: sel\n")
+	return b.String()
+}
+
+// TestAliasBombIsRejectedCheaply: the bomb fails in milliseconds and a few
+// megabytes, before any Value is built.
+func TestAliasBombIsRejectedCheaply(t *testing.T) {
+	data := []byte(aliasBomb(2000))
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	c, err := ParseBytes(data, "bomb.yml")
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if err == nil || len(c.Rules) != 0 {
+		t.Fatalf("bomb parsed: %d rules, error %v", len(c.Rules), err)
+	}
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d-byte bomb rejected in %s, %d KiB allocated: %v", len(data), took, alloc>>10, err)
+	if alloc > 20<<20 || took > 2*time.Second {
+		t.Errorf("rejecting the bomb took %s and %d MiB", took, alloc>>20)
+	}
+}
+
+func TestParseTimespan(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		err  string
+	}{
+		{in: "30s", want: 30 * time.Second},
+		{in: "5m", want: 5 * time.Minute},
+		{in: "2h", want: 2 * time.Hour},
+		{in: "90d", want: 90 * 24 * time.Hour},
+		{in: "2w", want: 14 * 24 * time.Hour},
+		{in: "1M", want: 30 * 24 * time.Hour},
+		{in: " 1y ", want: 365 * 24 * time.Hour},
+		{in: "0s", want: 0},
+		{in: "10y", want: MaxTimespan},
+		{in: "3650d", want: MaxTimespan},
+		{in: "121M", want: 121 * 30 * 24 * time.Hour},
+		{in: "11y", err: `timespan "11y" exceeds the maximum of 10y (3650 days)`},
+		{in: "3651d", err: `timespan "3651d" exceeds the maximum of 10y (3650 days)`},
+		{in: "122M", err: "exceeds the maximum"},
+		{in: "293y", err: "exceeds the maximum"},
+		{in: "585y", err: "exceeds the maximum"},
+		{in: "1000y", err: "exceeds the maximum"},
+		{in: "10000000M", err: "exceeds the maximum"},
+		{in: "315360000000s", err: "exceeds the maximum"},
+		{in: "99999999999999999999999s", err: "exceeds the maximum"},
+		{in: "-5m", err: "want <number><unit>"},
+		{in: "+5m", err: "want <number><unit>"},
+		{in: "1.5h", err: "want <number><unit>"},
+		{in: "5", err: "want <number><unit>"},
+		{in: "m", err: "want <number><unit>"},
+		{in: "5q", err: `unknown unit "q"`},
+	} {
+		got, err := ParseTimespan(tc.in)
+		switch {
+		case tc.err == "" && (err != nil || got != tc.want):
+			t.Errorf("ParseTimespan(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("ParseTimespan(%q) = %v, %v; want error %q", tc.in, got, err, tc.err)
+		}
+	}
 }

@@ -150,7 +150,9 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 func syntaxError(file string, err error) *Error {
 	e := &Error{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 	if m := yamlLine.FindStringSubmatch(e.Msg); m != nil {
+		// yaml.v3 gives no column; 1 still lets editors jump to the line.
 		e.Line, _ = strconv.Atoi(m[1])
+		e.Col = 1
 		e.Msg = strings.Join(strings.Fields(strings.Replace(e.Msg, m[0]+":", "", 1)), " ")
 	}
 	return e
@@ -164,6 +166,7 @@ func typeError(file string, err error) *Error {
 		e := &Error{File: file, Msg: strings.Join(te.Errors, "; ")}
 		if m := yamlLine.FindStringSubmatch(te.Errors[0]); m != nil {
 			e.Line, _ = strconv.Atoi(m[1])
+			e.Col = 1
 			e.Msg = strings.TrimSpace(strings.Replace(e.Msg, m[0]+":", "", 1))
 		}
 		return e

@@ -50,7 +50,7 @@ func TestDecodeLimits(t *testing.T) {
 		{name: "deep", in: strings.Repeat("[", 12) + strings.Repeat("]", 12) + "\n", err: "YAML nesting deeper than 10 levels (the limit for a rule file)", limit: true},
 		{name: "deep through an alias", in: "a: &x [[[[[[[1]]]]]]]\nb: [[[*x]]]\n", err: "bomb.yml:2:", limit: true},
 		{name: "documents", in: "a: 1\n---\nb: 2\n---\nc: 3\n---\nd: 4\n", docs: 3, err: "bomb.yml:6:1: rule file has more than 3 YAML documents", limit: true},
-		{name: "syntax error keeps earlier documents", in: "a: 1\n---\nb: [\n", docs: 1, err: "bomb.yml:3: invalid YAML:"},
+		{name: "syntax error keeps earlier documents", in: "a: 1\n---\nb: [\n", docs: 1, err: "bomb.yml:3:1: invalid YAML:"},
 		{name: "unknown anchor", in: "a: *nope\n", err: "invalid YAML: unknown anchor 'nope' referenced"},
 		{name: "too large", in: strings.Repeat("#", 1<<20+1), err: "bomb.yml: rule file is 1048577 bytes, more than the limit of 1048576", limit: true},
 	} {
@@ -116,7 +116,7 @@ func TestUnmarshal(t *testing.T) {
 		t.Fatalf("got %+v, %v", out, err)
 	}
 	for _, tc := range []struct{ in, err string }{
-		{"rule: [x]\n", "t.yml:1: cannot unmarshal !!seq into string"},
+		{"rule: [x]\n", "t.yml:1:1: cannot unmarshal !!seq into string"},
 		{"rule: r\n---\nrule: s\n", "t.yml:2:1: test file has more than 1 YAML documents"},
 		{bomb(20), "YAML aliases expand the test file past 100 nodes"},
 	} {
