@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -145,6 +146,9 @@ func (d *Decoder) validate(raw []byte) (Event, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return ev, reject(ReasonMalformedJSON, "", "message is not a JSON object")
 	}
+	if rej := checkStructure(trimmed); rej != nil {
+		return ev, rej
+	}
 
 	var w wire
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
@@ -238,7 +242,7 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 		return ev, reject(ReasonMissingField, "event_type", "required")
 	}
 	if FamilyOf(ev.EventType) == FamilyUnknown {
-		return ev, reject(ReasonUnknownEventType, "event_type", "%q is not a contract v1 event type", ev.EventType)
+		return ev, reject(ReasonUnknownEventType, "event_type", "%s is not a contract v1 event type", quoteShort(ev.EventType))
 	}
 
 	timeText := str(w.Time)
@@ -247,7 +251,7 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, timeText)
 	if err != nil {
-		return ev, reject(ReasonInvalidValue, "time", "not RFC 3339 with offset: %q", timeText)
+		return ev, reject(ReasonInvalidValue, "time", "not RFC 3339 with offset: %s", quoteShort(timeText))
 	}
 	now := time.Now
 	if d.Now != nil {
@@ -264,16 +268,25 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 	if ev.MSP = str(w.MSP); ev.MSP == "" {
 		return ev, reject(ReasonMissingField, "msp", "required")
 	}
+	if err := identifier(ev.MSP, "msp"); err != nil {
+		return ev, err
+	}
 	ev.Tenant = str(w.Tenant)
 	if ev.Tenant == "" && requiresTenant(ev.EventType) {
 		return ev, reject(ReasonMissingField, "tenant", "required for %s", ev.EventType)
+	}
+	if err := identifier(ev.Tenant, "tenant"); err != nil {
+		return ev, err
 	}
 	ev.Tool = strings.ToLower(str(w.Tool))
 	if ev.Tool == "" {
 		return ev, reject(ReasonMissingField, "tool", "required")
 	}
+	if err := identifier(ev.Tool, "tool"); err != nil {
+		return ev, err
+	}
 	if !isSlug(ev.Tool) {
-		return ev, reject(ReasonInvalidValue, "tool", "%q is not a slug (a-z, 0-9, '-', '_', '.')", ev.Tool)
+		return ev, reject(ReasonInvalidValue, "tool", "%s is not a slug (a-z, 0-9, '-', '_', '.')", quoteShort(ev.Tool))
 	}
 
 	if w.Actor != nil {
@@ -288,6 +301,9 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 	if w.Target != nil {
 		ev.Target = *w.Target
 		ev.Target.Host = strings.TrimSpace(ev.Target.Host)
+		if err := identifier(ev.Target.Host, "target.host"); err != nil {
+			return ev, err
+		}
 		ev.Target.OS = strings.TrimSpace(ev.Target.OS)
 		if err := nonNegative(ev.Target.HostCount, "target.host_count"); err != nil {
 			return ev, err
@@ -297,6 +313,9 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 	if w.Session != nil {
 		ev.Session = *w.Session
 		ev.Session.ID = strings.TrimSpace(ev.Session.ID)
+		if err := identifier(ev.Session.ID, "session.id"); err != nil {
+			return ev, err
+		}
 		ev.Session.AuthMethod = strings.TrimSpace(ev.Session.AuthMethod)
 		if err := nonNegative(ev.Session.DurationS, "session.duration_s"); err != nil {
 			return ev, err
@@ -327,7 +346,7 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 	}
 	ev.Outcome = strings.ToLower(str(w.Outcome))
 	if ev.Outcome != "" && ev.Outcome != "success" && ev.Outcome != "failure" {
-		return ev, reject(ReasonInvalidValue, "outcome", "%q is neither success nor failure", ev.Outcome)
+		return ev, reject(ReasonInvalidValue, "outcome", "%s is neither success nor failure", quoteShort(ev.Outcome))
 	}
 	ev.Reason = str(w.Reason)
 	if w.Change != nil {
@@ -342,6 +361,14 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 		for k, v := range w.Attributes {
 			ev.Attributes[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
+		if len(ev.Attributes) > MaxAttributes {
+			return ev, reject(ReasonLimitExceeded, "attributes", "%d entries (with fields outside the contract), limit %d", len(ev.Attributes), MaxAttributes)
+		}
+		for k := range ev.Attributes {
+			if len(k) > MaxIdentifierBytes {
+				return ev, reject(ReasonLimitExceeded, "attributes", "key %s is %d bytes, limit %d", quoteShort(k), len(k), MaxIdentifierBytes)
+			}
+		}
 	}
 	if !d.DiscardContext && len(w.Context) > 0 && !bytes.Equal(w.Context, []byte("null")) {
 		var c Context
@@ -353,22 +380,42 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 	ev.timeText = ev.Time.Format(time.RFC3339Nano)
 
 	ev.EventID = str(w.EventID)
+	if err := identifier(ev.EventID, "event_id"); err != nil {
+		return ev, err
+	}
 	return ev, nil
 }
 
+// identifier rejects an identifier longer than MaxIdentifierBytes: IDs are
+// ClickHouse sort keys, Kafka keys and log fields, and an unbounded one
+// costs in all three.
+func identifier(s, field string) error {
+	if len(s) > MaxIdentifierBytes {
+		return reject(ReasonLimitExceeded, field, "%d bytes, limit %d", len(s), MaxIdentifierBytes)
+	}
+	return nil
+}
+
+// quoteShort quotes s for an error message, cut to 64 bytes: an error is a
+// dead-letter header and a log field, and must not carry a megabyte value.
+func quoteShort(s string) string { return strconv.Quote(truncateKey(s)) }
+
 func normaliseActor(a *Actor) error {
 	a.User = strings.TrimSpace(a.User)
+	if err := identifier(a.User, "actor.user"); err != nil {
+		return err
+	}
 	a.Role = strings.TrimSpace(a.Role)
 	if a.IP = strings.TrimSpace(a.IP); a.IP != "" {
 		addr, err := netip.ParseAddr(a.IP)
 		if err != nil {
-			return reject(ReasonInvalidValue, "actor.ip", "%q is not an IP address", a.IP)
+			return reject(ReasonInvalidValue, "actor.ip", "%s is not an IP address", quoteShort(a.IP))
 		}
 		a.IP = addr.Unmap().String()
 	}
 	if a.Country = strings.ToUpper(strings.TrimSpace(a.Country)); a.Country != "" {
 		if len(a.Country) != 2 || !isUpperAlpha(a.Country) {
-			return reject(ReasonInvalidValue, "actor.country", "%q is not an ISO 3166-1 alpha-2 code", a.Country)
+			return reject(ReasonInvalidValue, "actor.country", "%s is not an ISO 3166-1 alpha-2 code", quoteShort(a.Country))
 		}
 	}
 	return nonNegative(a.ASN, "actor.asn")

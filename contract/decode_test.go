@@ -2,6 +2,7 @@ package contract
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,20 @@ const validPush = `{"event_type":"software.push","time":"2026-11-20T10:00:00+01:
  "actor":{"user":"jdoe","ip":"10.0.0.1","country":"us","asn":64500,"mfa":true},
  "target":{"host_count":40,"tags":["Critical"," election "]},
  "package":{"name":"agent","version":"1.0","sha256":"ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789","signed":false}}`
+
+// loginWithAttributes is a valid auth.login with n attributes.
+func loginWithAttributes(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"},"attributes":{`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"k%d":"v"`, i)
+	}
+	b.WriteString("}}")
+	return b.String()
+}
 
 func TestDecodeRejects(t *testing.T) {
 	tests := []struct {
@@ -57,7 +72,19 @@ func TestDecodeRejects(t *testing.T) {
 		{"bad outcome", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"},"outcome":"ok"}`, ReasonInvalidValue, "outcome"},
 		{"bad tool slug", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"Kaseya VSA","actor":{"user":"u"}}`, ReasonInvalidValue, "tool"},
 		{"negative count", `{"event_type":"software.push","time":"2026-11-20T10:00:00Z","msp":"m","tenant":"t","tool":"x","actor":{"user":"u"},"target":{"host_count":-1}}`, ReasonInvalidValue, "target.host_count"},
-		{"deep nesting", strings.Repeat(`{"a":`, 20000) + "1" + strings.Repeat("}", 20000), ReasonMalformedJSON, ""},
+		{"deep nesting", strings.Repeat(`{"a":`, 20000) + "1" + strings.Repeat("}", 20000), ReasonLimitExceeded, ""},
+		{"deep arrays in an unknown field", `{"event_type":"auth.login","x":` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `}`, ReasonLimitExceeded, ""},
+		{"duplicate msp", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"a","msp":"b","tool":"x","actor":{"user":"u"}}`, ReasonDuplicateKey, ""},
+		{"long msp", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"` + strings.Repeat("m", MaxIdentifierBytes+1) + `","tool":"x","actor":{"user":"u"}}`, ReasonLimitExceeded, "msp"},
+		{"long tenant", `{"event_type":"session.start","time":"2026-11-20T10:00:00Z","msp":"m","tenant":"` + strings.Repeat("t", 100000) + `","tool":"x","actor":{"user":"u"}}`, ReasonLimitExceeded, "tenant"},
+		{"long tool", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"` + strings.Repeat("x", MaxIdentifierBytes+1) + `","actor":{"user":"u"}}`, ReasonLimitExceeded, "tool"},
+		{"long user", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"` + strings.Repeat("u", MaxIdentifierBytes+1) + `"}}`, ReasonLimitExceeded, "actor.user"},
+		{"long event_id", `{"event_id":"` + strings.Repeat("1", MaxIdentifierBytes+1) + `","event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"}}`, ReasonLimitExceeded, "event_id"},
+		{"long host", `{"event_type":"software.push","time":"2026-11-20T10:00:00Z","msp":"m","tenant":"t","tool":"x","actor":{"user":"u"},"target":{"host":"` + strings.Repeat("h", MaxIdentifierBytes+1) + `"}}`, ReasonLimitExceeded, "target.host"},
+		{"long session id", `{"event_type":"session.start","time":"2026-11-20T10:00:00Z","msp":"m","tenant":"t","tool":"x","actor":{"user":"u"},"session":{"id":"` + strings.Repeat("s", MaxIdentifierBytes+1) + `"}}`, ReasonLimitExceeded, "session.id"},
+		{"long attribute key", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"},"attributes":{"` + strings.Repeat("k", MaxIdentifierBytes+1) + `":"v"}}`, ReasonLimitExceeded, "attributes"},
+		{"too many attribute keys", loginWithAttributes(MaxObjectKeys + 1), ReasonLimitExceeded, ""},
+		{"too many attributes with unknown fields", strings.Replace(loginWithAttributes(MaxAttributes), `"actor":`, `"extra1":"a","extra2":"b","actor":`, 1), ReasonLimitExceeded, "attributes"},
 	}
 	seen := map[Reason]bool{}
 	for _, tt := range tests {
@@ -242,4 +269,71 @@ func BenchmarkDecodeNormalised(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// TestDuplicateKeys: a key named twice in one object is rejected wherever
+// the object is, however the key is spelled; the same key in different
+// objects is not a duplicate.
+func TestDuplicateKeys(t *testing.T) {
+	const head = `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x",`
+	manyAttrs := func(dupAt int) string {
+		var b strings.Builder
+		b.WriteString(head + `"actor":{"user":"u"},"attributes":{`)
+		for i := range 40 {
+			fmt.Fprintf(&b, `"k%d":"v",`, i)
+		}
+		fmt.Fprintf(&b, `"k%d":"again"}}`, dupAt)
+		return b.String()
+	}
+	tests := []struct {
+		name string
+		raw  string
+		dup  bool
+	}{
+		{"top level", `{"msp":"a","msp":"b","event_type":"auth.login"}`, true},
+		{"top level, far apart", head + `"actor":{"user":"u"},"outcome":"success","reason":"r","msp":"other"}`, true},
+		{"escaped spelling", head + `"actor":{"user":"u"},"m\u0073p":"other"}`, true},
+		{"nested contract object", head + `"actor":{"user":"u","user":"v"}}`, true},
+		{"attributes", head + `"actor":{"user":"u"},"attributes":{"a":"1","a":"2"}}`, true},
+		{"attributes, past the linear scan", manyAttrs(3), true},
+		{"attributes, last of the linear scan", manyAttrs(15), true},
+		{"attributes, first past it", manyAttrs(39), true},
+		{"unknown nested object", head + `"actor":{"user":"u"},"x":[{"b":1,"b":2}]}`, true},
+		{"same key in sibling objects", head + `"actor":{"user":"u"},"x":[{"b":1},{"b":2}],"y":{"b":{"b":1}}}`, false},
+		{"same key at two depths", head + `"actor":{"user":"u","actor":"x"}}`, false},
+		{"key text inside a value", head + `"actor":{"user":"u"},"reason":"\"msp\":\"x\",\"msp\":"}`, false},
+		{"escaped quote in a key", head + `"actor":{"user":"u"},"attributes":{"a\"b":"1","a\\":"2","a":"3"}}`, false},
+		{"prefix keys", head + `"actor":{"user":"u"},"attributes":{"ab":"1","a":"2","abc":"3"}}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decode(t, tt.raw)
+			var rej *RejectError
+			gotDup := errors.As(err, &rej) && rej.Reason == ReasonDuplicateKey
+			if gotDup != tt.dup {
+				t.Fatalf("duplicate_key = %v (%v), want %v", gotDup, err, tt.dup)
+			}
+			if !tt.dup && err != nil {
+				t.Fatalf("rejected: %v", err)
+			}
+		})
+	}
+}
+
+// TestRejectErrorsAreShort: an error quotes at most a prefix of a huge
+// value; it becomes a dead-letter header and a log field.
+func TestRejectErrorsAreShort(t *testing.T) {
+	big := strings.Repeat("Z", 500000)
+	for _, raw := range []string{
+		`{"event_type":"` + big + `"}`,
+		`{"event_type":"auth.login","time":"` + big + `"}`,
+		`{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u","ip":"` + big + `"}}`,
+		`{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"},"outcome":"` + big + `"}`,
+		`{"event_type":"auth.login","` + big + `":1,"` + big + `":2}`,
+	} {
+		_, err := decode(t, raw)
+		if err == nil || len(err.Error()) > 200 {
+			t.Errorf("error of %d bytes: %.100v", len(fmt.Sprint(err)), err)
+		}
+	}
 }

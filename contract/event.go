@@ -10,6 +10,18 @@ const Version = 1
 // MaxMessageBytes bounds one event on the wire.
 const MaxMessageBytes = 1 << 20
 
+// Field limits below the message size (docs/limits.md); past them a message
+// is rejected as limit_exceeded.
+const (
+	// MaxIdentifierBytes bounds event_id, msp, tenant, tool, actor.user,
+	// target.host, session.id and every attribute key (after trimming).
+	// An e-mail address is at most 254 bytes.
+	MaxIdentifierBytes = 256
+	// MaxAttributes bounds the attributes map, counting fields outside the
+	// contract that are kept there.
+	MaxAttributes = 1000
+)
+
 // Event is one normalised MSP event. Optional scalars are pointers so that
 // "absent" and "zero" stay distinguishable for rules (mfa: false is a finding;
 // a missing mfa is not).

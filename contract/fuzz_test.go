@@ -2,6 +2,7 @@ package contract
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -21,6 +22,18 @@ func FuzzDecode(f *testing.F) {
 		`[[[[[[[[[[]]]]]]]]]]`,
 		"\xff\xfe",
 		``,
+		// Duplicate keys: plain, escaped, nested, in a large object.
+		`{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"a","msp":"b","tool":"x","actor":{"user":"u"}}`,
+		`{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"a","m\u0073p":"b","tool":"x","actor":{"user":"u"}}`,
+		`{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"a","tool":"x","actor":{"user":"u","user":"v"}}`,
+		`{"a\"":1,"a\\":2,"a":3,"x":[{"b":1},{"b":2}]}`,
+		strings.Replace(loginWithAttributes(40), `"k39":"v"`, `"k3":"v"`, 1),
+		// Huge: just under and over the size limit, many keys, deep.
+		`{"event_type":"session.start","time":"2026-11-20T10:00:00Z","msp":"m","tenant":"t","tool":"x","actor":{"user":"u"},"attributes":{"blob":"` + strings.Repeat("A", 600000) + `"}}`,
+		`{"x":"` + strings.Repeat("a", MaxMessageBytes) + `"}`,
+		loginWithAttributes(MaxObjectKeys + 1),
+		`{"msp":"` + strings.Repeat("m", MaxIdentifierBytes+1) + `"}`,
+		`{"a":` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `}`,
 	} {
 		f.Add([]byte(seed))
 	}

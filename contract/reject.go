@@ -15,12 +15,20 @@ const (
 	ReasonUnknownEventType Reason = "unknown_event_type"
 	ReasonTimeOutOfRange   Reason = "time_out_of_range"
 	ReasonInvalidValue     Reason = "invalid_value"
+	// ReasonDuplicateKey: one JSON object names a key twice. Decoders
+	// disagree on which one wins, so the message means different things to
+	// different readers.
+	ReasonDuplicateKey Reason = "duplicate_key"
+	// ReasonLimitExceeded: a documented limit other than the message size
+	// (identifier length, attribute count, nesting depth; docs/limits.md).
+	ReasonLimitExceeded Reason = "limit_exceeded"
 )
 
 // Reasons lists every rejection reason, for metrics and documentation.
 var Reasons = []Reason{
 	ReasonOversize, ReasonInvalidUTF8, ReasonMalformedJSON, ReasonWrongType,
 	ReasonMissingField, ReasonUnknownEventType, ReasonTimeOutOfRange, ReasonInvalidValue,
+	ReasonDuplicateKey, ReasonLimitExceeded,
 }
 
 // RejectError is a contract violation: the message cannot become an Event.
