@@ -56,6 +56,9 @@ type Meta struct {
 	// starts in it.
 	Path string
 	Pos  Pos
+	// IDPos and NamePos are where the id and the name are written (zero
+	// when absent), for errors about them.
+	IDPos, NamePos Pos
 	// Index is the document's position in a multi-document file (0-based).
 	Index int
 }

@@ -259,6 +259,12 @@ func (p *docParser) meta(root *yaml.Node) Meta {
 		Index:          p.index,
 	}
 	m.Author = strings.Join(p.stringList(root, "author"), ", ")
+	if _, v := lookup(root, "id"); v != nil {
+		m.IDPos = p.pos(v)
+	}
+	if _, v := lookup(root, "name"); v != nil {
+		m.NamePos = p.pos(v)
+	}
 	if _, rel := lookup(root, "related"); rel != nil && rel.Kind == yaml.SequenceNode {
 		for _, e := range rel.Content {
 			m.Related = append(m.Related, Related{ID: p.scalar(e, "id"), Type: p.scalar(e, "type")})
