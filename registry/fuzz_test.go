@@ -24,6 +24,10 @@ func FuzzParse(f *testing.F) {
 		"version: 1\nmsps: &a [*a]\n",
 		"msps: [{id: a, tenants: [{id: t, tz: Not/AZone}]}]\n",
 		"",
+		// Issue 10: aliases that expand past the limits must fail fast.
+		registryBomb(1999, 2000),
+		"msps:\n  - id: a\n    tz: UTC\n    tenants: [{id: t1, maintenance: &w [{days: [sat], from: \"01:00\", to: \"05:00\"}]}, {id: t2, maintenance: *w}]\n",
+		"msps: [{id: a, tenants: [t]}]\n---\nmsps: [{id: b, tenants: [t]}]\n",
 	} {
 		f.Add([]byte(seed))
 	}

@@ -1,18 +1,20 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // IANA zones without relying on the image's /usr/share/zoneinfo
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tripline/tripline/yamlbound"
 )
 
 // Error is one problem in a registry file, at a position.
@@ -102,12 +104,23 @@ func Load(file string) (*Registry, error) {
 // MaxFileBytes bounds a registry file.
 const MaxFileBytes = 16 << 20
 
+// FileLimits bound a registry file after YAML alias expansion (see package
+// yamlbound). 500,000 nodes hold some 50,000 tenants with assets and
+// windows, several times the largest MSSP, and keep a parse (which ingest
+// repeats on every hot reload, beside the registry in use) near 150 MB.
+// docs/limits.md lists them.
+var FileLimits = yamlbound.Limits{
+	Kind:         "registry",
+	MaxBytes:     MaxFileBytes,
+	MaxNodes:     500_000,
+	MaxDepth:     32,
+	MaxDocuments: 1,
+}
+
 // Parse validates a registry document; file names it in errors. Every
-// problem is reported (as Errors), not only the first.
+// problem is reported (as Errors), not only the first. A file past
+// FileLimits (an alias bomb, say) is rejected before it is walked.
 func Parse(data []byte, file string) (reg *Registry, err error) {
-	if len(data) > MaxFileBytes {
-		return nil, Errors{{File: file, Msg: fmt.Sprintf("file is %d bytes, limit %d", len(data), MaxFileBytes)}}
-	}
 	defer func() {
 		// yaml.v3 has panicked on hostile input; a broken registry must
 		// be an error, not a crashed ingest worker.
@@ -115,16 +128,16 @@ func Parse(data []byte, file string) (reg *Registry, err error) {
 			reg, err = nil, Errors{{File: file, Msg: fmt.Sprintf("cannot parse: %v", r)}}
 		}
 	}()
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Errors{yamlError(file, err)}
+	docs, derr := yamlbound.Decode(data, file, FileLimits)
+	if derr != nil {
+		return nil, Errors{yamlError(file, derr)}
 	}
 	p := &parser{file: file, reg: &Registry{file: file, msps: map[string]*msp{}}}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		p.errorf(&doc, "empty registry: want a mapping with msps")
+	if len(docs) == 0 || len(docs[0].Content) == 0 {
+		p.errs = append(p.errs, &Error{File: file, Msg: "empty registry: want a mapping with msps"})
 		return nil, p.errs
 	}
-	p.top(doc.Content[0])
+	p.top(docs[0].Content[0])
 	if len(p.errs) > 0 {
 		sort.SliceStable(p.errs, func(i, j int) bool {
 			a, b := p.errs[i], p.errs[j]
@@ -135,16 +148,13 @@ func Parse(data []byte, file string) (reg *Registry, err error) {
 	return p.reg, nil
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
-
+// yamlError renders a yamlbound error (invalid YAML, a limit) as an *Error.
 func yamlError(file string, err error) *Error {
-	e := &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
-	if m := yamlLine.FindStringSubmatchIndex(e.Msg); m != nil {
-		e.Line, _ = strconv.Atoi(e.Msg[m[2]:m[3]])
-		e.Col = 1
-		e.Msg = strings.TrimPrefix(e.Msg[m[1]:], ": ")
+	var ye *yamlbound.Error
+	if errors.As(err, &ye) {
+		return &Error{File: file, Line: ye.Line, Col: ye.Col, Msg: ye.Msg}
 	}
-	return e
+	return &Error{File: file, Msg: err.Error()}
 }
 
 type parser struct {

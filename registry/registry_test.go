@@ -47,7 +47,7 @@ func TestParseErrors(t *testing.T) {
 		name, doc string
 		want      []string // "line:col: message fragment"
 	}{
-		{"yaml syntax", "msps:\n  - id: a\n    tenants: [x\n", []string{"2:1: did not find expected ',' or ']'"}},
+		{"yaml syntax", "msps:\n  - id: a\n    tenants: [x\n", []string{"2:1: invalid YAML: did not find expected ',' or ']'"}},
 		{"empty", "", []string{"empty registry"}},
 		{"not a mapping", "- a\n", []string{"1:1: the registry must be a mapping"}},
 		{"no msps", "version: 1\n", []string{"1:1: the registry has no msps"}},
