@@ -7,6 +7,7 @@ package broker
 
 import (
 	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -39,21 +40,38 @@ func Start(opts Options) (*Broker, error) {
 	if opts.Partitions <= 0 {
 		opts.Partitions = 4
 	}
-	topics := append(append([]string(nil), PipelineTopics...), opts.Topics...)
 	kopts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.Ports(opts.Port),
-		kfake.SeedTopics(int32(opts.Partitions), topics...),
 		kfake.DefaultNumPartitions(opts.Partitions),
 		kfake.AllowAutoTopicCreation(),
+		// Auto-created topics accept what the pipeline topics do.
+		kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(kafkaio.TopicMaxMessageBytes)}),
 		kfake.ListenFn(listenLoopback),
 	}
 	if opts.DataDir != "" {
 		kopts = append(kopts, kfake.DataDir(opts.DataDir))
 	}
+	if len(opts.Topics) > 0 {
+		kopts = append(kopts, kfake.SeedTopics(int32(opts.Partitions), opts.Topics...))
+	}
 	c, err := kfake.NewCluster(kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("start in-process Kafka broker: %w", err)
+	}
+	// The pipeline topics get the max.message.bytes kafkaio.EnsureTopics
+	// gives them, as a topic setting that DescribeConfigs reports, so the
+	// demo and the tests run with the limits production topics should have
+	// (docs/limits.md) and the workers read them back. A restarted broker
+	// with a DataDir already has them.
+	for _, t := range PipelineTopics {
+		if c.TopicInfo(t) != nil {
+			continue
+		}
+		if err := c.CreateTopic(t, int32(opts.Partitions), map[string]string{"max.message.bytes": strconv.Itoa(kafkaio.TopicMaxMessageBytes)}); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("create topic %s: %w", t, err)
+		}
 	}
 	return &Broker{cluster: c}, nil
 }

@@ -118,17 +118,24 @@ func (c Config) NewGroupReader(group string, topics []string, opts ReaderOptions
 // topic named on it and partitions by key with the murmur2 hash Java
 // producers use, so one MSP's events stay in order on one partition whoever
 // produced them. WriteMessages returns only once every message is
-// acknowledged by all in-sync replicas.
+// acknowledged by all in-sync replicas. Its BatchBytes suits topics with
+// Kafka's default max.message.bytes; NewWriterLimit takes the real limit.
 func (c Config) NewWriter() *kafka.Writer {
+	return c.NewWriterLimit(WriterBatchBytes(DefaultBrokerMaxMessageBytes))
+}
+
+// NewWriterLimit is NewWriter with BatchBytes set to batchBytes
+// (WriterBatchBytes of the topics' max.message.bytes): the largest single
+// message it sends and the largest record batch it builds. A message above
+// it fails the whole WriteMessages call before anything is sent, so callers
+// check sizes first (deadletter.Size).
+func (c Config) NewWriterLimit(batchBytes int) *kafka.Writer {
 	return &kafka.Writer{
-		Addr:         kafka.TCP(c.Brokers...),
-		Balancer:     &kafka.Murmur2Balancer{},
-		RequiredAcks: kafka.RequireAll,
-		BatchSize:    10000,
-		// Stay well under the broker's default message.max.bytes (1 MiB,
-		// counted with record overhead that BatchBytes ignores): a larger
-		// produce request is rejected whole.
-		BatchBytes:      512 << 10,
+		Addr:            kafka.TCP(c.Brokers...),
+		Balancer:        &kafka.Murmur2Balancer{},
+		RequiredAcks:    kafka.RequireAll,
+		BatchSize:       10000,
+		BatchBytes:      int64(batchBytes),
 		BatchTimeout:    5 * time.Millisecond,
 		MaxAttempts:     3,
 		WriteBackoffMin: 50 * time.Millisecond,
@@ -141,10 +148,15 @@ func (c Config) NewWriter() *kafka.Writer {
 type TopicSpec struct {
 	Name       string
 	Partitions int
+	// MaxMessageBytes is its max.message.bytes; 0 means
+	// TopicMaxMessageBytes.
+	MaxMessageBytes int
 }
 
-// EnsureTopics creates the topics that do not exist yet. Existing topics are
-// left as they are.
+// EnsureTopics creates the topics that do not exist yet, with
+// max.message.bytes set (TopicSpec.MaxMessageBytes) so that a contract-size
+// message and its normalised form and dead letter fit. Existing topics are
+// left as they are; workers read their limits (MaxMessageBytes).
 func (c Config) EnsureTopics(ctx context.Context, topics []TopicSpec) error {
 	if len(c.Brokers) == 0 {
 		return errors.New("no Kafka brokers configured")
@@ -152,7 +164,12 @@ func (c Config) EnsureTopics(ctx context.Context, topics []TopicSpec) error {
 	client := &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: c.transport(), Timeout: 15 * time.Second}
 	req := &kafka.CreateTopicsRequest{}
 	for _, t := range topics {
-		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t.Name, NumPartitions: t.Partitions, ReplicationFactor: -1})
+		limit := t.MaxMessageBytes
+		if limit <= 0 {
+			limit = TopicMaxMessageBytes
+		}
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t.Name, NumPartitions: t.Partitions, ReplicationFactor: -1,
+			ConfigEntries: []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(limit)}}})
 	}
 	resp, err := client.CreateTopics(ctx, req)
 	if err != nil {
