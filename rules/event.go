@@ -1,9 +1,12 @@
 package rules
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/fields"
@@ -59,4 +62,91 @@ func mapEvent(doc map[string]any, ls fields.Logsource) OfflineEvent {
 		}
 	}
 	return out
+}
+
+// LineTooLongError is passed to ReadLines' callback for a line longer than
+// the limit; the line is skipped, the ones after it are still read.
+type LineTooLongError struct {
+	Bytes int // the line's length, without its newline
+	Max   int
+}
+
+func (e *LineTooLongError) Error() string {
+	return fmt.Sprintf("line of %d bytes exceeds the %s limit", e.Bytes, sizeText(e.Max))
+}
+
+// sizeText writes n bytes as people write limits: "1 MiB", "64 KiB".
+func sizeText(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d-byte", n)
+}
+
+// ReadLines calls fn for every line of r (JSONL events, say), numbered from
+// 1, without its line ending ("\n" or "\r\n"). A line longer than limit bytes
+// is not held in memory: fn gets its number, a nil raw and a
+// *LineTooLongError, and reading goes on with the next line — unlike
+// bufio.Scanner, which gives up on the whole input at the first long line.
+// raw is only valid during the call. An error fn returns stops reading and
+// is returned as is; a read error is returned with the line it happened on.
+func ReadLines(r io.Reader, limit int, fn func(line int, raw []byte, err error) error) error {
+	br := bufio.NewReaderSize(r, min(limit+2, 64<<10))
+	var buf []byte
+	for line := 1; ; line++ {
+		buf = buf[:0]
+		n, long := 0, false // n: the line's bytes, line ending included
+		var tail [2]byte    // the line's last two bytes
+		var rerr error
+		for {
+			chunk, err := br.ReadSlice('\n')
+			n += len(chunk)
+			for _, c := range chunk[max(0, len(chunk)-2):] {
+				tail[0], tail[1] = tail[1], c
+			}
+			if !long {
+				buf = append(buf, chunk...)
+				// +2: the line ending may still be in buf.
+				if len(buf) > limit+2 {
+					long, buf = true, buf[:0]
+				}
+			}
+			if errors.Is(err, bufio.ErrBufferFull) {
+				continue
+			}
+			rerr = err
+			break
+		}
+		if n == 0 {
+			if errors.Is(rerr, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("line %d: %w", line, rerr)
+		}
+		eol := 0
+		if tail[1] == '\n' {
+			eol = 1
+			if n >= 2 && tail[0] == '\r' {
+				eol = 2
+			}
+		}
+		var ferr error
+		if size := n - eol; long || size > limit {
+			ferr = fn(line, nil, &LineTooLongError{Bytes: size, Max: limit})
+		} else {
+			ferr = fn(line, buf[:size], nil)
+		}
+		if ferr != nil {
+			return ferr
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("line %d: %w", line, rerr)
+		}
+	}
 }

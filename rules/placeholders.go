@@ -4,8 +4,19 @@ import (
 	"fmt"
 	"os"
 
-	"gopkg.in/yaml.v3"
+	"github.com/tripline/tripline/yamlbound"
 )
+
+// PlaceholderLimits bound a placeholders file (see package yamlbound):
+// lists of values a rule expands into, so of the same order as a rule
+// file's.
+var PlaceholderLimits = yamlbound.Limits{
+	Kind:         "placeholders file",
+	MaxBytes:     16 << 20,
+	MaxNodes:     100_000,
+	MaxDepth:     8,
+	MaxDocuments: 1,
+}
 
 // LoadPlaceholders reads the values of Sigma `|expand` placeholders from a
 // YAML file mapping each name (without the percent signs) to a list of
@@ -25,8 +36,8 @@ func LoadPlaceholders(path string) (map[string][]string, error) {
 		return nil, fmt.Errorf("placeholders: %w", err)
 	}
 	var out map[string][]string
-	if err := yaml.Unmarshal(data, &out); err != nil {
-		return nil, fmt.Errorf("placeholders %s: %w (want a map of name to a list of strings)", path, err)
+	if err := yamlbound.Unmarshal(data, path, PlaceholderLimits, &out); err != nil {
+		return nil, fmt.Errorf("placeholders: %w (want a map of name to a list of strings)", err)
 	}
 	return out, nil
 }
