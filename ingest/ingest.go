@@ -53,7 +53,13 @@ type Handler struct {
 	EventsTopic string
 	DLQTopic    string
 	Hooks       Hooks
-	Log         zerolog.Logger
+	// MaxMessageBytes is the largest message Producer will send (its
+	// BatchBytes; kafkaio.WriterBatchBytes of the topics' max.message.bytes).
+	// Bigger normalised events and dead letters are dead-lettered, reduced
+	// if need be, instead of failing the batch forever. 0 means Kafka's
+	// default topic limit.
+	MaxMessageBytes int
+	Log             zerolog.Logger
 	// Now stamps dead letters; nil means time.Now.
 	Now func() time.Time
 
@@ -154,28 +160,66 @@ func (h *Handler) prepare(batch []kafka.Message) *prepared {
 			h.Hooks.Consumed(m.Topic, 1)
 		}
 		ev, doc, err := dec.DecodeNormalised(m.Value)
+		var fwd kafka.Message
 		if err == nil {
 			if h.Enricher != nil {
 				if ev.Context = h.Enricher.Context(&ev); ev.Context != nil {
 					doc = contract.WithContext(doc, ev.Context)
 				}
 			}
+			fwd, err = h.forward(m, ev.MSP, doc)
+		}
+		if err == nil {
 			p.rows = append(p.rows, record.Event{Event: &ev, Doc: doc, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
-			p.normalised = append(p.normalised, kafka.Message{
-				Topic: h.EventsTopic,
-				Key:   []byte(ev.MSP),
-				Value: doc,
-				Headers: []kafka.Header{
-					{Key: deadletter.HeaderSourceTopic, Value: []byte(m.Topic)},
-					{Key: deadletter.HeaderSourcePartition, Value: strconv.AppendInt(nil, int64(m.Partition), 10)},
-					{Key: deadletter.HeaderSourceOffset, Value: strconv.AppendInt(nil, m.Offset, 10)},
-				},
-			})
+			p.normalised = append(p.normalised, fwd)
 			continue
 		}
-		p.dead = append(p.dead, deadletter.New(h.DLQTopic, m, err, now()))
+		p.dead = append(p.dead, h.deadLetter(m, err, now()))
 		h.Log.Debug().Str("topic", m.Topic).Int("partition", m.Partition).Int64("offset", m.Offset).
 			Str("reason", string(deadletter.Reason(err))).Err(err).Msg("dead-lettered")
 	}
 	return p
+}
+
+// maxMessageBytes is the largest message Producer sends (its BatchBytes).
+func (h *Handler) maxMessageBytes() int {
+	if h.MaxMessageBytes > 0 {
+		return h.MaxMessageBytes
+	}
+	return kafkaio.WriterBatchBytes(kafkaio.DefaultBrokerMaxMessageBytes)
+}
+
+// forward builds the normalised message of a valid event. One the writer
+// would refuse (normalisation and enrichment can make a message that fits
+// the raw topic too big for the events topic) is a permanent error: it is
+// rejected as oversize, to be dead-lettered, rather than failing the batch
+// on every retry.
+func (h *Handler) forward(m *kafka.Message, msp string, doc []byte) (kafka.Message, error) {
+	out := kafka.Message{
+		Topic: h.EventsTopic,
+		Key:   []byte(msp),
+		Value: doc,
+		Headers: []kafka.Header{
+			{Key: deadletter.HeaderSourceTopic, Value: []byte(m.Topic)},
+			{Key: deadletter.HeaderSourcePartition, Value: strconv.AppendInt(nil, int64(m.Partition), 10)},
+			{Key: deadletter.HeaderSourceOffset, Value: strconv.AppendInt(nil, m.Offset, 10)},
+		},
+	}
+	if n, limit := deadletter.Size(&out), h.maxMessageBytes(); n > limit {
+		return out, &contract.RejectError{Reason: contract.ReasonOversize,
+			Detail: fmt.Sprintf("normalised event is %d bytes, over the %d bytes a message to %s may have (its max.message.bytes)", n, limit, h.EventsTopic)}
+	}
+	return out, nil
+}
+
+// deadLetter wraps a rejected message for the dead-letter topic, reduced
+// (deadletter.Fit) when whole it would be too big to write: a dead letter
+// the writer refuses would fail its batch on every retry.
+func (h *Handler) deadLetter(m *kafka.Message, err error, at time.Time) kafka.Message {
+	dl := deadletter.Fit(deadletter.New(h.DLQTopic, m, err, at), h.maxMessageBytes())
+	if deadletter.Header(dl, deadletter.HeaderReduced) != "" {
+		h.Log.Warn().Str("topic", m.Topic).Int("partition", m.Partition).Int64("offset", m.Offset).Int("bytes", len(m.Value)).
+			Str("reason", string(deadletter.Reason(err))).Msg("dead letter too big for the dead-letter topic; writing its reduced form (hash, size, prefix)")
+	}
+	return dl
 }

@@ -32,6 +32,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Ready, when set, is told whether the last batch attempt succeeded.
 	Ready func(ok bool)
+	// MaxMessageBytes overrides the max.message.bytes read from the
+	// events and dead-letter topics (0: read it; docs/limits.md).
+	MaxMessageBytes int
 }
 
 // DefaultGroup is the ingest consumer group.
@@ -60,19 +63,24 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	defer reader.Close()
-	writer := cfg.Kafka.NewWriter()
+	limit, err := writerLimit(ctx, cfg.Kafka, cfg.MaxMessageBytes, cfg.Log.With().Str("worker", "ingest").Logger(), cfg.EventsTopic, cfg.DLQTopic)
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	writer := cfg.Kafka.NewWriterLimit(limit)
 	defer writer.Close()
 
 	m := NewMetrics(cfg.Registerer)
 	log := cfg.Log.With().Str("worker", "ingest").Logger()
 	h := &Handler{
-		Store:       cfg.Store,
-		Producer:    writer,
-		EventsTopic: cfg.EventsTopic,
-		DLQTopic:    cfg.DLQTopic,
-		Enricher:    cfg.Enricher,
-		Log:         log,
-		Hooks:       m.hooks(),
+		MaxMessageBytes: limit,
+		Store:           cfg.Store,
+		Producer:        writer,
+		EventsTopic:     cfg.EventsTopic,
+		DLQTopic:        cfg.DLQTopic,
+		Enricher:        cfg.Enricher,
+		Log:             log,
+		Hooks:           m.hooks(),
 	}
 	c := &kafkaio.Consumer{
 		Fetcher:         reader,
