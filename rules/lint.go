@@ -40,17 +40,42 @@ func (f Finding) String() string { return fmt.Sprintf("%s: %s: %s", f.Pos, f.Sev
 // logsource, fields outside the event contract and missing metadata as
 // warnings.
 func Lint(path string, cfg engine.Config) ([]Finding, error) {
-	files := []string{path}
-	if info, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("lint: %w", err)
-	} else if info.IsDir() {
+	return LintPaths([]string{path}, cfg)
+}
+
+// LintPaths is Lint over several files and directories checked as one rule
+// set, as the detector would load them together: an id or name used in two
+// of them is an error, and references resolve across them.
+func LintPaths(paths []string, cfg engine.Config) ([]Finding, error) {
+	var files []string
+	seen := map[string]bool{}
+	add := func(f string) {
+		// A file named twice (a directory and a file in it) is one file,
+		// not a duplicate of its own rules.
+		key := filepath.Clean(f)
+		if abs, err := filepath.Abs(f); err == nil {
+			key = abs
+		}
+		if !seen[key] {
+			seen[key] = true
+			files = append(files, f)
+		}
+	}
+	for _, path := range paths {
+		info, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("lint: %w", err)
+		}
+		if !info.IsDir() {
+			add(path)
+			continue
+		}
 		found, err := ruleFiles(os.DirFS(path), ".")
 		if err != nil {
 			return nil, fmt.Errorf("lint %s: %w", path, err)
 		}
-		files = files[:0]
 		for _, f := range found {
-			files = append(files, filepath.Join(path, f))
+			add(filepath.Join(path, f))
 		}
 	}
 	// Parse file by file (a broken file must not hide the others), then
@@ -77,10 +102,17 @@ func Lint(path string, cfg engine.Config) ([]Finding, error) {
 			out = append(out, lintRule(r)...)
 		}
 	}
+	where := ""
+	if len(paths) > 0 {
+		where = paths[0]
+	}
+	for _, e := range all.RemoveDuplicates() {
+		out = append(out, errorFinding(where, e))
+	}
 	rs, cerrs := engine.CompileCollection(&all, cfg)
 	_, corrErrs := correlate.Compile(all.Correlations, rs)
 	for _, e := range append(cerrs, corrErrs...) {
-		out = append(out, errorFinding(path, e))
+		out = append(out, errorFinding(where, e))
 	}
 	for _, c := range all.Correlations {
 		if c.ID == "" {

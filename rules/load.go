@@ -141,6 +141,9 @@ func LoadBundle(src Source, cfg engine.Config) (*Bundle, []error) {
 		}
 		coll.Add(c)
 	}
+	// An id or name used twice would resolve references to one of the two
+	// rules and silently starve the other.
+	errs = append(errs, coll.RemoveDuplicates()...)
 	rs, cerrs := engine.CompileCollection(&coll, cfg)
 	errs = append(errs, cerrs...)
 	cs, corrErrs := correlate.Compile(coll.Correlations, rs)

@@ -10,13 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
 	"github.com/tripline/tripline/sigma"
+	"github.com/tripline/tripline/yamlbound"
 )
 
 // A rule's tests live beside it in NAME.tests.yml:
@@ -43,6 +42,20 @@ type testFile struct {
 	Match   []map[string]any `yaml:"match"`
 	NoMatch []map[string]any `yaml:"no_match"`
 }
+
+// TestFileLimits bound a rule test file (see package yamlbound) as rule
+// files are bounded: the largest shipped test file has some 1,200 nodes.
+var TestFileLimits = yamlbound.Limits{
+	Kind:         "rule test file",
+	MaxBytes:     16 << 20,
+	MaxNodes:     100_000,
+	MaxDepth:     64,
+	MaxDocuments: 1,
+}
+
+// maxSequenceEvents bounds the events one test case expands to (`_repeat`
+// multiplies them as aliases do nodes).
+const maxSequenceEvents = 100_000
 
 // TestResult is the outcome of one rule's tests.
 type TestResult struct {
@@ -141,8 +154,8 @@ func testRuleFile(path string, b *Bundle, loadErrs []error) []TestResult {
 		return fail(fmt.Sprintf("no tests: create %s with match and no_match events", filepath.Base(testPath)))
 	}
 	var tf testFile
-	if err := yaml.Unmarshal(data, &tf); err != nil {
-		return fail(fmt.Sprintf("%s: %v", testPath, err))
+	if err := yamlbound.Unmarshal(data, testPath, TestFileLimits, &tf); err != nil {
+		return fail(err.Error()) // file:line: message
 	}
 	dec := contract.Decoder{}
 	parse := func(c map[string]any, ls fields.Logsource) (OfflineEvent, []byte, error) {
@@ -347,6 +360,9 @@ func expandSequence(c map[string]any) ([]map[string]any, error) {
 			}
 			repeat = n
 			delete(e, "_repeat")
+		}
+		if len(out)+repeat > maxSequenceEvents {
+			return nil, fmt.Errorf("sequence event %d: the sequence expands to more than %d events", i, maxSequenceEvents)
 		}
 		var t time.Time
 		switch {
