@@ -48,8 +48,13 @@ type Handler struct {
 	Store    DetectionStore
 	Producer Producer
 	DLQTopic string
-	Log      zerolog.Logger
-	Now      func() time.Time
+	// MaxMessageBytes is the largest message Producer sends (its
+	// BatchBytes); a dead letter above it is written in reduced form
+	// (deadletter.Fit) rather than failing the batch on every retry. 0
+	// means Kafka's default topic limit.
+	MaxMessageBytes int
+	Log             zerolog.Logger
+	Now             func() time.Time
 	// Matched, when set, counts detections by rule.
 	Matched func(ruleID string)
 	// Undecodable, when set, counts events that could not be decoded.
@@ -132,7 +137,7 @@ func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) *pendingB
 			if h.Undecodable != nil {
 				h.Undecodable()
 			}
-			p.dead = append(p.dead, deadletter.New(h.DLQTopic, m, err, detectedAt))
+			p.dead = append(p.dead, h.fit(deadletter.New(h.DLQTopic, m, err, detectedAt)))
 			continue
 		}
 		h.matched = h.Rules.Match(&ev, h.matched[:0])
@@ -234,4 +239,21 @@ func Summary(r *engine.Rule, ev *contract.Event) string {
 		b.WriteString(" hosts")
 	}
 	return b.String()
+}
+
+// fit reduces a dead letter too big for the writer (deadletter.Fit): a
+// foreign message near the events topic's limit plus the dead-letter
+// headers may not fit the dead-letter topic.
+func (h *Handler) fit(dl kafka.Message) kafka.Message {
+	limit := h.MaxMessageBytes
+	if limit <= 0 {
+		limit = kafkaio.WriterBatchBytes(kafkaio.DefaultBrokerMaxMessageBytes)
+	}
+	out := deadletter.Fit(dl, limit)
+	if deadletter.Header(out, deadletter.HeaderReduced) != "" {
+		h.Log.Warn().Str("topic", deadletter.Header(dl, deadletter.HeaderSourceTopic)).Str("partition", deadletter.Header(dl, deadletter.HeaderSourcePartition)).
+			Str("offset", deadletter.Header(dl, deadletter.HeaderSourceOffset)).Int("bytes", len(dl.Value)).
+			Msg("dead letter too big for the dead-letter topic; writing its reduced form (hash, size, prefix)")
+	}
+	return out
 }

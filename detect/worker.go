@@ -30,6 +30,9 @@ type Config struct {
 	Log             zerolog.Logger
 	Registerer      prometheus.Registerer
 	Ready           func(ok bool)
+	// MaxMessageBytes overrides the dead-letter topic's max.message.bytes
+	// (0: read it from the brokers; docs/limits.md).
+	MaxMessageBytes int
 	// Correlation bounds the correlation state (allowed lateness, caps);
 	// MaxReplay caps the history a state rebuild reads.
 	Correlation correlate.Config
@@ -56,19 +59,27 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("detect: %w", err)
 	}
 	defer reader.Close()
-	writer := cfg.Kafka.NewWriter()
+	// Dead letters are the only messages detect writes: size the writer
+	// by the dead-letter topic's max.message.bytes.
+	limit, lerr := cfg.Kafka.WriterLimit(ctx, cfg.MaxMessageBytes, cfg.DLQTopic)
+	if lerr != nil {
+		cfg.Log.Warn().Str("worker", "detect").Err(lerr).Str("topic", cfg.DLQTopic).Int("max_message_bytes", limit).
+			Msg("cannot read the topic's max.message.bytes; set --max-message-bytes if it is not Kafka's default")
+	}
+	writer := cfg.Kafka.NewWriterLimit(limit)
 	defer writer.Close()
 
 	log := cfg.Log.With().Str("worker", "detect").Logger()
 	m := newMetrics(cfg.Registerer)
 	h := &Handler{
-		Rules:       cfg.Rules,
-		Store:       cfg.Store,
-		Producer:    writer,
-		DLQTopic:    cfg.DLQTopic,
-		Log:         log,
-		Matched:     func(id string) { m.matches.WithLabelValues(id).Inc() },
-		Undecodable: m.undecodable.Inc,
+		Rules:           cfg.Rules,
+		Store:           cfg.Store,
+		Producer:        writer,
+		MaxMessageBytes: limit,
+		DLQTopic:        cfg.DLQTopic,
+		Log:             log,
+		Matched:         func(id string) { m.matches.WithLabelValues(id).Inc() },
+		Undecodable:     m.undecodable.Inc,
 	}
 	// Correlations run when the rule source has them; their state is
 	// rebuilt from the events table when the store can replay it.
