@@ -117,8 +117,6 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	enc := json.NewEncoder(out)
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64<<10), contract.MaxMessageBytes+1)
 	var events, contractEvents, badLines, detections, invalidContract int
 	// Correlations need the input in event-time order: read it all, then
 	// sort (stable, so equal times keep the input order).
@@ -127,19 +125,23 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		line int
 	}
 	var input []lineEvent
-	for line := 1; sc.Scan(); line++ {
+	// A line over the limit is skipped with its number, not the end of
+	// the input.
+	err = rules.ReadLines(in, contract.MaxMessageBytes, func(line int, raw []byte, err error) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		raw := sc.Bytes()
-		if len(strings.TrimSpace(string(raw))) == 0 {
-			continue
+		if err == nil && len(strings.TrimSpace(string(raw))) == 0 {
+			return nil
 		}
-		ev, err := rules.ParseOfflineEvent(&dec, raw, ls)
+		var ev rules.OfflineEvent
+		if err == nil {
+			ev, err = rules.ParseOfflineEvent(&dec, raw, ls)
+		}
 		if err != nil {
 			badLines++
 			fmt.Fprintf(stderr, "%s:%d: skipped: %v\n", *eventsPath, line, err)
-			continue
+			return nil
 		}
 		events++
 		if ev.Contract != nil {
@@ -155,8 +157,12 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(stderr, "%s:%d: warning: not a valid contract event (%v); evaluated as plain JSON\n", *eventsPath, line, ev.ContractErr)
 		}
 		input = append(input, lineEvent{ev, line})
+		return nil
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
-	if err := sc.Err(); err != nil {
+	if err != nil {
 		return fmt.Errorf("read %s: %w", *eventsPath, err)
 	}
 	evalStart := time.Now()
@@ -332,13 +338,10 @@ func runRulesLint(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var findings []rules.Finding
-	for _, p := range paths {
-		f, err := rules.Lint(p, cfg)
-		if err != nil {
-			return err
-		}
-		findings = append(findings, f...)
+	// One set, so an id or name reused across the arguments is found.
+	findings, err := rules.LintPaths(paths, cfg)
+	if err != nil {
+		return err
 	}
 	errorsFound, notes := 0, 0
 	for _, f := range findings {
