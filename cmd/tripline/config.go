@@ -50,12 +50,21 @@ func envName(flagName string) string {
 // secret reads a secret from TRIPLINE_<NAME>, or from the file named by
 // TRIPLINE_<NAME>_FILE (trailing newline trimmed). Secrets never come from
 // flags: flags show up in ps output and shell history.
+//
+// Both set is an error: which one would win is a guess, and an operator who
+// rotated the file while a stale variable lingers would log in with the
+// old secret. The error names the variables, never their values.
 func secret(name string) (string, error) {
 	env := "TRIPLINE_" + name
-	if v, ok := os.LookupEnv(env); ok {
+	v, inEnv := os.LookupEnv(env)
+	path := os.Getenv(env + "_FILE")
+	if inEnv && path != "" {
+		return "", fmt.Errorf("both %s and %s_FILE are set; set only one", env, env)
+	}
+	if inEnv {
 		return v, nil
 	}
-	if path := os.Getenv(env + "_FILE"); path != "" {
+	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			// The path is not secret; the content would be.
@@ -80,6 +89,7 @@ type commonFlags struct {
 	shutdownWait time.Duration
 	lagEvery     time.Duration
 	session      time.Duration
+	maxMessage   int
 
 	// Security settings; passwords are not flags (see secret).
 	chTLS      bool
@@ -122,6 +132,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, workers bool) {
 	fs.IntVar(&c.batchSize, "batch-size", 5000, "messages per batch (ClickHouse insert)")
 	fs.DurationVar(&c.flushEvery, "flush-interval", 200*time.Millisecond, "longest a message waits for its batch to fill")
 	fs.DurationVar(&c.shutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight batches")
+	fs.IntVar(&c.maxMessage, "max-message-bytes", 0, "max.message.bytes of the topics the worker writes (0: ask the brokers, Kafka's default 1048588 if they cannot say); bigger messages are dead-lettered, in reduced form if need be")
 }
 
 const (

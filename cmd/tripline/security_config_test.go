@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -87,5 +88,51 @@ func TestSecurityFromEnvironment(t *testing.T) {
 	c, _ = parseWorkerFlags(t)
 	if _, err := c.kafka(); err == nil || strings.Contains(err.Error(), "from-file") {
 		t.Errorf("unknown mechanism: %v", err)
+	}
+}
+
+// TestSecretEnvAndFile: a secret is read from TRIPLINE_<NAME> or from the
+// file TRIPLINE_<NAME>_FILE names; both at once is an error that names the
+// variables and shows neither secret.
+func TestSecretEnvAndFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(file, []byte("file-secret-123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"CLICKHOUSE_PASSWORD", "KAFKA_SASL_PASSWORD", "WRITER_PASSWORD"} {
+		for _, tt := range []struct {
+			env, file bool
+			want      string
+			wantErr   bool
+		}{
+			{want: ""},
+			{env: true, want: "env-secret-456"},
+			{file: true, want: "file-secret-123"},
+			{env: true, file: true, wantErr: true},
+		} {
+			t.Run(fmt.Sprintf("%s/env=%v,file=%v", name, tt.env, tt.file), func(t *testing.T) {
+				if tt.env {
+					t.Setenv("TRIPLINE_"+name, "env-secret-456")
+				}
+				if tt.file {
+					t.Setenv("TRIPLINE_"+name+"_FILE", file)
+				}
+				got, err := secret(name)
+				if tt.wantErr {
+					if err == nil {
+						t.Fatalf("both set: got %q, want an error", got)
+					}
+					msg := err.Error()
+					if !strings.Contains(msg, "TRIPLINE_"+name) || !strings.Contains(msg, "_FILE") ||
+						strings.Contains(msg, "secret-123") || strings.Contains(msg, "secret-456") {
+						t.Errorf("error %q should name both variables and neither secret", msg)
+					}
+					return
+				}
+				if err != nil || got != tt.want {
+					t.Fatalf("secret = %q, %v; want %q", got, err, tt.want)
+				}
+			})
+		}
 	}
 }

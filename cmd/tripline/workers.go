@@ -68,7 +68,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 			Enricher: enricher,
 			Kafka:    kcfg, Group: *group, RawTopics: splitList(*topics),
 			EventsTopic: *eventsTopic, DLQTopic: *dlqTopic,
-			BatchSize: c.batchSize, FlushInterval: c.flushEvery, ShutdownTimeout: c.shutdownWait,
+			BatchSize: c.batchSize, FlushInterval: c.flushEvery, ShutdownTimeout: c.shutdownWait, MaxMessageBytes: c.maxMessage,
 			Store: instrument(st, reg), Log: log, Registerer: reg, Ready: ready,
 		})
 	})
@@ -116,7 +116,7 @@ func runDetect(ctx context.Context, args []string, _, stderr io.Writer) error {
 		wg.Go(func() { mgr.Watch(ctx) })
 		return detect.Run(ctx, detect.Config{
 			Kafka: kcfg, Group: *group, EventsTopic: *eventsTopic, DLQTopic: *dlqTopic,
-			BatchSize: c.batchSize, FlushInterval: c.flushEvery, ShutdownTimeout: c.shutdownWait,
+			BatchSize: c.batchSize, FlushInterval: c.flushEvery, ShutdownTimeout: c.shutdownWait, MaxMessageBytes: c.maxMessage,
 			Rules: mgr, Store: instrument(st, reg), Log: log, Registerer: reg, Ready: ready,
 			Correlation: correlate.Config{AllowedLateness: *lateness},
 		})
