@@ -96,6 +96,27 @@ func Handler(reg *prometheus.Registry, ready *Readiness) http.Handler {
 	return mux
 }
 
+// Timeouts of the metrics and health server: a client that opens
+// connections and never reads, or keeps them idle, must not hold the
+// worker's goroutines and file descriptors for ever. Scrapes and probes
+// are small and quick.
+const (
+	readTimeout  = 10 * time.Second
+	writeTimeout = 30 * time.Second
+	idleTimeout  = 60 * time.Second
+)
+
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
 // Serve listens on addr until ctx is cancelled. An empty addr serves nothing.
 func Serve(ctx context.Context, addr string, h http.Handler) error {
 	if addr == "" {
@@ -106,7 +127,7 @@ func Serve(ctx context.Context, addr string, h http.Handler) error {
 	if err != nil {
 		return fmt.Errorf("metrics listener: %w", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	srv := newServer(h)
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
