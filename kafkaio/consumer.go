@@ -36,7 +36,9 @@ type Consumer struct {
 	// of a batch waits for company.
 	BatchSize     int
 	FlushInterval time.Duration
-	// ShutdownTimeout bounds the final flush after ctx is cancelled.
+	// ShutdownTimeout bounds shutting down after ctx is cancelled: the
+	// final flush gets all of it but a reserve (closeReserve) for leaving
+	// the group and closing connections.
 	ShutdownTimeout time.Duration
 	// RetryMin and RetryMax bound the exponential backoff between attempts
 	// of a failing batch.
@@ -65,17 +67,33 @@ func (c *Consumer) defaults() {
 	}
 }
 
+// errAbandoned marks a batch given up at the shutdown timeout, unflushed or
+// uncommitted: not a failure, since its offsets are not committed and the
+// group delivers it again.
+var errAbandoned = errors.New("abandoned at the shutdown timeout")
+
+// closeReserve is the part of a shutdown timeout kept for what follows the
+// flush (leaving the group, closing the writer), so that the process ends
+// within the timeout: a tenth, at most 2 s.
+func closeReserve(timeout time.Duration) time.Duration {
+	return min(timeout/10, 2*time.Second)
+}
+
 // Run consumes until ctx is cancelled or fetching fails for good. On
-// cancellation it stops fetching, flushes and commits what it holds (within
-// ShutdownTimeout) and returns nil. Memory is bounded: at most one batch
-// being handled, one waiting, and one being filled.
+// cancellation it stops fetching, flushes and commits what it holds and
+// returns nil. A batch that cannot be flushed within the shutdown budget
+// (ShutdownTimeout less closeReserve; ClickHouse or the broker down) is
+// abandoned with a warning and Run still returns nil: nothing is lost,
+// because its offsets were not committed and the group redelivers it; the
+// writes are idempotent. Memory is bounded: at most one batch being
+// handled, one waiting, and one being filled.
 func (c *Consumer) Run(ctx context.Context) error {
 	c.defaults()
-	// flushCtx outlives ctx by ShutdownTimeout so in-flight work can finish.
+	// flushCtx outlives ctx by the flush budget so in-flight work can finish.
 	flushCtx, cancelFlush := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelFlush()
 	stopTimer := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(c.ShutdownTimeout, cancelFlush)
+		t := time.AfterFunc(c.ShutdownTimeout-closeReserve(c.ShutdownTimeout), cancelFlush)
 		context.AfterFunc(flushCtx, func() { t.Stop() })
 	})
 	defer stopTimer()
@@ -107,6 +125,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}()
 	wg.Wait()
 
+	if errors.Is(flushErr, errAbandoned) {
+		c.Log.Warn().Err(flushErr).Dur("shutdown_timeout", c.ShutdownTimeout).
+			Msg("stopping with a batch not written or not committed; its offsets are not committed, so it will be redelivered")
+		flushErr = nil
+	}
 	if flushErr != nil {
 		return flushErr
 	}
@@ -203,7 +226,7 @@ func (c *Consumer) flush(ctx context.Context, batch []kafka.Message) error {
 			break
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("batch of %d not flushed before shutdown (offsets not committed; they will be redelivered): %w", len(batch), err)
+			return fmt.Errorf("batch of %d from %s/%d offset %d %w (last error: %v)", len(batch), batch[0].Topic, batch[0].Partition, batch[0].Offset, errAbandoned, err)
 		}
 		c.Log.Warn().Err(err).Int("attempt", attempt).Int("batch", len(batch)).Dur("retry_in", delay).
 			Str("topic", batch[0].Topic).Int("partition", batch[0].Partition).Int64("offset", batch[0].Offset).
@@ -211,7 +234,7 @@ func (c *Consumer) flush(ctx context.Context, batch []kafka.Message) error {
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
-			return fmt.Errorf("batch of %d not flushed before shutdown: %w", len(batch), err)
+			return fmt.Errorf("batch of %d from %s/%d offset %d %w (last error: %v)", len(batch), batch[0].Topic, batch[0].Partition, batch[0].Offset, errAbandoned, err)
 		}
 		delay = min(delay*2, c.RetryMax)
 	}
@@ -229,14 +252,14 @@ func (c *Consumer) commit(ctx context.Context, batch []kafka.Message) error {
 			return nil
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("commit: %w", err)
+			return fmt.Errorf("commit of a batch of %d %w (last error: %v)", len(batch), errAbandoned, err)
 		}
 		c.Log.Warn().Err(err).Int("attempt", attempt).Str("topic", last[0].Topic).Int("partition", last[0].Partition).
 			Int64("offset", last[0].Offset).Msg("commit failed; retrying")
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
-			return fmt.Errorf("commit: %w", ctx.Err())
+			return fmt.Errorf("commit of a batch of %d %w (last error: %v)", len(batch), errAbandoned, err)
 		}
 		delay = min(delay*2, c.RetryMax)
 	}
