@@ -46,8 +46,8 @@ func TestParseLimits(t *testing.T) {
 		{name: "shared window through an alias", doc: "msps:\n  - id: a\n    tz: UTC\n    tenants:\n" +
 			"      - {id: t1, maintenance: &w [{days: [sat], from: \"01:00\", to: \"05:00\"}]}\n" +
 			"      - {id: t2, maintenance: *w}\n"},
-		{name: "alias bomb", doc: registryBomb(1999, 2000), err: "bomb.yml:253:25: YAML aliases expand the registry past 500000 nodes"},
-		{name: "too many tenants", doc: plain.String(), err: "bomb.yml:499995:9: registry has more than 500000 YAML nodes"},
+		{name: "alias bomb", doc: registryBomb(1999, 2000), err: "bomb.yml:103:24: YAML aliases expand the registry past 200000 nodes"},
+		{name: "too many tenants", doc: plain.String(), err: "bomb.yml:199995:9: registry has more than 200000 YAML nodes"},
 		{name: "self-containing alias", doc: "version: 1\nmsps: &a [*a]\n", err: "bomb.yml:2:11: alias *a refers to a node that contains it"},
 		{name: "two documents", doc: "msps: [{id: a, tenants: [t]}]\n---\nmsps: []\n", err: "bomb.yml:2:1: registry has more than 1 YAML documents"},
 		{name: "too deep", doc: "msps: " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n", err: "YAML nesting deeper than 32 levels"},
@@ -113,7 +113,7 @@ func TestWatcherRejectsAliasBomb(t *testing.T) {
 	if w.Registry() != first {
 		t.Fatal("the bomb replaced the registry")
 	}
-	if !strings.Contains(logs.String(), "registry.yml:253:25: YAML aliases expand the registry past 500000 nodes") {
+	if !strings.Contains(logs.String(), "registry.yml:103:24: YAML aliases expand the registry past 200000 nodes") {
 		t.Errorf("the rejection log does not name file:line:col and the limit:\n%s", logs.String())
 	}
 	if err := w.Reload(); err == nil || !strings.Contains(err.Error(), "YAML aliases expand the registry") {

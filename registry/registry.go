@@ -105,14 +105,15 @@ func Load(file string) (*Registry, error) {
 const MaxFileBytes = 16 << 20
 
 // FileLimits bound a registry file after YAML alias expansion (see package
-// yamlbound). 500,000 nodes hold some 50,000 tenants with assets and
-// windows, several times the largest MSSP, and keep a parse (which ingest
-// repeats on every hot reload, beside the registry in use) near 150 MB.
-// docs/limits.md lists them.
+// yamlbound). Measured: 200,000 bare tenant ids (one node each) compile to
+// about 110 MiB, and ingest holds two registries during a hot reload; a
+// tenant with an id, a zone, tools and assets is 10 to 20 nodes, so the
+// limit still fits 10,000 to 20,000 such tenants. docs/limits.md lists
+// the limits.
 var FileLimits = yamlbound.Limits{
 	Kind:         "registry",
 	MaxBytes:     MaxFileBytes,
-	MaxNodes:     500_000,
+	MaxNodes:     200_000,
 	MaxDepth:     32,
 	MaxDocuments: 1,
 }
