@@ -29,8 +29,8 @@ var KnownModifiers = map[string]bool{
 
 // FileLimits bound one rule file, after YAML alias expansion (see package
 // yamlbound): the largest SigmaHQ rule has about 4,500 nodes, so 100,000
-// leave room for long IOC lists while keeping one file's parse and compile
-// to tens of megabytes. docs/limits.md lists them.
+// leave room for long IOC lists, while a file at the limit (100,000
+// values) compiles to about 50 MiB. docs/limits.md lists them.
 var FileLimits = yamlbound.Limits{
 	Kind:         "rule file",
 	MaxBytes:     16 << 20,
