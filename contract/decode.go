@@ -36,6 +36,10 @@ type Decoder struct {
 	// it (or change an event's ID with it). The zero value reads "context"
 	// back, as the detector must for normalised events.
 	DiscardContext bool
+	// MaxBytes is the largest input accepted; 0 means MaxMessageBytes, the
+	// contract's limit for what producers send. A reader of normalised
+	// documents sets MaxNormalisedBytes.
+	MaxBytes int
 }
 
 // Decoding uses github.com/goccy/go-json, a drop-in for encoding/json at
@@ -136,8 +140,12 @@ func idOf(canonical []byte) string { return uuid.NewSHA1(IDNamespace, canonical)
 
 func (d *Decoder) validate(raw []byte) (Event, error) {
 	var ev Event
-	if len(raw) > MaxMessageBytes {
-		return ev, reject(ReasonOversize, "", "message is %d bytes, limit %d", len(raw), MaxMessageBytes)
+	limit := MaxMessageBytes
+	if d.MaxBytes > 0 {
+		limit = d.MaxBytes
+	}
+	if len(raw) > limit {
+		return ev, reject(ReasonOversize, "", "message is %d bytes, limit %d", len(raw), limit)
 	}
 	if !utf8.Valid(raw) {
 		return ev, reject(ReasonInvalidUTF8, "", "message is not valid UTF-8")

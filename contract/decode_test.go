@@ -337,3 +337,28 @@ func TestRejectErrorsAreShort(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxBytes: producers' messages are limited to MaxMessageBytes; a
+// reader of normalised documents (the detector) accepts up to
+// MaxNormalisedBytes, since normalisation can grow a message.
+func TestMaxBytes(t *testing.T) {
+	head := `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"},"attributes":{"blob":"`
+	sized := func(n int) []byte { return []byte(head + strings.Repeat("a", n-len(head)-3) + `"}}`) }
+	for _, tt := range []struct {
+		max, size int
+		ok        bool
+	}{
+		{0, MaxMessageBytes, true},
+		{0, MaxMessageBytes + 1, false},
+		{MaxNormalisedBytes, MaxMessageBytes + 1, true},
+		{MaxNormalisedBytes, MaxNormalisedBytes, true},
+		{MaxNormalisedBytes, MaxNormalisedBytes + 1, false},
+	} {
+		d := Decoder{Now: func() time.Time { return testNow }, MaxBytes: tt.max}
+		_, err := d.Decode(sized(tt.size))
+		var rej *RejectError
+		if got := err == nil; got != tt.ok || (err != nil && (!errors.As(err, &rej) || rej.Reason != ReasonOversize)) {
+			t.Errorf("MaxBytes %d, %d bytes: %v, want accepted=%v", tt.max, tt.size, err, tt.ok)
+		}
+	}
+}

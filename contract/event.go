@@ -10,6 +10,14 @@ const Version = 1
 // MaxMessageBytes bounds one event on the wire.
 const MaxMessageBytes = 1 << 20
 
+// MaxNormalisedBytes bounds a normalised document (what ingest stores and
+// forwards to tripline.events). Normalisation can make a message larger
+// than it arrived (a derived event_id, JSON escapes, fields outside the
+// contract kept as JSON text, context from the registry); ingest rejects a
+// valid event whose document would exceed this as oversize, and the
+// detector reads documents up to it (Decoder.MaxBytes).
+const MaxNormalisedBytes = 2 << 20
+
 // Field limits below the message size (docs/limits.md); past them a message
 // is rejected as limit_exceeded.
 const (
