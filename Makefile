@@ -46,6 +46,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./sigma/
 	$(GO) test -run '^$$' -fuzz FuzzCompileMatch -fuzztime 60s ./engine/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./registry/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./yamlbound/
 
 clean:
 	rm -rf bin
