@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/kafkaio"
 )
@@ -72,6 +73,8 @@ func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Log.With().Str("worker", "detect").Logger()
 	m := newMetrics(cfg.Registerer)
 	h := &Handler{
+		// Normalised documents may be larger than the contract's 1 MiB.
+		Decoder:         contract.Decoder{MaxBytes: contract.MaxNormalisedBytes},
 		Rules:           cfg.Rules,
 		Store:           cfg.Store,
 		Producer:        writer,

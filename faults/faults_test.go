@@ -355,9 +355,20 @@ func TestPoisonMessages(t *testing.T) {
 		c = append(c[:at], append([]kafka.Message{{Topic: rawTopics[i%2], Value: []byte(p)}}, c[at:]...)...)
 		ds.chunks[i%len(ds.chunks)] = c
 	}
+	// Messages around the size limits (511 KiB to the raw topic's limit,
+	// valid and invalid), 50,000 attribute keys and a duplicate msp, spread
+	// over the chunks: before, one valid message over 512 KiB stopped
+	// ingest on every partition for good.
+	for i, m := range e.sizeMessages(ds) {
+		c := ds.chunks[i%len(ds.chunks)]
+		at := (len(c) * (i + 1)) / 12
+		ds.chunks[i%len(ds.chunks)] = append(c[:at], append([]kafka.Message{m}, c[at:]...)...)
+	}
 	// Foreign messages on the normalised topic reach detect, which must
-	// dead-letter them rather than stall its partition.
-	foreign := []string{`{"hello":"world"}`, `not json at all`, `{"event_type":"auth.login"}`}
+	// dead-letter them rather than stall its partition; the last is too big
+	// for tripline.dlq with the dead-letter headers, so it is reduced.
+	foreign := []string{`{"hello":"world"}`, `not json at all`, `{"event_type":"auth.login"}`,
+		strings.Repeat("F", kafkaio.WriterBatchBytes(kafkaio.TopicMaxMessageBytes)-100)}
 	var foreignMsgs []kafka.Message
 	for _, f := range foreign {
 		ds.invalid[f] = ""
@@ -370,7 +381,12 @@ func TestPoisonMessages(t *testing.T) {
 	for _, c := range ds.chunks[1:] {
 		e.produce(c)
 	}
-	e.waitCaughtUp(time.Minute, ing, det)
+	e.waitCaughtUp(2*time.Minute, ing, det)
+	for _, w := range []*worker{ing, det} {
+		if code := w.readyz(); code != http.StatusOK {
+			t.Errorf("%s /readyz = %d after the poison, want 200", w.name, code)
+		}
+	}
 	if got, want := ing.metric("tripline_ingest_dead_lettered_total"), float64(len(ds.invalid)-len(foreign)); got != want {
 		t.Errorf("tripline_ingest_dead_lettered_total = %.0f, want %.0f", got, want)
 	}
@@ -394,6 +410,59 @@ func TestPoisonMessages(t *testing.T) {
 	}
 	e.stopWorkers(ing, det)
 	e.verify(ds, true)
+}
+
+// TestSIGTERMWhileBatchCannotFlush: SIGTERM while ClickHouse is down and a
+// batch is being retried ends ingest with exit status 0 within
+// --shutdown-timeout, commits nothing of that batch, and a restarted
+// ingest stores it. Before, the worker exited 1 after the timeout and more.
+func TestSIGTERMWhileBatchCannotFlush(t *testing.T) {
+	e := newEnv(t)
+	ds := e.newDataset(dataOptions{seed: 7, events: 2000, chunks: 2, badPerChunk: 2})
+	const timeout = 5 * time.Second
+	ing := e.startWorker("ingest", "ingest", 200, "--shutdown-timeout", timeout.String())
+	det := e.startWorker("detect", "detect", 200)
+	e.produce(ds.chunks[0])
+	e.waitCaughtUp(time.Minute, ing, det)
+
+	if err := syscall.Kill(e.ch.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	before := e.committed(ingestGroup, rawTopics)
+	errs0 := ing.metric("tripline_ingest_batch_errors_total")
+	e.produce(ds.chunks[1])
+	for deadline := time.Now().Add(time.Minute); ing.metric("tripline_ingest_batch_errors_total") == errs0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("ingest never failed a batch with ClickHouse down")
+		}
+	}
+	start := time.Now()
+	if err := ing.stop(timeout + 2*time.Second); err != nil {
+		t.Fatalf("SIGTERM with a batch that cannot be written: %v\n%s", err, ing.logTail(10))
+	}
+	took := time.Since(start)
+	t.Logf("ingest exited 0 %s after SIGTERM (--shutdown-timeout %s)", took.Round(time.Millisecond), timeout)
+	if took > timeout+time.Second {
+		t.Errorf("ingest took %s to exit, more than --shutdown-timeout %s", took.Round(time.Millisecond), timeout)
+	}
+	if !strings.Contains(ing.logTail(20), "will be redelivered") {
+		t.Errorf("ingest did not log that the unflushed batch will be redelivered:\n%s", ing.logTail(20))
+	}
+	if after := e.committed(ingestGroup, rawTopics); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("ingest committed offsets of a batch it could not store:\nbefore %v\nafter  %v", before, after)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.ch.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ing.start()
+	e.waitCaughtUp(2*time.Minute, ing, det)
+	e.stopWorkers(ing, det)
+	// The abandoned batch's dead letters may have been written before
+	// SIGTERM and are written again: unique by coordinates.
+	e.verify(ds, false)
 }
 
 // waitReady waits for the worker's /readyz to say 200 again.

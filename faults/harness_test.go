@@ -527,7 +527,7 @@ func (e *env) newDataset(o dataOptions) *dataset {
 // produce writes one chunk; the broker acknowledges it before it returns.
 func (e *env) produce(msgs []kafka.Message) {
 	e.t.Helper()
-	w := e.kafka.NewWriter()
+	w := e.producer()
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -545,7 +545,7 @@ func (e *env) produceAll(ds *dataset, gap time.Duration) <-chan struct{} {
 			if i > 0 {
 				time.Sleep(gap)
 			}
-			w := e.kafka.NewWriter()
+			w := e.producer()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			err := w.WriteMessages(ctx, c...)
 			cancel()
@@ -648,8 +648,8 @@ func (e *env) verify(ds *dataset, strictDLQ bool) {
 			e.t.Errorf("dead letter %.60q lacks its source coordinates", m.Value)
 			continue
 		}
-		v := string(m.Value)
-		reason, ok := ds.invalid[v]
+		v, ok := deadLetterValue(m, ds.invalid)
+		reason := ds.invalid[v]
 		if !ok {
 			e.t.Errorf("unexpected dead letter %.80q", m.Value)
 			continue

@@ -195,6 +195,10 @@ func (h *Handler) maxMessageBytes() int {
 // rejected as oversize, to be dead-lettered, rather than failing the batch
 // on every retry.
 func (h *Handler) forward(m *kafka.Message, msp string, doc []byte) (kafka.Message, error) {
+	if len(doc) > contract.MaxNormalisedBytes {
+		return kafka.Message{}, &contract.RejectError{Reason: contract.ReasonOversize,
+			Detail: fmt.Sprintf("normalised event is %d bytes, limit %d", len(doc), contract.MaxNormalisedBytes)}
+	}
 	out := kafka.Message{
 		Topic: h.EventsTopic,
 		Key:   []byte(msp),

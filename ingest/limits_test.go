@@ -109,6 +109,8 @@ func TestHandlerSizes(t *testing.T) {
 		{"invalid 600 KiB", invalidWithBlob(8, 600<<10), want{reason: contract.ReasonMissingField}, want{reason: contract.ReasonMissingField, reduced: true}},
 		{"invalid 1 MiB", invalidWithBlob(9, contract.MaxMessageBytes), want{reason: contract.ReasonMissingField}, want{reason: contract.ReasonMissingField, reduced: true}},
 		{"50,000 attribute keys", manyKeys(50000), want{reason: contract.ReasonLimitExceeded}, want{reason: contract.ReasonLimitExceeded, reduced: true}},
+		// 400,000 '<' become 2,400,000 bytes of \u003c escapes.
+		{"normalised over 2 MiB", []byte(strings.Replace(string(sessionWithBlob(12, 400_000)), "AAAA", "<<<<", -1)), want{reason: contract.ReasonOversize}, want{reason: contract.ReasonOversize, reduced: true}},
 		{"small valid after", sessionWithBlob(10, 2000), want{stored: true}, want{stored: true}},
 	}
 
