@@ -34,11 +34,13 @@ func registryBomb(msps, n int) string {
 }
 
 func TestParseLimits(t *testing.T) {
+	// A flow list: one token per node, so the node limit is what fails.
 	var plain strings.Builder
-	plain.WriteString("msps:\n  - id: a\n    tenants:\n")
+	plain.WriteString("msps:\n  - id: a\n    tenants: [t")
 	for i := 0; i <= FileLimits.MaxNodes; i++ {
-		fmt.Fprintf(&plain, "      - t%d\n", i)
+		fmt.Fprintf(&plain, ", t%d", i)
 	}
+	plain.WriteString("]\n")
 	for _, tc := range []struct {
 		name, doc string
 		err       string // "" for a valid registry
@@ -47,7 +49,9 @@ func TestParseLimits(t *testing.T) {
 			"      - {id: t1, maintenance: &w [{days: [sat], from: \"01:00\", to: \"05:00\"}]}\n" +
 			"      - {id: t2, maintenance: *w}\n"},
 		{name: "alias bomb", doc: registryBomb(1999, 2000), err: "bomb.yml:103:24: YAML aliases expand the registry past 200000 nodes"},
-		{name: "too many tenants", doc: plain.String(), err: "bomb.yml:199995:9: registry has more than 200000 YAML nodes"},
+		{name: "too many tenants", doc: plain.String(), err: "registry has more than 200000 YAML nodes"},
+		{name: "flat list past the token check", doc: "msps:\n  - id: a\n    tenants: [" + strings.Repeat("t,", 2*FileLimits.MaxNodes) + "t]\n",
+			err: "bomb.yml:3:1: registry holds more than 400000 YAML tokens by this line, too many for its limit of 200000 nodes"},
 		{name: "self-containing alias", doc: "version: 1\nmsps: &a [*a]\n", err: "bomb.yml:2:11: alias *a refers to a node that contains it"},
 		{name: "two documents", doc: "msps: [{id: a, tenants: [t]}]\n---\nmsps: []\n", err: "bomb.yml:2:1: registry has more than 1 YAML documents"},
 		{name: "too deep", doc: "msps: " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n", err: "YAML nesting deeper than 32 levels"},

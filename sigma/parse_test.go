@@ -169,6 +169,7 @@ func TestParseErrorsArePositioned(t *testing.T) {
 		{"blank field name", "title: x\ndetection:\n    sel:\n        - {a: b}\n        - ' ': v\n    condition: sel\n", `bad.yml:5:11: empty field name`},
 		{"timespan overflow", "correlation:\n    type: event_count\n    rules: [a]\n    timespan: 585y\n    condition: {gte: 2}\n", `bad.yml:4:15: timespan "585y" exceeds the maximum of 10y (3650 days)`},
 		{"alias bomb", aliasBomb(2000), "bad.yml:55:7: YAML aliases expand the rule file past 100000 nodes"},
+		{"flat list past the token check", "title: x\nvals: [" + strings.Repeat("a,", 200_000) + "a]\n", "bad.yml:2:1: rule file holds more than 200000 YAML tokens by this line"},
 		{"alias cycle", "title: x\ndetection: &d\n    sel: [*d]\n    condition: sel\n", "bad.yml:3:11: alias *d refers to a node that contains it"},
 	}
 	for _, tc := range cases {

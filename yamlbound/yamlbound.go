@@ -11,7 +11,12 @@
 // 2,000 values, becomes 4 million detection values and 1.9 GB. The file
 // size limit never sees it.
 //
-// Decode therefore measures every document as the tree it expands to: an
+// Before yaml.v3 sees a file, one pass over its bytes counts its tokens
+// (see tokensWithin): yaml.v3 builds a document's whole tree before it can
+// be measured, and a 16 MiB flat list is 8 million nodes (1.4 GB) without
+// any alias.
+//
+// Decode then measures every document as the tree it expands to: an
 // alias counts as the whole subtree of its anchor, every time it occurs.
 // The expanded node count (over all documents of the file), the expanded
 // depth and the number of documents are checked against Limits before any
@@ -99,6 +104,12 @@ func Decode(data []byte, file string, lim Limits) (docs []*yaml.Node, err error)
 	if lim.MaxBytes > 0 && len(data) > lim.MaxBytes {
 		return nil, &Error{File: file, limit: true, Msg: fmt.Sprintf(
 			"%s is %d bytes, more than the limit of %d", kind, len(data), lim.MaxBytes)}
+	}
+	if lim.MaxNodes > 0 {
+		if line, ok := tokensWithin(data, tokensPerNode*lim.MaxNodes); !ok {
+			return nil, &Error{File: file, Line: line, Col: 1, limit: true, Msg: fmt.Sprintf(
+				"%s holds more than %d YAML tokens by this line, too many for its limit of %d nodes", kind, tokensPerNode*lim.MaxNodes, lim.MaxNodes)}
+		}
 	}
 	m := &measure{file: file, kind: kind, lim: lim, memo: map[*yaml.Node]result{}}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -287,3 +298,43 @@ func (m *measure) check(n *yaml.Node, depth, count int) error {
 	}
 	return nil
 }
+
+// tokensPerNode is how many tokens (see tokensWithin) a file may hold per
+// node of its limit before it is rejected unparsed. A key or a flow list
+// item is one token per node and a block list item ("- x") two, so a file
+// within its node limit passes unless it is all block list and also holds
+// prose (quoted text, block scalars and comments count word by word).
+const tokensPerNode = 2
+
+// tokensWithin reports whether data holds at most max tokens, else the
+// line on which it passes max. A token starts at a non-blank byte at the
+// start of the input or after a blank or one of ",:[]{}". yaml.v3 builds
+// its whole node tree before Decode can count anything, and a flat list
+// costs it some 90 MiB per MiB ("a,a,a,..." is one node per two bytes; a
+// 16 MiB one took 1.4 GB and 98 s). Every node yaml.v3 builds starts a
+// token or is the empty value of a key or entry that does ("- a:" is a
+// sequence entry, a mapping, a key and a null for two tokens), so the tree
+// it builds for an accepted file is at most 1.5 nodes per token: 3 nodes
+// per node of the limit, in one pass over the bytes.
+func tokensWithin(data []byte, max int) (line int, ok bool) {
+	n, line := 0, 1
+	prev := byte(' ')
+	for _, c := range data {
+		if c == '\n' {
+			line++
+		}
+		if !isBlank(c) {
+			switch prev {
+			case ' ', '\t', '\n', '\r', ',', ':', '[', ']', '{', '}':
+				n++
+				if n > max {
+					return line, false
+				}
+			}
+		}
+		prev = c
+	}
+	return 0, true
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
