@@ -3,32 +3,23 @@ package detect
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/tripline/tripline/contract"
-	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/deadletter"
-	"github.com/tripline/tripline/engine"
-	"github.com/tripline/tripline/fields"
+	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/record"
+	"github.com/tripline/tripline/watermark"
 )
 
-// DetectionNamespace is the UUIDv5 namespace of detection IDs. Changing it
-// changes every ID and breaks replay deduplication: never do.
-var DetectionNamespace = uuid.MustParse("0d3e5b7c-8f21-5a9e-b4c6-747269706c64")
-
-// Matcher appends to dst the rules that match ev. Implementations swap rule
-// sets atomically (hot reload), so one event sees one consistent set;
-// *rules.Manager and *engine.RuleSet implement it.
-type Matcher interface {
-	Match(ev fields.Source, dst []*engine.Rule) []*engine.Rule
+// Snapshots serves the snapshot of rules in use; *rules.Manager implements
+// it (and swaps whole snapshots on reload).
+type Snapshots interface {
+	Snapshot() *detection.Snapshot
 }
 
 // DetectionStore receives detections; *store.Store implements it.
@@ -41,10 +32,12 @@ type Producer interface {
 	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 }
 
-// Handler is the detector's batch handler.
+// Handler is the detector's batch handler: it decodes the normalised
+// events, runs them through the detection core, advances the core's
+// watermarks from ingest's progress markers, and stores the detections.
 type Handler struct {
 	Decoder  contract.Decoder
-	Rules    Matcher
+	Rules    Snapshots
 	Store    DetectionStore
 	Producer Producer
 	DLQTopic string
@@ -54,34 +47,58 @@ type Handler struct {
 	// means Kafka's default topic limit.
 	MaxMessageBytes int
 	Log             zerolog.Logger
-	Now             func() time.Time
-	// Matched, when set, counts detections by rule.
-	Matched func(ruleID string)
-	// Undecodable, when set, counts events that could not be decoded.
-	Undecodable func()
+	// Now is the wall clock (idle timeouts, detected_at); nil means
+	// time.Now.
+	Now func() time.Time
 
-	// Correlations, when set, are run on every event with the matches of
-	// Rules (see stateful.go); Run sets it when Rules implements
-	// CorrelationSource. History, when set, rebuilds their state.
-	Correlations      CorrelationSource
-	CorrelationConfig correlate.Config
-	History           HistoryReader
+	// Core tunes the detection core (correlation bounds, held events).
+	Core detection.Config
+	// Watermark turns progress markers into watermarks (lateness, idle
+	// timeout).
+	Watermark watermark.Merger
+	// State, when set, persists each msp's correlation frontier and
+	// rebuilds correlation state from stored events after a restart or
+	// rebalance. Without it a detector starts with empty state.
+	State StateStore
 	// MaxReplay caps the history one rebuild reads (DefaultMaxReplay).
 	MaxReplay time.Duration
-	// Rebuilt, when set, observes each rebuild.
+	// Partitions is the partition count of the normalised topic: a
+	// rebuild restores the msps whose key maps to a partition the handler
+	// reads (see PartitionOf). Zero disables rebuilds.
+	Partitions int
+
+	// Matched, when set, counts detections by rule.
+	Matched func(ruleID string)
+	// Undecodable, when set, counts messages that could not be decoded.
+	Undecodable func()
+	// Rebuilt, when set, observes each state rebuild.
 	Rebuilt func(events int, took time.Duration, err error)
 
 	pending *pendingBatch
-	matched []*engine.Rule
-	st      *stateful
+	core    *detection.Core
+	parts   map[int]*partitionState
+	// restored marks msps whose state is rebuilt (or needed none).
+	restored map[string]bool
+	saved    map[string]detection.Key
+}
+
+// partitionState is what the handler knows of one partition of the
+// normalised topic.
+type partitionState struct {
+	adopted bool            // its msps' state is rebuilt (see adopt)
+	next    int64           // next expected offset (-1: none yet)
+	msps    map[string]bool // msps seen on it (the topic is keyed by msp)
+	last    kafka.Message   // the last message read (coordinates of window closes)
 }
 
 type pendingBatch struct {
 	first, last kafka.Message
 	size        int
 	detections  []record.Detection
+	frontiers   []record.Frontier
 	dead        []kafka.Message
 	storeDone   bool
+	savedDone   bool
 	deadDone    bool
 }
 
@@ -92,7 +109,13 @@ func (h *Handler) HandleBatch(ctx context.Context, batch []kafka.Message) error 
 	}
 	p := h.pending
 	if p == nil || p.size != len(batch) || !same(p.first, batch[0]) || !same(p.last, batch[len(batch)-1]) {
-		p = h.evaluate(ctx, batch)
+		// Evaluating a batch again after a failure is safe: plain rules
+		// yield the same IDs, and the core recognises events it holds or
+		// has released.
+		var err error
+		if p, err = h.evaluate(ctx, batch); err != nil {
+			return err
+		}
 		h.pending = p
 	}
 	if !p.storeDone && len(p.detections) > 0 {
@@ -101,6 +124,16 @@ func (h *Handler) HandleBatch(ctx context.Context, batch []kafka.Message) error 
 		}
 	}
 	p.storeDone = true
+	// Frontiers only after the detections they vouch for.
+	if !p.savedDone && len(p.frontiers) > 0 && h.State != nil {
+		if err := h.State.SaveFrontiers(ctx, p.frontiers); err != nil {
+			return fmt.Errorf("save correlation frontiers: %w", err)
+		}
+		for _, f := range p.frontiers {
+			h.saved[f.MSP] = detection.Key{Time: f.Time, ID: f.EventID}
+		}
+	}
+	p.savedDone = true
 	if !p.deadDone && len(p.dead) > 0 {
 		if err := h.Producer.WriteMessages(ctx, p.dead...); err != nil {
 			return fmt.Errorf("write %s: %w", h.DLQTopic, kafkaio.SummariseWriteError(err))
@@ -120,125 +153,146 @@ func same(a, b kafka.Message) bool {
 	return a.Topic == b.Topic && a.Partition == b.Partition && a.Offset == b.Offset
 }
 
-func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) *pendingBatch {
-	p := &pendingBatch{first: batch[0], last: batch[len(batch)-1], size: len(batch)}
-	now := time.Now
+func (h *Handler) now() time.Time {
 	if h.Now != nil {
-		now = h.Now
+		return h.Now()
 	}
-	detectedAt := now().UTC()
-	set := h.correlations()
+	return time.Now()
+}
+
+func (h *Handler) init() {
+	if h.parts == nil {
+		h.parts = map[int]*partitionState{}
+		h.restored = map[string]bool{}
+		h.saved = map[string]detection.Key{}
+	}
+	snap := h.Rules.Snapshot()
+	if h.core == nil {
+		h.core = detection.New(snap, h.Core)
+	} else {
+		h.core.Swap(snap)
+	}
+}
+
+func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) (*pendingBatch, error) {
+	h.init()
+	p := &pendingBatch{first: batch[0], last: batch[len(batch)-1], size: len(batch)}
+	now := h.now()
+	detectedAt := now.UTC()
+	var cause kafka.Message
+	emit := func(r detection.Result) {
+		p.detections = append(p.detections, r.Record(detectedAt, detection.Coordinates{Topic: cause.Topic, Partition: cause.Partition, Offset: cause.Offset}))
+	}
 	for i := range batch {
 		m := &batch[i]
-		ev, err := h.Decoder.Decode(m.Value)
-		if err != nil {
+		cause = *m
+		ps := h.partition(m.Partition)
+		if ps.next >= 0 && m.Offset > ps.next {
+			// Skipped ahead: the partition was away after a rebalance and
+			// another detector consumed the gap (and recorded frontiers);
+			// rebuild its msps from storage.
+			for msp := range ps.msps {
+				delete(h.restored, msp)
+			}
+			ps.adopted = false
+		}
+		if !ps.adopted {
+			if err := h.adopt(ctx, m.Partition, ps); err != nil {
+				return nil, err
+			}
+		}
+		ps.next = m.Offset + 1
+		ps.last = *m
+		h.Watermark.Read(m.Partition, now)
+		switch watermark.Control(m) {
+		case "":
+		case watermark.KindProgress:
+			pr, err := watermark.Parse(m.Value)
+			if err != nil {
+				h.deadLetter(p, m, err, detectedAt)
+				continue
+			}
+			h.Watermark.Observe(m.Partition, pr, now)
+			continue
+		default:
+			continue // a control message of a newer version: not ours to judge
+		}
+		ev := new(contract.Event)
+		var err error
+		if *ev, err = h.Decoder.Decode(m.Value); err != nil {
 			// Only a foreign producer on tripline.events gets here; keep the
 			// message rather than stall the partition.
-			if h.Undecodable != nil {
-				h.Undecodable()
-			}
-			p.dead = append(p.dead, h.fit(deadletter.New(h.DLQTopic, m, err, detectedAt)))
+			h.deadLetter(p, m, err, detectedAt)
 			continue
 		}
-		h.matched = h.Rules.Match(&ev, h.matched[:0])
-		for _, r := range h.matched {
-			// Rules that correlations read are silent unless one says
-			// `generate: true` (Sigma's default).
-			if set.Generates(r.Identity()) {
-				p.detections = append(p.detections, NewDetection(r, &ev, m, detectedAt))
+		ps.msps[ev.MSP] = true
+		if !h.restored[ev.MSP] {
+			// New to the group: state from what Kafka delivers; recorded
+			// as started so a rebuild replays its stored events.
+			h.restored[ev.MSP] = true
+		}
+		in := detection.ContractEvent(ev)
+		h.core.Process(&in, emit)
+	}
+	// Release what the watermarks now cover, on every partition: time
+	// passes for idle ones too.
+	for part, ps := range h.parts {
+		wm, ok := h.Watermark.Watermark(part, now)
+		if !ok {
+			continue
+		}
+		cause = ps.last
+		for msp := range ps.msps {
+			h.core.Advance(msp, wm, emit)
+		}
+	}
+	p.frontiers = h.frontiers()
+	return p, nil
+}
+
+func (h *Handler) partition(n int) *partitionState {
+	ps := h.parts[n]
+	if ps == nil {
+		ps = &partitionState{next: -1, msps: map[string]bool{}}
+		h.parts[n] = ps
+	}
+	return ps
+}
+
+func (h *Handler) deadLetter(p *pendingBatch, m *kafka.Message, err error, at time.Time) {
+	if h.Undecodable != nil {
+		h.Undecodable()
+	}
+	p.dead = append(p.dead, h.fit(deadletter.New(h.DLQTopic, m, err, at)))
+}
+
+// frontiers lists the msps whose frontier moved since it was last saved.
+func (h *Handler) frontiers() []record.Frontier {
+	if h.State == nil {
+		return nil
+	}
+	var out []record.Frontier
+	for _, ps := range h.parts {
+		for msp := range ps.msps {
+			f := h.core.Frontier(msp)
+			if f.IsZero() {
+				f = detection.Key{Time: startedAt}
 			}
-		}
-		if set.Len() > 0 {
-			h.correlate(ctx, set, &ev, m, h.matched, p, detectedAt)
-		}
-	}
-	return p
-}
-
-// NewDetection builds the detection of one rule on one event.
-func NewDetection(r *engine.Rule, ev *contract.Event, m *kafka.Message, at time.Time) record.Detection {
-	return record.Detection{
-		DetectionID: DetectionID(r.Identity(), ev.EventID),
-		RuleID:      r.Identity(),
-		RuleTitle:   r.Title,
-		Level:       r.Level,
-		Tags:        r.Tags,
-		MSP:         ev.MSP,
-		Tenant:      ev.Tenant,
-		ActorUser:   ev.Actor.User,
-		FirstTime:   ev.Time,
-		LastTime:    ev.Time,
-		EventIDs:    []string{ev.EventID},
-		Summary:     Summary(r, ev),
-		DetectedAt:  at,
-		Topic:       m.Topic,
-		Partition:   m.Partition,
-		Offset:      m.Offset,
-	}
-}
-
-// DetectionID is deterministic in the rule and the events that formed the
-// detection (order-independent for multi-event detections).
-func DetectionID(ruleID string, eventIDs ...string) string {
-	var b strings.Builder
-	b.WriteString(ruleID)
-	for _, id := range sortedCopy(eventIDs) {
-		b.WriteByte(0)
-		b.WriteString(id)
-	}
-	return uuid.NewSHA1(DetectionNamespace, []byte(b.String())).String()
-}
-
-func sortedCopy(ids []string) []string {
-	if len(ids) < 2 {
-		return ids
-	}
-	out := append([]string(nil), ids...)
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
+			if f == h.saved[msp] {
+				continue
+			}
+			out = append(out, record.Frontier{MSP: msp, Time: f.Time, EventID: f.ID})
 		}
 	}
 	return out
 }
 
-// Summary is the one line an analyst reads first.
-func Summary(r *engine.Rule, ev *contract.Event) string {
-	var b strings.Builder
-	b.WriteString(r.Title)
-	b.WriteString(": ")
-	b.WriteString(ev.EventType)
-	if ev.Actor.User != "" {
-		b.WriteString(" by ")
-		b.WriteString(ev.Actor.User)
+// Stats reports the core's buffers and correlation state.
+func (h *Handler) Stats() detection.Stats {
+	if h.core == nil {
+		return detection.Stats{}
 	}
-	if ev.Tenant != "" {
-		b.WriteString(" at ")
-		b.WriteString(ev.Tenant)
-	}
-	b.WriteString(" via ")
-	b.WriteString(ev.Tool)
-	if ev.Actor.Country != "" || ev.Actor.IP != "" {
-		b.WriteString(" from ")
-		b.WriteString(strings.TrimSpace(ev.Actor.IP + " " + ev.Actor.Country))
-	}
-	switch {
-	case ev.Package.Name != "":
-		b.WriteString("; package ")
-		b.WriteString(ev.Package.Name)
-		if ev.Package.Version != "" {
-			b.WriteString(" " + ev.Package.Version)
-		}
-	case ev.Script.Name != "":
-		b.WriteString("; script ")
-		b.WriteString(ev.Script.Name)
-	}
-	if ev.Target.HostCount != nil {
-		b.WriteString("; ")
-		b.WriteString(strconv.FormatInt(*ev.Target.HostCount, 10))
-		b.WriteString(" hosts")
-	}
-	return b.String()
+	return h.core.Stats()
 }
 
 // fit reduces a dead letter too big for the writer (deadletter.Fit): a

@@ -2,196 +2,147 @@ package detect
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/segmentio/kafka-go"
-
-	"github.com/tripline/tripline/contract"
-	"github.com/tripline/tripline/correlate"
-	"github.com/tripline/tripline/engine"
+	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/record"
 )
 
-// CorrelationSource serves the current correlations; *rules.Manager
-// implements it. When Handler.Rules implements it, the handler runs the
-// correlations too.
-type CorrelationSource interface {
-	Correlations() *correlate.Set
-}
-
-// HistoryReader replays stored events; *store.Store implements it. The
-// handler uses it to rebuild correlation state.
-type HistoryReader interface {
+// StateStore is what correlation state needs from storage: the stored
+// events to rebuild from, and each msp's frontier. *store.Store
+// implements it.
+type StateStore interface {
+	// ReplayEvents calls fn with the JSON of each stored event of msp with
+	// a time in [from, to), ordered by time (at the store's precision).
 	ReplayEvents(ctx context.Context, msp string, from, to time.Time, fn func(doc []byte) error) error
+	// Frontiers returns the last recorded frontier of every msp.
+	Frontiers(ctx context.Context) ([]record.Frontier, error)
+	SaveFrontiers(ctx context.Context, fs []record.Frontier) error
 }
 
 // DefaultMaxReplay caps how much history a rebuild reads (anomaly
 // histories longer than this start over from what it covers).
 const DefaultMaxReplay = 30 * 24 * time.Hour
 
-// stateful is the correlation part of a Handler: one evaluator per
-// detector process, its state partitioned by msp (the topic key, so a
-// consumer-group member holds the state of its own partitions only).
+// startedAt is the frontier recorded for an msp whose events the group
+// has started to evaluate but none of which reached the correlations yet:
+// a rebuild replays all its stored events.
+var startedAt = time.Unix(0, 0).UTC()
+
+// adopt rebuilds the correlation state of every msp of a partition of the
+// normalised topic, when the handler starts reading it (at start, after a
+// rebalance hands it over, or after it skipped ahead):
 //
-// Rebuild: the first time the handler sees an msp (at start, after a
-// rebalance hands it a new partition, or after a partition was rewound),
-// it replays that msp's stored events from the events table, from the
-// event's time minus the longest correlation window (capped by MaxReplay)
-// up to the event's time, with detections suppressed: those events were
-// evaluated, and their detections stored, before the offsets were
-// committed. Detection IDs are deterministic, so the rebuilt state yields
-// the same detections a process that never stopped would have.
-type stateful struct {
-	eval *correlate.Evaluator
-	// ready marks msps whose state is built.
-	ready map[string]bool
-	// next is the next expected offset per topic partition; any other one
-	// means the partition was rewound or left and came back, and its msps
-	// are rebuilt.
-	next map[partKey]int64
-	// msps seen per topic partition.
-	msps map[partKey]map[string]bool
-	ids  []string
-}
-
-type partKey struct {
-	topic     string
-	partition int
-}
-
-func (h *Handler) correlations() *correlate.Set {
-	if h.Correlations == nil {
+//   - msps with a recorded frontier F: their events up to F were handed to
+//     the correlations before, and the detections stored, so they are
+//     replayed from the events table without emitting (from F minus the
+//     longest correlation horizon, capped by MaxReplay); stored events
+//     after F are held like new input, since their offsets may already be
+//     committed. Kafka then delivers again what it still has, which the
+//     core recognises.
+//   - msps without one are new to this consumer group; their state is
+//     built from what Kafka delivers.
+//
+// Detection IDs are deterministic, so a rebuilt detector writes the same
+// rows one that never stopped would have.
+func (h *Handler) adopt(ctx context.Context, partition int, ps *partitionState) error {
+	ps.adopted = true
+	if h.State == nil || h.Partitions <= 0 || h.core.Snapshot().Correlations.Len() == 0 {
 		return nil
 	}
-	return h.Correlations.Correlations()
-}
-
-// CorrelationStats reports the size of the correlation state (zero when
-// correlations are off).
-func (h *Handler) CorrelationStats() correlate.Stats {
-	if h.st == nil {
-		return correlate.Stats{}
+	fs, err := h.State.Frontiers(ctx)
+	if err != nil {
+		ps.adopted = false
+		return fmt.Errorf("rebuild correlation state of partition %d: %w", partition, err)
 	}
-	return h.st.eval.Stats()
-}
-
-// correlate feeds one decoded event (and the rules it matched) to the
-// evaluator and appends the correlation detections to p.
-func (h *Handler) correlate(ctx context.Context, set *correlate.Set, ev *contract.Event, m *kafka.Message, matched []*engine.Rule, p *pendingBatch, at time.Time) {
-	if h.st == nil {
-		h.st = &stateful{
-			eval:  correlate.New(set, h.CorrelationConfig),
-			ready: map[string]bool{},
-			next:  map[partKey]int64{},
-			msps:  map[partKey]map[string]bool{},
+	for _, f := range fs {
+		if PartitionOf(f.MSP, h.Partitions) != partition {
+			continue
 		}
-	}
-	st := h.st
-	st.eval.SetRules(set)
-	pk := partKey{m.Topic, m.Partition}
-	if next, seen := st.next[pk]; seen && m.Offset != next {
-		// Rewound (a failed batch re-fetched with other bounds: the state
-		// already holds these events) or skipped ahead (the partition was
-		// away after a rebalance and another worker consumed the gap):
-		// rebuild the state of its msps from storage instead.
-		for msp := range st.msps[pk] {
-			st.eval.Reset(msp)
-			delete(st.ready, msp)
+		if err := h.restore(ctx, f); err != nil {
+			ps.adopted = false
+			return err
 		}
+		ps.msps[f.MSP] = true
 	}
-	st.next[pk] = m.Offset + 1
-	if st.msps[pk] == nil {
-		st.msps[pk] = map[string]bool{}
-	}
-	st.msps[pk][ev.MSP] = true
-	if !st.ready[ev.MSP] {
-		st.ready[ev.MSP] = true
-		h.rebuild(ctx, set, ev.MSP, ev.Time)
-	}
-	st.ids = st.ids[:0]
-	for _, r := range matched {
-		st.ids = append(st.ids, r.Identity())
-	}
-	st.eval.Process(correlate.Event{Partition: ev.MSP, Time: ev.Time, ID: ev.EventID, Source: ev, Matched: st.ids}, func(d correlate.Detection) {
-		p.detections = append(p.detections, CorrelationDetection(d, m, at))
-	})
+	return nil
 }
 
-// rebuild replays msp's stored history before `before` into the evaluator.
-func (h *Handler) rebuild(ctx context.Context, set *correlate.Set, msp string, before time.Time) {
-	if h.History == nil || set.Horizon() == 0 {
-		return
+// PartitionOf is the partition of the normalised topic that holds msp's
+// events: the murmur2 hash of the key, as ingest's writer places them.
+func PartitionOf(msp string, partitions int) int {
+	all := make([]int, partitions)
+	for i := range all {
+		all[i] = i
 	}
-	window := set.Horizon()
+	return (&kafka.Murmur2Balancer{}).Balance(kafka.Message{Key: []byte(msp)}, all...)
+}
+
+// restore rebuilds one msp's state from its stored events (see adopt).
+func (h *Handler) restore(ctx context.Context, f record.Frontier) error {
+	snap := h.core.Snapshot()
+	msp := f.MSP
+	start := time.Now()
+	frontier := detection.Key{Time: f.Time, ID: f.EventID}
+	window := snap.Correlations.Horizon()
 	maxReplay := h.MaxReplay
 	if maxReplay <= 0 {
 		maxReplay = DefaultMaxReplay
 	}
-	window = min(window, maxReplay)
-	start := time.Now()
-	rs := h.Rules
-	var matched []*engine.Rule
-	var ids []string
+	from := f.Time.Add(-min(window, maxReplay))
+	if f.Time.Equal(startedAt) {
+		from = startedAt
+	}
+	h.core.Restore(msp, frontier)
 	n := 0
-	from := before.Add(-window)
-	err := h.History.ReplayEvents(ctx, msp, from, before, func(doc []byte) error {
+	drop := func(detection.Result) {}
+	// Release the silent part as the replay goes (the store orders by
+	// time at its precision, so once a later second starts, the earlier
+	// ones are complete): memory stays at what the frontier has not
+	// covered yet.
+	var second time.Time
+	err := h.State.ReplayEvents(ctx, msp, from, farFuture(f.Time), func(doc []byte) error {
 		ev, err := h.Decoder.Decode(doc)
 		if err != nil {
 			return nil // stored rows were valid when ingested; skip the odd one
 		}
-		if ev.Time.Before(from) || !ev.Time.Before(before) {
-			return nil // the store's range is approximate at its precision
+		if ev.Time.Before(from) {
+			return nil
 		}
-		matched = rs.Match(&ev, matched[:0])
-		ids = ids[:0]
-		for _, r := range matched {
-			ids = append(ids, r.Identity())
+		if s := ev.Time.Truncate(time.Second); s.After(second) {
+			if !second.IsZero() {
+				upTo := s.Add(-time.Nanosecond)
+				if upTo.After(f.Time) {
+					upTo = f.Time
+				}
+				h.core.Advance(msp, upTo, drop)
+			}
+			second = s
 		}
 		n++
-		h.st.eval.Process(correlate.Event{Partition: ev.MSP, Time: ev.Time, ID: ev.EventID, Source: &ev, Matched: ids}, func(correlate.Detection) {})
+		in := detection.ContractEvent(&ev)
+		h.core.Replay(&in)
 		return nil
 	})
 	if h.Rebuilt != nil {
 		h.Rebuilt(n, time.Since(start), err)
 	}
 	if err != nil {
-		// Run on with partial state rather than stall the partition; the
-		// error is logged and counted.
-		h.Log.Error().Err(err).Str("msp", msp).Int("events", n).Msg("correlation state rebuild failed; continuing with partial state")
-		return
+		return fmt.Errorf("rebuild correlation state of %s: %w", msp, err)
 	}
-	h.Log.Info().Str("msp", msp).Int("events", n).Dur("window", window).Dur("took", time.Since(start)).Msg("correlation state rebuilt")
+	h.core.Advance(msp, f.Time, drop)
+	h.restored[msp] = true
+	h.saved[msp] = frontier
+	h.Log.Info().Str("msp", msp).Int("events", n).Time("frontier", f.Time).Dur("took", time.Since(start)).Msg("correlation state rebuilt")
+	return nil
 }
 
-// CorrelationDetection builds the stored detection of a correlation. Its
-// ID derives from the correlation's identity and d.Key: the sorted IDs of
-// every event that formed it (also those beyond the listed 100), or, for
-// windows evaluated when they close and baseline buckets, the group and
-// window start. Both are reproduced exactly by a replay of the same
-// events.
-func CorrelationDetection(d correlate.Detection, m *kafka.Message, at time.Time) record.Detection {
-	out := record.Detection{
-		DetectionID: DetectionID(d.Rule.ID, d.Key...),
-		RuleID:      d.Rule.ID,
-		RuleTitle:   d.Rule.Title,
-		Level:       d.Rule.Level,
-		Tags:        d.Rule.Tags,
-		MSP:         d.Partition,
-		FirstTime:   d.First,
-		LastTime:    d.Last,
-		EventIDs:    d.EventIDs,
-		Summary:     d.Summary,
-		DetectedAt:  at,
-		Topic:       m.Topic,
-		Partition:   m.Partition,
-		Offset:      m.Offset,
+// farFuture bounds a replay's end: every stored event of the msp.
+func farFuture(t time.Time) time.Time {
+	if now := time.Now(); now.After(t) {
+		t = now
 	}
-	if out.EventIDs == nil {
-		out.EventIDs = []string{}
-	}
-	if d.Source != nil {
-		out.Tenant = d.Source.Lookup("tenant").Str
-		out.ActorUser = d.Source.Lookup("actor.user").Str
-	}
-	return out
+	return t.Add(366 * 24 * time.Hour)
 }

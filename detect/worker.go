@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/tripline/tripline/contract"
-	"github.com/tripline/tripline/correlate"
+	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/watermark"
 )
 
 // DefaultGroup is the detector consumer group.
@@ -26,7 +28,7 @@ type Config struct {
 	BatchSize       int
 	FlushInterval   time.Duration
 	ShutdownTimeout time.Duration
-	Rules           Matcher
+	Rules           Snapshots
 	Store           DetectionStore
 	Log             zerolog.Logger
 	Registerer      prometheus.Registerer
@@ -34,10 +36,15 @@ type Config struct {
 	// MaxMessageBytes overrides the dead-letter topic's max.message.bytes
 	// (0: read it from the brokers; docs/limits.md).
 	MaxMessageBytes int
-	// Correlation bounds the correlation state (allowed lateness, caps);
+	// Core bounds the detection core (correlation state, events held for
+	// the watermark); Watermark sets the lateness and idle timeout.
+	Core      detection.Config
+	Watermark watermark.Merger
+	// State persists correlation frontiers and rebuilds state from stored
+	// events (nil: every start begins with empty correlation state).
+	State StateStore
 	// MaxReplay caps the history a state rebuild reads.
-	Correlation correlate.Config
-	MaxReplay   time.Duration
+	MaxReplay time.Duration
 }
 
 // Run consumes the normalised topic until ctx is cancelled, then flushes,
@@ -81,24 +88,18 @@ func Run(ctx context.Context, cfg Config) error {
 		MaxMessageBytes: limit,
 		DLQTopic:        cfg.DLQTopic,
 		Log:             log,
+		Core:            cfg.Core,
+		Watermark:       cfg.Watermark,
+		State:           cfg.State,
+		MaxReplay:       cfg.MaxReplay,
 		Matched:         func(id string) { m.matches.WithLabelValues(id).Inc() },
 		Undecodable:     m.undecodable.Inc,
-	}
-	// Correlations run when the rule source has them; their state is
-	// rebuilt from the events table when the store can replay it.
-	if cs, ok := cfg.Rules.(CorrelationSource); ok {
-		h.Correlations = cs
-		h.CorrelationConfig = cfg.Correlation
-		h.MaxReplay = cfg.MaxReplay
-		if hr, ok := cfg.Store.(HistoryReader); ok {
-			h.History = hr
-		}
-		h.Rebuilt = func(n int, took time.Duration, err error) {
+		Rebuilt: func(n int, took time.Duration, err error) {
 			m.rebuildEvents.Add(float64(n))
 			if err != nil {
 				m.rebuildErrors.Inc()
 			}
-		}
+		},
 	}
 	c := &kafkaio.Consumer{
 		Fetcher:         reader,
@@ -113,12 +114,7 @@ func Run(ctx context.Context, cfg Config) error {
 			} else {
 				m.events.Add(float64(size))
 				m.batchSeconds.Observe(took.Seconds())
-				if h.Correlations != nil {
-					st := h.CorrelationStats()
-					m.stateGroups.Set(float64(st.Groups))
-					m.stateBytes.Set(float64(st.Bytes))
-					m.late.Set(float64(st.Late))
-				}
+				m.observe(h)
 			}
 			if cfg.Ready != nil {
 				cfg.Ready(err == nil)
@@ -141,6 +137,10 @@ type metrics struct {
 	stateGroups   prometheus.Gauge
 	stateBytes    prometheus.Gauge
 	late          prometheus.Gauge
+	held          prometheus.Gauge
+	forced        prometheus.Gauge
+	duplicates    prometheus.Gauge
+	watermarkLag  *prometheus.GaugeVec
 	rebuildEvents prometheus.Counter
 	rebuildErrors prometheus.Counter
 }
@@ -169,8 +169,20 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "tripline_detect_correlation_state_bytes", Help: "Correlation state: estimated memory.",
 		}),
 		late: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "tripline_detect_correlation_late_events", Help: "Events skipped by correlations for arriving later than the allowed lateness (since start).",
+			Name: "tripline_detect_correlation_late_events", Help: "Events behind their msp's watermark when they arrived (late data, or replays correlations had already seen), skipped by correlations (since start).",
 		}),
+		held: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tripline_detect_correlation_held_events", Help: "Events waiting for the watermark before correlations see them.",
+		}),
+		forced: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tripline_detect_correlation_forced_events", Help: "Events released to correlations before the watermark passed them because the held-events cap was reached (since start).",
+		}),
+		duplicates: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tripline_detect_correlation_duplicate_events", Help: "Events delivered again while still held (since start).",
+		}),
+		watermarkLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tripline_detect_watermark_lag_seconds", Help: "How far the event-time watermark of each partition of the normalised topic trails the wall clock.",
+		}, []string{"partition"}),
 		rebuildEvents: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tripline_detect_correlation_rebuild_events_total", Help: "Stored events replayed to rebuild correlation state.",
 		}),
@@ -180,7 +192,22 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.events, m.matches, m.undecodable, m.batchSeconds, m.batchErrors,
-			m.stateGroups, m.stateBytes, m.late, m.rebuildEvents, m.rebuildErrors)
+			m.stateGroups, m.stateBytes, m.late, m.held, m.forced, m.duplicates, m.watermarkLag, m.rebuildEvents, m.rebuildErrors)
 	}
 	return m
+}
+
+// observe publishes the handler's state after a batch.
+func (m *metrics) observe(h *Handler) {
+	st := h.Stats()
+	m.stateGroups.Set(float64(st.Correlation.Groups))
+	m.stateBytes.Set(float64(st.Correlation.Bytes))
+	m.late.Set(float64(st.Behind))
+	m.held.Set(float64(st.Held))
+	m.forced.Set(float64(st.Forced))
+	m.duplicates.Set(float64(st.Duplicates))
+	now := h.now()
+	for _, p := range h.Watermark.Partitions() {
+		m.watermarkLag.WithLabelValues(strconv.Itoa(p)).Set(h.Watermark.Lag(p, now).Seconds())
+	}
 }

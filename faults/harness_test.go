@@ -27,7 +27,7 @@ import (
 	"github.com/tripline/tripline/chserver"
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/deadletter"
-	"github.com/tripline/tripline/detect"
+	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/rules"
@@ -90,7 +90,7 @@ type env struct {
 	port     int
 	dataDir  string
 	kafka    kafkaio.Config
-	matcher  detect.Matcher
+	matcher  *rules.Manager
 
 	mu      sync.Mutex
 	workers []*worker
@@ -505,7 +505,7 @@ func (e *env) newDataset(o dataOptions) *dataset {
 			ds.valid[ev.EventID] = true
 			matched = e.matcher.Match(&ev, matched[:0])
 			for _, r := range matched {
-				ds.detections[detect.DetectionID(r.Identity(), ev.EventID)] = r.Identity()
+				ds.detections[detection.ID(r.Identity(), ev.EventID)] = r.Identity()
 			}
 			chunk = append(chunk, kafka.Message{Topic: all[i].Topic, Key: all[i].Key, Value: value})
 			if (i-lo+1)%every == 0 && (i-lo+1)/every <= o.badPerChunk {

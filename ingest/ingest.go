@@ -59,7 +59,10 @@ type Handler struct {
 	// if need be, instead of failing the batch forever. 0 means Kafka's
 	// default topic limit.
 	MaxMessageBytes int
-	Log             zerolog.Logger
+	// Progress, when set, writes a progress marker after every batch
+	// (see package watermark).
+	Progress *Progress
+	Log      zerolog.Logger
 	// Now stamps dead letters; nil means time.Now.
 	Now func() time.Time
 
@@ -77,7 +80,11 @@ type prepared struct {
 	normalised           []kafka.Message
 	dead                 []kafka.Message
 	storedDone, normDone bool
-	deadDone             bool
+	// maxTimes is the newest event time per source partition among the
+	// forwarded events, for the progress marker written after them.
+	maxTimes map[sourceKey]time.Time
+	markDone bool
+	deadDone bool
 }
 
 func (p *prepared) same(batch []kafka.Message) bool {
@@ -130,6 +137,12 @@ func (h *Handler) HandleBatch(ctx context.Context, batch []kafka.Message) error 
 	if err := errors.Join(storeErr, normErr, deadErr); err != nil {
 		return err
 	}
+	if h.Progress != nil && !p.markDone {
+		if err := h.Progress.afterBatch(ctx, p.maxTimes); err != nil {
+			return err
+		}
+		p.markDone = true
+	}
 	h.pending = nil
 	if h.Hooks.Stored != nil {
 		h.Hooks.Stored(len(p.rows))
@@ -147,6 +160,7 @@ func (h *Handler) prepare(batch []kafka.Message) *prepared {
 		first: batch[0], last: batch[len(batch)-1], size: len(batch),
 		rows:       make([]record.Event, 0, len(batch)),
 		normalised: make([]kafka.Message, 0, len(batch)),
+		maxTimes:   map[sourceKey]time.Time{},
 	}
 	now := time.Now
 	if h.Now != nil {
@@ -171,6 +185,9 @@ func (h *Handler) prepare(batch []kafka.Message) *prepared {
 		}
 		if err == nil {
 			p.rows = append(p.rows, record.Event{Event: &ev, Doc: doc, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
+			if k := (sourceKey{m.Topic, m.Partition}); ev.Time.After(p.maxTimes[k]) {
+				p.maxTimes[k] = ev.Time
+			}
 			p.normalised = append(p.normalised, fwd)
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/watermark"
 )
 
 // Config configures an ingest worker process.
@@ -35,6 +37,9 @@ type Config struct {
 	// MaxMessageBytes overrides the max.message.bytes read from the
 	// events and dead-letter topics (0: read it; docs/limits.md).
 	MaxMessageBytes int
+	// MarkInterval is how often progress markers are written when no
+	// batch wrote one (default DefaultMarkInterval).
+	MarkInterval time.Duration
 }
 
 // DefaultGroup is the ingest consumer group.
@@ -68,6 +73,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	writer := cfg.Kafka.NewWriterLimit(limit)
+	// Progress markers name their partition; events go by key.
+	writer.Balancer = watermark.Balancer{Fallback: writer.Balancer}
 	defer writer.Close()
 
 	m := NewMetrics(cfg.Registerer)
@@ -81,7 +88,15 @@ func Run(ctx context.Context, cfg Config) error {
 		Enricher:        cfg.Enricher,
 		Log:             log,
 		Hooks:           m.hooks(),
+		Progress:        &Progress{Tracker: watermark.NewTracker(), Producer: writer, Topic: cfg.EventsTopic},
 	}
+	if cfg.MarkInterval <= 0 {
+		cfg.MarkInterval = DefaultMarkInterval
+	}
+	var wg sync.WaitGroup
+	markCtx, stopMarks := context.WithCancel(ctx)
+	defer func() { stopMarks(); wg.Wait() }()
+	wg.Go(func() { h.Progress.run(markCtx, cfg.MarkInterval, cfg.Kafka, cfg.Group, cfg.RawTopics, log) })
 	c := &kafkaio.Consumer{
 		Fetcher:         reader,
 		Handler:         h,

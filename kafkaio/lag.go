@@ -94,3 +94,24 @@ func partitionLags(ctx context.Context, client *kafka.Client, group string, topi
 	})
 	return out, nil
 }
+
+// PartitionCount returns how many partitions topic has.
+func (c Config) PartitionCount(ctx context.Context, topic string) (int, error) {
+	t := c.transport()
+	defer t.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: t, Timeout: 10 * time.Second}
+	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return 0, fmt.Errorf("partitions of %s: %w", topic, err)
+	}
+	for _, tm := range meta.Topics {
+		if tm.Name != topic {
+			continue
+		}
+		if tm.Error != nil {
+			return 0, fmt.Errorf("partitions of %s: %w", topic, tm.Error)
+		}
+		return len(tm.Partitions), nil
+	}
+	return 0, fmt.Errorf("partitions of %s: topic not in metadata", topic)
+}

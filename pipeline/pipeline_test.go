@@ -2,19 +2,21 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/tripline/tripline/broker"
 	"github.com/tripline/tripline/chserver"
 	"github.com/tripline/tripline/contract"
-	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/deadletter"
+	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
 	"github.com/tripline/tripline/kafkaio"
@@ -23,6 +25,7 @@ import (
 	"github.com/tripline/tripline/simulate"
 	"github.com/tripline/tripline/store"
 	"github.com/tripline/tripline/store/storetest"
+	"github.com/tripline/tripline/watermark"
 )
 
 // invalid is malformed input, each with the reason the dead letter must carry.
@@ -37,11 +40,6 @@ var invalid = []struct {
 	{kafkaio.TopicSoftwareUpdates, `{"event_type":"script.run","time":"2099-01-01T00:00:00Z","msp":"m","tenant":"t","tool":"x","actor":{"user":"u"}}`, contract.ReasonTimeOutOfRange},
 	{kafkaio.TopicSoftwareUpdates, `{"event_type":"script.run","time":"2026-11-20T10:00:00Z","msp":"m","tenant":["t"],"tool":"x","actor":{"user":"u"}}`, contract.ReasonWrongType},
 }
-
-// backfillLateness is the detector's allowed lateness here: the test sends
-// two days of history at once, which ingest interleaves from its two raw
-// topics hours of event time apart.
-const backfillLateness = 24 * time.Hour
 
 type world struct {
 	broker *broker.Broker
@@ -66,12 +64,16 @@ func (w *world) run(t *testing.T, ingestGroup, detectGroup string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	reg := prometheus.NewRegistry()
 	go func() {
 		done <- pipeline.Run(ctx, pipeline.Config{
 			Kafka: w.broker.Config(), Store: w.store, Rules: w.rules,
 			IngestGroup: ingestGroup, DetectGroup: detectGroup,
-			BatchSize: 2000, FlushInterval: 50 * time.Millisecond, Log: testLogger(t),
-			Correlation: correlate.Config{AllowedLateness: backfillLateness},
+			BatchSize: 2000, FlushInterval: 50 * time.Millisecond, Log: testLogger(t), Registerer: reg,
+			// Default lateness; the producer has finished before the
+			// workers start, so sources may go idle sooner than the
+			// default timeout.
+			Watermark: watermark.Merger{IdleTimeout: 2 * time.Second}, MarkInterval: 500 * time.Millisecond,
 		})
 	}()
 	cfg := w.broker.Config()
@@ -80,7 +82,7 @@ func (w *world) run(t *testing.T, ingestGroup, detectGroup string) {
 		time.Sleep(200 * time.Millisecond)
 		il, err1 := cfg.GroupLag(ctx, ingestGroup, []string{kafkaio.TopicRemoteSessions, kafkaio.TopicSoftwareUpdates})
 		dl, err2 := cfg.GroupLag(ctx, detectGroup, []string{kafkaio.TopicEvents})
-		if err1 == nil && err2 == nil && il == 0 && dl == 0 {
+		if err1 == nil && err2 == nil && il == 0 && dl == 0 && pipeline.Settled(reg, watermark.DefaultLateness) {
 			break
 		}
 		select {
@@ -151,31 +153,46 @@ func produceSimulated(t *testing.T, cfg kafkaio.Config, n int, scenarios []strin
 	return ids, valid
 }
 
-// offlineDetectionsByRule evaluates the embedded pack on values the way
-// `tripline rules eval` does (in event-time order) and counts the
-// detections per rule.
-func offlineDetectionsByRule(t *testing.T, values [][]byte, lateness time.Duration) map[string]uint64 {
+// offlineDetections evaluates the embedded pack on values the way
+// `tripline rules eval` does: detection ID -> rule.
+func offlineDetections(t *testing.T, values [][]byte) map[string]string {
 	t.Helper()
 	bundle, errs := rules.LoadBundle(rules.Source{}, engine.Config{})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	var dec contract.Decoder
-	evs := make([]rules.OfflineEvent, 0, len(values))
+	core := detection.New(bundle, detection.Config{})
+	out := map[string]string{}
+	emit := func(r detection.Result) { out[r.ID()] = r.RuleID() }
 	for _, v := range values {
 		ev, err := rules.ParseOfflineEvent(&dec, v, fields.Logsource{})
 		if err != nil || ev.Contract == nil {
 			t.Fatalf("offline decode: %v %v", err, ev.ContractErr)
 		}
-		evs = append(evs, ev)
+		in := ev.Input(ev.ID)
+		core.Process(&in, emit)
 	}
-	slices.SortStableFunc(evs, func(a, b rules.OfflineEvent) int { return a.Contract.Time.Compare(b.Contract.Time) })
-	off := rules.NewOffline(bundle, correlate.Config{AllowedLateness: lateness})
-	out := map[string]uint64{}
-	for _, ev := range evs {
-		off.Eval(ev, ev.ID, func(r *engine.Rule) { out[r.Identity()]++ }, func(d correlate.Detection) { out[d.Rule.ID]++ })
-	}
+	core.Flush(emit)
 	return out
+}
+
+// diffDetections names the rules of the detections only one side has.
+func diffDetections(want, got map[string]string) string {
+	var missing, extra []string
+	for id, rule := range want {
+		if _, ok := got[id]; !ok {
+			missing = append(missing, rule)
+		}
+	}
+	for id, rule := range got {
+		if _, ok := want[id]; !ok {
+			extra = append(extra, rule)
+		}
+	}
+	slices.Sort(missing)
+	slices.Sort(extra)
+	return fmt.Sprintf("missing %v, extra %v", missing, extra)
 }
 
 // readDLQ returns every message on the dead-letter topic.
@@ -292,15 +309,15 @@ func TestEndToEnd(t *testing.T) {
 	t.Logf("detections by scenario: %v", byScenario)
 
 	// The streaming detector (partitions, batches, two raw topics
-	// interleaved by ingest, state rebuilt from ClickHouse) raises what
-	// `rules eval` raises on the same events in event-time order.
-	byRule, err := w.store.DetectionsByRule(ctx)
-	if err != nil {
-		t.Fatal(err)
+	// interleaved by ingest, default lateness) stores exactly the
+	// detections `rules eval` finds in the same events.
+	streamed := map[string]string{}
+	for _, d := range dets {
+		streamed[d.DetectionID] = d.RuleID
 	}
-	offline := offlineDetectionsByRule(t, valid, backfillLateness)
-	if !maps.Equal(byRule, offline) {
-		t.Errorf("detections per rule: detector %v, rules eval %v", byRule, offline)
+	offline := offlineDetections(t, valid)
+	if !maps.Equal(streamed, offline) {
+		t.Errorf("detector and rules eval differ: %s", diffDetections(offline, streamed))
 	}
 
 	// A replay of the same input through fresh consumer groups leaves the

@@ -39,3 +39,11 @@ type Detection struct {
 	Partition int
 	Offset    int64
 }
+
+// Frontier is how far, in (event time, event ID) order, the detector has
+// handed one msp's events to the correlations.
+type Frontier struct {
+	MSP     string
+	Time    time.Time
+	EventID string
+}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tripline/tripline/contract"
-	"github.com/tripline/tripline/correlate"
+	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
 	"github.com/tripline/tripline/simulate"
@@ -45,14 +45,28 @@ func BenchmarkPackWithCorrelations(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	off := NewOffline(bundle, correlate.Config{})
+	inputs := make([]detection.Event, len(evs))
+	for i, ev := range evs {
+		inputs[i] = ev.Input(ev.ID)
+	}
+	// As the detector does: events in, and after every batch of 1000 the
+	// watermark (here the batch's newest time minus 5 minutes) releases
+	// the held events to the correlations.
+	core := detection.New(bundle, detection.Config{})
 	n := 0
+	count := func(detection.Result) { n++ }
 	for i := 0; i < b.N; i++ {
-		if i%len(evs) == 0 {
-			off = NewOffline(bundle, correlate.Config{}) // event time starts over
+		if i%len(inputs) == 0 {
+			core = detection.New(bundle, detection.Config{}) // event time starts over
 		}
-		ev := evs[i%len(evs)]
-		off.Eval(ev, ev.ID, func(*engine.Rule) { n++ }, func(correlate.Detection) { n++ })
+		in := &inputs[i%len(inputs)]
+		core.Process(in, count)
+		if i%1000 == 999 {
+			wm := in.Time.Add(-5 * time.Minute)
+			for _, p := range core.Partitions() {
+				core.Advance(p, wm, count)
+			}
+		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
@@ -97,18 +111,21 @@ func TestCorrelationStatePer10kEntities(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	off := NewOffline(bundle, correlate.Config{})
+	core := detection.New(bundle, detection.Config{})
+	drop := func(detection.Result) {}
 	for _, ev := range evs {
-		off.Eval(ev, ev.ID, nil, nil)
+		in := ev.Input(ev.ID)
+		core.Process(&in, drop)
 	}
+	core.Flush(drop)
 	evs = nil // the state keeps one event per group, not the input
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	st := off.Evaluator().Stats()
+	st := core.Stats().Correlation
 	heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	t.Logf("state for %d entities: %d groups, %d entries, estimate %.1f MiB, heap %.1f MiB (%.0f bytes per entity)",
 		entities, st.Groups, st.Entries, float64(st.Bytes)/(1<<20), float64(heap)/(1<<20), float64(heap)/entities)
-	runtime.KeepAlive(off)
+	runtime.KeepAlive(core)
 	if st.Groups < entities {
 		t.Errorf("expected at least one group per entity: %+v", st)
 	}

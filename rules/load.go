@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/tripline/tripline/correlate"
+	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/sigma"
 )
@@ -103,11 +104,9 @@ func Load(src Source, cfg engine.Config) (*engine.RuleSet, []error) {
 }
 
 // Bundle is what a rule source holds: the plain rules and the correlations
-// (Sigma correlation rules and tripline's anomaly types) over them.
-type Bundle struct {
-	Rules        *engine.RuleSet
-	Correlations *correlate.Set
-}
+// (Sigma correlation rules and tripline's anomaly types) over them, as the
+// detection core's immutable snapshot.
+type Bundle = detection.Snapshot
 
 // LoadBundle parses and compiles every rule and correlation of src.
 func LoadBundle(src Source, cfg engine.Config) (*Bundle, []error) {

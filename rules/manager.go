@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tripline/tripline/correlate"
+	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
 	"github.com/tripline/tripline/reload"
@@ -34,13 +35,12 @@ type ManagerConfig struct {
 
 // Manager serves the current rule set and replaces it when the files change.
 type Manager struct {
-	cfg     ManagerConfig
-	src     Source
-	current atomic.Pointer[engine.RuleSet]
-	// corrs is swapped together with current (correlations are matched to
-	// rules by identity, so a reader between the two stores still sees a
-	// consistent pair of definitions).
-	corrs atomic.Pointer[correlate.Set]
+	cfg ManagerConfig
+	src Source
+	// current is the snapshot in use: rules and correlations swapped as
+	// one value, so no reader ever pairs one version's rules with
+	// another's correlations.
+	current atomic.Pointer[detection.Snapshot]
 
 	// reloadMu serialises reloads (poll, SIGHUP, explicit calls).
 	reloadMu sync.Mutex
@@ -84,21 +84,23 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	return m, nil
 }
 
+// Snapshot returns the rules and correlations in use.
+func (m *Manager) Snapshot() *detection.Snapshot { return m.current.Load() }
+
 // RuleSet returns the rule set in use.
-func (m *Manager) RuleSet() *engine.RuleSet { return m.current.Load() }
+func (m *Manager) RuleSet() *engine.RuleSet { return m.current.Load().Rules }
 
-// Correlations returns the correlations in use (detect.CorrelationSource).
-func (m *Manager) Correlations() *correlate.Set { return m.corrs.Load() }
+// Correlations returns the correlations in use.
+func (m *Manager) Correlations() *correlate.Set { return m.current.Load().Correlations }
 
-// Match implements detect.Matcher on the current set.
+// Match matches ev against the current rule set.
 func (m *Manager) Match(ev fields.Source, dst []*engine.Rule) []*engine.Rule {
-	return m.current.Load().Match(ev, dst)
+	return m.current.Load().Rules.Match(ev, dst)
 }
 
 func (m *Manager) install(b *Bundle, fp [32]byte) {
 	rs := b.Rules
-	m.corrs.Store(b.Correlations)
-	m.current.Store(rs)
+	m.current.Store(b)
 	m.fingerprint = fp
 	m.loadedRules.Set(float64(rs.Len()))
 	m.lastReloadOK.Set(1)
@@ -120,7 +122,7 @@ func (m *Manager) Reload() error {
 		}
 		return fmt.Errorf("%w in %s: %w", ErrInvalid, m.src, errors.Join(errs...))
 	}
-	prev := m.current.Load().Len()
+	prev := m.current.Load().Rules.Len()
 	m.install(b, fp)
 	m.reloads.WithLabelValues("success").Inc()
 	m.cfg.Log.Info().Str("rules", m.src.String()).Int("count", b.Rules.Len()).Int("correlations", b.Correlations.Len()).Int("previous", prev).Msg("rules reloaded")

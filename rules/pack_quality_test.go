@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/tripline/tripline/contract"
-	"github.com/tripline/tripline/correlate"
+	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
 	"github.com/tripline/tripline/registry"
@@ -77,7 +77,7 @@ func runPlan(t testing.TB, b *Bundle, p qualityPlan, scenarios []string) quality
 	dec := contract.Decoder{DiscardContext: true, Now: func() time.Time { return qualityStart.Add(time.Duration(p.days+1) * 24 * time.Hour) }}
 	attack := map[string]string{} // event ID -> scenario
 	run := qualityRun{first: map[string]time.Time{}, last: map[string]time.Time{}}
-	off := NewOffline(b, correlate.Config{})
+	core := detection.New(b, detection.Config{})
 	record := func(path, level string, src fields.Source, eventIDs []string, at time.Time, summary string) {
 		if levelRank[level] < levelRank["medium"] {
 			return
@@ -94,6 +94,13 @@ func runPlan(t testing.TB, b *Bundle, p qualityPlan, scenarios []string) quality
 			}
 		}
 		run.detections = append(run.detections, d)
+	}
+	emit := func(r detection.Result) {
+		if d := r.Correlation; d != nil {
+			record(d.Rule.Sigma.Path, d.Rule.Level, d.Source, d.EventIDs, d.Last, d.Summary)
+			return
+		}
+		record(r.Rule.Path, r.Rule.Level, r.Event.Source, []string{r.Event.ID}, r.Event.Time, r.Rule.Title)
 	}
 	for {
 		m, ok := g.Next()
@@ -115,15 +122,10 @@ func runPlan(t testing.TB, b *Bundle, p qualityPlan, scenarios []string) quality
 			}
 			run.last[m.Scenario] = at
 		}
-		off.Eval(ev, ev.ID, func(r *engine.Rule) {
-			record(r.Path, r.Level, ev.Source, []string{ev.ID}, at, r.Title)
-		}, func(d correlate.Detection) {
-			record(d.Rule.Sigma.Path, d.Rule.Level, d.Source, d.EventIDs, d.Last, d.Summary)
-		})
+		in := ev.Input(ev.ID)
+		core.Process(&in, emit)
 	}
-	off.Flush(func(d correlate.Detection) {
-		record(d.Rule.Sigma.Path, d.Rule.Level, d.Source, d.EventIDs, d.Last, d.Summary)
-	})
+	core.Flush(emit)
 	return run
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/correlate"
+	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
 	"github.com/tripline/tripline/sigma"
@@ -272,22 +273,23 @@ func testCorrelation(res *TestResult, b *Bundle, c *correlate.Rule, tf testFile,
 			if bad {
 				continue
 			}
-			SortByTime(evs)
-			off := NewOffline(b, correlate.Config{})
+			core := detection.New(b, detection.Config{})
 			var got []correlate.Detection
-			collect := func(d correlate.Detection) {
-				if d.Rule == c {
-					got = append(got, d)
+			collect := func(r detection.Result) {
+				if r.Correlation != nil && r.Correlation.Rule == c {
+					got = append(got, *r.Correlation)
 				}
 			}
 			for j, ev := range evs {
 				id := ev.ID
 				if id == "" {
-					id = fmt.Sprintf("event-%d", j)
+					// Zero-padded: ties in time order by ID, so input order.
+					id = fmt.Sprintf("event-%06d", j)
 				}
-				off.Eval(ev, id, nil, collect)
+				in := ev.Input(id)
+				core.Process(&in, collect)
 			}
-			off.Flush(collect)
+			core.Flush(collect)
 			n++
 			switch {
 			case want && len(got) > 0:

@@ -93,7 +93,10 @@ func AccessDDL(db string, c AccessConfig) ([]string, error) {
 		fmt.Sprintf("GRANT INSERT ON `%s`.* TO %s", db, writer),
 	}
 	if c.ReadEvents {
-		out = append(out, fmt.Sprintf("GRANT SELECT ON `%s`.events TO %s", db, writer))
+		// The detector rebuilds correlation state from the events and
+		// the frontier it last recorded.
+		out = append(out, fmt.Sprintf("GRANT SELECT ON `%s`.events TO %s", db, writer),
+			fmt.Sprintf("GRANT SELECT ON `%s`.correlation_frontiers TO %s", db, writer))
 	}
 	if c.WriterUser != "" {
 		sum := sha256.Sum256([]byte(c.WriterPassword))

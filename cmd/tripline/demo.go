@@ -21,7 +21,6 @@ import (
 
 	"github.com/tripline/tripline/broker"
 	"github.com/tripline/tripline/chserver"
-	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/detect"
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
@@ -30,6 +29,7 @@ import (
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/simulate"
 	"github.com/tripline/tripline/store"
+	"github.com/tripline/tripline/watermark"
 )
 
 // demoScenarios are the attacks the demo injects into benign traffic.
@@ -125,10 +125,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	wg.Go(func() {
 		pipeErr = pipeline.Run(runCtx, pipeline.Config{
 			Kafka: b.Config(), Store: st, Rules: mgr, Enricher: mspRegistry, Log: log, Registerer: reg,
-			// Three days of history arrive in seconds, and ingest
-			// interleaves the two raw topics a batch (hours of event time)
-			// apart: correlations must accept that disorder.
-			Correlation: correlate.Config{AllowedLateness: demoLateness},
+			// Default lateness: the watermarks absorb the backfill's
+			// disorder. The demo's producer never pauses, so a source that
+			// has caught up may stop holding the watermark back sooner
+			// than the default idle timeout, and the last windows close
+			// seconds after the backfill ends.
+			Watermark: watermark.Merger{IdleTimeout: demoIdleTimeout},
 		})
 	})
 	defer wg.Wait()
@@ -141,7 +143,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	say("sent %d simulated events (%d of them injected attacks: %s) and %d malformed messages in %s",
 		sent, scenarioEvents, strings.Join(demoScenarios, ", "), len(demoBadInput), time.Since(start).Round(time.Millisecond))
 
-	if err := demoWait(ctx, b.Config(), st, stdout); err != nil {
+	if err := demoWait(ctx, b.Config(), st, reg, stdout); err != nil {
 		return err
 	}
 	elapsed := time.Since(start)
@@ -199,7 +201,7 @@ func demoProduce(ctx context.Context, cfg kafkaio.Config, gen *simulate.Generato
 }
 
 // demoWait shows progress until both consumer groups have caught up.
-func demoWait(ctx context.Context, cfg kafkaio.Config, st *store.Store, stdout io.Writer) error {
+func demoWait(ctx context.Context, cfg kafkaio.Config, st *store.Store, reg *prometheus.Registry, stdout io.Writer) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	deadline := time.Now().Add(5 * time.Minute)
@@ -213,7 +215,10 @@ func demoWait(ctx context.Context, cfg kafkaio.Config, st *store.Store, stdout i
 		detectLag, err2 := cfg.GroupLag(ctx, detect.DefaultGroup, []string{kafkaio.TopicEvents})
 		rows, _, _ := st.CountEvents(ctx)
 		fmt.Fprintf(stdout, "  … ingest lag %d, detect lag %d, %d events stored\n", ingestLag, detectLag, rows)
-		if err1 == nil && err2 == nil && ingestLag == 0 && detectLag == 0 {
+		// Caught up, and the watermarks have passed every event: nothing
+		// held for correlations, and every partition's watermark follows
+		// the wall clock (all sources idle), so every window has closed.
+		if err1 == nil && err2 == nil && ingestLag == 0 && detectLag == 0 && pipeline.Settled(reg, watermark.DefaultLateness) {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -245,7 +250,7 @@ func demoSummary(ctx context.Context, stdout io.Writer, st *store.Store, reg *pr
 		}
 	}
 	if late := gaugeValue(reg, "tripline_detect_correlation_late_events"); late > 0 {
-		fmt.Fprintf(stdout, "  late events:      %.0f arrived more than %s behind their partition and were skipped by correlations\n", late, demoLateness)
+		fmt.Fprintf(stdout, "  late events:      %.0f arrived behind their msp's watermark and were skipped by correlations\n", late)
 	}
 	var total uint64
 	for _, n := range byRule {
@@ -295,8 +300,9 @@ func demoSummary(ctx context.Context, stdout io.Writer, st *store.Store, reg *pr
 	return nil
 }
 
-// demoLateness is the detector's allowed lateness in the demo's backfill.
-const demoLateness = 24 * time.Hour
+// demoIdleTimeout is the detector's idle timeout in the demo (see
+// watermark.Merger.IdleTimeout).
+const demoIdleTimeout = 3 * time.Second
 
 func gaugeValue(reg *prometheus.Registry, name string) float64 {
 	mfs, err := reg.Gather()

@@ -15,7 +15,7 @@ import (
 
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/correlate"
-	"github.com/tripline/tripline/detect"
+	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
 	"github.com/tripline/tripline/registry"
@@ -166,72 +166,43 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("read %s: %w", *eventsPath, err)
 	}
 	evalStart := time.Now()
-	if cs.Len() > 0 && !*noSort {
-		times := make([]time.Time, len(input))
-		for i := range input {
-			times[i], _ = input[i].ev.EventTime()
-		}
-		idx := make([]int, len(input))
-		for i := range idx {
-			idx[i] = i
-		}
-		sort.SliceStable(idx, func(a, b int) bool { return times[idx[a]].Before(times[idx[b]]) })
-		sorted := make([]lineEvent, len(input))
-		for i, j := range idx {
-			sorted[i] = input[j]
-		}
-		input = sorted
-	}
-	off := rules.NewOffline(bundle, correlate.Config{AllowedLateness: *lateness})
+	// The detection core orders what correlations read by event time (then
+	// event ID) itself: the same core, in the same order, as the detector.
+	core := detection.New(bundle, detection.Config{Correlation: correlate.Config{AllowedLateness: *lateness}})
 	var encErr error
-	emitCorr := func(d correlate.Detection) {
-		counts[d.Rule.ID]++
+	lines := map[string]int{}
+	emit := func(r detection.Result) {
+		counts[r.RuleID()]++
 		detections++
-		o := evalOutput{
-			DetectionID: detect.DetectionID(d.Rule.ID, d.Key...),
-			RuleID:      d.Rule.ID, RuleTitle: d.Rule.Title, Level: d.Rule.Level, Tags: d.Rule.Tags,
-			Time: d.Last.UTC().Format(time.RFC3339Nano), FirstTime: d.First.UTC().Format(time.RFC3339Nano),
-			EventIDs: d.EventIDs, Events: d.Events, Value: &d.Value, Summary: d.Summary, Correlation: d.Rule.Kind.String(),
-		}
 		if encErr == nil {
-			encErr = enc.Encode(o)
+			encErr = enc.Encode(newEvalOutput(r, lines))
 		}
 	}
-	for _, in := range input {
-		ev, line := in.ev, in.line
+	for i := range input {
+		ev, line := input[i].ev, input[i].line
 		// Events without an ID are identified by their line.
-		idForDetection := fmt.Sprintf("line:%d", line)
+		id := fmt.Sprintf("line:%d", line)
 		if ev.ID != "" {
-			idForDetection = ev.ID
+			id = ev.ID
 		}
-		off.Eval(ev, idForDetection, func(r *engine.Rule) {
-			counts[r.Identity()]++
-			detections++
-			o := evalOutput{
-				RuleID: r.Identity(), RuleTitle: r.Title, Level: r.Level, Tags: r.Tags,
-				Time: ev.Time, EventIDs: []string{}, Line: line,
-			}
-			if ev.ID != "" {
-				o.EventIDs = []string{ev.ID}
-			}
-			o.DetectionID = detect.DetectionID(o.RuleID, idForDetection)
-			if ev.Contract != nil {
-				o.Summary = detect.Summary(r, ev.Contract)
-			}
-			if encErr == nil {
-				encErr = enc.Encode(o)
-			}
-		}, emitCorr)
+		lines[id] = line
+		in := ev.Input(id)
+		core.Process(&in, emit)
+		if *noSort {
+			// Input order: each event releases itself and what came before
+			// it; older events after it are then late.
+			core.Advance(in.Partition, in.Time, emit)
+		}
 		if encErr != nil {
 			return encErr
 		}
 	}
-	off.Flush(emitCorr)
+	core.Flush(emit)
 	if encErr != nil {
 		return encErr
 	}
 	took := time.Since(evalStart)
-	st := off.Evaluator().Stats()
+	st := core.Stats().Correlation
 	fmt.Fprintf(stderr, "rules eval: %d rules and %d correlations (loaded in %s), %d events (%d MSP contract, %d other), %d detections, %d unreadable lines, %d invalid contract events, in %s\n",
 		rs.Len(), cs.Len(), loadTook.Round(time.Millisecond), events, contractEvents, events-contractEvents, detections, badLines, invalidContract, took.Round(time.Millisecond))
 	if cs.Len() > 0 {
@@ -242,6 +213,34 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		printStats(stderr, bundle, counts)
 	}
 	return nil
+}
+
+// newEvalOutput is one output line; lines maps event IDs to input lines.
+func newEvalOutput(r detection.Result, lines map[string]int) evalOutput {
+	if d := r.Correlation; d != nil {
+		return evalOutput{
+			DetectionID: r.ID(),
+			RuleID:      d.Rule.ID, RuleTitle: d.Rule.Title, Level: d.Rule.Level, Tags: d.Rule.Tags,
+			Time: d.Last.UTC().Format(time.RFC3339Nano), FirstTime: d.First.UTC().Format(time.RFC3339Nano),
+			EventIDs: d.EventIDs, Events: d.Events, Value: &d.Value, Summary: d.Summary, Correlation: d.Rule.Kind.String(),
+		}
+	}
+	ev := r.Event
+	o := evalOutput{
+		DetectionID: r.ID(),
+		RuleID:      r.Rule.Identity(), RuleTitle: r.Rule.Title, Level: r.Rule.Level, Tags: r.Rule.Tags,
+		EventIDs: []string{}, Line: lines[ev.ID],
+	}
+	if !ev.Time.IsZero() {
+		o.Time = ev.Time.UTC().Format(time.RFC3339Nano)
+	}
+	if !strings.HasPrefix(ev.ID, "line:") {
+		o.EventIDs = []string{ev.ID}
+	}
+	if ev.Contract != nil {
+		o.Summary = detection.Summary(r.Rule, ev.Contract)
+	}
+	return o
 }
 
 func printStats(w io.Writer, b *rules.Bundle, counts map[string]int) {

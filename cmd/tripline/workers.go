@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/detect"
+	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
@@ -23,6 +23,7 @@ import (
 	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/store"
+	"github.com/tripline/tripline/watermark"
 )
 
 func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -83,7 +84,9 @@ func runDetect(ctx context.Context, args []string, _, stderr io.Writer) error {
 	placeholders := fs.String("placeholders", "", "YAML file with the values of |expand placeholders (name: [values])")
 	eventsTopic := fs.String("events-topic", kafkaio.TopicEvents, "normalised events topic")
 	dlqTopic := fs.String("dlq-topic", kafkaio.TopicDLQ, "dead-letter topic")
-	lateness := fs.Duration("lateness", 5*time.Minute, "allowed lateness for correlations: how far behind its partition's newest event time an event may arrive and still count (raise it for backfills of history, where the raw topics interleave hours apart)")
+	lateness := fs.Duration("lateness", watermark.DefaultLateness, "how far out of event-time order one source partition's events may be: the watermark trails the sources' newest event times by this much; events behind it are late (counted, skipped by correlations)")
+	idle := fs.Duration("idle-timeout", watermark.DefaultIdleTimeout, "how long a caught-up source partition with no new events keeps holding the watermark back (a paused producer resuming within it is still in time)")
+	maxHeld := fs.Int("max-held", detection.DefaultMaxHeld, "events held for correlations while the watermark waits for a lagging source; past it the oldest are released early")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -117,8 +120,9 @@ func runDetect(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return detect.Run(ctx, detect.Config{
 			Kafka: kcfg, Group: *group, EventsTopic: *eventsTopic, DLQTopic: *dlqTopic,
 			BatchSize: c.batchSize, FlushInterval: c.flushEvery, ShutdownTimeout: c.shutdownWait, MaxMessageBytes: c.maxMessage,
-			Rules: mgr, Store: instrument(st, reg), Log: log, Registerer: reg, Ready: ready,
-			Correlation: correlate.Config{AllowedLateness: *lateness},
+			Rules: mgr, Store: instrument(st, reg), State: st, Log: log, Registerer: reg, Ready: ready,
+			Core:      detection.Config{MaxHeld: *maxHeld},
+			Watermark: watermark.Merger{Lateness: *lateness, IdleTimeout: *idle},
 		})
 	})
 }

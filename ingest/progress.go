@@ -1,0 +1,96 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/watermark"
+)
+
+// DefaultMarkInterval is how often an ingest worker writes progress
+// markers when it has no batch to write them after.
+const DefaultMarkInterval = 2 * time.Second
+
+// Progress writes ingest's progress markers to every partition of the
+// normalised topic (see package watermark): after each batch, and every
+// interval from Run's ticker with the group's lag freshly polled, so an
+// idle pipeline's watermarks still advance.
+type Progress struct {
+	Tracker  *watermark.Tracker
+	Producer Producer
+	Topic    string
+	// partitions of Topic; 0 until known (markers are skipped until then).
+	partitions atomic.Int64
+}
+
+// afterBatch records what a written batch forwarded and writes a marker.
+func (p *Progress) afterBatch(ctx context.Context, maxTimes map[sourceKey]time.Time) error {
+	for k, t := range maxTimes {
+		p.Tracker.Forwarded(k.topic, k.partition, t)
+	}
+	return p.write(ctx)
+}
+
+func (p *Progress) write(ctx context.Context) error {
+	n := int(p.partitions.Load())
+	if n == 0 {
+		return nil
+	}
+	msgs, err := p.Tracker.Progress().Messages(p.Topic, n)
+	if err != nil {
+		return err
+	}
+	if err := p.Producer.WriteMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("write progress markers to %s: %w", p.Topic, kafkaio.SummariseWriteError(err))
+	}
+	return nil
+}
+
+// tick refreshes the partition count and the group's lag on the raw
+// topics, then writes a marker. The lag is polled before the marker is
+// written, so a source it reports as caught up had all its events written
+// before the marker.
+func (p *Progress) tick(ctx context.Context, k kafkaio.Config, group string, raw []string, log zerolog.Logger) {
+	if n, err := k.PartitionCount(ctx, p.Topic); err == nil {
+		p.partitions.Store(int64(n))
+	} else {
+		log.Warn().Err(err).Msg("progress markers: cannot read the normalised topic's partitions")
+		return
+	}
+	lags, err := k.PartitionLags(ctx, group, raw)
+	if err != nil {
+		log.Warn().Err(err).Msg("progress markers: cannot poll the group's lag")
+		return
+	}
+	for _, l := range lags {
+		p.Tracker.SetLag(l.Topic, l.Partition, l.Lag)
+	}
+	if err := p.write(ctx); err != nil && ctx.Err() == nil {
+		log.Warn().Err(err).Msg("progress markers")
+	}
+}
+
+// run ticks until ctx is done.
+func (p *Progress) run(ctx context.Context, every time.Duration, k kafkaio.Config, group string, raw []string, log zerolog.Logger) {
+	p.tick(ctx, k, group, raw, log)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			p.tick(ctx, k, group, raw, log)
+		}
+	}
+}
+
+type sourceKey struct {
+	topic     string
+	partition int
+}
