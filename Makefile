@@ -43,6 +43,7 @@ bench: clickhouse
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./contract/
+	$(GO) test -run '^$$' -fuzz FuzzCheckStructure -fuzztime 60s ./contract/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./sigma/
 	$(GO) test -run '^$$' -fuzz FuzzCompileMatch -fuzztime 60s ./engine/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./registry/

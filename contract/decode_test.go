@@ -303,6 +303,10 @@ func TestDuplicateKeys(t *testing.T) {
 		{"same key at two depths", head + `"actor":{"user":"u","actor":"x"}}`, false},
 		{"key text inside a value", head + `"actor":{"user":"u"},"reason":"\"msp\":\"x\",\"msp\":"}`, false},
 		{"escaped quote in a key", head + `"actor":{"user":"u"},"attributes":{"a\"b":"1","a\\":"2","a":"3"}}`, false},
+		{"long value with escaped quotes, then a duplicate", head + `"actor":{"user":"u"},"reason":"` + strings.Repeat("x", 40) + `\"msp\":\\\"` + strings.Repeat("y", 40) + `\\","msp":"n"}`, true},
+		{"long escaped keys", head + `"actor":{"user":"u"},"attributes":{"` + strings.Repeat("k", 40) + `\u0061":"1","` + strings.Repeat("k", 40) + `a":"2"}}`, true},
+		{"long keys ending in a backslash pair", head + `"actor":{"user":"u"},"attributes":{"` + strings.Repeat("k", 40) + `\\":"1","` + strings.Repeat("k", 40) + `":"2"}}`, false},
+		{"empty keys", head + `"actor":{"user":"u"},"attributes":{"":"1","":"2"}}`, true},
 		{"prefix keys", head + `"actor":{"user":"u"},"attributes":{"ab":"1","a":"2","abc":"3"}}`, false},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"bytes"
+	"hash/maphash"
 	"strconv"
 	"unicode/utf8"
 
@@ -43,7 +44,7 @@ func checkStructure(raw []byte) *RejectError {
 	var levelStart [MaxDepth + 1]int
 	var isObject [MaxDepth + 1]bool
 	// big holds the keys of objects too large for a linear scan, by depth.
-	var big map[int]map[string]struct{}
+	var big map[int]map[uint64]keySpan
 	depth := 0
 	expectKey := false
 
@@ -89,8 +90,8 @@ func checkStructure(raw []byte) *RejectError {
 				if n >= MaxObjectKeys {
 					return reject(ReasonLimitExceeded, "", "a JSON object has more than %d keys", MaxObjectKeys)
 				}
-				if dup := duplicateKey(raw, keys[levelStart[depth]:], k, depth, &big); dup != "" {
-					return reject(ReasonDuplicateKey, "", "key %s appears twice in one object", strconv.Quote(truncateKey(dup)))
+				if duplicateKey(raw, keys[levelStart[depth]:], k, depth, &big) {
+					return reject(ReasonDuplicateKey, "", "key %s appears twice in one object", strconv.Quote(truncateKey(keyText(raw, k))))
 				}
 				keys = append(keys, k)
 				expectKey = false
@@ -110,40 +111,53 @@ func checkStructure(raw []byte) *RejectError {
 // found through a map rather than by comparing with each earlier key.
 const linearKeys = 16
 
-// duplicateKey returns k's text when an earlier key of the same object
-// (prev) is equal to it, "" otherwise.
-func duplicateKey(raw []byte, prev []keySpan, k keySpan, depth int, big *map[int]map[string]struct{}) string {
+// duplicateKey reports whether an earlier key of the same object (prev)
+// is equal to k. Past linearKeys keys, the object's
+// keys go into a set of their hashes (maphash, randomly seeded, so a
+// producer cannot aim for collisions; a hash match is confirmed on the
+// text), which costs no allocation per key.
+func duplicateKey(raw []byte, prev []keySpan, k keySpan, depth int, big *map[int]map[uint64]keySpan) bool {
 	if len(prev) < linearKeys {
 		for _, p := range prev {
-			if p.escaped || k.escaped {
-				if keyText(raw, p) == keyText(raw, k) {
-					return keyText(raw, k)
-				}
-				continue
-			}
-			if bytes.Equal(raw[p.start:p.end], raw[k.start:k.end]) {
-				return string(raw[k.start:k.end])
+			if sameKey(raw, p, k) {
+				return true
 			}
 		}
-		return ""
+		return false
 	}
 	if *big == nil {
-		*big = map[int]map[string]struct{}{}
+		*big = map[int]map[uint64]keySpan{}
 	}
 	set := (*big)[depth]
 	if set == nil {
-		set = make(map[string]struct{}, 2*len(prev))
+		set = make(map[uint64]keySpan, 2*len(prev))
 		for _, p := range prev {
-			set[keyText(raw, p)] = struct{}{}
+			set[keyHash(raw, p)] = p
 		}
 		(*big)[depth] = set
 	}
-	text := keyText(raw, k)
-	if _, ok := set[text]; ok {
-		return text
+	h := keyHash(raw, k)
+	if p, ok := set[h]; ok && sameKey(raw, p, k) {
+		return true
 	}
-	set[text] = struct{}{}
-	return ""
+	set[h] = k
+	return false
+}
+
+var keySeed = maphash.MakeSeed()
+
+func keyHash(raw []byte, k keySpan) uint64 {
+	if k.escaped {
+		return maphash.String(keySeed, keyText(raw, k))
+	}
+	return maphash.Bytes(keySeed, raw[k.start:k.end])
+}
+
+func sameKey(raw []byte, a, b keySpan) bool {
+	if a.escaped || b.escaped {
+		return keyText(raw, a) == keyText(raw, b)
+	}
+	return bytes.Equal(raw[a.start:a.end], raw[b.start:b.end])
 }
 
 // keyText is a key's value: escapes resolved, so "m\u0073p" equals "msp".
@@ -172,26 +186,41 @@ func truncateKey(k string) string {
 
 // scanString returns the index of the quote closing the string whose
 // contents start at i, and whether it holds escapes; -1 when unterminated.
-// IndexByte is vectorised, which keeps long values (the bulk of a large
-// message) cheap to skip.
+// Short strings (most keys and values) are scanned byte by byte; the rest
+// of a long one with the vectorised IndexByte, which keeps large values
+// (the bulk of a large message) cheap to skip.
 func scanString(raw []byte, i int) (int, bool) {
-	start := i
-	for {
-		j := bytes.IndexByte(raw[i:], '"')
-		if j < 0 {
-			return -1, false
+	escaped := false
+	for end := min(len(raw), i+32); i < end; i++ {
+		switch raw[i] {
+		case '"':
+			return i, escaped
+		case '\\':
+			escaped = true
+			i++ // the escaped character
 		}
-		i += j
-		// The quote is escaped when an odd number of backslashes precede it.
+	}
+	for from := i; from < len(raw); {
+		j := bytes.IndexByte(raw[from:], '"')
+		if j < 0 {
+			return -1, escaped
+		}
+		q := from + j
+		if !escaped && bytes.IndexByte(raw[from:q], '\\') >= 0 {
+			escaped = true
+		}
+		// The quote is escaped when an odd number of backslashes precede
+		// it (from is never inside an escape sequence).
 		n := 0
-		for k := i - 1; k >= start && raw[k] == '\\'; k-- {
+		for k := q - 1; k >= from && raw[k] == '\\'; k-- {
 			n++
 		}
 		if n%2 == 0 {
-			return i, bytes.IndexByte(raw[start:i], '\\') >= 0
+			return q, escaped
 		}
-		i++
+		from = q + 1
 	}
+	return -1, escaped
 }
 
 func isDelimiter(c byte) bool {
