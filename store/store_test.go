@@ -110,7 +110,7 @@ func TestMigrateIdempotent(t *testing.T) {
 		}
 		got = append(got, fmt.Sprintf("%04d_%s", v, name))
 	}
-	if want := []string{"0001_create_events", "0002_create_detections"}; !slices.Equal(got, want) {
+	if want := []string{"0001_create_events", "0002_create_detections", "0003_create_correlation_frontiers"}; !slices.Equal(got, want) {
 		t.Fatalf("schema_migrations = %v, want %v", got, want)
 	}
 }
@@ -127,7 +127,7 @@ func TestMigrateFirstRunReportsApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"0001_create_events", "0002_create_detections"}; !slices.Equal(applied, want) {
+	if want := []string{"0001_create_events", "0002_create_detections", "0003_create_correlation_frontiers"}; !slices.Equal(applied, want) {
 		t.Fatalf("first Migrate applied %v, want %v", applied, want)
 	}
 }
@@ -164,8 +164,8 @@ func TestMigrateConcurrent(t *testing.T) {
 	if err := stores[0].conn.QueryRow(ctx, "SELECT uniqExact(version), count() FROM t_concurrent.schema_migrations FINAL").Scan(&versions, &rowsFinal); err != nil {
 		t.Fatal(err)
 	}
-	if versions != 2 || rowsFinal != 2 {
-		t.Fatalf("after concurrent Migrate: %d versions in %d rows (FINAL), want 2 and 2", versions, rowsFinal)
+	if versions != 3 || rowsFinal != 3 {
+		t.Fatalf("after concurrent Migrate: %d versions in %d rows (FINAL), want 3 and 3", versions, rowsFinal)
 	}
 	if applied, err := stores[0].Migrate(ctx); err != nil || len(applied) != 0 {
 		t.Fatalf("Migrate after the race: %v, %v", applied, err)
@@ -614,5 +614,28 @@ func TestLowCardinalityPath(t *testing.T) {
 	byRule, err := s.DetectionsByRule(ctx)
 	if err != nil || byRule["r"] != 1 {
 		t.Fatalf("DetectionsByRule = %v, %v", byRule, err)
+	}
+}
+
+// Frontiers: the newest row per msp wins.
+func TestFrontiers(t *testing.T) {
+	s := openTest(t, "t_frontiers")
+	ctx := testCtx(t)
+	t0 := time.Date(2026, 11, 2, 10, 0, 0, 123456789, time.UTC)
+	if err := s.SaveFrontiers(ctx, []record.Frontier{{MSP: "a", Time: t0, EventID: "e1"}, {MSP: "b", Time: t0, EventID: "e2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveFrontiers(ctx, []record.Frontier{{MSP: "a", Time: t0.Add(time.Hour), EventID: "e3"}}); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := s.Frontiers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []record.Frontier{{MSP: "a", Time: t0.Add(time.Hour), EventID: "e3"}, {MSP: "b", Time: t0, EventID: "e2"}}
+	if !slices.EqualFunc(fs, want, func(a, b record.Frontier) bool {
+		return a.MSP == b.MSP && a.Time.Equal(b.Time) && a.EventID == b.EventID
+	}) {
+		t.Fatalf("frontiers %v, want %v", fs, want)
 	}
 }
