@@ -62,6 +62,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.DLQTopic == "" {
 		cfg.DLQTopic = kafkaio.TopicDLQ
 	}
+	// Rebuilding correlation state needs to know which msps a partition
+	// holds, hence the partition count.
+	partitions, err := partitionCount(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("detect: %w", err)
+	}
 	reader, err := cfg.Kafka.NewGroupReader(cfg.Group, []string{cfg.EventsTopic}, kafkaio.ReaderOptions{QueueCapacity: max(cfg.BatchSize, 1000)})
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
@@ -92,6 +98,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Watermark:       cfg.Watermark,
 		State:           cfg.State,
 		MaxReplay:       cfg.MaxReplay,
+		Partitions:      partitions,
 		Matched:         func(id string) { m.matches.WithLabelValues(id).Inc() },
 		Undecodable:     m.undecodable.Inc,
 		Rebuilt: func(n int, took time.Duration, err error) {
@@ -125,6 +132,25 @@ func Run(ctx context.Context, cfg Config) error {
 	err = c.Run(ctx)
 	log.Info().Err(err).Msg("detect worker stopped")
 	return err
+}
+
+// partitionCount reads the normalised topic's partition count, retrying
+// while the broker is not reachable yet.
+func partitionCount(ctx context.Context, cfg Config) (int, error) {
+	backoff := 100 * time.Millisecond
+	for {
+		n, err := cfg.Kafka.PartitionCount(ctx, cfg.EventsTopic)
+		if err == nil {
+			return n, nil
+		}
+		cfg.Log.Warn().Err(err).Msg("cannot read the normalised topic's partitions; retrying")
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
 }
 
 type metrics struct {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,7 +199,9 @@ func (e *env) newWorker(role, name string, batchSize int, extra ...string) *work
 	group := ingestGroup
 	if role == "detect" {
 		group = detectGroup
-		extra = append(extra, "--rules", rulesDir)
+		if !slices.Contains(extra, "--rules") {
+			extra = append(extra, "--rules", rulesDir)
+		}
 	}
 	w.args = append([]string{role,
 		"--brokers", strings.Join(e.kafka.Brokers, ","),
