@@ -11,7 +11,12 @@
 //	coll, err := sigma.ParseBytes(data, "rule.yml")
 //
 // A Collection holds Rules, Correlations and Filters. A bad document or file
-// never prevents the others from loading; the parser never panics.
+// never prevents the others from loading; the parser never panics. Files
+// are decoded through package yamlbound within FileLimits (100,000 nodes
+// after YAML alias expansion, among others), so what a file can make the
+// parser build is bounded whatever its aliases; a file past them yields
+// only that error. Collection.RemoveDuplicates enforces unique ids and
+// names over everything loaded together.
 //
 // Document types: a document with a `correlation` key is a Correlation; one
 // with a `filter` key and no `detection` is a Filter; anything else must be
