@@ -48,19 +48,42 @@ func manyKeys(n int) []byte {
 	return []byte(b.String())
 }
 
+// readTopic reads every message of topic up to its end offsets now,
+// however slow the machine (a time-boxed read misses messages under load).
 func readTopic(t *testing.T, cfg kafkaio.Config, topic string, partitions int) []kafka.Message {
 	t.Helper()
-	var out []kafka.Message
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second}
+	req := map[string][]kafka.OffsetRequest{}
 	for p := range partitions {
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.Brokers, Topic: topic, Partition: p, MaxWait: 50 * time.Millisecond, MaxBytes: 16 << 20})
+		req[topic] = append(req[topic], kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
+	}
+	offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: req})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []kafka.Message
+	for _, po := range offs.Topics[topic] {
+		if po.Error != nil {
+			t.Fatal(po.Error)
+		}
+		if po.LastOffset <= po.FirstOffset {
+			continue
+		}
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.Brokers, Topic: topic, Partition: po.Partition, MaxWait: 50 * time.Millisecond, MaxBytes: 16 << 20})
+		if err := r.SetOffset(po.FirstOffset); err != nil {
+			t.Fatal(err)
+		}
 		for {
-			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 			m, err := r.ReadMessage(ctx)
-			cancel()
 			if err != nil {
-				break
+				t.Fatalf("read %s/%d: %v", topic, po.Partition, err)
 			}
 			out = append(out, m)
+			if m.Offset >= po.LastOffset-1 {
+				break
+			}
 		}
 		r.Close()
 	}
