@@ -255,3 +255,39 @@ func TestRuleTestFileLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestSetNodeLimit: files each within their own limit cannot together take
+// a load past maxSetNodes; the file that crosses it is named and the
+// files after it are not read.
+func TestSetNodeLimit(t *testing.T) {
+	defer func(n int) { maxSetNodes = n }(maxSetNodes)
+	maxSetNodes = 500
+	dir := t.TempDir()
+	for i := 0; i < 5; i++ {
+		var b strings.Builder
+		fmt.Fprintf(&b, "title: r%d\nid: r%d\nlevel: low\nlogsource: {product: msp}\ndetection:\n  sel:\n    actor.user: [", i, i)
+		for j := 0; j < 100; j++ {
+			fmt.Fprintf(&b, "u%d, ", j)
+		}
+		b.WriteString("x]\n  condition: sel\n")
+		write(t, dir, fmt.Sprintf("r%d.yml", i), b.String())
+	}
+	_, errs := LoadBundle(Source{Path: dir}, engine.Config{})
+	want := filepath.Join(dir, "r4.yml") + ": the rule set reaches "
+	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), want) || !strings.Contains(errs[0].Error(), "more than the limit of 500") {
+		t.Fatalf("LoadBundle errors %v, want one starting %q", errs, want)
+	}
+	findings, err := LintPaths([]string{dir}, engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range findings {
+		if f.Severity == SeverityError {
+			got = append(got, f.String())
+		}
+	}
+	if len(got) != 1 || !strings.HasPrefix(got[0], filepath.Join(dir, "r4.yml")+": error: the rule set reaches ") {
+		t.Fatalf("lint errors %q, want one at r4.yml", got)
+	}
+}

@@ -101,6 +101,10 @@ func LintPaths(paths []string, cfg engine.Config) ([]Finding, error) {
 		for _, r := range coll.Rules {
 			out = append(out, lintRule(r)...)
 		}
+		if all.Nodes > maxSetNodes {
+			out = append(out, errorFinding(f, setTooLarge(f, all.Nodes)))
+			break
+		}
 	}
 	where := ""
 	if len(paths) > 0 {

@@ -139,6 +139,10 @@ func LoadBundle(src Source, cfg engine.Config) (*Bundle, []error) {
 			errs = append(errs, flatten(err)...)
 		}
 		coll.Add(c)
+		if coll.Nodes > maxSetNodes {
+			errs = append(errs, setTooLarge(name, coll.Nodes))
+			break
+		}
 	}
 	// An id or name used twice would resolve references to one of the two
 	// rules and silently starve the other.

@@ -260,6 +260,10 @@ type Collection struct {
 	Rules        []*Rule
 	Correlations []*Correlation
 	Filters      []*Filter
+	// Nodes is the YAML nodes, after alias expansion, of the files parsed
+	// into the collection: what loading them cost, for limits on a whole
+	// rule set.
+	Nodes int
 }
 
 // Add appends other's documents to c.
@@ -270,4 +274,5 @@ func (c *Collection) Add(other *Collection) {
 	c.Rules = append(c.Rules, other.Rules...)
 	c.Correlations = append(c.Correlations, other.Correlations...)
 	c.Filters = append(c.Filters, other.Filters...)
+	c.Nodes += other.Nodes
 }

@@ -58,10 +58,11 @@ func ParseBytes(data []byte, filename string) (coll *Collection, err error) {
 			err = errs
 		}
 	}()
-	docs, derr := yamlbound.Decode(data, filename, FileLimits)
+	docs, nodes, derr := yamlbound.DecodeNodes(data, filename, FileLimits)
 	if errors.Is(derr, yamlbound.ErrLimit) {
 		return coll, ErrorList{yamlError(filename, derr)}
 	}
+	coll.Nodes = nodes
 	for index, doc := range docs {
 		p := &docParser{file: filename, index: index}
 		p.parseDocument(doc, coll)

@@ -89,12 +89,19 @@ func (e *Error) Is(target error) bool { return e.limit && target == ErrLimit }
 // within the limits before the first problem, and that problem as an
 // *Error (errors.As) — so a parser may still report what it found in the
 // documents before a syntax error. It never panics.
-func Decode(data []byte, file string, lim Limits) (docs []*yaml.Node, err error) {
+func Decode(data []byte, file string, lim Limits) ([]*yaml.Node, error) {
+	docs, _, err := DecodeNodes(data, file, lim)
+	return docs, err
+}
+
+// DecodeNodes is Decode that also returns the expanded node count of the
+// documents it returns, for callers that bound a whole set of files.
+func DecodeNodes(data []byte, file string, lim Limits) (docs []*yaml.Node, nodes int, err error) {
 	defer func() {
 		// yaml.v3 has panicked on hostile input in the past; a config
 		// file must never take the process down.
 		if r := recover(); r != nil {
-			err = &Error{File: file, Msg: fmt.Sprintf("cannot parse YAML: %v", r)}
+			docs, nodes, err = nil, 0, &Error{File: file, Msg: fmt.Sprintf("cannot parse YAML: %v", r)}
 		}
 	}()
 	kind := lim.Kind
@@ -102,12 +109,12 @@ func Decode(data []byte, file string, lim Limits) (docs []*yaml.Node, err error)
 		kind = "YAML file"
 	}
 	if lim.MaxBytes > 0 && len(data) > lim.MaxBytes {
-		return nil, &Error{File: file, limit: true, Msg: fmt.Sprintf(
+		return nil, 0, &Error{File: file, limit: true, Msg: fmt.Sprintf(
 			"%s is %d bytes, more than the limit of %d", kind, len(data), lim.MaxBytes)}
 	}
 	if lim.MaxNodes > 0 {
 		if line, ok := tokensWithin(data, tokensPerNode*lim.MaxNodes); !ok {
-			return nil, &Error{File: file, Line: line, Col: 1, limit: true, Msg: fmt.Sprintf(
+			return nil, 0, &Error{File: file, Line: line, Col: 1, limit: true, Msg: fmt.Sprintf(
 				"%s holds more than %d YAML tokens by this line, too many for its limit of %d nodes", kind, tokensPerNode*lim.MaxNodes, lim.MaxNodes)}
 		}
 	}
@@ -117,17 +124,17 @@ func Decode(data []byte, file string, lim Limits) (docs []*yaml.Node, err error)
 		doc := new(yaml.Node)
 		derr := dec.Decode(doc)
 		if errors.Is(derr, io.EOF) {
-			return docs, nil
+			return docs, m.total, nil
 		}
 		if derr != nil {
 			// The decoder cannot resynchronise after a syntax error.
-			return docs, syntaxError(file, derr)
+			return docs, m.total, syntaxError(file, derr)
 		}
 		if lim.MaxDocuments > 0 && len(docs) >= lim.MaxDocuments {
-			return docs, m.limitf(doc, "%s has more than %d YAML documents", kind, lim.MaxDocuments)
+			return docs, m.total, m.limitf(doc, "%s has more than %d YAML documents", kind, lim.MaxDocuments)
 		}
 		if err := m.document(doc); err != nil {
-			return docs, err
+			return docs, m.total, err
 		}
 		docs = append(docs, doc)
 	}

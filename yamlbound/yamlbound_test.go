@@ -129,3 +129,21 @@ func TestUnmarshal(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeNodesCountsExpansion(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		nodes int
+	}{
+		{"", 0},
+		{"a\n", 2},                            // document, scalar
+		{"a: [1, 2]\n", 6},                    // document, mapping, key, list, 2 items
+		{"a: &x [1, 2]\nb: *x\n", 10},         // the alias counts as the 3 nodes of the list
+		{"a: &x [1, 2]\nb: *x\n---\nc\n", 12}, // over all documents
+	} {
+		_, n, err := DecodeNodes([]byte(tc.in), "n.yml", Limits{MaxNodes: 100})
+		if err != nil || n != tc.nodes {
+			t.Errorf("%q: %d nodes, %v; want %d", tc.in, n, err, tc.nodes)
+		}
+	}
+}
