@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/tripline/tripline/contract"
-	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
 	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/rules"
+	"github.com/tripline/tripline/watermark"
 )
 
 const rulesUsage = `Usage:
@@ -70,8 +70,9 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	eventsPath := fs.String("events", "", "JSONL file of events ('-' for stdin)")
 	logsource := fs.String("logsource", "", "logsource of events that are not MSP contract events: product[/category[/service]] (default: unknown, seen by every rule)")
 	stats := fs.Bool("stats", false, "print per-rule match counts on stderr")
-	lateness := fs.Duration("lateness", 5*time.Minute, "allowed lateness of events for correlations")
-	noSort := fs.Bool("no-sort", false, "evaluate in input order instead of sorting by event time (correlations then treat out-of-order events as late)")
+	lateness := fs.Duration("lateness", watermark.DefaultLateness, "with --no-sort: how far out of event-time order the input may be before correlations treat an event as late")
+	noSort := fs.Bool("no-sort", false, "evaluate as a stream: the watermark trails the newest event time by --lateness, as in the detector, instead of ordering the whole input by event time")
+	maxHeld := fs.Int("max-held", detection.DefaultMaxHeld, "events held for correlations to put the input in event-time order; past it the oldest are released early")
 	placeholders := fs.String("placeholders", "", "YAML file with the values of |expand placeholders (name: [values])")
 	registryFile := fs.String("registry", "", "MSP relationship registry (YAML): derive contract events' context.* fields from it, as ingest does (default: keep any context the input carries)")
 	if err := parseFlags(fs, args); err != nil {
@@ -118,16 +119,23 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	defer out.Flush()
 	enc := json.NewEncoder(out)
 	var events, contractEvents, badLines, detections, invalidContract int
-	// Correlations need the input in event-time order: read it all, then
-	// sort (stable, so equal times keep the input order).
-	type lineEvent struct {
-		ev   rules.OfflineEvent
-		line int
+	// The detection core puts what correlations read in event-time order
+	// (then event ID) itself, holding only those events: the same core,
+	// in the same order, as the detector.
+	core := detection.New(bundle, detection.Config{MaxHeld: *maxHeld})
+	var encErr error
+	line := 0
+	emit := func(r detection.Result) {
+		counts[r.RuleID()]++
+		detections++
+		if encErr == nil {
+			encErr = enc.Encode(newEvalOutput(r, line))
+		}
 	}
-	var input []lineEvent
+	evalStart := time.Now()
 	// A line over the limit is skipped with its number, not the end of
 	// the input.
-	err = rules.ReadLines(in, contract.MaxMessageBytes, func(line int, raw []byte, err error) error {
+	err = rules.ReadLines(in, contract.MaxMessageBytes, func(n int, raw []byte, err error) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -140,7 +148,7 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		if err != nil {
 			badLines++
-			fmt.Fprintf(stderr, "%s:%d: skipped: %v\n", *eventsPath, line, err)
+			fmt.Fprintf(stderr, "%s:%d: skipped: %v\n", *eventsPath, n, err)
 			return nil
 		}
 		events++
@@ -154,60 +162,42 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		if ev.ContractErr != nil {
 			invalidContract++
-			fmt.Fprintf(stderr, "%s:%d: warning: not a valid contract event (%v); evaluated as plain JSON\n", *eventsPath, line, ev.ContractErr)
+			fmt.Fprintf(stderr, "%s:%d: warning: not a valid contract event (%v); evaluated as plain JSON\n", *eventsPath, n, ev.ContractErr)
 		}
-		input = append(input, lineEvent{ev, line})
-		return nil
+		// Events without an ID are identified by their line.
+		id := ev.ID
+		if id == "" {
+			id = fmt.Sprintf("line:%d", n)
+		}
+		line = n
+		in := ev.Input(id)
+		core.Process(&in, emit)
+		if *noSort && !in.Time.IsZero() {
+			core.Advance(in.Partition, in.Time.Add(-*lateness), emit)
+		}
+		return encErr
 	})
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if encErr != nil {
+		return encErr
+	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", *eventsPath, err)
-	}
-	evalStart := time.Now()
-	// The detection core orders what correlations read by event time (then
-	// event ID) itself: the same core, in the same order, as the detector.
-	core := detection.New(bundle, detection.Config{Correlation: correlate.Config{AllowedLateness: *lateness}})
-	var encErr error
-	lines := map[string]int{}
-	emit := func(r detection.Result) {
-		counts[r.RuleID()]++
-		detections++
-		if encErr == nil {
-			encErr = enc.Encode(newEvalOutput(r, lines))
-		}
-	}
-	for i := range input {
-		ev, line := input[i].ev, input[i].line
-		// Events without an ID are identified by their line.
-		id := fmt.Sprintf("line:%d", line)
-		if ev.ID != "" {
-			id = ev.ID
-		}
-		lines[id] = line
-		in := ev.Input(id)
-		core.Process(&in, emit)
-		if *noSort {
-			// Input order: each event releases itself and what came before
-			// it; older events after it are then late.
-			core.Advance(in.Partition, in.Time, emit)
-		}
-		if encErr != nil {
-			return encErr
-		}
 	}
 	core.Flush(emit)
 	if encErr != nil {
 		return encErr
 	}
 	took := time.Since(evalStart)
-	st := core.Stats().Correlation
+	all := core.Stats()
+	st := all.Correlation
 	fmt.Fprintf(stderr, "rules eval: %d rules and %d correlations (loaded in %s), %d events (%d MSP contract, %d other), %d detections, %d unreadable lines, %d invalid contract events, in %s\n",
 		rs.Len(), cs.Len(), loadTook.Round(time.Millisecond), events, contractEvents, events-contractEvents, detections, badLines, invalidContract, took.Round(time.Millisecond))
 	if cs.Len() > 0 {
-		fmt.Fprintf(stderr, "rules eval: correlation state at end: %d groups, %d entries, ~%d KiB; %d late events skipped\n",
-			st.Groups, st.Entries, st.Bytes>>10, st.Late)
+		fmt.Fprintf(stderr, "rules eval: correlation state at end: %d groups, %d entries, ~%d KiB; %d late events skipped, %d released early (--max-held)\n",
+			st.Groups, st.Entries, st.Bytes>>10, all.Behind, all.Forced)
 	}
 	if *stats {
 		printStats(stderr, bundle, counts)
@@ -215,8 +205,9 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return nil
 }
 
-// newEvalOutput is one output line; lines maps event IDs to input lines.
-func newEvalOutput(r detection.Result, lines map[string]int) evalOutput {
+// newEvalOutput is one output line; line is the input line of a plain
+// rule's event.
+func newEvalOutput(r detection.Result, line int) evalOutput {
 	if d := r.Correlation; d != nil {
 		return evalOutput{
 			DetectionID: r.ID(),
@@ -229,7 +220,7 @@ func newEvalOutput(r detection.Result, lines map[string]int) evalOutput {
 	o := evalOutput{
 		DetectionID: r.ID(),
 		RuleID:      r.Rule.Identity(), RuleTitle: r.Rule.Title, Level: r.Rule.Level, Tags: r.Rule.Tags,
-		EventIDs: []string{}, Line: lines[ev.ID],
+		EventIDs: []string{}, Line: line,
 	}
 	if !ev.Time.IsZero() {
 		o.Time = ev.Time.UTC().Format(time.RFC3339Nano)
