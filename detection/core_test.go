@@ -2,6 +2,7 @@ package detection_test
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -184,4 +185,43 @@ func isCorrelation(snap *detection.Snapshot, id string) bool {
 		}
 	}
 	return false
+}
+
+// TestHeldEventMemory measures what one held event costs (README: bounded
+// memory): the decoded event, its key, matched rule IDs and buffer slots.
+func TestHeldEventMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("memory measurement")
+	}
+	snap, evs := traffic(t)
+	docs := make([][]byte, len(evs))
+	for i := range evs {
+		docs[i], _ = evs[i].MarshalJSON()
+	}
+	evs = nil
+	dec := contract.Decoder{Now: func() time.Time { return start.Add(60 * 24 * time.Hour) }}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	core := detection.New(snap, detection.Config{MaxHeld: len(docs)})
+	drop := func(detection.Result) {}
+	for _, doc := range docs {
+		// Held events own their decoded event, as in the detector.
+		ev := new(contract.Event)
+		var err error
+		if *ev, err = dec.Decode(doc); err != nil {
+			t.Fatal(err)
+		}
+		in := detection.ContractEvent(ev)
+		core.Process(&in, drop)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	held := core.Stats().Held
+	if held == 0 {
+		t.Fatal("nothing held")
+	}
+	per := float64(after.HeapAlloc-before.HeapAlloc) / float64(held)
+	t.Logf("%d events held: %.0f bytes each", held, per)
+	runtime.KeepAlive(core)
 }
