@@ -364,6 +364,7 @@ func TestStreamingEqualsOfflineWhateverTheInterleaving(t *testing.T) {
 	}
 	for seed := range uint64(seeds) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, seed, snap, raw)
 			lateDetector := seed%4 == 3
 			for {
