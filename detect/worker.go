@@ -167,6 +167,7 @@ type metrics struct {
 	forced        prometheus.Gauge
 	duplicates    prometheus.Gauge
 	watermarkLag  *prometheus.GaugeVec
+	sourceLag     *prometheus.GaugeVec
 	rebuildEvents prometheus.Counter
 	rebuildErrors prometheus.Counter
 }
@@ -209,6 +210,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		watermarkLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tripline_detect_watermark_lag_seconds", Help: "How far the event-time watermark of each partition of the normalised topic trails the wall clock.",
 		}, []string{"partition"}),
+		sourceLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tripline_detect_source_event_time_lag_seconds", Help: "How far the newest event time ingest has forwarded from each raw source partition trails the wall clock (a source far behind the others holds the watermark back).",
+		}, []string{"topic", "partition"}),
 		rebuildEvents: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tripline_detect_correlation_rebuild_events_total", Help: "Stored events replayed to rebuild correlation state.",
 		}),
@@ -218,7 +222,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.events, m.matches, m.undecodable, m.batchSeconds, m.batchErrors,
-			m.stateGroups, m.stateBytes, m.late, m.held, m.forced, m.duplicates, m.watermarkLag, m.rebuildEvents, m.rebuildErrors)
+			m.stateGroups, m.stateBytes, m.late, m.held, m.forced, m.duplicates, m.watermarkLag, m.sourceLag, m.rebuildEvents, m.rebuildErrors)
 	}
 	return m
 }
@@ -235,5 +239,10 @@ func (m *metrics) observe(h *Handler) {
 	now := h.now()
 	for _, p := range h.Watermark.Partitions() {
 		m.watermarkLag.WithLabelValues(strconv.Itoa(p)).Set(h.Watermark.Lag(p, now).Seconds())
+	}
+	for _, s := range h.Watermark.Sources() {
+		if !s.MaxTime.IsZero() {
+			m.sourceLag.WithLabelValues(s.Topic, strconv.Itoa(s.Partition)).Set(now.Sub(s.MaxTime).Seconds())
+		}
 	}
 }

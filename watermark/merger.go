@@ -166,3 +166,37 @@ func (m *Merger) Partitions() []int {
 	}
 	return out
 }
+
+// SourceProgress is how far one raw source partition has been forwarded,
+// as the markers read so far tell.
+type SourceProgress struct {
+	Topic     string
+	Partition int
+	MaxTime   time.Time
+	Lag       int64
+}
+
+// Sources lists every raw source partition named by the markers read, with
+// its newest forwarded event time over all partitions of the normalised
+// topic; exported as a metric of how far each source's event time trails.
+func (m *Merger) Sources() []SourceProgress {
+	by := map[sourceKey]*SourceProgress{}
+	for _, p := range m.parts {
+		for k, s := range p.sources {
+			sp := by[k]
+			if sp == nil {
+				sp = &SourceProgress{Topic: k.topic, Partition: k.partition, Lag: s.lag}
+				by[k] = sp
+			}
+			if s.maxTime.After(sp.MaxTime) {
+				sp.MaxTime = s.maxTime
+				sp.Lag = s.lag
+			}
+		}
+	}
+	out := make([]SourceProgress, 0, len(by))
+	for _, sp := range by {
+		out = append(out, *sp)
+	}
+	return out
+}
