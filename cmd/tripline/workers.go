@@ -19,10 +19,10 @@ import (
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/ops"
-	"github.com/tripline/tripline/record"
 	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/store"
+	"github.com/tripline/tripline/store/storemetrics"
 	"github.com/tripline/tripline/watermark"
 )
 
@@ -70,7 +70,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 			Kafka:    kcfg, Group: *group, RawTopics: splitList(*topics),
 			EventsTopic: *eventsTopic, DLQTopic: *dlqTopic,
 			BatchSize: c.batchSize, FlushInterval: c.flushEvery, ShutdownTimeout: c.shutdownWait, MaxMessageBytes: c.maxMessage,
-			Store: instrument(st, reg), Log: log, Registerer: reg, Ready: ready,
+			Store: storemetrics.Instrument(st, reg), Log: log, Registerer: reg, Ready: ready,
 		})
 	})
 }
@@ -117,10 +117,11 @@ func runDetect(ctx context.Context, args []string, _, stderr io.Writer) error {
 		ctx, cancel := context.WithCancel(ctx)
 		defer func() { cancel(); wg.Wait() }()
 		wg.Go(func() { mgr.Watch(ctx) })
+		ist := storemetrics.Instrument(st, reg)
 		return detect.Run(ctx, detect.Config{
 			Kafka: kcfg, Group: *group, EventsTopic: *eventsTopic, DLQTopic: *dlqTopic,
 			BatchSize: c.batchSize, FlushInterval: c.flushEvery, ShutdownTimeout: c.shutdownWait, MaxMessageBytes: c.maxMessage,
-			Rules: mgr, Store: instrument(st, reg), State: st, Log: log, Registerer: reg, Ready: ready,
+			Rules: mgr, Store: ist, State: ist, Log: log, Registerer: reg, Ready: ready,
 			Core:      detection.Config{MaxHeld: *maxHeld},
 			Watermark: watermark.Merger{Lateness: *lateness, IdleTimeout: *idle},
 		})
@@ -266,63 +267,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// instrumentedStore times the workers' ClickHouse inserts for the metrics;
-// every other method of *store.Store (e.g. the history reads of stateful
-// detection) is promoted unchanged.
-type instrumentedStore struct {
-	*store.Store
-	seconds *prometheus.HistogramVec
-	rows    *prometheus.CounterVec
-	errors  *prometheus.CounterVec
-}
-
-func instrument(st *store.Store, reg prometheus.Registerer) *instrumentedStore {
-	s := &instrumentedStore{
-		Store: st,
-		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "tripline_clickhouse_insert_seconds", Help: "Latency of one ClickHouse INSERT (a batch), by table; failed attempts included.",
-			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
-		}, []string{"table"}),
-		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tripline_clickhouse_rows_inserted_total", Help: "Rows acknowledged by ClickHouse, by table (replays included; dedup happens in ClickHouse).",
-		}, []string{"table"}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tripline_clickhouse_insert_errors_total", Help: "Failed ClickHouse INSERTs, by table (the batch is retried).",
-		}, []string{"table"}),
-	}
-	for _, t := range []string{"events", "detections"} {
-		s.rows.WithLabelValues(t)
-		s.errors.WithLabelValues(t)
-	}
-	if reg != nil {
-		reg.MustRegister(s.seconds, s.rows, s.errors)
-	}
-	return s
-}
-
-func (s *instrumentedStore) observe(table string, n int, start time.Time, err error) {
-	s.seconds.WithLabelValues(table).Observe(time.Since(start).Seconds())
-	if err != nil {
-		s.errors.WithLabelValues(table).Inc()
-		return
-	}
-	s.rows.WithLabelValues(table).Add(float64(n))
-}
-
-// InsertEvents implements ingest.EventStore.
-func (s *instrumentedStore) InsertEvents(ctx context.Context, rows []record.Event) error {
-	start := time.Now()
-	err := s.Store.InsertEvents(ctx, rows)
-	s.observe("events", len(rows), start, err)
-	return err
-}
-
-// InsertDetections implements detect.DetectionStore.
-func (s *instrumentedStore) InsertDetections(ctx context.Context, ds []record.Detection) error {
-	start := time.Now()
-	err := s.Store.InsertDetections(ctx, ds)
-	s.observe("detections", len(ds), start, err)
-	return err
 }
