@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 
 	"github.com/tripline/tripline/detect"
 	"github.com/tripline/tripline/detection"
@@ -51,8 +48,9 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o := opsSetup{addr: c.metricsAddr, log: log.With().Str("worker", "ingest").Logger(), kafka: kcfg, group: *group, topics: splitList(*topics), store: st, lagEvery: c.lagEvery}
-	return withOps(ctx, o, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
+	o := ops.Config{Addr: c.metricsAddr, Log: log.With().Str("worker", "ingest").Logger(), Ping: st.Ping,
+		Kafka: kcfg, Group: *group, Topics: splitList(*topics), LagInterval: c.lagEvery}
+	return ops.Run(ctx, o, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
 		var enricher ingest.Enricher
 		if *registryFile != "" {
 			w, err := registry.NewWatcher(registry.WatchConfig{File: *registryFile, Log: log, Registerer: reg})
@@ -103,13 +101,14 @@ func runDetect(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o := opsSetup{addr: c.metricsAddr, log: log.With().Str("worker", "detect").Logger(), kafka: kcfg, group: *group, topics: []string{*eventsTopic}, store: st, lagEvery: c.lagEvery}
-	return withOps(ctx, o, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
+	o := ops.Config{Addr: c.metricsAddr, Log: log.With().Str("worker", "detect").Logger(), Ping: st.Ping,
+		Kafka: kcfg, Group: *group, Topics: []string{*eventsTopic}, LagInterval: c.lagEvery}
+	return ops.Run(ctx, o, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
 		values, err := rules.LoadPlaceholders(*placeholders)
 		if err != nil {
 			return err
 		}
-		mgr, err := rules.NewManager(rules.ManagerConfig{Dir: *rulesDir, Engine: engine.Config{Placeholders: values}, Log: o.log, Registerer: reg})
+		mgr, err := rules.NewManager(rules.ManagerConfig{Dir: *rulesDir, Engine: engine.Config{Placeholders: values}, Log: o.Log, Registerer: reg})
 		if err != nil {
 			return err
 		}
@@ -178,86 +177,6 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintln(stdout, ")")
 	return nil
 }
-
-// opsSetup is what withOps needs besides the worker itself.
-type opsSetup struct {
-	addr     string
-	log      zerolog.Logger
-	kafka    kafkaio.Config
-	group    string
-	topics   []string
-	store    *store.Store
-	lagEvery time.Duration
-}
-
-// probeEvery is how often readiness re-checks ClickHouse and Kafka.
-const probeEvery = 2 * time.Second
-
-// withOps runs a worker beside its metrics/health server, the consumer-lag
-// poller and the readiness probes; all stop when the worker returns.
-//
-// /readyz is ready when all of these hold: "pipeline" (the last batch
-// attempt succeeded), "clickhouse" (the store answers a ping) and "kafka"
-// (the last lag poll, a real request to the brokers every --lag-interval,
-// succeeded). So an outage shows up within seconds even on an idle worker.
-func withOps(ctx context.Context, o opsSetup, worker func(context.Context, prometheus.Registerer, func(bool)) error) error {
-	reg := ops.NewRegistry()
-	var ready ops.Readiness
-	ready.Set("pipeline", true)
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	var serveErr error
-	wg.Go(func() { serveErr = ops.Serve(ctx, o.addr, ops.Handler(reg, &ready)) })
-	if o.addr != "" {
-		o.log.Info().Str("addr", o.addr).Msg("serving /metrics, /healthz, /readyz")
-	}
-	readyGauge := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tripline_ready", Help: "1 when a readiness condition holds (pipeline: last batch attempt; clickhouse: ping; kafka: lag poll), else 0. /readyz is ready when all are 1.",
-	}, []string{"condition"})
-	reg.MustRegister(readyGauge)
-	readyGauge.WithLabelValues("pipeline").Set(1)
-	set := func(name string, err error) {
-		readyGauge.WithLabelValues(name).Set(map[bool]float64{true: 1, false: 0}[err == nil])
-		if changed := ready.Set(name, err == nil); changed {
-			if err != nil {
-				o.log.Warn().Str("condition", name).Err(err).Msg("not ready")
-			} else {
-				o.log.Info().Str("condition", name).Msg("ready")
-			}
-		}
-	}
-	if o.store != nil {
-		wg.Go(func() {
-			ops.Probe(ctx, probeEvery, func(ctx context.Context) error { return o.store.Ping(ctx) }, func(err error) { set("clickhouse", err) })
-		})
-	}
-	if len(o.kafka.Brokers) > 0 && o.group != "" {
-		// The lag poll doubles as the Kafka readiness probe.
-		lagEvery := o.lagEvery
-		if lagEvery <= 0 {
-			lagEvery = probeEvery
-		}
-		lm := kafkaio.NewLagMetrics(reg, o.group)
-		wg.Go(func() {
-			o.kafka.WatchLag(ctx, o.group, o.topics, lagEvery, lm, o.log, func(err error) { set("kafka", err) })
-		})
-	}
-	err := worker(ctx, reg, func(ok bool) {
-		var err error
-		if !ok {
-			err = errBatchFailed
-		}
-		set("pipeline", err)
-	})
-	cancel()
-	wg.Wait()
-	if err == nil {
-		err = serveErr
-	}
-	return err
-}
-
-var errBatchFailed = errors.New("the last batch attempt failed (see the worker's warnings)")
 
 func splitList(s string) []string {
 	var out []string
