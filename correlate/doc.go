@@ -40,4 +40,15 @@
 // An Evaluator is not safe for concurrent use; SetRules swaps the Set on a
 // rule reload and keeps the state of correlations whose definition did not
 // change.
+//
+// Layout: eval.go holds the Evaluator, its partitions, event time and
+// expiry; feed.go routes an occurrence to its group and turns what a group
+// completes into a detection. Each way of evaluating a correlation keeps
+// its group state, its evaluation and its compile-time checks in one file,
+// so a kind can be read and changed alone: eventcount.go (event_count and
+// value_sum over a sliding window), valuecount.go, temporal.go, closing.go
+// (windows evaluated when they close: upper-bound conditions, value_avg,
+// value_percentile), firstseen.go, dormant.go and baseline.go. compile.go
+// resolves and orders a Set; rule.go, condition.go and set.go hold its
+// types.
 package correlate

@@ -7,7 +7,7 @@ import (
 )
 
 // summaryPrefix is "Title [group-by=value, ...]: ".
-func summaryPrefix(r *Rule, g *group) string {
+func summaryPrefix(r *Rule, vals []string) string {
 	var b strings.Builder
 	b.WriteString(r.Title)
 	if len(r.GroupBy) > 0 {
@@ -18,7 +18,7 @@ func summaryPrefix(r *Rule, g *group) string {
 			}
 			b.WriteString(f)
 			b.WriteByte('=')
-			b.WriteString(g.vals[i])
+			b.WriteString(vals[i])
 		}
 		b.WriteByte(']')
 	}
@@ -26,7 +26,8 @@ func summaryPrefix(r *Rule, g *group) string {
 	return b.String()
 }
 
-func listNote(d Detection, maxIDs int) string {
+// listNote says when the detection lists only the first of its events.
+func listNote(d Detection) string {
 	if d.Events > len(d.EventIDs) {
 		return "; " + strconv.Itoa(d.Events) + " events, first " + strconv.Itoa(len(d.EventIDs)) + " listed"
 	}
@@ -35,9 +36,9 @@ func listNote(d Detection, maxIDs int) string {
 
 // summary is the analyst's first line: the measured value, the window and
 // the threshold, e.g. "12 distinct tenant in 10m; threshold gte 5".
-func (e *Evaluator) summary(r *Rule, g *group, d Detection) string {
+func summary(r *Rule, vals []string, d Detection) string {
 	var b strings.Builder
-	b.WriteString(summaryPrefix(r, g))
+	b.WriteString(summaryPrefix(r, vals))
 	field := strings.Join(r.Fields, "+")
 	switch r.Kind {
 	case EventCount:
@@ -58,21 +59,8 @@ func (e *Evaluator) summary(r *Rule, g *group, d Detection) string {
 	if len(r.Cond.Ops) > 0 {
 		b.WriteString("; threshold " + r.Cond.String())
 	}
-	b.WriteString(listNote(d, e.cfg.MaxEventIDs))
+	b.WriteString(listNote(d))
 	return b.String()
-}
-
-func (e *Evaluator) summaryFirstSeen(r *Rule, g *group, v string, known bool, prev time.Time) string {
-	s := summaryPrefix(r, g) + "first " + strings.Join(r.Fields, "+") + "=" + v
-	if known {
-		s += " since " + prev.UTC().Format(time.RFC3339) + " (outside the " + fmtDur(r.History) + " history)"
-	} else {
-		s += " in " + fmtDur(r.History) + " of history"
-	}
-	if r.Learning > 0 {
-		s += " (learning " + fmtDur(r.Learning) + ")"
-	}
-	return s
 }
 
 func fmtNum(f float64) string {
