@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
-	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/detect"
 	"github.com/tripline/tripline/detection"
+	"github.com/tripline/tripline/detection/detectiontest"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/record"
 	"github.com/tripline/tripline/rules"
@@ -91,21 +91,6 @@ func pack(t testing.TB) *detection.Snapshot {
 		t.Fatal(errs)
 	}
 	return b
-}
-
-// offline is what `rules eval` finds: the same core, every event, one
-// flush at the end.
-func offline(snap *detection.Snapshot, raw []rawMessage) map[string]string {
-	core := detection.New(snap, detection.Config{})
-	out := map[string]string{}
-	emit := func(r detection.Result) { out[r.ID()] = r.RuleID() }
-	for i := range raw {
-		ev := raw[i].event
-		in := detection.ContractEvent(&ev)
-		core.Process(&in, emit)
-	}
-	core.Flush(emit)
-	return out
 }
 
 // memState is the events table and the frontier table.
@@ -328,34 +313,15 @@ func (w *world) pending() bool {
 	return false
 }
 
-func diff(want, got map[string]string) string {
-	var missing, extra []string
-	for id, rule := range want {
-		if _, ok := got[id]; !ok {
-			missing = append(missing, rule)
-		}
-	}
-	for id, rule := range got {
-		if _, ok := want[id]; !ok {
-			extra = append(extra, rule)
-		}
-	}
-	slices.Sort(missing)
-	slices.Sort(extra)
-	return fmt.Sprintf("missing %d %v\nextra %d %v", len(missing), missing, len(extra), extra)
-}
-
 func TestStreamingEqualsOfflineWhateverTheInterleaving(t *testing.T) {
 	raw := corpus(t, 5)
 	snap := pack(t)
-	want := offline(snap, raw)
-	correlations := 0
-	for _, rule := range want {
-		if snap.Correlations.Generates(rule) && isCorrelation(snap, rule) {
-			correlations++
-		}
+	evs := make([]contract.Event, len(raw))
+	for i := range raw {
+		evs[i] = raw[i].event
 	}
-	if correlations < 10 {
+	want := detectiontest.Offline(snap, evs)
+	if correlations := detectiontest.Correlations(snap, want); correlations < 10 {
 		t.Fatalf("the corpus raises only %d correlation detections offline: the test would not exercise event time", correlations)
 	}
 	seeds := 6
@@ -397,18 +363,9 @@ func TestStreamingEqualsOfflineWhateverTheInterleaving(t *testing.T) {
 					w.detectBatch()
 				}
 			}
-			if d := diff(want, w.found.ids); d != "missing 0 []\nextra 0 []" {
+			if d := detectiontest.Diff(want, w.found.ids); d != "" {
 				t.Fatalf("streaming differs from offline (%d detections offline):\n%s\nstats %+v", len(want), d, w.handler.Stats())
 			}
 		})
 	}
-}
-
-func isCorrelation(snap *detection.Snapshot, id string) bool {
-	for _, r := range snap.Correlations.Rules() {
-		if r.ID == id {
-			return true
-		}
-	}
-	return false
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/detection"
+	"github.com/tripline/tripline/detection/detectiontest"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/simulate"
@@ -42,51 +43,29 @@ func traffic(t *testing.T) (*detection.Snapshot, []contract.Event) {
 	return snap, evs
 }
 
-func run(snap *detection.Snapshot, cfg detection.Config, evs []contract.Event) (map[string]string, detection.Stats) {
-	core := detection.New(snap, cfg)
-	out := map[string]string{}
-	emit := func(r detection.Result) { out[r.ID()] = r.RuleID() }
-	for i := range evs {
-		in := detection.ContractEvent(&evs[i])
-		core.Process(&in, emit)
-	}
-	core.Flush(emit)
-	return out, core.Stats()
-}
-
-func correlations(snap *detection.Snapshot, ds map[string]string) int {
-	n := 0
-	for _, rule := range ds {
-		for _, c := range snap.Correlations.Rules() {
-			if c.ID == rule {
-				n++
-			}
-		}
-	}
-	return n
-}
-
 // The core's output does not depend on the order events arrive in, nor on
 // events arriving twice.
 func TestOrderAndDuplicatesDoNotMatter(t *testing.T) {
 	snap, evs := traffic(t)
-	want, _ := run(snap, detection.Config{}, evs)
-	if correlations(snap, want) < 3 {
-		t.Fatalf("only %d correlation detections: the test proves nothing", correlations(snap, want))
+	want := detectiontest.Offline(snap, evs)
+	if n := detectiontest.Correlations(snap, want); n < 3 {
+		t.Fatalf("only %d correlation detections: the test proves nothing", n)
 	}
 	shuffled := append([]contract.Event(nil), evs...)
 	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 	shuffled = append(shuffled, shuffled[:len(shuffled)/3]...)
-	got, st := run(snap, detection.Config{}, shuffled)
-	if len(got) != len(want) {
-		t.Fatalf("shuffled with duplicates: %d detections, in order: %d", len(got), len(want))
+	core := detection.New(snap, detection.Config{})
+	got := map[string]string{}
+	emit := func(r detection.Result) { got[r.ID()] = r.RuleID() }
+	for i := range shuffled {
+		in := detection.ContractEvent(&shuffled[i])
+		core.Process(&in, emit)
 	}
-	for id := range want {
-		if _, ok := got[id]; !ok {
-			t.Fatalf("shuffled input misses %s", want[id])
-		}
+	core.Flush(emit)
+	if d := detectiontest.Diff(want, got); d != "" {
+		t.Fatalf("shuffled with duplicates differs from in order:\n%s", d)
 	}
-	if st.Duplicates == 0 {
+	if core.Stats().Duplicates == 0 {
 		t.Error("duplicates not counted")
 	}
 }
@@ -126,7 +105,7 @@ func TestBehindAndCap(t *testing.T) {
 // nothing, the rest emit what an uninterrupted core would.
 func TestRestoreEmitsOnlyAfterTheFrontier(t *testing.T) {
 	snap, evs := traffic(t)
-	want, _ := run(snap, detection.Config{}, evs)
+	want := detectiontest.Offline(snap, evs)
 	cut := len(evs) * 2 / 3
 	frontier := detection.Key{Time: evs[cut].Time, ID: evs[cut].EventID}
 

@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
 	"github.com/tripline/tripline/contract"
-	"github.com/tripline/tripline/detection"
+	"github.com/tripline/tripline/detection/detectiontest"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/simulate"
@@ -53,9 +52,8 @@ func newCorrelationData(t *testing.T) *correlationData {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	d := &correlationData{byTopic: map[string][]kafka.Message{}, want: map[string]string{}}
-	core := detection.New(snap, detection.Config{})
-	emit := func(r detection.Result) { d.want[r.ID()] = r.RuleID() }
+	d := &correlationData{byTopic: map[string][]kafka.Message{}}
+	var evs []contract.Event
 	dec := contract.Decoder{DiscardContext: true}
 	for {
 		m, ok := g.Next()
@@ -71,20 +69,12 @@ func newCorrelationData(t *testing.T) *correlationData {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := detection.ContractEvent(&ev)
-		core.Process(&in, emit)
+		evs = append(evs, ev)
 		d.byTopic[m.Topic] = append(d.byTopic[m.Topic], kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value})
 		d.events++
 	}
-	core.Flush(emit)
-	n := 0
-	for _, rule := range d.want {
-		for _, c := range snap.Correlations.Rules() {
-			if c.ID == rule {
-				n++
-			}
-		}
-	}
+	d.want = detectiontest.Offline(snap, evs)
+	n := detectiontest.Correlations(snap, d.want)
 	if n < 10 {
 		t.Fatalf("only %d correlation detections offline: the test would prove nothing", n)
 	}
@@ -119,7 +109,6 @@ func (e *env) stored() map[string]string {
 func (e *env) waitDetections(want map[string]string, timeout time.Duration, ws ...*worker) {
 	e.t.Helper()
 	deadline := time.Now().Add(timeout)
-	var missing, extra []string
 	for {
 		for _, w := range ws {
 			if !w.running() {
@@ -127,32 +116,22 @@ func (e *env) waitDetections(want map[string]string, timeout time.Duration, ws .
 			}
 		}
 		got := e.stored()
-		missing, extra = missing[:0], extra[:0]
-		for id, rule := range want {
-			if _, ok := got[id]; !ok {
-				missing = append(missing, rule)
-			}
-		}
-		for id, rule := range got {
-			if _, ok := want[id]; !ok {
-				extra = append(extra, rule)
-			}
-		}
-		if len(extra) > 0 {
-			break // never taken back: fail now
-		}
-		if len(missing) == 0 {
+		d := detectiontest.Diff(want, got)
+		if d == "" {
 			e.t.Logf("ClickHouse holds exactly the %d detections of offline evaluation", len(want))
 			return
 		}
-		if time.Now().After(deadline) {
-			break
+		extra := false
+		for id := range got {
+			if _, ok := want[id]; !ok {
+				extra = true // never taken back: fail now
+			}
+		}
+		if extra || time.Now().After(deadline) {
+			e.t.Fatalf("detections differ from offline evaluation:\n%s", d)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	slices.Sort(missing)
-	slices.Sort(extra)
-	e.t.Fatalf("detections differ from offline evaluation:\nmissing %d: %v\nextra %d: %v", len(missing), missing, len(extra), extra)
 }
 
 func (d *correlationData) all() []kafka.Message {

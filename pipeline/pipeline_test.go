@@ -2,9 +2,6 @@ package pipeline_test
 
 import (
 	"context"
-	"fmt"
-	"maps"
-	"slices"
 	"testing"
 	"time"
 
@@ -16,9 +13,8 @@ import (
 	"github.com/tripline/tripline/chserver"
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/deadletter"
-	"github.com/tripline/tripline/detection"
+	"github.com/tripline/tripline/detection/detectiontest"
 	"github.com/tripline/tripline/engine"
-	"github.com/tripline/tripline/fields"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/pipeline"
 	"github.com/tripline/tripline/rules"
@@ -162,37 +158,15 @@ func offlineDetections(t *testing.T, values [][]byte) map[string]string {
 		t.Fatal(errs)
 	}
 	var dec contract.Decoder
-	core := detection.New(bundle, detection.Config{})
-	out := map[string]string{}
-	emit := func(r detection.Result) { out[r.ID()] = r.RuleID() }
+	evs := make([]contract.Event, 0, len(values))
 	for _, v := range values {
-		ev, err := rules.ParseOfflineEvent(&dec, v, fields.Logsource{})
-		if err != nil || ev.Contract == nil {
-			t.Fatalf("offline decode: %v %v", err, ev.ContractErr)
+		ev, err := dec.Decode(v)
+		if err != nil {
+			t.Fatalf("offline decode: %v", err)
 		}
-		in := ev.Input(ev.ID)
-		core.Process(&in, emit)
+		evs = append(evs, ev)
 	}
-	core.Flush(emit)
-	return out
-}
-
-// diffDetections names the rules of the detections only one side has.
-func diffDetections(want, got map[string]string) string {
-	var missing, extra []string
-	for id, rule := range want {
-		if _, ok := got[id]; !ok {
-			missing = append(missing, rule)
-		}
-	}
-	for id, rule := range got {
-		if _, ok := want[id]; !ok {
-			extra = append(extra, rule)
-		}
-	}
-	slices.Sort(missing)
-	slices.Sort(extra)
-	return fmt.Sprintf("missing %v, extra %v", missing, extra)
+	return detectiontest.Offline(bundle, evs)
 }
 
 // readDLQ returns every message on the dead-letter topic.
@@ -316,8 +290,8 @@ func TestEndToEnd(t *testing.T) {
 		streamed[d.DetectionID] = d.RuleID
 	}
 	offline := offlineDetections(t, valid)
-	if !maps.Equal(streamed, offline) {
-		t.Errorf("detector and rules eval differ: %s", diffDetections(offline, streamed))
+	if d := detectiontest.Diff(offline, streamed); d != "" {
+		t.Errorf("detector and rules eval differ:\n%s", d)
 	}
 
 	// A replay of the same input through fresh consumer groups leaves the
