@@ -26,13 +26,26 @@ type Progress struct {
 	Topic    string
 	// partitions of Topic; 0 until known (markers are skipped until then).
 	partitions atomic.Int64
+	// lastBatchMark is when a batch last wrote a marker (Unix ns): batches
+	// write at most one per minBatchMarkGap, so small batches do not
+	// multiply markers by the partition count.
+	lastBatchMark atomic.Int64
 }
+
+// minBatchMarkGap spaces the markers batches write. Skipping one only
+// delays the watermark (the next batch or tick writes a newer marker).
+const minBatchMarkGap = 100 * time.Millisecond
 
 // afterBatch records what a written batch forwarded and writes a marker.
 func (p *Progress) afterBatch(ctx context.Context, maxTimes map[sourceKey]time.Time) error {
 	for k, t := range maxTimes {
 		p.Tracker.Forwarded(k.topic, k.partition, t)
 	}
+	now := time.Now().UnixNano()
+	if now-p.lastBatchMark.Load() < int64(minBatchMarkGap) {
+		return nil
+	}
+	p.lastBatchMark.Store(now)
 	return p.write(ctx)
 }
 
