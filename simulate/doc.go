@@ -20,8 +20,9 @@
 // which also makes every derived event ID unique). Config.Start is required;
 // it is the event time of the first event. Message.Scenario is the ground
 // truth (empty for benign traffic) and never appears in the JSON.
-// WriteJSONL writes a generator as JSON lines; Pace throttles any next
-// function to a wall-clock rate (event times are unaffected).
+// WriteJSONL writes a generator as JSON lines and Produce sends it to Kafka;
+// Pace throttles any next function to a wall-clock rate (event times are
+// unaffected) and InEventTime holds each event until its event time.
 //
 // Event time advances with the simulated activity, not with the wall clock:
 // with the defaults (3 MSPs, 10 tenants each) the benign traffic is about

@@ -50,6 +50,27 @@ type Config struct {
 	OnboardAt time.Duration
 }
 
+// StartBefore returns a Start for c far enough back that its last event
+// is not after now: the benign traffic is about 1,500 events per simulated
+// hour for 3 MSPs of 10 tenants, proportionally more for bigger worlds, and
+// the estimate is doubled for quiet nights and weekends. With Events 0
+// (unlimited) it is an hour before now.
+func StartBefore(now time.Time, c Config) time.Time {
+	if c.Events <= 0 {
+		return now.UTC().Add(-time.Hour).Truncate(time.Minute)
+	}
+	msps, tenants := c.MSPs, c.TenantsPerMSP
+	if msps == 0 {
+		msps = 3
+	}
+	if tenants == 0 {
+		tenants = 10
+	}
+	perHour := 1500 * float64(max(msps*tenants, 1)) / 30
+	span := time.Duration(2 * float64(c.Events) / perHour * float64(time.Hour))
+	return now.UTC().Add(-span - time.Hour).Truncate(time.Hour)
+}
+
 // Message is one generated event, ready to produce.
 type Message struct {
 	// Topic is msp.remote_sessions or msp.software_updates.

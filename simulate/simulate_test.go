@@ -633,7 +633,7 @@ func TestWriteJSONL(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	n, err := WriteJSONL(context.Background(), &buf, g)
+	n, err := WriteJSONL(context.Background(), &buf, g.Next, false)
 	if err != nil || n != 1000 {
 		t.Fatalf("wrote %d, %v", n, err)
 	}
@@ -643,7 +643,7 @@ func TestWriteJSONL(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	g, _ = New(Config{Seed: 2, Start: monday})
-	if n, err := WriteJSONL(ctx, &buf, g); !errors.Is(err, context.Canceled) || n != 0 {
+	if n, err := WriteJSONL(ctx, &buf, g.Next, false); !errors.Is(err, context.Canceled) || n != 0 {
 		t.Fatalf("cancelled: wrote %d, %v", n, err)
 	}
 }

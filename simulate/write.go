@@ -7,10 +7,12 @@ import (
 	"time"
 )
 
-// WriteJSONL writes the generator's messages to w, one JSON object per line,
-// until the generator is exhausted or ctx is done. It returns how many
-// messages it wrote.
-func WriteJSONL(ctx context.Context, w io.Writer, g *Generator) (int, error) {
+// WriteJSONL writes the messages of next (a Generator's Next, or one
+// wrapped by Pace or InEventTime) to w, one JSON object per line, until next
+// returns false or ctx is done (then with ctx's error). live writes each
+// line through as it comes, for a feed that is read as it is written. It
+// returns how many messages it wrote.
+func WriteJSONL(ctx context.Context, w io.Writer, next func() (Message, bool), live bool) (int, error) {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	n := 0
 	for {
@@ -20,7 +22,7 @@ func WriteJSONL(ctx context.Context, w io.Writer, g *Generator) (int, error) {
 				return n, err
 			}
 		}
-		m, ok := g.Next()
+		m, ok := next()
 		if !ok {
 			break
 		}
@@ -29,6 +31,11 @@ func WriteJSONL(ctx context.Context, w io.Writer, g *Generator) (int, error) {
 			return n, err
 		}
 		n++
+		if live {
+			if err := bw.Flush(); err != nil {
+				return n, err
+			}
+		}
 	}
 	return n, bw.Flush()
 }
@@ -69,5 +76,26 @@ func Pace(ctx context.Context, ratePerSec float64, next func() (Message, bool)) 
 		}
 		due = due.Add(interval)
 		return next()
+	}
+}
+
+// InEventTime wraps next so that it holds each message until the wall
+// clock reaches its event time: a continuous feed never runs into the
+// future (ingest rejects events more than 24 h ahead). It returns false
+// when next does or when ctx is done.
+func InEventTime(ctx context.Context, next func() (Message, bool)) func() (Message, bool) {
+	return func() (Message, bool) {
+		m, ok := next()
+		if !ok {
+			return m, false
+		}
+		if wait := time.Until(m.Time); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return Message{}, false
+			}
+		}
+		return m, true
 	}
 }

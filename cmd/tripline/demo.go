@@ -162,42 +162,23 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-// demoProduce sends simulated traffic with the demo's attacks, plus a few
+// demoProduce sends simulated traffic with the demo's attacks, then a few
 // malformed messages, and returns how many simulated events were sent.
 func demoProduce(ctx context.Context, cfg kafkaio.Config, gen *simulate.Generator) (sent, attacks int, err error) {
 	w := cfg.NewWriter()
 	defer w.Close()
-	batch := make([]kafka.Message, 0, 5000)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := w.WriteMessages(ctx, batch...); err != nil {
-			return fmt.Errorf("produce simulated events: %w", err)
-		}
-		batch = batch[:0]
-		return nil
+	p, err := simulate.Produce(ctx, w, gen.Next, simulate.ProduceOptions{BatchSize: 5000})
+	if err != nil {
+		return p.Messages, p.Attacks, fmt.Errorf("produce simulated events: %w", err)
 	}
-	for {
-		m, ok := gen.Next()
-		if !ok {
-			break
-		}
-		if m.Scenario != "" {
-			attacks++
-		}
-		batch = append(batch, kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value})
-		sent++
-		if len(batch) == cap(batch) {
-			if err := flush(); err != nil {
-				return sent, attacks, err
-			}
-		}
+	bad := make([]kafka.Message, 0, len(demoBadInput))
+	for _, b := range demoBadInput {
+		bad = append(bad, kafka.Message{Topic: b.topic, Value: []byte(b.value)})
 	}
-	for _, bad := range demoBadInput {
-		batch = append(batch, kafka.Message{Topic: bad.topic, Value: []byte(bad.value)})
+	if err := w.WriteMessages(ctx, bad...); err != nil {
+		return p.Messages, p.Attacks, fmt.Errorf("produce malformed messages: %w", err)
 	}
-	return sent, attacks, flush()
+	return p.Messages, p.Attacks, nil
 }
 
 // demoWait shows progress until both consumer groups have caught up.

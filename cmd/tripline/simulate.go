@@ -1,16 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
-
-	"github.com/segmentio/kafka-go"
 
 	"github.com/tripline/tripline/simulate"
 )
@@ -35,26 +33,29 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(stderr, "tripline simulate: give exactly one of --brokers or --out (or only --registry-out)")
 		return errUsage
 	}
-	start := defaultStart(time.Now(), *events, *msps, *tenants)
 	if *realtime {
-		start = time.Now().UTC()
 		given := false
 		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "events" })
 		if !given {
 			*events = 0
 		}
 	}
+	cfg := simulate.Config{
+		Seed: *seed, Events: *events, Scenarios: splitList(*scenario),
+		MSPs: *msps, TenantsPerMSP: *tenants,
+	}
+	cfg.Start = simulate.StartBefore(time.Now(), cfg)
+	if *realtime {
+		cfg.Start = time.Now().UTC()
+	}
 	if *startFlag != "" {
 		t, err := time.Parse(time.RFC3339, *startFlag)
 		if err != nil {
 			return fmt.Errorf("--start: %w", err)
 		}
-		start = t
+		cfg.Start = t
 	}
-	gen, err := simulate.New(simulate.Config{
-		Seed: *seed, Events: *events, Start: start, Scenarios: splitList(*scenario),
-		MSPs: *msps, TenantsPerMSP: *tenants,
-	})
+	gen, err := simulate.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -73,7 +74,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	next := gen.Next
 	switch {
 	case *realtime:
-		next = inEventTime(ctx, gen.Next)
+		next = simulate.InEventTime(ctx, gen.Next)
 	case *rate > 0:
 		next = simulate.Pace(ctx, *rate, gen.Next)
 	}
@@ -88,21 +89,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			defer f.Close()
 			w = f
 		}
-		bw := bufio.NewWriterSize(w, 1<<20)
-		n := 0
-		for ctx.Err() == nil {
-			m, ok := next()
-			if !ok {
-				break
-			}
-			bw.Write(m.Value)
-			bw.WriteByte('\n')
-			n++
-			if *realtime {
-				bw.Flush() // a live feed is read as it comes
-			}
-		}
-		if err := bw.Flush(); err != nil {
+		n, err := simulate.WriteJSONL(ctx, w, next, *realtime) // a live feed is read as it comes
+		if err != nil && !errors.Is(err, ctx.Err()) {
 			return err
 		}
 		fmt.Fprintf(stderr, "simulate: wrote %d events\n", n)
@@ -116,72 +104,16 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	w := kcfg.NewWriter()
 	defer w.Close()
-	batch := make([]kafka.Message, 0, 2000)
-	n := 0
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := w.WriteMessages(ctx, batch...); err != nil {
-			return fmt.Errorf("produce: %w", err)
-		}
-		n += len(batch)
-		batch = batch[:0]
-		return nil
+	o := simulate.ProduceOptions{BatchSize: 2000}
+	if *rate > 0 {
+		o.Linger = 200 * time.Millisecond // with pacing, do not hold events back for long
 	}
-	lastFlush := time.Now()
-	for ctx.Err() == nil {
-		m, ok := next()
-		if !ok {
-			break
-		}
-		batch = append(batch, kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value})
-		// With pacing, do not hold events back for long.
-		if len(batch) == cap(batch) || (*rate > 0 && time.Since(lastFlush) > 200*time.Millisecond) {
-			if err := flush(); err != nil {
-				return err
-			}
-			lastFlush = time.Now()
-		}
+	sent, err := simulate.Produce(ctx, w, next, o)
+	if err != nil {
+		return fmt.Errorf("produce: %w", err)
 	}
-	if err := flush(); err != nil && ctx.Err() == nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "simulate: sent %d events to %s\n", n, *brokers)
+	fmt.Fprintf(stderr, "simulate: sent %d events to %s\n", sent.Messages, *brokers)
 	return nil
-}
-
-// inEventTime holds each event until the wall clock reaches its event
-// time, so a continuous feed never runs into the future (ingest rejects
-// events more than 24 h ahead).
-func inEventTime(ctx context.Context, next func() (simulate.Message, bool)) func() (simulate.Message, bool) {
-	return func() (simulate.Message, bool) {
-		m, ok := next()
-		if !ok {
-			return m, false
-		}
-		if wait := time.Until(m.Time); wait > 0 {
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				return simulate.Message{}, false
-			}
-		}
-		return m, true
-	}
-}
-
-// defaultStart puts the first event far enough back that the last one is
-// not in the future: the simulator produces about 1,500 events per
-// simulated hour for 3 MSPs of 10 tenants, proportionally more for bigger
-// worlds; the estimate is doubled for quiet nights and weekends.
-func defaultStart(now time.Time, events, msps, tenants int) time.Time {
-	if events <= 0 {
-		return now.UTC().Add(-time.Hour).Truncate(time.Minute)
-	}
-	perHour := 1500 * float64(max(msps*tenants, 1)) / 30
-	span := time.Duration(2 * float64(events) / perHour * float64(time.Hour))
-	return now.UTC().Add(-span - time.Hour).Truncate(time.Hour)
 }
 
 func scenarioNames() string {
