@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/tripline/tripline/broker"
@@ -24,6 +23,7 @@ import (
 	"github.com/tripline/tripline/detect"
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/ops"
 	"github.com/tripline/tripline/pipeline"
 	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/rules"
@@ -217,7 +217,7 @@ func demoSummary(ctx context.Context, stdout io.Writer, st *store.Store, reg *pr
 	if err != nil {
 		return err
 	}
-	dead := counterByLabel(reg, "tripline_ingest_dead_lettered_total", "reason")
+	dead := ops.SumBy(reg, "tripline_ingest_dead_lettered_total", "reason")
 	fmt.Fprintf(stdout, "\nSummary (%d messages end to end in %s)\n", produced, took.Round(time.Millisecond))
 	fmt.Fprintf(stdout, "  events ingested:  %d (%d distinct event IDs)\n", rows, distinct)
 	var deadTotal float64
@@ -230,7 +230,7 @@ func demoSummary(ctx context.Context, stdout io.Writer, st *store.Store, reg *pr
 			fmt.Fprintf(stdout, "    %-22s %.0f\n", k, dead[k])
 		}
 	}
-	if late := gaugeValue(reg, "tripline_detect_correlation_late_events"); late > 0 {
+	if late := ops.Sum(reg, "tripline_detect_correlation_late_events"); late > 0 {
 		fmt.Fprintf(stdout, "  late events:      %.0f arrived behind their msp's watermark and were skipped by correlations\n", late)
 	}
 	var total uint64
@@ -284,48 +284,6 @@ func demoSummary(ctx context.Context, stdout io.Writer, st *store.Store, reg *pr
 // demoIdleTimeout is the detector's idle timeout in the demo (see
 // watermark.Merger.IdleTimeout).
 const demoIdleTimeout = 3 * time.Second
-
-func gaugeValue(reg *prometheus.Registry, name string) float64 {
-	mfs, err := reg.Gather()
-	if err != nil {
-		return 0
-	}
-	var v float64
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				v += m.GetGauge().GetValue()
-			}
-		}
-	}
-	return v
-}
-
-func counterByLabel(reg *prometheus.Registry, name, label string) map[string]float64 {
-	out := map[string]float64{}
-	mfs, err := reg.Gather()
-	if err != nil {
-		return out
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			out[labelValue(m, label)] += m.GetCounter().GetValue()
-		}
-	}
-	return out
-}
-
-func labelValue(m *dto.Metric, name string) string {
-	for _, l := range m.GetLabel() {
-		if l.GetName() == name {
-			return l.GetValue()
-		}
-	}
-	return ""
-}
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
