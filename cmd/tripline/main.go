@@ -26,6 +26,7 @@ Usage:
   tripline rules lint PATH...
   tripline rules test PATH...
   tripline registry lint FILE...
+  tripline convert  --format FORMAT --msp MSP [FILE|-]
 
 Every flag has an environment equivalent: --clickhouse-db is TRIPLINE_CLICKHOUSE_DB.
 Secrets come only from the environment or files: TRIPLINE_CLICKHOUSE_PASSWORD
@@ -54,6 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"demo":     runDemo,
 		"rules":    runRules,
 		"registry": runRegistry,
+		"convert":  runConvert,
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {

@@ -1,0 +1,246 @@
+// Package adapt converts what real MSP tools log (NinjaOne activities,
+// ScreenConnect session events, TeamViewer audit and connection reports,
+// Entra sign-ins, Microsoft 365 unified audit records, Datto RMM activity
+// logs, OCSF) into wire contract v1 events, exactly as an MSP producing
+// contract v1 would have sent them: the events then go through the same
+// contract decoder and normaliser as any other.
+//
+// Adapters are pure functions of their input: no I/O, no clock, no state.
+// One input value is one vendor JSON value: a single record, an array of
+// records, or an API page that holds its records under a known key
+// ("activities", "value", "AuditEvents", "records", ...). Every record
+// becomes, in input order, one or more events, a skip (a known vendor type
+// that carries nothing the contract describes, named in docs/sources.md) or
+// an error with a reason (an unknown vendor type, a missing field). Nothing
+// is guessed: a vendor type without a documented mapping is an error.
+//
+// Vendor record IDs become event_id, prefixed with the format name, so a
+// re-polled record deduplicates in storage; vendor client IDs become the
+// contract's tenant as "<namespace>:<kind>:<raw id>" (docs/sources.md) for
+// the MSP registry to map later. Vendor fields without a contract field are
+// kept in attributes under their own path.
+package adapt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/goccy/go-json"
+
+	"github.com/tripline/tripline/contract"
+)
+
+// Adapter converts one vendor input value into contract v1 events.
+type Adapter interface {
+	// Name is the format name (--format of tripline convert).
+	Name() string
+	// Convert reads one input value and calls emit once per result, in
+	// input order. It returns an error if the value as a whole cannot be
+	// read (not JSON, not an object or array) or if emit fails; a record
+	// that cannot be converted is an Out with Err, and the others go on.
+	Convert(raw []byte, msp string, emit func(Out) error) error
+}
+
+// Out is one result of a conversion: exactly one of Event, Skip and Err is
+// set.
+type Out struct {
+	// Record is the record's position in the input value (0 for a single
+	// record). A record can give more than one event (a TeamViewer
+	// connection is a session.start and a session.end).
+	Record int
+	// Event is a contract v1 event, not yet normalised: encode it with
+	// Encode and it decodes with contract.Decoder.
+	Event *contract.Event
+	// Skip says why a known record gives no event.
+	Skip string
+	// Err says why the record could not be converted.
+	Err error
+}
+
+// Error is why one record could not be converted.
+type Error struct {
+	// ID is the vendor's record ID, when it could be read.
+	ID     string
+	Reason string
+}
+
+func (e *Error) Error() string {
+	if e.ID != "" {
+		return fmt.Sprintf("id %s: %s", e.ID, e.Reason)
+	}
+	return e.Reason
+}
+
+// ErrUnmapped is wrapped by errors for vendor types without a mapping.
+var ErrUnmapped = errors.New("unmapped vendor type")
+
+var all = []Adapter{
+	ninjaOne{}, screenConnect{}, teamViewer{}, entraSignIn{}, m365Audit{}, dattoRMM{}, ocsf{},
+}
+
+// Get returns the adapter of a format.
+func Get(name string) (Adapter, bool) {
+	for _, a := range all {
+		if a.Name() == name {
+			return a, true
+		}
+	}
+	return nil, false
+}
+
+// Names lists the formats, sorted.
+func Names() []string {
+	out := make([]string, len(all))
+	for i, a := range all {
+		out[i] = a.Name()
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Encode appends the event's contract v1 JSON. An event an adapter emitted
+// always encodes.
+func Encode(ev *contract.Event) ([]byte, error) {
+	b, err := ev.MarshalJSON()
+	if err == nil && len(b) > contract.MaxMessageBytes {
+		return nil, fmt.Errorf("event is %d bytes, limit %d", len(b), contract.MaxMessageBytes)
+	}
+	return b, err
+}
+
+// converter turns one parsed record into events or a skip.
+type converter func(r *rec, msp string) (evs []*contract.Event, skip string, err error)
+
+// run is the driver every adapter shares: split the value into records,
+// convert each, check each event against the contract's rules, emit in
+// order.
+func run(format string, raw []byte, msp string, listKeys []string, conv converter, emit func(Out) error) error {
+	if !utf8.Valid(raw) {
+		return errors.New("input is not valid UTF-8")
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return errors.New("empty input")
+	}
+	var items []json.RawMessage
+	var single map[string]json.RawMessage
+	switch raw[0] {
+	case '[':
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return fmt.Errorf("not a JSON array: %v", jsonErr(err))
+		}
+	case '{':
+		if err := json.Unmarshal(raw, &single); err != nil {
+			return fmt.Errorf("not a JSON object: %v", jsonErr(err))
+		}
+		for _, k := range listKeys {
+			if v, ok := single[k]; ok && len(v) > 0 && v[0] == '[' {
+				if err := json.Unmarshal(v, &items); err != nil {
+					return fmt.Errorf("%s: not an array: %v", k, jsonErr(err))
+				}
+				single = nil
+				break
+			}
+		}
+	default:
+		return errors.New("input is neither a JSON object nor an array")
+	}
+	one := func(i int, r *rec) error {
+		evs, skip, err := conv(r, msp)
+		if err == nil && r.err != nil {
+			err = r.err
+		}
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				err = &Error{ID: r.id, Reason: err.Error()}
+			}
+			return emit(Out{Record: i, Err: err})
+		}
+		if skip != "" {
+			return emit(Out{Record: i, Skip: skip})
+		}
+		for _, ev := range evs {
+			if ev.EventID == "" {
+				ev.EventID = format + ":" + contract.DeriveID(ev)
+			}
+			r.rest(ev.Attributes)
+			if err := check(ev); err != nil {
+				if e := emit(Out{Record: i, Err: &Error{ID: r.id, Reason: err.Error()}}); e != nil {
+					return e
+				}
+				continue
+			}
+			if err := emit(Out{Record: i, Event: ev}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if single != nil {
+		return one(0, &rec{f: single})
+	}
+	for i, it := range items {
+		var r rec
+		if err := json.Unmarshal(it, &r.f); err != nil || r.f == nil {
+			if e := emit(Out{Record: i, Err: &Error{Reason: "record is not a JSON object"}}); e != nil {
+				return e
+			}
+			continue
+		}
+		if err := one(i, &r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func jsonErr(err error) string {
+	s := err.Error()
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// newEvent starts an event with the fields every adapter sets. Attributes
+// is non-nil so that unmapped vendor fields can be added to it.
+func newEvent(id, typ, msp, tool string) *contract.Event {
+	return &contract.Event{EventID: id, EventType: typ, MSP: msp, Tool: tool, Attributes: map[string]string{}}
+}
+
+// clone copies an event for a second event from the same record.
+func clone(ev *contract.Event) *contract.Event {
+	c := *ev
+	c.Attributes = make(map[string]string, len(ev.Attributes))
+	for k, v := range ev.Attributes {
+		c.Attributes[k] = v
+	}
+	return &c
+}
+
+func set(m map[string]string, k, v string) {
+	if v != "" {
+		m[k] = v
+	}
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+func unmapped(what string, v string) error {
+	return fmt.Errorf("%w: %s %q has no mapping (docs/sources.md)", ErrUnmapped, what, v)
+}
+
+func tenantID(ns, kind, id string) string {
+	id = strings.TrimSpace(id)
+	if id == "" {
+		return ""
+	}
+	return ns + ":" + kind + ":" + id
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,381 @@
+package adapt
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-json"
+
+	"github.com/tripline/tripline/contract"
+)
+
+// rec is one vendor record being converted. Reading a field consumes it;
+// whatever is left when the adapter is done is kept in attributes under its
+// path ("severity", "status.additionalDetails").
+type rec struct {
+	f      map[string]json.RawMessage
+	prefix string
+	kids   []*rec
+	// err is the first field of the wrong JSON type.
+	err error
+	// id is the vendor record ID, for error messages.
+	id string
+}
+
+func (r *rec) take(k string) json.RawMessage {
+	v, ok := r.f[k]
+	if !ok {
+		return nil
+	}
+	delete(r.f, k)
+	if isNull(v) {
+		return nil
+	}
+	return v
+}
+
+// peek reads a string field without consuming it.
+func (r *rec) peek(k string) string {
+	v := r.f[k]
+	s, _ := text(v)
+	return s
+}
+
+func isNull(v json.RawMessage) bool { return len(v) == 0 || (len(v) == 4 && string(v) == "null") }
+
+func (r *rec) fail(k, want string, v json.RawMessage) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%s%s: expected %s, got %s", r.prefix, k, want, kind(v))
+	}
+}
+
+func kind(v json.RawMessage) string {
+	switch v[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
+}
+
+// text reads a JSON scalar as text: strings unquoted, numbers and booleans
+// as written. ok is false for objects and arrays.
+func text(v json.RawMessage) (string, bool) {
+	if isNull(v) {
+		return "", true
+	}
+	switch v[0] {
+	case '"':
+		if len(v) >= 2 && bytes.IndexByte(v, '\\') < 0 {
+			return string(v[1 : len(v)-1]), true
+		}
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			return "", false
+		}
+		return s, true
+	case '{', '[':
+		return "", false
+	}
+	return string(v), true
+}
+
+// str reads a scalar field as text (trimmed).
+func (r *rec) str(k string) string {
+	v := r.take(k)
+	if v == nil {
+		return ""
+	}
+	s, ok := text(v)
+	if !ok {
+		r.fail(k, "a string", v)
+	}
+	return strings.TrimSpace(s)
+}
+
+// integer reads a whole number (or a string holding one).
+func (r *rec) integer(k string) *int64 {
+	v := r.take(k)
+	if v == nil {
+		return nil
+	}
+	s, ok := text(v)
+	if !ok {
+		r.fail(k, "an integer", v)
+		return nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		r.fail(k, "an integer", v)
+		return nil
+	}
+	return &n
+}
+
+// boolean reads true/false (or "true"/"false" in a string).
+func (r *rec) boolean(k string) *bool {
+	v := r.take(k)
+	if v == nil {
+		return nil
+	}
+	s, _ := text(v)
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true":
+		return ptr(true)
+	case "false":
+		return ptr(false)
+	}
+	r.fail(k, "a boolean", v)
+	return nil
+}
+
+// obj reads a nested object; its unread fields are kept as "k.field". An
+// absent or null object reads as empty.
+func (r *rec) obj(k string) *rec {
+	c := &rec{prefix: r.prefix + k + "."}
+	v := r.take(k)
+	if v == nil {
+		return c
+	}
+	if v[0] != '{' || json.Unmarshal(v, &c.f) != nil {
+		r.fail(k, "an object", v)
+		return c
+	}
+	r.kids = append(r.kids, c)
+	return c
+}
+
+// objs reads an array of objects; unread fields of element i are kept as
+// "k.i.field".
+func (r *rec) objs(k string) []*rec {
+	v := r.take(k)
+	if v == nil {
+		return nil
+	}
+	var items []json.RawMessage
+	if v[0] != '[' || json.Unmarshal(v, &items) != nil {
+		r.fail(k, "an array", v)
+		return nil
+	}
+	out := make([]*rec, 0, len(items))
+	for i, it := range items {
+		c := &rec{prefix: r.prefix + k + "." + strconv.Itoa(i) + "."}
+		if isNull(it) || it[0] != '{' || json.Unmarshal(it, &c.f) != nil {
+			r.fail(k, "an array of objects", v)
+			return nil
+		}
+		r.kids = append(r.kids, c)
+		out = append(out, c)
+	}
+	return out
+}
+
+// strs reads an array of scalars as text.
+func (r *rec) strs(k string) []string {
+	v := r.take(k)
+	if v == nil {
+		return nil
+	}
+	var items []json.RawMessage
+	if v[0] != '[' || json.Unmarshal(v, &items) != nil {
+		r.fail(k, "an array", v)
+		return nil
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		s, ok := text(it)
+		if !ok {
+			r.fail(k, "an array of strings", v)
+			return nil
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// rest adds the unread fields to attrs (string values as they are, others
+// as compact JSON); an attribute already set wins.
+func (r *rec) rest(attrs map[string]string) {
+	for k, v := range r.f {
+		key := r.prefix + k
+		if _, ok := attrs[key]; ok || isNull(v) {
+			continue
+		}
+		if s, ok := text(v); ok && v[0] == '"' {
+			attrs[key] = s
+			continue
+		}
+		var b bytes.Buffer
+		if json.Compact(&b, v) == nil {
+			attrs[key] = b.String()
+		} else {
+			attrs[key] = string(v)
+		}
+	}
+	for _, c := range r.kids {
+		c.rest(attrs)
+	}
+}
+
+// parseTime reads RFC 3339 with an offset. Without one (noZone) the time
+// is taken as UTC: only for vendors documented to log UTC without saying so.
+func parseTime(s string, noZone bool) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, fmt.Errorf("no time")
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if noZone {
+		if t, err := time.Parse("2006-01-02T15:04:05.999999999", s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("time %q is not RFC 3339 with an offset", short(s))
+}
+
+// parseEpoch reads a decimal number of seconds (scale 1) or milliseconds
+// (scale 1000) since 1970 exactly, without going through a float.
+func parseEpoch(s string, scale int64) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	whole, frac, _ := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || n < 0 || len(frac) > 9 || strings.Trim(frac, "0123456789") != "" {
+		return time.Time{}, fmt.Errorf("time %q is not a number of %s since 1970", short(s), map[int64]string{1: "seconds", 1000: "milliseconds"}[scale])
+	}
+	var ns int64
+	if frac != "" {
+		f, _ := strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+		ns = f / scale
+	}
+	if n > 1<<40 {
+		return time.Time{}, fmt.Errorf("time %q is out of range", short(s))
+	}
+	if scale == 1000 {
+		return time.Unix(n/1000, (n%1000)*1e6+ns).UTC(), nil
+	}
+	return time.Unix(n, ns).UTC(), nil
+}
+
+func short(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// ip returns a valid IP address, or "" and keeps the raw value in attrs
+// under key: a vendor's "unknown" or "-" must not reject the event.
+func ip(s string, attrs map[string]string, key string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().String()
+	}
+	// "203.0.113.7:51234" (address and port)
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	attrs[key] = s
+	return ""
+}
+
+// country returns an ISO 3166-1 alpha-2 code, or "" and keeps the value.
+func country(s string, attrs map[string]string, key string) string {
+	s = strings.TrimSpace(s)
+	if len(s) == 2 && isAlpha(s) {
+		return strings.ToUpper(s)
+	}
+	if s != "" {
+		attrs[key] = s
+	}
+	return ""
+}
+
+func isAlpha(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// sha256Hex returns a 64-hex-digit digest, or "" and keeps the value.
+func sha256Hex(s string, attrs map[string]string, key string) string {
+	s = strings.TrimSpace(s)
+	if len(s) == 64 && strings.Trim(strings.ToLower(s), "0123456789abcdef") == "" {
+		return s
+	}
+	if s != "" {
+		attrs[key] = s
+	}
+	return ""
+}
+
+var earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// check applies the contract's rules that depend on the vendor's data, so
+// that an emitted event always decodes (FuzzAdapters holds the adapters to
+// it): required fields, identifier and attribute limits, time range.
+func check(ev *contract.Event) error {
+	if ev.Time.Before(earliest) {
+		return fmt.Errorf("time %s is before 2000-01-01", ev.Time.UTC().Format(time.RFC3339))
+	}
+	if ev.Time.After(time.Now().Add(24 * time.Hour)) {
+		return fmt.Errorf("time %s is more than 24h in the future", ev.Time.UTC().Format(time.RFC3339))
+	}
+	blank := func(s string) bool { return strings.TrimSpace(s) == "" }
+	if blank(ev.MSP) {
+		return fmt.Errorf("no msp")
+	}
+	family := ev.EventType[:strings.IndexByte(ev.EventType, '.')]
+	if blank(ev.Tenant) && family != "auth" && family != "account" {
+		return fmt.Errorf("no tenant (client) for %s", ev.EventType)
+	}
+	if blank(ev.Actor.User) && ev.EventType != contract.TypeSoftwareInstall && ev.EventType != contract.TypeAgentUpdate {
+		return fmt.Errorf("no user for %s", ev.EventType)
+	}
+	for _, f := range [...]struct{ name, v string }{
+		{"event_id", ev.EventID}, {"msp", ev.MSP}, {"tenant", ev.Tenant}, {"tool", ev.Tool},
+		{"actor.user", ev.Actor.User}, {"target.host", ev.Target.Host}, {"session.id", ev.Session.ID},
+	} {
+		if len(strings.TrimSpace(f.v)) > contract.MaxIdentifierBytes {
+			return fmt.Errorf("%s is longer than %d bytes", f.name, contract.MaxIdentifierBytes)
+		}
+	}
+	if len(ev.Attributes) > contract.MaxAttributes {
+		return fmt.Errorf("%d attributes, limit %d", len(ev.Attributes), contract.MaxAttributes)
+	}
+	for k := range ev.Attributes {
+		if len(strings.TrimSpace(k)) > contract.MaxIdentifierBytes {
+			return fmt.Errorf("attribute key %q is longer than %d bytes", short(k), contract.MaxIdentifierBytes)
+		}
+	}
+	for _, n := range [...]*int64{ev.Actor.ASN, ev.Target.HostCount, ev.Session.DurationS} {
+		if n != nil && *n < 0 {
+			return fmt.Errorf("negative count or duration %d", *n)
+		}
+	}
+	return nil
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// jsonObject parses s as a JSON object into m.
+func jsonObject(s string, m *map[string]json.RawMessage) bool {
+	return json.Unmarshal([]byte(s), m) == nil && *m != nil
+}
