@@ -34,8 +34,8 @@ type Produced struct {
 // Produce sends the messages of next (a Generator's Next, or one wrapped by
 // Pace or InEventTime) to w in batches, until next returns false or ctx is
 // done, and returns what was acknowledged. A failed write is returned as
-// is; once ctx is done, the last batch's failure is not an error (an
-// interrupted feed reports what it sent).
+// is, unless ctx is done: an interrupted feed reports what it sent, and no
+// error.
 func Produce(ctx context.Context, w Writer, next func() (Message, bool), o ProduceOptions) (Produced, error) {
 	size := o.BatchSize
 	if size <= 0 {
@@ -68,13 +68,19 @@ func Produce(ctx context.Context, w Writer, next func() (Message, bool), o Produ
 		}
 		if len(batch) == cap(batch) || (o.Linger > 0 && time.Since(lastFlush) > o.Linger) {
 			if err := flush(); err != nil {
-				return done, err
+				return done, interrupted(ctx, err)
 			}
 			lastFlush = time.Now()
 		}
 	}
-	if err := flush(); err != nil && ctx.Err() == nil {
-		return done, err
+	return done, interrupted(ctx, flush())
+}
+
+// interrupted returns err unless ctx is done: a write that failed because
+// the feed was interrupted is not an error.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
 	}
-	return done, nil
+	return err
 }

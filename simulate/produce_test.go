@@ -90,6 +90,20 @@ func TestProduce(t *testing.T) {
 	if err != nil || p.Messages != 0 {
 		t.Errorf("interrupted: Produce = %+v, %v; want nothing sent and no error", p, err)
 	}
+
+	// Interrupted while a full batch is written: no error either.
+	ctx, cancel = context.WithCancel(context.Background())
+	w = recorder{fail: func(call int) error {
+		if call == 1 {
+			cancel()
+			return ctx.Err()
+		}
+		return nil
+	}}
+	p, err = Produce(ctx, &w, messages(10), ProduceOptions{BatchSize: 4})
+	if err != nil || p.Messages != 4 {
+		t.Errorf("interrupted mid-feed: Produce = %+v, %v; want 4 sent and no error", p, err)
+	}
 }
 
 // TestProduceLinger: a slow feed's messages are written once Linger has

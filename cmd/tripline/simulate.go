@@ -105,7 +105,10 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	w := kcfg.NewWriter()
 	defer w.Close()
 	o := simulate.ProduceOptions{BatchSize: 2000}
-	if *rate > 0 {
+	switch {
+	case *realtime:
+		o.BatchSize = 1 // a live feed is read as it comes
+	case *rate > 0:
 		o.Linger = 200 * time.Millisecond // with pacing, do not hold events back for long
 	}
 	sent, err := simulate.Produce(ctx, w, next, o)
