@@ -127,6 +127,8 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		ev.Session.ID = details["sessionId"]
 	case contract.TypeAuthFailure:
 		ev.Outcome = "failure"
+	case contract.TypeAuthLogin:
+		ev.Outcome = "success"
 	case contract.TypeAccountCreated, contract.TypeAccountChanged:
 		set(at, "account", details["targetUser"])
 		at["change"] = key[strings.IndexByte(key, '/')+1:]

@@ -211,7 +211,9 @@ func (r *rec) rest(attrs map[string]string) {
 			continue
 		}
 		if s, ok := text(v); ok && v[0] == '"' {
-			attrs[key] = s
+			if strings.TrimSpace(s) != "" {
+				attrs[key] = s
+			}
 			continue
 		}
 		var b bytes.Buffer
@@ -258,7 +260,7 @@ func parseEpoch(s string, scale int64) (time.Time, error) {
 		f, _ := strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
 		ns = f / scale
 	}
-	if n > 1<<40 {
+	if n/scale > 1<<40 {
 		return time.Time{}, fmt.Errorf("time %q is out of range", short(s))
 	}
 	if scale == 1000 {

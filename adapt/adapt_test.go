@@ -1,0 +1,208 @@
+package adapt
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tripline/tripline/contract"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+const testMSP = "msp-northwind"
+
+// convertFile runs Stream over one testdata input and renders every result
+// as a line: the event's contract JSON, or "line N: record M: …" for skips
+// and errors.
+func convertFile(t testing.TB, a Adapter, input []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	err := Stream(a, bytes.NewReader(input), testMSP, func(l Line) error {
+		if l.Event != nil {
+			out.Write(l.JSON)
+		} else {
+			out.WriteString(l.String())
+		}
+		out.WriteByte('\n')
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// TestGolden converts testdata/FORMAT.jsonl (records written from each
+// vendor's published schema and samples, with error cases) and compares
+// with testdata/FORMAT.golden; -update rewrites the golden files.
+func TestGolden(t *testing.T) {
+	for _, name := range Names() {
+		t.Run(name, func(t *testing.T) {
+			a, _ := Get(name)
+			input, err := os.ReadFile(filepath.Join("testdata", name+".jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := convertFile(t, a, input)
+			if again := convertFile(t, a, input); !bytes.Equal(got, again) {
+				t.Fatal("two runs over the same input differ")
+			}
+			golden := filepath.Join("testdata", name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./adapt -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+				for i := 0; i < len(gl) || i < len(wl); i++ {
+					var g, w string
+					if i < len(gl) {
+						g = gl[i]
+					}
+					if i < len(wl) {
+						w = wl[i]
+					}
+					if g != w {
+						t.Fatalf("output line %d differs from %s\n got: %s\nwant: %s", i+1, golden, g, w)
+					}
+				}
+			}
+			events, contractErrs := 0, 0
+			for _, l := range strings.Split(string(got), "\n") {
+				if strings.HasPrefix(l, "{") {
+					events++
+				}
+				if strings.Contains(l, "contract:") {
+					contractErrs++
+				}
+			}
+			if events == 0 {
+				t.Error("no events converted")
+			}
+			if contractErrs > 0 {
+				t.Errorf("%d events the contract decoder rejects: adapters must check what they emit", contractErrs)
+			}
+		})
+	}
+}
+
+// TestGoldenDecodes: every golden event decodes with the contract decoder
+// and keeps its vendor event ID.
+func TestGoldenDecodes(t *testing.T) {
+	var dec contract.Decoder
+	for _, name := range Names() {
+		b, err := os.ReadFile(filepath.Join("testdata", name+".golden"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(l, "{") {
+				continue
+			}
+			ev, err := dec.Decode([]byte(l))
+			if err != nil {
+				t.Errorf("%s.golden:%d: %v", name, i+1, err)
+				continue
+			}
+			if !strings.HasPrefix(ev.EventID, name+":") && !strings.HasPrefix(ev.EventID, strings.SplitN(name, "-", 2)[0]+":") && !strings.HasPrefix(ev.EventID, "m365:") {
+				t.Errorf("%s.golden:%d: event_id %q is not prefixed with its format", name, i+1, ev.EventID)
+			}
+		}
+	}
+}
+
+// TestInputErrors: a value that cannot be read as a whole is an error of
+// Convert, whatever the format.
+func TestInputErrors(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"empty", "", "empty input"},
+		{"blank", "  \n ", "empty input"},
+		{"scalar", "42", "neither a JSON object nor an array"},
+		{"null", "null", "neither a JSON object nor an array"},
+		{"string", `"x"`, "neither a JSON object nor an array"},
+		{"truncated", `{"id":`, "not a JSON object"},
+		{"truncated array", `[{"id":1}`, "not a JSON array"},
+		{"trailing", `{"id":1} {"id":2}`, "not a JSON object"},
+		{"invalid utf8", "{\"id\":\"\xff\"}", "not valid UTF-8"},
+	}
+	for _, name := range Names() {
+		a, _ := Get(name)
+		for _, c := range cases {
+			err := a.Convert([]byte(c.in), testMSP, func(o Out) error {
+				t.Errorf("%s/%s: unexpected result %+v", name, c.name, o)
+				return nil
+			})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s/%s: got %v, want an error containing %q", name, c.name, err, c.want)
+			}
+		}
+	}
+}
+
+// TestRecordErrors: records that are not objects and unknown vendor types
+// are per-record errors; the other records of the value still convert.
+func TestRecordErrors(t *testing.T) {
+	cases := []struct {
+		format, in string
+		want       []string // per result: "event", "skip" or an error substring
+	}{
+		{"ninjaone", `[1,{"id":1,"activityType":"NOPE","statusCode":"X","activityTime":1763647120}]`, []string{"not a JSON object", "unmapped vendor type"}},
+		{"screenconnect", `[{"EventType":"Connected","Time":"2025-11-20T14:00:00Z","Host":"j","ProcessType":"Host","CustomProperty1":"c"},"x"]`, []string{"event", "not a JSON object"}},
+		{"entra-signin", `{"value":[{"id":"1","createdDateTime":"2025-11-20T14:00:00Z","userPrincipalName":"u","status":{"errorCode":0},"autonomousSystemNumber":"as64500"}]}`, []string{"autonomousSystemNumber: expected an integer"}},
+		{"m365-audit", `{"Id":"1","Operation":"Add user.","CreationTime":"1999-12-31T23:59:59","UserId":"u"}`, []string{"before 2000-01-01"}},
+		{"datto-rmm", `{"id":"1","category":"user","action":"login","date":1763647000,"user":{"userName":"` + strings.Repeat("u", 300) + `"}}`, []string{"longer than 256 bytes"}},
+		{"ocsf", `{"class_uid":3002,"activity_id":1,"time":1763647120250,"metadata":{"version":"1.3.0"},"user":{"name":"u"}}`, []string{"event"}},
+		{"teamviewer", `{"EventName":"Login","Timestamp":"2099-01-01T00:00:00Z","Author":"u"}`, []string{"in the future"}},
+	}
+	for _, c := range cases {
+		a, _ := Get(c.format)
+		var got []string
+		err := a.Convert([]byte(c.in), testMSP, func(o Out) error {
+			switch {
+			case o.Event != nil:
+				got = append(got, "event")
+			case o.Skip != "":
+				got = append(got, "skip")
+			default:
+				got = append(got, o.Err.Error())
+			}
+			return nil
+		})
+		if err != nil {
+			t.Errorf("%s: %v", c.format, err)
+			continue
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("%s: got %q, want %q", c.format, got, c.want)
+			continue
+		}
+		for i := range got {
+			if !strings.Contains(got[i], c.want[i]) {
+				t.Errorf("%s: result %d: got %q, want %q", c.format, i, got[i], c.want[i])
+			}
+		}
+	}
+}
+
+func TestNames(t *testing.T) {
+	want := "datto-rmm entra-signin m365-audit ninjaone ocsf screenconnect teamviewer"
+	if got := strings.Join(Names(), " "); got != want {
+		t.Fatalf("Names() = %q, want %q", got, want)
+	}
+	if _, ok := Get("nope"); ok {
+		t.Fatal("Get(nope) found an adapter")
+	}
+	if !strings.Contains(ScreenConnectTrigger, "{Event.EventType}") {
+		t.Fatal("trigger template not embedded")
+	}
+}

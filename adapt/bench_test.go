@@ -1,0 +1,52 @@
+package adapt
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkConvert converts each format's golden input records (one per
+// input line, valid or not) and encodes every event as contract v1 JSON,
+// as tripline convert does before the contract decoder; records/s is the
+// throughput per core.
+func BenchmarkConvert(b *testing.B) {
+	for _, name := range Names() {
+		b.Run(name, func(b *testing.B) {
+			a, _ := Get(name)
+			input, err := os.ReadFile(filepath.Join("testdata", name+".jsonl"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var lines [][]byte
+			for _, l := range bytes.Split(input, []byte("\n")) {
+				if len(bytes.TrimSpace(l)) > 0 {
+					lines = append(lines, l)
+				}
+			}
+			records := 0
+			emit := func(o Out) error {
+				if o.Event != nil {
+					if _, err := Encode(o.Event); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return nil
+			}
+			count := func(o Out) error { records++; return nil }
+			for _, l := range lines {
+				_ = a.Convert(l, testMSP, count)
+			}
+			perRound := records
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for _, l := range lines {
+					_ = a.Convert(l, testMSP, emit)
+				}
+			}
+			b.ReportMetric(float64(perRound)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}

@@ -1,0 +1,61 @@
+package adapt
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tripline/tripline/contract"
+)
+
+// fuzzAdapter seeds with the format's golden inputs and checks that Convert
+// never panics and that every event it emits encodes and decodes with the
+// contract decoder.
+func fuzzAdapter(f *testing.F, name string) {
+	a, _ := Get(name)
+	input, err := os.ReadFile(filepath.Join("testdata", name+".jsonl"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, l := range bytes.Split(input, []byte("\n")) {
+		f.Add(l)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var dec contract.Decoder
+		_ = a.Convert(raw, testMSP, func(o Out) error {
+			n := 0
+			if o.Event != nil {
+				n++
+			}
+			if o.Skip != "" {
+				n++
+			}
+			if o.Err != nil {
+				n++
+			}
+			if n != 1 {
+				t.Fatalf("result %+v has %d of Event, Skip, Err", o, n)
+			}
+			if o.Event == nil {
+				return nil
+			}
+			doc, err := Encode(o.Event)
+			if err != nil {
+				t.Fatalf("encode: %v", err)
+			}
+			if _, err := dec.Decode(doc); err != nil {
+				t.Fatalf("emitted event does not decode: %v\n%s", err, doc)
+			}
+			return nil
+		})
+	})
+}
+
+func FuzzNinjaOne(f *testing.F)      { fuzzAdapter(f, "ninjaone") }
+func FuzzScreenConnect(f *testing.F) { fuzzAdapter(f, "screenconnect") }
+func FuzzTeamViewer(f *testing.F)    { fuzzAdapter(f, "teamviewer") }
+func FuzzEntraSignIn(f *testing.F)   { fuzzAdapter(f, "entra-signin") }
+func FuzzM365Audit(f *testing.F)     { fuzzAdapter(f, "m365-audit") }
+func FuzzDattoRMM(f *testing.F)      { fuzzAdapter(f, "datto-rmm") }
+func FuzzOCSF(f *testing.F)          { fuzzAdapter(f, "ocsf") }
