@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestConvert(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.jsonl")
+	os.WriteFile(good, []byte(`{"id":1,"activityTime":1763647120,"activityType":"SYSTEM","statusCode":"APP_USER_LOGGED_IN","data":{"message":{"params":{"appUserName":"jdoe"}}}}`+"\n\n"+
+		`{"activities":[{"id":2,"activityTime":1763647121,"activityType":"CONDITION","statusCode":"TRIGGERED"},{"id":3,"activityTime":1763647122,"activityType":"SYSTEM","statusCode":"APP_USER_CREATED","subject":"new@x","userId":4}]}`+"\n"), 0o644)
+	bad := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(bad, []byte(`{"id":1,"activityTime":1763647120,"activityType":"SYSTEM","statusCode":"APP_USER_LOGGED_IN","userId":9}`+"\n{\n"+
+		`{"id":5,"activityTime":1763647120,"activityType":"SYSTEM","statusCode":"NEW_THING","userId":9}`+"\n"), 0o644)
+
+	convert := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), append([]string{"convert"}, args...), &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+
+	code, out, errOut := convert("--format", "ninjaone", "--msp", "msp-a", good)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"event_id":"ninjaone:1"`) || !strings.Contains(lines[1], `"event_id":"ninjaone:3"`) {
+		t.Fatalf("stdout:\n%s", out)
+	}
+	if !strings.Contains(errOut, "2 events, 1 skipped, 0 failed") {
+		t.Fatalf("stderr: %s", errOut)
+	}
+	if _, again, _ := convert("--format", "ninjaone", "--msp", "msp-a", good); again != out {
+		t.Fatal("second run differs")
+	}
+
+	code, out, errOut = convert("--format", "ninjaone", "--msp", "msp-a", bad)
+	if code != 1 || strings.Count(out, "\n") != 1 {
+		t.Fatalf("exit %d, stdout %q", code, out)
+	}
+	for _, want := range []string{"line 2: not a JSON object", `line 3: record 0: id 5: unmapped vendor type: activityType/statusCode "SYSTEM/NEW_THING"`, "1 events, 0 skipped, 2 failed"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+
+	if code, _, _ := convert("--format", "nope", "--msp", "m", good); code != 2 {
+		t.Errorf("unknown format: exit %d", code)
+	}
+	if code, _, _ := convert("--format", "ninjaone", good); code != 2 {
+		t.Errorf("no --msp: exit %d", code)
+	}
+	if code, _, errOut := convert("--format", "ninjaone", "--msp", "m", filepath.Join(dir, "missing")); code != 1 || !strings.Contains(errOut, "no such file") {
+		t.Errorf("missing file: exit %d, %s", code, errOut)
+	}
+}
