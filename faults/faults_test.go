@@ -394,11 +394,12 @@ func TestPoisonMessages(t *testing.T) {
 		t.Errorf("tripline_detect_undecodable_total = %.0f, want %d", got, len(foreign))
 	}
 	// No fault here, so no replay: the insert metrics count each row once.
-	if got := ing.metric("tripline_clickhouse_rows_inserted_total"); got != float64(len(ds.valid)) {
-		t.Errorf("ingest tripline_clickhouse_rows_inserted_total = %.0f, want %d", got, len(ds.valid))
+	// By table: detect also writes correlation frontiers.
+	if got := ing.metric(`tripline_clickhouse_rows_inserted_total{table="events"}`); got != float64(len(ds.valid)) {
+		t.Errorf("ingest tripline_clickhouse_rows_inserted_total{table=events} = %.0f, want %d", got, len(ds.valid))
 	}
-	if got := det.metric("tripline_clickhouse_rows_inserted_total"); got != float64(len(ds.detections)) {
-		t.Errorf("detect tripline_clickhouse_rows_inserted_total = %.0f, want %d", got, len(ds.detections))
+	if got := det.metric(`tripline_clickhouse_rows_inserted_total{table="detections"}`); got != float64(len(ds.detections)) {
+		t.Errorf("detect tripline_clickhouse_rows_inserted_total{table=detections} = %.0f, want %d", got, len(ds.detections))
 	}
 	if ing.metric("tripline_clickhouse_insert_seconds_count") == 0 || ing.metric("tripline_consumer_lag_errors_total") != 0 {
 		t.Error("ingest: no insert latency observed, or lag polls failed with the broker up")
