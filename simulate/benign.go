@@ -251,7 +251,7 @@ func (g *Generator) autoEpisode(mi int16, t int64) {
 		ev.kind = kScriptRun
 		ev.actor = m.svc
 		ev.script = g.scriptFor(windows)
-		ev.x = &policyExtras[r.IntN(len(policyExtras))]
+		ev.x = g.policy(r.IntN(len(policyExtras)))
 	}
 	g.push(ev)
 }

@@ -247,9 +247,9 @@ func (g *Generator) appendEvent(b []byte, ev *event) []byte {
 	} else if ev.kind == kAgentUpdate {
 		b = append(b, `,"source":{"url":"`...)
 		if ev.pkg >= 0 && g.w.pkgs[ev.pkg].url != "" {
-			b = append(b, g.w.pkgs[ev.pkg].url...)
+			b = append(b, g.agentURL(g.w.pkgs[ev.pkg].url)...)
 		} else {
-			b = append(b, tools[ev.tool].url...)
+			b = append(b, g.agentURL(tools[ev.tool].url)...)
 		}
 		b = append(b, `"}`...)
 	}

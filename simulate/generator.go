@@ -48,6 +48,9 @@ type Config struct {
 	// client: it has no traffic until the MSP onboards it, MSP i at the first
 	// weekday 10:00 local at or after Start + OnboardAt + i×3 days.
 	OnboardAt time.Duration
+	// Conventions vary the benign traffic's conventions (see Conventions);
+	// the zero value is the default traffic, byte for byte.
+	Conventions Conventions
 }
 
 // StartBefore returns a Start for c far enough back that its last event
@@ -116,8 +119,10 @@ type Generator struct {
 	done    bool
 	jobs    []job
 	nextJob int64
-	jrng    *rand.Rand
-	oobSeq  int
+	// svcLogin is each MSP's PSA integration login (Conventions.ServiceLogins).
+	svcLogin []extra
+	jrng     *rand.Rand
+	oobSeq   int
 }
 
 type source struct {
@@ -238,6 +243,7 @@ func newGenerator(cfg Config) *Generator {
 	g.updateNextWave()
 	g.nextJob = math.MaxInt64
 	g.scheduleJobs(cfg.OnboardAt)
+	g.applyConventions()
 	g.clock += g.expMs()
 	return g
 }

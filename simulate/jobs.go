@@ -11,11 +11,12 @@ import (
 // rare or odd-houred, and so trip naive rules. Each runs from the
 // generator's job stream (jrng) at a scheduled time and reschedules itself.
 const (
-	jEmergency uint8 = iota // out-of-band patch to every tenant, after hours
-	jRollout                // vendor agent release rolling out over hours
-	jNightly                // the nightly maintenance policy, every tenant
-	jTrip                   // a technician travelling abroad for a few days
-	jOnboard                // a new client tenant's first day
+	jEmergency    uint8 = iota // out-of-band patch to every tenant, after hours
+	jRollout                   // vendor agent release rolling out over hours
+	jNightly                   // the nightly maintenance policy, every tenant
+	jTrip                      // a technician travelling abroad for a few days
+	jOnboard                   // a new client tenant's first day
+	jServiceLogin              // Conventions.ServiceLogins: the PSA integration's hourly login
 )
 
 type job struct {
@@ -100,6 +101,8 @@ func (g *Generator) runJob(trig int64) {
 			g.trip(j.msp, j.at)
 		case jOnboard:
 			g.onboard(j.msp, j.at)
+		case jServiceLogin:
+			g.serviceLogin(j.msp, j.at)
 		}
 		return
 	}
@@ -249,14 +252,14 @@ func (g *Generator) nightly(mi int16, at int64) {
 		if len(tn.windows) > 0 {
 			ev := newEvent(kScriptRun, mi, t)
 			ev.tool, ev.actor, ev.tenant, ev.script = m.spec.rmm, m.svc, int16(ti), g.w.nightly[0]
-			ev.count, ev.x = int32(len(tn.windows)), &policyExtras[0]
+			ev.count, ev.x = int32(len(tn.windows)), g.policy(0)
 			ev.fail = r.IntN(100) == 0
 			g.push(ev)
 		}
 		if len(tn.linux) > 0 {
 			ev := newEvent(kScriptRun, mi, t+5*second)
 			ev.tool, ev.actor, ev.tenant, ev.script = m.spec.rmm, m.svc, int16(ti), g.w.nightly[1]
-			ev.count, ev.x = int32(len(tn.linux)), &policyExtras[0]
+			ev.count, ev.x = int32(len(tn.linux)), g.policy(0)
 			g.push(ev)
 		}
 	}
@@ -310,7 +313,7 @@ func (g *Generator) onboard(mi int16, at int64) {
 		slots = append(slots, m.agentPkg[1])
 	}
 	for _, pkg := range slots {
-		x := &extra{url: g.w.pkgs[pkg].url}
+		x := &extra{url: g.agentURL(g.w.pkgs[pkg].url)}
 		for _, hi := range tn.windows {
 			in := newEvent(kSoftwareInstall, mi, t+r.Int64N(3*hour))
 			in.tool, in.tenant, in.host, in.pkg, in.x = m.spec.rmm, tenant, hi, pkg, x
