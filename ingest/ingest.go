@@ -105,22 +105,17 @@ func (h *Handler) HandleBatch(ctx context.Context, batch []kafka.Message) error 
 	}
 	p := h.pending
 
-	// ClickHouse and the two topics are independent; write them at once.
+	// ClickHouse and the dead-letter topic are independent: write them at
+	// once. The normalised events go to tripline.events only once
+	// ClickHouse holds them, so an event a detector has read is always in
+	// the events table when the detector rebuilds correlation state from
+	// it after a crash (see detect's restore).
 	var wg sync.WaitGroup
 	var storeErr, normErr, deadErr error
 	if !p.storedDone && len(p.rows) > 0 {
 		wg.Go(func() {
 			if storeErr = h.Store.InsertEvents(ctx, p.rows); storeErr == nil {
 				p.storedDone = true
-			}
-		})
-	}
-	if !p.normDone && len(p.normalised) > 0 {
-		wg.Go(func() {
-			if normErr = h.Producer.WriteMessages(ctx, p.normalised...); normErr == nil {
-				p.normDone = true
-			} else {
-				normErr = fmt.Errorf("write %s: %w", h.EventsTopic, kafkaio.SummariseWriteError(normErr))
 			}
 		})
 	}
@@ -134,6 +129,13 @@ func (h *Handler) HandleBatch(ctx context.Context, batch []kafka.Message) error 
 		})
 	}
 	wg.Wait()
+	if storeErr == nil && !p.normDone && len(p.normalised) > 0 {
+		if normErr = h.Producer.WriteMessages(ctx, p.normalised...); normErr == nil {
+			p.normDone = true
+		} else {
+			normErr = fmt.Errorf("write %s: %w", h.EventsTopic, kafkaio.SummariseWriteError(normErr))
+		}
+	}
 	if err := errors.Join(storeErr, normErr, deadErr); err != nil {
 		return err
 	}
