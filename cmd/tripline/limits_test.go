@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,10 +16,12 @@ import (
 // skipped with its number; the lines before and after it are evaluated
 // (bufio.Scanner used to end the whole run with "token too long").
 func TestRulesEvalSkipsLongLine(t *testing.T) {
-	login := `{"event_id":"%s","event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"screenconnect","actor":{"user":"jdoe","mfa":false},"outcome":"success"}`
+	// Two accounts: the no-MFA rule fires once per account, tool and
+	// network.
+	login := `{"event_id":"%s","event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"screenconnect","actor":{"user":"%s","mfa":false},"outcome":"success"}`
 	long := `{"x":"` + strings.Repeat("a", contract.MaxMessageBytes) + `"}`
 	events := filepath.Join(t.TempDir(), "events.jsonl")
-	in := strings.Join([]string{strings.Replace(login, "%s", "e1", 1), long, strings.Replace(login, "%s", "e3", 1)}, "\n") + "\n"
+	in := strings.Join([]string{fmt.Sprintf(login, "e1", "jdoe"), long, fmt.Sprintf(login, "e3", "asmith")}, "\n") + "\n"
 	if err := os.WriteFile(events, []byte(in), 0o644); err != nil {
 		t.Fatal(err)
 	}
