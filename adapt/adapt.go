@@ -25,11 +25,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/goccy/go-json"
 
 	"github.com/tripline/tripline/contract"
 )
@@ -102,16 +101,6 @@ func Names() []string {
 	return out
 }
 
-// Encode appends the event's contract v1 JSON. An event an adapter emitted
-// always encodes.
-func Encode(ev *contract.Event) ([]byte, error) {
-	b, err := ev.MarshalJSON()
-	if err == nil && len(b) > contract.MaxMessageBytes {
-		return nil, fmt.Errorf("event is %d bytes, limit %d", len(b), contract.MaxMessageBytes)
-	}
-	return b, err
-}
-
 // converter turns one parsed record into events or a skip.
 type converter func(r *rec, msp string) (evs []*contract.Event, skip string, err error)
 
@@ -126,23 +115,26 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 	if len(raw) == 0 {
 		return errors.New("empty input")
 	}
-	var items []json.RawMessage
-	var single map[string]json.RawMessage
+	var items [][]byte
+	var single []kv
+	list := raw[0] == '['
 	switch raw[0] {
 	case '[':
-		if err := json.Unmarshal(raw, &items); err != nil {
-			return fmt.Errorf("not a JSON array: %v", jsonErr(err))
+		var err error
+		if items, err = parseArray(raw); err != nil {
+			return fmt.Errorf("not a JSON array: %v", err)
 		}
 	case '{':
-		if err := json.Unmarshal(raw, &single); err != nil {
-			return fmt.Errorf("not a JSON object: %v", jsonErr(err))
+		var err error
+		if single, err = parseObject(raw, nil); err != nil {
+			return fmt.Errorf("not a JSON object: %v", err)
 		}
-		for _, k := range listKeys {
-			if v, ok := single[k]; ok && len(v) > 0 && v[0] == '[' {
-				if err := json.Unmarshal(v, &items); err != nil {
-					return fmt.Errorf("%s: not an array: %v", k, jsonErr(err))
+		for _, m := range single {
+			if len(m.v) > 0 && m.v[0] == '[' && slices.Contains(listKeys, string(m.k)) {
+				if items, err = parseArray(m.v); err != nil {
+					return fmt.Errorf("%s: not an array: %v", m.k, err)
 				}
-				single = nil
+				single, list = nil, true
 				break
 			}
 		}
@@ -181,13 +173,20 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 		}
 		return nil
 	}
-	if single != nil {
+	if !list {
 		return one(0, &rec{f: single})
 	}
+	var buf []kv
 	for i, it := range items {
 		var r rec
-		if err := json.Unmarshal(it, &r.f); err != nil || r.f == nil {
-			if e := emit(Out{Record: i, Err: &Error{Reason: "record is not a JSON object"}}); e != nil {
+		var err error
+		if it[0] != '{' {
+			err = errNotObject
+		} else if r.f, err = parseObject(it, buf[:0]); err == nil {
+			buf = r.f
+		}
+		if err != nil {
+			if e := emit(Out{Record: i, Err: &Error{Reason: err.Error()}}); e != nil {
 				return e
 			}
 			continue
@@ -210,7 +209,7 @@ func jsonErr(err error) string {
 // newEvent starts an event with the fields every adapter sets. Attributes
 // is non-nil so that unmapped vendor fields can be added to it.
 func newEvent(id, typ, msp, tool string) *contract.Event {
-	return &contract.Event{EventID: id, EventType: typ, MSP: msp, Tool: tool, Attributes: map[string]string{}}
+	return &contract.Event{EventID: id, EventType: typ, MSP: msp, Tool: tool, Attributes: make(map[string]string, 16)}
 }
 
 // clone copies an event for a second event from the same record.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tripline/tripline/contract"
 )
@@ -204,5 +205,52 @@ func TestNames(t *testing.T) {
 	}
 	if !strings.Contains(ScreenConnectTrigger, "{Event.EventType}") {
 		t.Fatal("trigger template not embedded")
+	}
+}
+
+// TestEncodeMatchesMarshal: Encode writes what encoding/json writes, for
+// every golden event and for strings that need escaping.
+func TestEncodeMatchesMarshal(t *testing.T) {
+	var dec contract.Decoder
+	for _, name := range Names() {
+		b, err := os.ReadFile(filepath.Join("testdata", name+".golden"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(l, "{") {
+				continue
+			}
+			ev, err := dec.Decode([]byte(l))
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertEncodeMatches(t, &ev)
+		}
+	}
+	f, tr := false, true
+	n := int64(0)
+	ev := &contract.Event{EventID: "x", EventType: "auth.login", MSP: "m", Tool: "t",
+		Time:       time.Date(2025, 1, 2, 3, 4, 5, 600, time.FixedZone("", -5*3600)),
+		Actor:      contract.Actor{User: "a\"b\\c<d>&e\u2028\u2029\x01\b\f\n\r\t\x7f\xff\xfeé😀", MFA: &f, ASN: &n},
+		Target:     contract.Target{Tags: []string{}},
+		Credential: contract.Credential{Privileged: &tr},
+		Attributes: map[string]string{"z": "1", "a": "", "é": "\u00e9"},
+	}
+	assertEncodeMatches(t, ev)
+}
+
+func assertEncodeMatches(t *testing.T, ev *contract.Event) {
+	t.Helper()
+	want, err := ev.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Encode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("Encode differs from MarshalJSON\n got: %s\nwant: %s", got, want)
 	}
 }

@@ -47,6 +47,9 @@ func fuzzAdapter(f *testing.F, name string) {
 			if _, err := dec.Decode(doc); err != nil {
 				t.Fatalf("emitted event does not decode: %v\n%s", err, doc)
 			}
+			if want, _ := o.Event.MarshalJSON(); !bytes.Equal(doc, want) {
+				t.Fatalf("Encode differs from MarshalJSON\n got: %s\nwant: %s", doc, want)
+			}
 			return nil
 		})
 	})

@@ -152,7 +152,7 @@ func (ocsf) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	case "1009":
 		s := r.obj("script")
 		ev.Script.Name = s.str("name")
-		if v := s.f["script_content"]; len(v) > 0 && v[0] == '{' {
+		if v := s.raw("script_content"); len(v) > 0 && v[0] == '{' {
 			ev.Script.Command = s.obj("script_content").str("value")
 		} else {
 			ev.Script.Command = s.str("script_content")

@@ -2,13 +2,12 @@ package adapt
 
 import (
 	"bytes"
+	stdjson "encoding/json"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/goccy/go-json"
 
 	"github.com/tripline/tripline/contract"
 )
@@ -17,7 +16,7 @@ import (
 // whatever is left when the adapter is done is kept in attributes under its
 // path ("severity", "status.additionalDetails").
 type rec struct {
-	f      map[string]json.RawMessage
+	f      []kv
 	prefix string
 	kids   []*rec
 	// err is the first field of the wrong JSON type.
@@ -26,34 +25,47 @@ type rec struct {
 	id string
 }
 
-func (r *rec) take(k string) json.RawMessage {
-	v, ok := r.f[k]
-	if !ok {
-		return nil
+func (r *rec) take(k string) []byte {
+	for i := range r.f {
+		if string(r.f[i].k) == k {
+			v := r.f[i].v
+			last := len(r.f) - 1
+			r.f[i] = r.f[last]
+			r.f = r.f[:last]
+			if isNull(v) {
+				return nil
+			}
+			return v
+		}
 	}
-	delete(r.f, k)
-	if isNull(v) {
-		return nil
+	return nil
+}
+
+// raw returns a field's raw value without consuming it.
+func (r *rec) raw(k string) []byte {
+	for i := range r.f {
+		if string(r.f[i].k) == k {
+			return r.f[i].v
+		}
 	}
-	return v
+	return nil
 }
 
 // peek reads a string field without consuming it.
 func (r *rec) peek(k string) string {
-	v := r.f[k]
-	s, _ := text(v)
+	s, _ := text(r.raw(k))
 	return s
 }
 
-func isNull(v json.RawMessage) bool { return len(v) == 0 || (len(v) == 4 && string(v) == "null") }
+func isNull(v []byte) bool { return len(v) == 0 || (len(v) == 4 && string(v) == "null") }
 
-func (r *rec) fail(k, want string, v json.RawMessage) {
+func (r *rec) fail(k, want string, v []byte) {
 	if r.err == nil {
 		r.err = fmt.Errorf("%s%s: expected %s, got %s", r.prefix, k, want, kind(v))
 	}
 }
 
-func kind(v json.RawMessage) string {
+func kind(v []byte) string {
 	switch v[0] {
 	case '{':
 		return "an object"
@@ -69,20 +81,13 @@ func kind(v json.RawMessage) string {
 
 // text reads a JSON scalar as text: strings unquoted, numbers and booleans
 // as written. ok is false for objects and arrays.
-func text(v json.RawMessage) (string, bool) {
+func text(v []byte) (string, bool) {
 	if isNull(v) {
 		return "", true
 	}
 	switch v[0] {
 	case '"':
-		if len(v) >= 2 && bytes.IndexByte(v, '\\') < 0 {
-			return string(v[1 : len(v)-1]), true
-		}
-		var s string
-		if json.Unmarshal(v, &s) != nil {
-			return "", false
-		}
-		return s, true
+		return unquote(v), true
 	case '{', '[':
 		return "", false
 	}
@@ -146,7 +151,12 @@ func (r *rec) obj(k string) *rec {
 	if v == nil {
 		return c
 	}
-	if v[0] != '{' || json.Unmarshal(v, &c.f) != nil {
+	var err error
+	if v[0] != '{' {
+		r.fail(k, "an object", v)
+		return c
+	}
+	if c.f, err = parseObject(v, nil); err != nil {
 		r.fail(k, "an object", v)
 		return c
 	}
@@ -161,15 +171,19 @@ func (r *rec) objs(k string) []*rec {
 	if v == nil {
 		return nil
 	}
-	var items []json.RawMessage
-	if v[0] != '[' || json.Unmarshal(v, &items) != nil {
+	items, err := parseArray(v)
+	if v[0] != '[' || err != nil {
 		r.fail(k, "an array", v)
 		return nil
 	}
 	out := make([]*rec, 0, len(items))
 	for i, it := range items {
 		c := &rec{prefix: r.prefix + k + "." + strconv.Itoa(i) + "."}
-		if isNull(it) || it[0] != '{' || json.Unmarshal(it, &c.f) != nil {
+		if isNull(it) || it[0] != '{' {
+			r.fail(k, "an array of objects", v)
+			return nil
+		}
+		if c.f, err = parseObject(it, nil); err != nil {
 			r.fail(k, "an array of objects", v)
 			return nil
 		}
@@ -185,8 +199,8 @@ func (r *rec) strs(k string) []string {
 	if v == nil {
 		return nil
 	}
-	var items []json.RawMessage
-	if v[0] != '[' || json.Unmarshal(v, &items) != nil {
+	items, err := parseArray(v)
+	if v[0] != '[' || err != nil {
 		r.fail(k, "an array", v)
 		return nil
 	}
@@ -205,8 +219,9 @@ func (r *rec) strs(k string) []string {
 // rest adds the unread fields to attrs (string values as they are, others
 // as compact JSON); an attribute already set wins.
 func (r *rec) rest(attrs map[string]string) {
-	for k, v := range r.f {
-		key := r.prefix + k
+	for _, m := range r.f {
+		v := m.v
+		key := r.prefix + string(m.k)
 		if _, ok := attrs[key]; ok || isNull(v) {
 			continue
 		}
@@ -216,8 +231,12 @@ func (r *rec) rest(attrs map[string]string) {
 			}
 			continue
 		}
+		if v[0] != '{' && v[0] != '[' {
+			attrs[key] = string(v)
+			continue
+		}
 		var b bytes.Buffer
-		if json.Compact(&b, v) == nil {
+		if stdjson.Compact(&b, v) == nil {
 			attrs[key] = b.String()
 		} else {
 			attrs[key] = string(v)
@@ -378,6 +397,8 @@ func check(ev *contract.Event) error {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 // jsonObject parses s as a JSON object into m.
-func jsonObject(s string, m *map[string]json.RawMessage) bool {
-	return json.Unmarshal([]byte(s), m) == nil && *m != nil
+func jsonObject(s string, m *[]kv) bool {
+	f, err := parseObject([]byte(s), nil)
+	*m = f
+	return err == nil
 }

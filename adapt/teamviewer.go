@@ -58,7 +58,7 @@ var tvIgnored = map[string]string{
 }
 
 func (a teamViewer) record(r *rec, msp string) ([]*contract.Event, string, error) {
-	if _, ok := r.f["start_date"]; ok {
+	if r.raw("start_date") != nil {
 		return a.connection(r, msp)
 	}
 	name := r.str("EventName")
@@ -82,7 +82,7 @@ func (a teamViewer) record(r *rec, msp string) ([]*contract.Event, string, error
 	}
 	ev.Time = t
 	// Author is an object (Email, Name, AccountId) or a plain name.
-	if v := r.f["Author"]; len(v) > 0 && v[0] == '{' {
+	if v := r.raw("Author"); len(v) > 0 && v[0] == '{' {
 		au := r.obj("Author")
 		ev.Actor.User = au.str("Email")
 		if ev.Actor.User == "" {

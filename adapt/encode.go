@@ -1,0 +1,236 @@
+package adapt
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tripline/tripline/contract"
+)
+
+// Encode returns the event's contract v1 JSON: byte for byte what
+// contract.Event.MarshalJSON (encoding/json) writes, without reflection
+// (TestEncodeMatchesMarshal and the fuzz tests hold it to that). An event
+// an adapter emitted always encodes.
+func Encode(ev *contract.Event) ([]byte, error) {
+	if ev.Context != nil {
+		return ev.MarshalJSON()
+	}
+	if y := ev.Time.Year(); y < 0 || y > 9999 {
+		return nil, fmt.Errorf("time %v: year outside of range [0,9999]", ev.Time)
+	}
+	b := appendEvent(make([]byte, 0, 512), ev)
+	if len(b) > contract.MaxMessageBytes {
+		return nil, fmt.Errorf("event is %d bytes, limit %d", len(b), contract.MaxMessageBytes)
+	}
+	return b, nil
+}
+
+func appendEvent(b []byte, ev *contract.Event) []byte {
+	b = append(b, `{"event_id":`...)
+	b = appendString(b, ev.EventID)
+	b = append(b, `,"event_type":`...)
+	b = appendString(b, ev.EventType)
+	b = append(b, `,"time":"`...)
+	b = ev.Time.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","msp":`...)
+	b = appendString(b, ev.MSP)
+	b = field(b, "tenant", ev.Tenant)
+	b = append(b, `,"tool":`...)
+	b = appendString(b, ev.Tool)
+	if a := &ev.Actor; *a != (contract.Actor{}) {
+		b = append(b, `,"actor":{`...)
+		n := len(b)
+		b = field(b, "user", a.User)
+		b = field(b, "ip", a.IP)
+		b = field(b, "country", a.Country)
+		b = intField(b, "asn", a.ASN)
+		b = boolField(b, "mfa", a.MFA)
+		b = field(b, "role", a.Role)
+		b = closeObj(b, n)
+	}
+	if t := &ev.Target; t.Host != "" || t.HostCount != nil || t.OS != "" || t.Tags != nil {
+		b = append(b, `,"target":{`...)
+		n := len(b)
+		b = field(b, "host", t.Host)
+		b = intField(b, "host_count", t.HostCount)
+		b = field(b, "os", t.OS)
+		if len(t.Tags) > 0 {
+			b = append(b, `,"tags":[`...)
+			for i, tag := range t.Tags {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, tag)
+			}
+			b = append(b, ']')
+		}
+		b = closeObj(b, n)
+	}
+	if s := &ev.Session; *s != (contract.Session{}) {
+		b = append(b, `,"session":{`...)
+		n := len(b)
+		b = field(b, "id", s.ID)
+		b = intField(b, "duration_s", s.DurationS)
+		b = field(b, "auth_method", s.AuthMethod)
+		b = closeObj(b, n)
+	}
+	if c := &ev.Credential; *c != (contract.Credential{}) {
+		b = append(b, `,"credential":{`...)
+		n := len(b)
+		b = field(b, "name", c.Name)
+		b = boolField(b, "privileged", c.Privileged)
+		b = closeObj(b, n)
+	}
+	if p := &ev.Package; *p != (contract.Package{}) {
+		b = append(b, `,"package":{`...)
+		n := len(b)
+		b = field(b, "name", p.Name)
+		b = field(b, "version", p.Version)
+		b = field(b, "sha256", p.SHA256)
+		b = field(b, "signer", p.Signer)
+		b = boolField(b, "signed", p.Signed)
+		b = closeObj(b, n)
+	}
+	if s := &ev.Script; *s != (contract.Script{}) {
+		b = append(b, `,"script":{`...)
+		n := len(b)
+		b = field(b, "name", s.Name)
+		b = field(b, "sha256", s.SHA256)
+		b = field(b, "interpreter", s.Interpreter)
+		b = field(b, "command", s.Command)
+		b = closeObj(b, n)
+	}
+	if ev.Source != (contract.Source{}) {
+		b = append(b, `,"source":{`...)
+		n := len(b)
+		b = field(b, "url", ev.Source.URL)
+		b = closeObj(b, n)
+	}
+	b = field(b, "outcome", ev.Outcome)
+	b = field(b, "reason", ev.Reason)
+	if ev.Change != (contract.Change{}) {
+		b = append(b, `,"change":{`...)
+		n := len(b)
+		b = field(b, "ticket", ev.Change.Ticket)
+		b = closeObj(b, n)
+	}
+	if len(ev.Attributes) > 0 {
+		keys := make([]string, 0, len(ev.Attributes))
+		for k := range ev.Attributes {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, `,"attributes":{`...)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendString(b, ev.Attributes[k])
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// field appends ,"name":"value" unless value is empty (omitempty). Inside
+// an object, closeObj removes the comma before the first field.
+func field(b []byte, name, v string) []byte {
+	if v == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return appendString(b, v)
+}
+
+func intField(b []byte, name string, v *int64) []byte {
+	if v == nil {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return strconv.AppendInt(b, *v, 10)
+}
+
+func boolField(b []byte, name string, v *bool) []byte {
+	if v == nil {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return strconv.AppendBool(b, *v)
+}
+
+// closeObj drops the leading comma of an object's first field (written at
+// n) and closes the object.
+func closeObj(b []byte, n int) []byte {
+	if len(b) > n && b[n] == ',' {
+		b = append(b[:n], b[n+1:]...)
+	}
+	return append(b, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string exactly as encoding/json does
+// (HTML-safe: <, > and & escaped; invalid UTF-8 as U+FFFD; U+2028 and
+// U+2029 escaped).
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -1,0 +1,389 @@
+package adapt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// A small validating JSON scanner: an object becomes its keys and the raw
+// bytes of their values, without building maps or copying values. It is
+// what makes the adapters fast (decoding into map[string]json.RawMessage
+// spent most of the time in reflection and allocation); values are read
+// only when an adapter asks for them.
+
+// kv is one member of an object: its key (unescaped) and raw value.
+type kv struct {
+	k []byte
+	v []byte
+}
+
+// maxDepth bounds nesting, so that hostile input cannot exhaust the stack.
+const maxDepth = 200
+
+type scanError struct {
+	off int
+	msg string
+}
+
+func (e *scanError) Error() string { return fmt.Sprintf("%s at offset %d", e.msg, e.off) }
+
+func errAt(off int, format string, args ...any) error {
+	return &scanError{off: off, msg: fmt.Sprintf(format, args...)}
+}
+
+func ws(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// parseObject reads b, which must hold exactly one JSON object (and
+// whitespace), into its members. A key that appears twice is an error.
+func parseObject(b []byte, dst []kv) ([]kv, error) {
+	i := ws(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, errAt(i, "expected an object")
+	}
+	out, end, err := members(b, i, dst, 0)
+	if err != nil {
+		return nil, err
+	}
+	if j := ws(b, end); j != len(b) {
+		return nil, errAt(j, "data after the value")
+	}
+	for x := 1; x < len(out); x++ {
+		for y := 0; y < x; y++ {
+			if string(out[x].k) == string(out[y].k) {
+				return nil, errAt(0, "key %q appears twice", short(string(out[x].k)))
+			}
+		}
+		if x > 64 { // large objects: a set instead of pairs
+			seen := make(map[string]struct{}, len(out))
+			for _, m := range out {
+				if _, dup := seen[string(m.k)]; dup {
+					return nil, errAt(0, "key %q appears twice", short(string(m.k)))
+				}
+				seen[string(m.k)] = struct{}{}
+			}
+			break
+		}
+	}
+	return out, nil
+}
+
+// parseArray reads b, which must hold exactly one JSON array, into the raw
+// bytes of its elements.
+func parseArray(b []byte) ([][]byte, error) {
+	i := ws(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return nil, errAt(i, "expected an array")
+	}
+	var out [][]byte
+	i = ws(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		if j := ws(b, i+1); j != len(b) {
+			return nil, errAt(j, "data after the value")
+		}
+		return out, nil
+	}
+	for {
+		start := i
+		end, err := value(b, i, 1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b[start:end])
+		i = ws(b, end)
+		if i >= len(b) {
+			return nil, errAt(i, "unexpected end of input")
+		}
+		if b[i] == ']' {
+			break
+		}
+		if b[i] != ',' {
+			return nil, errAt(i, "expected ',' or ']'")
+		}
+		i = ws(b, i+1)
+	}
+	if j := ws(b, i+1); j != len(b) {
+		return nil, errAt(j, "data after the value")
+	}
+	return out, nil
+}
+
+// members reads the object starting at b[i] == '{'.
+func members(b []byte, i int, dst []kv, depth int) ([]kv, int, error) {
+	if dst == nil {
+		dst = make([]kv, 0, 8)
+	}
+	i = ws(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return dst, i + 1, nil
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return nil, 0, errAt(i, "expected a key")
+		}
+		kend, err := stringEnd(b, i)
+		if err != nil {
+			return nil, 0, err
+		}
+		key := b[i+1 : kend-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			key = []byte(unquote(b[i:kend]))
+		}
+		i = ws(b, kend)
+		if i >= len(b) || b[i] != ':' {
+			return nil, 0, errAt(i, "expected ':'")
+		}
+		i = ws(b, i+1)
+		start := i
+		end, err := value(b, i, depth+1)
+		if err != nil {
+			return nil, 0, err
+		}
+		dst = append(dst, kv{key, b[start:end]})
+		i = ws(b, end)
+		if i >= len(b) {
+			return nil, 0, errAt(i, "unexpected end of input")
+		}
+		if b[i] == '}' {
+			return dst, i + 1, nil
+		}
+		if b[i] != ',' {
+			return nil, 0, errAt(i, "expected ',' or '}'")
+		}
+		i = ws(b, i+1)
+	}
+}
+
+// value validates the value at b[i] and returns where it ends.
+func value(b []byte, i, depth int) (int, error) {
+	if depth > maxDepth {
+		return 0, errAt(i, "nesting deeper than %d", maxDepth)
+	}
+	if i >= len(b) {
+		return 0, errAt(i, "unexpected end of input")
+	}
+	switch c := b[i]; {
+	case c == '"':
+		return stringEnd(b, i)
+	case c == '{':
+		i = ws(b, i+1)
+		if i < len(b) && b[i] == '}' {
+			return i + 1, nil
+		}
+		for {
+			if i >= len(b) || b[i] != '"' {
+				return 0, errAt(i, "expected a key")
+			}
+			end, err := stringEnd(b, i)
+			if err != nil {
+				return 0, err
+			}
+			i = ws(b, end)
+			if i >= len(b) || b[i] != ':' {
+				return 0, errAt(i, "expected ':'")
+			}
+			if i, err = value(b, ws(b, i+1), depth+1); err != nil {
+				return 0, err
+			}
+			i = ws(b, i)
+			if i >= len(b) {
+				return 0, errAt(i, "unexpected end of input")
+			}
+			if b[i] == '}' {
+				return i + 1, nil
+			}
+			if b[i] != ',' {
+				return 0, errAt(i, "expected ',' or '}'")
+			}
+			i = ws(b, i+1)
+		}
+	case c == '[':
+		i = ws(b, i+1)
+		if i < len(b) && b[i] == ']' {
+			return i + 1, nil
+		}
+		for {
+			var err error
+			if i, err = value(b, i, depth+1); err != nil {
+				return 0, err
+			}
+			i = ws(b, i)
+			if i >= len(b) {
+				return 0, errAt(i, "unexpected end of input")
+			}
+			if b[i] == ']' {
+				return i + 1, nil
+			}
+			if b[i] != ',' {
+				return 0, errAt(i, "expected ',' or ']'")
+			}
+			i = ws(b, i+1)
+		}
+	case c == 't':
+		return literal(b, i, "true")
+	case c == 'f':
+		return literal(b, i, "false")
+	case c == 'n':
+		return literal(b, i, "null")
+	case c == '-' || c >= '0' && c <= '9':
+		return number(b, i)
+	}
+	return 0, errAt(i, "invalid character %q", b[i])
+}
+
+func literal(b []byte, i int, lit string) (int, error) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return 0, errAt(i, "invalid literal")
+	}
+	return i + len(lit), nil
+}
+
+func number(b []byte, i int) (int, error) {
+	start := i
+	if b[i] == '-' {
+		i++
+	}
+	digits := func() bool {
+		s := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > s
+	}
+	if i < len(b) && b[i] == '0' {
+		i++
+	} else if !digits() {
+		return 0, errAt(start, "invalid number")
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return 0, errAt(start, "invalid number")
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return 0, errAt(start, "invalid number")
+		}
+	}
+	return i, nil
+}
+
+// stringEnd validates the string starting at b[i] == '"' and returns the
+// offset after its closing quote. The input is valid UTF-8 (checked once).
+func stringEnd(b []byte, i int) (int, error) {
+	start := i
+	i++
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			return i + 1, nil
+		case c == '\\':
+			if i+1 >= len(b) {
+				return 0, errAt(i, "unterminated string")
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
+					return 0, errAt(i, "invalid \\u escape")
+				}
+				i += 6
+			default:
+				return 0, errAt(i, "invalid escape")
+			}
+		case c < 0x20:
+			return 0, errAt(i, "control character in string")
+		default:
+			i++
+		}
+	}
+	return 0, errAt(start, "unterminated string")
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// unquote decodes a validated JSON string (with its quotes). Lone
+// surrogates become U+FFFD, as encoding/json does.
+func unquote(q []byte) string {
+	s := q[1 : len(q)-1]
+	esc := -1
+	for j, c := range s {
+		if c == '\\' {
+			esc = j
+			break
+		}
+	}
+	if esc < 0 {
+		return string(s)
+	}
+	out := make([]byte, 0, len(s))
+	out = append(out, s[:esc]...)
+	for i := esc; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			out = append(out, c)
+			i++
+			continue
+		}
+		switch s[i+1] {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r := rune(hex4(s[i+2 : i+6]))
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+					if r2 := utf16.DecodeRune(r, rune(hex4(s[i+2:i+6]))); r2 != utf8.RuneError {
+						out = utf8.AppendRune(out, r2)
+						i += 6
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			out = utf8.AppendRune(out, r)
+			continue
+		default: // '"', '\\', '/'
+			out = append(out, s[i+1])
+		}
+		i += 2
+	}
+	return string(out)
+}
+
+func hex4(b []byte) uint64 {
+	n, _ := strconv.ParseUint(string(b), 16, 32)
+	return n
+}
+
+var errNotObject = errors.New("record is not a JSON object")
