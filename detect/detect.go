@@ -62,6 +62,8 @@ type Handler struct {
 	State StateStore
 	// MaxReplay caps the history one rebuild reads (DefaultMaxReplay).
 	MaxReplay time.Duration
+	// Group is the consumer group: frontiers are the group's own.
+	Group string
 	// Partitions is the partition count of the normalised topic: a
 	// rebuild restores the msps whose key maps to a partition the handler
 	// reads (see PartitionOf). Zero disables rebuilds.
@@ -126,7 +128,7 @@ func (h *Handler) HandleBatch(ctx context.Context, batch []kafka.Message) error 
 	p.storeDone = true
 	// Frontiers only after the detections they vouch for.
 	if !p.savedDone && len(p.frontiers) > 0 && h.State != nil {
-		if err := h.State.SaveFrontiers(ctx, p.frontiers); err != nil {
+		if err := h.State.SaveFrontiers(ctx, h.Group, p.frontiers); err != nil {
 			return fmt.Errorf("save correlation frontiers: %w", err)
 		}
 		for _, f := range p.frontiers {

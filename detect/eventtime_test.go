@@ -126,7 +126,7 @@ func (s *memState) ReplayEvents(_ context.Context, msp string, from, to time.Tim
 	return nil
 }
 
-func (s *memState) Frontiers(context.Context) ([]record.Frontier, error) {
+func (s *memState) Frontiers(context.Context, string) ([]record.Frontier, error) {
 	var out []record.Frontier
 	for _, f := range s.frontiers {
 		out = append(out, f)
@@ -134,7 +134,7 @@ func (s *memState) Frontiers(context.Context) ([]record.Frontier, error) {
 	return out, nil
 }
 
-func (s *memState) SaveFrontiers(_ context.Context, fs []record.Frontier) error {
+func (s *memState) SaveFrontiers(_ context.Context, _ string, fs []record.Frontier) error {
 	for _, f := range fs {
 		s.frontiers[f.MSP] = f
 	}

@@ -17,9 +17,10 @@ type StateStore interface {
 	// ReplayEvents calls fn with the JSON of each stored event of msp with
 	// a time in [from, to), ordered by time (at the store's precision).
 	ReplayEvents(ctx context.Context, msp string, from, to time.Time, fn func(doc []byte) error) error
-	// Frontiers returns the last recorded frontier of every msp.
-	Frontiers(ctx context.Context) ([]record.Frontier, error)
-	SaveFrontiers(ctx context.Context, fs []record.Frontier) error
+	// Frontiers returns a consumer group's last recorded frontier of
+	// every msp; SaveFrontiers records some.
+	Frontiers(ctx context.Context, group string) ([]record.Frontier, error)
+	SaveFrontiers(ctx context.Context, group string, fs []record.Frontier) error
 }
 
 // DefaultMaxReplay caps how much history a rebuild reads (anomaly
@@ -52,7 +53,7 @@ func (h *Handler) adopt(ctx context.Context, partition int, ps *partitionState) 
 	if h.State == nil || h.Partitions <= 0 || h.core.Snapshot().Correlations.Len() == 0 {
 		return nil
 	}
-	fs, err := h.State.Frontiers(ctx)
+	fs, err := h.State.Frontiers(ctx, h.Group)
 	if err != nil {
 		ps.adopted = false
 		return fmt.Errorf("rebuild correlation state of partition %d: %w", partition, err)

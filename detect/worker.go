@@ -99,6 +99,7 @@ func Run(ctx context.Context, cfg Config) error {
 		State:           cfg.State,
 		MaxReplay:       cfg.MaxReplay,
 		Partitions:      partitions,
+		Group:           cfg.Group,
 		Matched:         func(id string) { m.matches.WithLabelValues(id).Inc() },
 		Undecodable:     m.undecodable.Inc,
 		Rebuilt: func(n int, took time.Duration, err error) {

@@ -152,18 +152,20 @@ func migrations(cfg Config, f Features) []migration {
 		"ORDER BY (msp, rule_id, detection_id)%[5]s",
 		db, t.lc, t.time, detectionIndexes, ttlClause(f, "first_time", cfg.DetectionRetentionDays))
 
-	// One row per msp and version: how far, in event time, the detector
-	// has handed that msp's events to the correlations (see
-	// detection.Core.Frontier). A restarted or rebalanced detector reads it
-	// to know which stored events' correlation results were already
-	// written. Times are Unix nanoseconds: 18.16 has no DateTime64.
+	// One row per detector consumer group, msp and version: how far, in
+	// event time, the group has handed that msp's events to the
+	// correlations (see detection.Core.Frontier). A restarted or rebalanced
+	// detector reads it to know which stored events' correlation results
+	// were already written. Times are Unix nanoseconds: 18.16 has no
+	// DateTime64.
 	frontiers := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.correlation_frontiers (\n"+
+		"    consumer_group String,\n"+
 		"    msp String,\n"+
 		"    frontier_ns Int64,\n"+
 		"    frontier_event_id String,\n"+
 		"    updated_ns Int64\n"+
 		") ENGINE = ReplacingMergeTree(updated_ns)\n"+
-		"ORDER BY msp", db)
+		"ORDER BY (consumer_group, msp)", db)
 
 	return []migration{
 		{version: versionEvents, name: "create_events", statements: []string{events}},

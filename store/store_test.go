@@ -622,13 +622,17 @@ func TestFrontiers(t *testing.T) {
 	s := openTest(t, "t_frontiers")
 	ctx := testCtx(t)
 	t0 := time.Date(2026, 11, 2, 10, 0, 0, 123456789, time.UTC)
-	if err := s.SaveFrontiers(ctx, []record.Frontier{{MSP: "a", Time: t0, EventID: "e1"}, {MSP: "b", Time: t0, EventID: "e2"}}); err != nil {
+	if err := s.SaveFrontiers(ctx, "g", []record.Frontier{{MSP: "a", Time: t0, EventID: "e1"}, {MSP: "b", Time: t0, EventID: "e2"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveFrontiers(ctx, []record.Frontier{{MSP: "a", Time: t0.Add(time.Hour), EventID: "e3"}}); err != nil {
+	if err := s.SaveFrontiers(ctx, "g", []record.Frontier{{MSP: "a", Time: t0.Add(time.Hour), EventID: "e3"}}); err != nil {
 		t.Fatal(err)
 	}
-	fs, err := s.Frontiers(ctx)
+	// Another consumer group's frontiers are its own.
+	if err := s.SaveFrontiers(ctx, "other", []record.Frontier{{MSP: "a", Time: t0.Add(2 * time.Hour), EventID: "e9"}}); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := s.Frontiers(ctx, "g")
 	if err != nil {
 		t.Fatal(err)
 	}

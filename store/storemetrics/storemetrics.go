@@ -88,12 +88,12 @@ func (s *Store) InsertDetections(ctx context.Context, ds []record.Detection) err
 
 // SaveFrontiers implements detect.StateStore's write. No frontiers is no
 // INSERT, and is not observed.
-func (s *Store) SaveFrontiers(ctx context.Context, fs []record.Frontier) error {
+func (s *Store) SaveFrontiers(ctx context.Context, group string, fs []record.Frontier) error {
 	if len(fs) == 0 {
-		return s.Store.SaveFrontiers(ctx, fs)
+		return s.Store.SaveFrontiers(ctx, group, fs)
 	}
 	start := time.Now()
-	err := s.Store.SaveFrontiers(ctx, fs)
+	err := s.Store.SaveFrontiers(ctx, group, fs)
 	s.observe(TableFrontiers, len(fs), start, err)
 	return err
 }

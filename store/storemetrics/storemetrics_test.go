@@ -40,10 +40,10 @@ func TestInstrument(t *testing.T) {
 	if err := s.InsertDetections(ctx, ds); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveFrontiers(ctx, []record.Frontier{{MSP: "m", Time: now, EventID: "e2"}}); err != nil {
+	if err := s.SaveFrontiers(ctx, "g", []record.Frontier{{MSP: "m", Time: now, EventID: "e2"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveFrontiers(ctx, nil); err != nil {
+	if err := s.SaveFrontiers(ctx, "g", nil); err != nil {
 		t.Fatal(err)
 	}
 	// An event without its contract.Event fails before anything is sent.
