@@ -28,17 +28,19 @@ type bucketVal struct {
 	v float64
 }
 
-func newBaselineGroup(r *Rule, b groupBase, t time.Time) *baselineGroup {
-	first := t.UnixNano() / int64(r.Timespan)
+// newBaselineGroup starts the history at the bucket of the group's first
+// occurrence: buckets before it are unknown, not empty.
+func newBaselineGroup(r *Rule, b groupBase) *baselineGroup {
+	first := b.start.UnixNano() / int64(r.Timespan)
 	return &baselineGroup{groupBase: b, bucket: first, firstBucket: first}
 }
 
-func (g *baselineGroup) feed(c feedCtx, o occ, v string) {
+func (g *baselineGroup) feed(c feedCtx, o occ, v string) (Detection, bool) {
 	r := c.r
 	b := o.t.UnixNano() / int64(r.Timespan)
 	if b < g.bucket {
 		g.countLate(r, b)
-		return
+		return Detection{}, false
 	}
 	if b > g.bucket {
 		g.roll(r, b)
@@ -58,11 +60,11 @@ func (g *baselineGroup) feed(c feedCtx, o occ, v string) {
 		g.occs = append(g.occs, o)
 	}
 	if g.fired || !r.Cond.Holds(g.cur) || time.Duration(b-g.firstBucket)*r.Timespan < r.Learning {
-		return
+		return Detection{}, false
 	}
 	thr, n, how := g.threshold(r, b)
 	if n <= 0 || g.cur <= thr {
-		return
+		return Detection{}, false
 	}
 	g.fired = true
 	d := c.detection(&g.groupBase, g.occs, g.cur)
@@ -74,7 +76,7 @@ func (g *baselineGroup) feed(c feedCtx, o occ, v string) {
 	}
 	d.Summary = summaryPrefix(r, g.vals) + fmtNum(g.cur) + " " + what + " in the " + fmtDur(r.Timespan) + " from " + start.Format(time.RFC3339) +
 		"; baseline over " + fmtDur(time.Duration(n)*r.Timespan) + ": " + how + " = " + fmtNum(thr) + "; minimum " + r.Cond.String() + listNote(d)
-	c.fire(d)
+	return d, true
 }
 
 // countLate counts a late event in its past bucket (event mode; distinct

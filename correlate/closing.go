@@ -22,10 +22,14 @@ type closingGroup struct {
 	ids      []string
 }
 
-func (g *closingGroup) feed(c feedCtx, o occ, _ string) {
+// feed closes the window when o falls after it, and returns its detection
+// once o is in the next window.
+func (g *closingGroup) feed(c feedCtx, o occ, _ string) (Detection, bool) {
 	r := c.r
+	var closed Detection
+	var fired bool
 	if g.open && !o.t.Before(g.end(r)) {
-		g.close(c)
+		closed, fired = g.close(c)
 	}
 	if !g.open {
 		g.open = true
@@ -49,14 +53,15 @@ func (g *closingGroup) feed(c feedCtx, o occ, _ string) {
 			g.ids = append(g.ids, id)
 		}
 	}
+	return closed, fired
 }
 
 func (g *closingGroup) end(r *Rule) time.Time { return g.winStart.Add(r.Timespan) }
 
-// close evaluates the window and fires when its condition holds. Its key is
-// the group and the window start: the window's events may be more than
-// the detection lists.
-func (g *closingGroup) close(c feedCtx) {
+// close evaluates the window and returns its detection when its condition
+// holds. Its key is the group and the window start: the window's events
+// may be more than the detection lists.
+func (g *closingGroup) close(c feedCtx) (Detection, bool) {
 	r := c.r
 	g.open = false
 	var v float64
@@ -70,10 +75,10 @@ func (g *closingGroup) close(c feedCtx) {
 	case ValuePercentile:
 		v = percentile(append([]float64(nil), g.nums...), r.Percentile)
 	default:
-		return
+		return Detection{}, false
 	}
 	if !r.Cond.Holds(v) {
-		return
+		return Detection{}, false
 	}
 	d := Detection{
 		Rule: r, Partition: c.pname, Group: g.vals, First: g.first, Last: g.lastT,
@@ -81,13 +86,13 @@ func (g *closingGroup) close(c feedCtx) {
 		Key: append([]string{"window", g.winStart.UTC().Format(time.RFC3339Nano)}, g.vals...),
 	}
 	d.Summary = summary(r, g.vals, d)
-	c.fire(d)
+	return d, true
 }
 
 // closeDue closes, in group order, the windows of c.r that end at or
 // before wm, and returns the earliest end of the windows left open (zero:
 // none).
-func (c feedCtx) closeDue(wm time.Time) (next time.Time) {
+func (c feedCtx) closeDue(wm time.Time, emit func(Detection)) (next time.Time) {
 	var due []string
 	for k, g := range c.st.groups {
 		g := g.(*closingGroup)
@@ -103,7 +108,9 @@ func (c feedCtx) closeDue(wm time.Time) (next time.Time) {
 	}
 	sort.Strings(due)
 	for _, k := range due {
-		c.st.groups[k].(*closingGroup).close(c)
+		if d, ok := c.st.groups[k].(*closingGroup).close(c); ok {
+			c.fire(d, emit)
+		}
 	}
 	return next
 }

@@ -14,7 +14,7 @@ type dormantGroup struct {
 	lastActive time.Time
 }
 
-func (g *dormantGroup) feed(c feedCtx, o occ, _ string) {
+func (g *dormantGroup) feed(c feedCtx, o occ, _ string) (Detection, bool) {
 	r := c.r
 	firstActivity := !g.seen
 	g.seen = true
@@ -31,13 +31,14 @@ func (g *dormantGroup) feed(c feedCtx, o occ, _ string) {
 	case !firstActivity && gap >= r.Timespan:
 		d := c.detection(&g.groupBase, []occ{o}, gap.Hours()/24)
 		d.Summary = summaryPrefix(r, g.vals) + "active again after " + fmtDur(gap) + " unseen (last seen " + lastSeen.UTC().Format(time.RFC3339) + "); threshold " + fmtDur(r.Timespan)
-		c.fire(d)
+		return d, true
 	case firstActivity && r.Learning > 0 && o.t.Sub(c.st.start) >= r.Learning:
 		observed := o.t.Sub(c.st.start)
 		d := c.detection(&g.groupBase, []occ{o}, observed.Hours()/24)
 		d.Summary = summaryPrefix(r, g.vals) + "first activity in " + fmtDur(observed) + " of observed history (learning " + fmtDur(r.Learning) + ")"
-		c.fire(d)
+		return d, true
 	}
+	return Detection{}, false
 }
 
 func (g *dormantGroup) size() (int, int64) { return 0, 0 }

@@ -205,11 +205,11 @@ func (e *Evaluator) Process(ev Event, emit func(Detection)) {
 	// first, so their detections precede this event's.
 	e.closeDue(ev.Partition, p, emit)
 	if consumed {
-		c := feedCtx{e: e, pname: ev.Partition, p: p, emit: emit}
+		c := feedCtx{e: e, pname: ev.Partition, p: p}
 		o := occ{t: ev.Time, ids: []string{ev.ID}, src: ev.Source}
 		for _, id := range ev.Matched {
 			for _, cn := range e.set.byRef[id] {
-				c.feed(cn, o)
+				c.feed(cn, o, emit)
 			}
 		}
 	}
@@ -263,8 +263,8 @@ func (e *Evaluator) closeWindows(name string, p *partition, wm time.Time, emit f
 		if st == nil {
 			continue
 		}
-		c := feedCtx{e: e, pname: name, p: p, emit: emit, r: r, st: st}
-		if end := c.closeDue(wm); !end.IsZero() && (next.IsZero() || end.Before(next)) {
+		c := feedCtx{e: e, pname: name, p: p, r: r, st: st}
+		if end := c.closeDue(wm, emit); !end.IsZero() && (next.IsZero() || end.Before(next)) {
 			next = end
 		}
 	}

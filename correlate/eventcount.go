@@ -10,7 +10,7 @@ type slidingGroup struct {
 	occs []occ
 }
 
-func (g *slidingGroup) feed(c feedCtx, o occ, _ string) {
+func (g *slidingGroup) feed(c feedCtx, o occ, _ string) (Detection, bool) {
 	r := c.r
 	g.occs = insertOcc(g.occs, o)
 	newest := g.occs[len(g.occs)-1].t
@@ -25,7 +25,7 @@ func (g *slidingGroup) feed(c feedCtx, o occ, _ string) {
 		g.occs = append(g.occs[:0], g.occs[len(g.occs)-limit:]...)
 	}
 	if o.t.Before(g.muted) {
-		return
+		return Detection{}, false
 	}
 	var value float64
 	if r.Kind == EventCount {
@@ -36,12 +36,12 @@ func (g *slidingGroup) feed(c feedCtx, o occ, _ string) {
 		}
 	}
 	if !r.Cond.Holds(value) {
-		return
+		return Detection{}, false
 	}
 	d := c.detection(&g.groupBase, g.occs, value)
 	g.occs = g.occs[:0]
 	g.muted = o.t.Add(r.Timespan)
-	c.fire(d)
+	return d, true
 }
 
 func (g *slidingGroup) size() (int, int64) {

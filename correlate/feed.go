@@ -16,8 +16,10 @@ import (
 type group interface {
 	base() *groupBase
 	// feed adds one occurrence, whose condition field reads val (numeric
-	// values are in o.v), and fires the detection it completes, if any.
-	feed(c feedCtx, o occ, val string)
+	// values are in o.v), and returns the detection it completes, if any.
+	// Firing is the caller's: emit must not pass through an interface
+	// call, or every caller's emit closure escapes to the heap.
+	feed(c feedCtx, o occ, val string) (Detection, bool)
 	// size is what the group holds for Stats: entries (occurrences,
 	// values, buckets) and their estimated bytes.
 	size() (entries int, bytes int64)
@@ -45,9 +47,10 @@ func (b *groupBase) expired(r *Rule, wm time.Time) bool {
 	return !b.muted.After(wm) && wm.Sub(b.lastT) > r.Horizon()
 }
 
-// newGroup returns the empty state of a group of r: closing windows for
-// conditions evaluated when the window closes, whatever the kind.
-func newGroup(r *Rule, b groupBase, t time.Time) group {
+// newGroup returns the empty state of a group of r, which starts with an
+// occurrence at b.start: closing windows for conditions evaluated when the
+// window closes, whatever the kind.
+func newGroup(r *Rule, b groupBase) group {
 	if r.closing {
 		return &closingGroup{groupBase: b}
 	}
@@ -63,7 +66,7 @@ func newGroup(r *Rule, b groupBase, t time.Time) group {
 	case Dormant:
 		return &dormantGroup{groupBase: b}
 	case Baseline:
-		return newBaselineGroup(r, b, t)
+		return newBaselineGroup(r, b)
 	}
 	return &inertGroup{groupBase: b}
 }
@@ -72,8 +75,8 @@ func newGroup(r *Rule, b groupBase, t time.Time) group {
 // value_percentile without a condition, which Compile rejects.
 type inertGroup struct{ groupBase }
 
-func (*inertGroup) feed(feedCtx, occ, string) {}
-func (*inertGroup) size() (int, int64)        { return 0, 0 }
+func (*inertGroup) feed(feedCtx, occ, string) (Detection, bool) { return Detection{}, false }
+func (*inertGroup) size() (int, int64)                          { return 0, 0 }
 
 // Estimated bytes of the state, for Stats.
 const (
@@ -127,20 +130,20 @@ func evictBefore(list []occ, from time.Time) []occ {
 
 // feedCtx is where an occurrence is fed: the evaluator, the partition, the
 // correlation with its state there and the reference the occurrence came
-// from, and where detections go. It travels by value: passed by pointer
-// through the group interface it would escape to the heap on every event.
+// from. It travels by value: passed by pointer through the group interface
+// it would escape to the heap on every event.
 type feedCtx struct {
 	e     *Evaluator
 	pname string
 	p     *partition
-	emit  func(Detection)
 	r     *Rule
 	st    *ruleState
 	ref   int // index into r.Refs
 }
 
-// feed adds one occurrence of rule reference cn.ref to correlation cn.rule.
-func (c feedCtx) feed(cn consumer, o occ) {
+// feed adds one occurrence of rule reference cn.ref to correlation
+// cn.rule and fires what it completes.
+func (c feedCtx) feed(cn consumer, o occ, emit func(Detection)) {
 	c.r, c.ref = cn.rule, cn.ref
 	c.st = c.e.state(c.p, c.r)
 	if c.st.start.IsZero() || o.t.Before(c.st.start) {
@@ -157,7 +160,7 @@ func (c feedCtx) feed(cn consumer, o occ) {
 			c.e.over++
 			return
 		}
-		g = newGroup(c.r, groupBase{vals: vals, start: o.t}, o.t)
+		g = newGroup(c.r, groupBase{vals: vals, start: o.t})
 		c.st.groups[key] = g
 	}
 	if b := g.base(); o.t.After(b.lastT) {
@@ -169,7 +172,9 @@ func (c feedCtx) feed(cn consumer, o occ) {
 		return
 	}
 	o.v = num
-	g.feed(c, o, val)
+	if d, ok := g.feed(c, o, val); ok {
+		c.fire(d, emit)
+	}
 }
 
 // fieldValue reads the condition field(s) of r on an event of reference
@@ -259,9 +264,9 @@ func (c feedCtx) detection(g *groupBase, occs []occ, value float64) Detection {
 }
 
 // fire emits d and feeds it to the correlations that reference its rule.
-func (c feedCtx) fire(d Detection) {
+func (c feedCtx) fire(d Detection, emit func(Detection)) {
 	if c.e.set.Generates(d.Rule.ID) {
-		c.emit(d)
+		emit(d)
 	}
 	if len(d.Rule.consumers) == 0 {
 		return
@@ -272,6 +277,6 @@ func (c feedCtx) fire(d Detection) {
 	}
 	o := occ{t: d.Last, ids: ids, src: d.Source}
 	for _, cn := range d.Rule.consumers {
-		c.feed(cn, o)
+		c.feed(cn, o, emit)
 	}
 }

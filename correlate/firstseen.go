@@ -15,7 +15,7 @@ type firstSeenGroup struct {
 	lastSeen map[string]time.Time
 }
 
-func (g *firstSeenGroup) feed(c feedCtx, o occ, v string) {
+func (g *firstSeenGroup) feed(c feedCtx, o occ, v string) (Detection, bool) {
 	r := c.r
 	if g.lastSeen == nil {
 		g.lastSeen = map[string]time.Time{}
@@ -28,11 +28,11 @@ func (g *firstSeenGroup) feed(c feedCtx, o occ, v string) {
 		}
 	}
 	if !isNew || o.t.Sub(g.start) < r.Learning {
-		return
+		return Detection{}, false
 	}
 	d := c.detection(&g.groupBase, []occ{o}, float64(len(g.lastSeen)))
 	d.Summary = g.summary(r, v, known, prev)
-	c.fire(d)
+	return d, true
 }
 
 func (g *firstSeenGroup) summary(r *Rule, v string, known bool, prev time.Time) string {

@@ -16,7 +16,7 @@ type temporalGroup struct {
 // needs one of each, and recent ones.
 const perRef = 32
 
-func (g *temporalGroup) feed(c feedCtx, o occ, _ string) {
+func (g *temporalGroup) feed(c feedCtx, o occ, _ string) (Detection, bool) {
 	r := c.r
 	list := insertOcc(g.refs[c.ref], o)
 	if len(list) > perRef {
@@ -32,7 +32,7 @@ func (g *temporalGroup) feed(c feedCtx, o occ, _ string) {
 		}
 	}
 	if o.t.Before(g.muted) {
-		return
+		return Detection{}, false
 	}
 	var chosen []occ
 	var ok bool
@@ -43,14 +43,14 @@ func (g *temporalGroup) feed(c feedCtx, o occ, _ string) {
 		present = len(chosen)
 	}
 	if !ok {
-		return
+		return Detection{}, false
 	}
 	d := c.detection(&g.groupBase, chosen, float64(present))
 	for i := range g.refs {
 		g.refs[i] = g.refs[i][:0]
 	}
 	g.muted = o.t.Add(r.Timespan)
-	c.fire(d)
+	return d, true
 }
 
 // all is temporal's detection: every occurrence held, in time order, once

@@ -17,7 +17,7 @@ type seen struct {
 	id string
 }
 
-func (g *valueCountGroup) feed(c feedCtx, o occ, v string) {
+func (g *valueCountGroup) feed(c feedCtx, o occ, v string) (Detection, bool) {
 	r := c.r
 	if g.distinct == nil {
 		g.distinct = map[string]seen{}
@@ -28,7 +28,7 @@ func (g *valueCountGroup) feed(c feedCtx, o occ, v string) {
 	}
 	if prev, ok := g.distinct[v]; !ok || !o.t.Before(prev.t) {
 		if !ok && len(g.distinct) >= c.e.cfg.MaxEntriesPerGroup {
-			return
+			return Detection{}, false
 		}
 		g.distinct[v] = seen{t: o.t, id: id}
 	}
@@ -39,16 +39,16 @@ func (g *valueCountGroup) feed(c feedCtx, o occ, v string) {
 		}
 	}
 	if o.t.Before(g.muted) {
-		return
+		return Detection{}, false
 	}
 	n := float64(len(g.distinct))
 	if !r.Cond.Holds(n) {
-		return
+		return Detection{}, false
 	}
 	d := c.detection(&g.groupBase, g.sightings(), n)
 	clear(g.distinct)
 	g.muted = o.t.Add(r.Timespan)
-	c.fire(d)
+	return d, true
 }
 
 // sightings are the last sighting of every value, in time then ID order
