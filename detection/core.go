@@ -118,6 +118,9 @@ type held struct {
 	ev      Event
 	key     Key
 	matched []string
+	// inline holds matched when few rules matched (the common case), so
+	// holding an event is one allocation.
+	inline [4]string
 }
 
 // New returns a core over snap with empty state.
@@ -173,12 +176,13 @@ func (c *Core) hold(ev *Event, emit Emit) {
 		c.stats.Duplicates++
 		return
 	}
-	ids := make([]string, 0, len(c.matched))
+	h := &held{ev: *ev, key: k}
+	h.matched = h.inline[:0]
 	for _, r := range c.matched {
-		ids = append(ids, r.Identity())
+		h.matched = append(h.matched, r.Identity())
 	}
 	p.ids[ev.ID] = struct{}{}
-	heap.Push(&p.queue, &held{ev: *ev, key: k, matched: ids})
+	heap.Push(&p.queue, h)
 	c.held++
 	if c.held > c.cfg.MaxHeld {
 		c.forceOne(emit)
