@@ -1,0 +1,57 @@
+package adapt
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzScan holds the scanner to encoding/json: it accepts an object iff
+// encoding/json does (short of duplicate keys and the nesting limit, which
+// it rejects), and reads every key and string value as encoding/json does.
+func FuzzScan(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"a":1}`, `{"a":"x\"y\\u00e9\ud83d\ude00\ud800z","b":[1,{"c":null}],"d":-0.5e+3}`,
+		`{"a":1,"a":2}`, `{"a":tru}`, `{"a":01}`, `{"a":"\x01"}`, `{"a":1}x`, `[1,2]`, `{"a":[}`,
+		`{"k\u0041":"v"}`, `{"a":"\ud800\u0041"}`, `{"a":1.}`, `{"a":-}`, `{"a" : [ ] , "b" : { } }`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !utf8.Valid(b) {
+			return // run checks UTF-8 once for the whole input
+		}
+		members, err := parseObject(b, nil)
+		var std map[string]json.RawMessage
+		stdErr := json.Unmarshal(b, &std)
+		valid := json.Valid(b) && len(strings.TrimSpace(string(b))) > 0 && strings.TrimSpace(string(b))[0] == '{'
+		if err == nil && !valid {
+			t.Fatalf("scanner accepts what encoding/json rejects: %q", b)
+		}
+		if err != nil {
+			if valid && !strings.Contains(err.Error(), "appears twice") && !strings.Contains(err.Error(), "nesting deeper") {
+				t.Fatalf("scanner rejects valid JSON %q: %v", b, err)
+			}
+			return
+		}
+		if stdErr != nil || len(std) != len(members) {
+			t.Fatalf("%q: %d members, encoding/json %d (%v)", b, len(members), len(std), stdErr)
+		}
+		for _, m := range members {
+			want, ok := std[string(m.k)]
+			if !ok {
+				t.Fatalf("%q: key %q not seen by encoding/json", b, m.k)
+			}
+			if string(want) != string(m.v) {
+				t.Fatalf("%q: key %q: value %s, encoding/json %s", b, m.k, m.v, want)
+			}
+			if m.v[0] == '"' {
+				var s string
+				if json.Unmarshal(m.v, &s) != nil || unquote(m.v) != s {
+					t.Fatalf("%q: unquote(%s) = %q, encoding/json %q", b, m.v, unquote(m.v), s)
+				}
+			}
+		}
+	})
+}
