@@ -151,12 +151,7 @@ func (r *rec) obj(k string) *rec {
 	if v == nil {
 		return c
 	}
-	var err error
-	if v[0] != '{' {
-		r.fail(k, "an object", v)
-		return c
-	}
-	if c.f, err = parseObject(v, nil); err != nil {
+	if c.f = object(v); c.f == nil {
 		r.fail(k, "an object", v)
 		return c
 	}
@@ -164,26 +159,43 @@ func (r *rec) obj(k string) *rec {
 	return c
 }
 
-// objs reads an array of objects; unread fields of element i are kept as
-// "k.i.field".
-func (r *rec) objs(k string) []*rec {
-	v := r.take(k)
-	if v == nil {
+// object parses an object value; nil if it is not one.
+func object(v []byte) []kv {
+	if v[0] != '{' {
 		return nil
+	}
+	f, err := parseObject(v, nil)
+	if err != nil {
+		return nil
+	}
+	return f
+}
+
+// array reads an array field's elements; ok is false (and the field
+// reported) if it is not an array.
+func (r *rec) array(k string) (v []byte, items [][]byte, ok bool) {
+	if v = r.take(k); v == nil {
+		return nil, nil, false
 	}
 	items, err := parseArray(v)
 	if v[0] != '[' || err != nil {
 		r.fail(k, "an array", v)
+		return nil, nil, false
+	}
+	return v, items, true
+}
+
+// objs reads an array of objects; unread fields of element i are kept as
+// "k.i.field".
+func (r *rec) objs(k string) []*rec {
+	v, items, ok := r.array(k)
+	if !ok {
 		return nil
 	}
 	out := make([]*rec, 0, len(items))
 	for i, it := range items {
 		c := &rec{prefix: r.prefix + k + "." + strconv.Itoa(i) + "."}
-		if isNull(it) || it[0] != '{' {
-			r.fail(k, "an array of objects", v)
-			return nil
-		}
-		if c.f, err = parseObject(it, nil); err != nil {
+		if c.f = object(it); c.f == nil {
 			r.fail(k, "an array of objects", v)
 			return nil
 		}
@@ -195,13 +207,8 @@ func (r *rec) objs(k string) []*rec {
 
 // strs reads an array of scalars as text.
 func (r *rec) strs(k string) []string {
-	v := r.take(k)
-	if v == nil {
-		return nil
-	}
-	items, err := parseArray(v)
-	if v[0] != '[' || err != nil {
-		r.fail(k, "an array", v)
+	v, items, ok := r.array(k)
+	if !ok {
 		return nil
 	}
 	out := make([]string, 0, len(items))
