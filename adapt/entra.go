@@ -42,11 +42,9 @@ func (entraSignIn) record(r *rec, msp string) ([]*contract.Event, string, error)
 		return nil, "", errorf("createdDateTime: %v", err)
 	}
 	ev.Time = t
-	ev.Actor.User = r.str("userPrincipalName")
-	if ev.Actor.User == "" {
+	// An unread fallback stays in attributes under its own name.
+	if ev.Actor.User = r.str("userPrincipalName"); ev.Actor.User == "" {
 		ev.Actor.User = r.str("userId")
-	} else {
-		set(at, "userId", r.str("userId"))
 	}
 	ev.Actor.IP = ip(r.str("ipAddress"), at, "ipAddress")
 	loc := r.obj("location")

@@ -84,11 +84,8 @@ func (a teamViewer) record(r *rec, msp string) ([]*contract.Event, string, error
 	// Author is an object (Email, Name, AccountId) or a plain name.
 	if v := r.raw("Author"); len(v) > 0 && v[0] == '{' {
 		au := r.obj("Author")
-		ev.Actor.User = au.str("Email")
-		if ev.Actor.User == "" {
+		if ev.Actor.User = au.str("Email"); ev.Actor.User == "" {
 			ev.Actor.User = au.str("Name")
-		} else {
-			set(at, "Author.Name", au.str("Name"))
 		}
 		ev.Actor.IP = ip(au.str("IpAddress"), at, "Author.IpAddress")
 	} else {
