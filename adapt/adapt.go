@@ -157,10 +157,11 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 			return emit(Out{Record: i, Skip: skip})
 		}
 		for _, ev := range evs {
+			r.rest(ev.Attributes)
 			if ev.EventID == "" {
+				// Over the whole event, unmapped vendor fields included.
 				ev.EventID = format + ":" + contract.DeriveID(ev)
 			}
-			r.rest(ev.Attributes)
 			if err := check(ev); err != nil {
 				if e := emit(Out{Record: i, Err: &Error{ID: r.id, Reason: err.Error()}}); e != nil {
 					return e
