@@ -32,6 +32,9 @@ type qualityPlan struct {
 	days, msps, tenants int
 	onboardAt           time.Duration
 	attacksAt, spacing  time.Duration
+	// conv varies the simulator's conventions (issue 11); zero is the
+	// default traffic.
+	conv simulate.Conventions
 }
 
 func (p qualityPlan) config(scenarios []string) simulate.Config {
@@ -39,6 +42,7 @@ func (p qualityPlan) config(scenarios []string) simulate.Config {
 		Seed: 1, Start: qualityStart, Duration: time.Duration(p.days) * 24 * time.Hour,
 		MSPs: p.msps, TenantsPerMSP: p.tenants, OnboardAt: p.onboardAt,
 		Scenarios: scenarios, ScenarioAt: p.attacksAt, ScenarioSpacing: p.spacing,
+		Conventions: p.conv,
 	}
 }
 
@@ -332,6 +336,46 @@ func TestPackQuality30Days(t *testing.T) {
 	measureQuality(t, qualityPlan{
 		days: 30, msps: 3, tenants: 30, onboardAt: 7 * 24 * time.Hour,
 		attacksAt: 10*24*time.Hour + 5*time.Hour, spacing: 55 * time.Hour,
+	}, 15*time.Minute)
+}
+
+// otherConventions is traffic that breaks the simulator's own conventions
+// the pack could lean on (issue 11): no attributes.policy on policy runs, an
+// automation account with another name, each MSP's PSA integration logging
+// in every hour by API key without MFA from a cloud network, and agent
+// updates from other hosts of the vendors' domains.
+var otherConventions = simulate.Conventions{
+	NoPolicyAttribute: true, AutomationUser: "rmm-automation", ServiceLogins: true, VendorHosts: true,
+}
+
+// TestPackQualityOtherConventions is TestPackQualityOnSimulatedTraffic's
+// week with otherConventions: the budget and the recall must hold on
+// traffic the pack was not tuned on.
+func TestPackQualityOtherConventions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and evaluates 1.3M simulated events")
+	}
+	measureQuality(t, qualityPlan{
+		days: 7, msps: 3, tenants: 30, onboardAt: 3 * 24 * time.Hour,
+		attacksAt: 3*24*time.Hour + 3*time.Hour, spacing: 10 * time.Hour,
+		conv: otherConventions,
+	}, 15*time.Minute)
+}
+
+// TestPackQuality30DaysOtherConventions is the month of
+// TestPackQuality30Days with otherConventions; it runs when asked for, as
+// that one does (TRIPLINE_QUALITY=1, or -run naming it).
+func TestPackQuality30DaysOtherConventions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and evaluates 5.5M simulated events")
+	}
+	if os.Getenv("TRIPLINE_QUALITY") != "1" && !strings.Contains(flagValue("test.run"), "30Days") {
+		t.Skip("set TRIPLINE_QUALITY=1 or -run TestPackQuality30DaysOtherConventions")
+	}
+	measureQuality(t, qualityPlan{
+		days: 30, msps: 3, tenants: 30, onboardAt: 7 * 24 * time.Hour,
+		attacksAt: 10*24*time.Hour + 5*time.Hour, spacing: 55 * time.Hour,
+		conv: otherConventions,
 	}, 15*time.Minute)
 }
 
