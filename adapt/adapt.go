@@ -28,6 +28,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/tripline/tripline/contract"
@@ -126,9 +127,12 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 		}
 	case '{':
 		var err error
-		if single, err = parseObject(raw, nil); err != nil {
+		top := kvPool.Get().(*[]kv)
+		defer func() { kvPool.Put(top) }()
+		if single, err = parseObject(raw, (*top)[:0]); err != nil {
 			return fmt.Errorf("not a JSON object: %v", err)
 		}
+		*top = single
 		for _, m := range single {
 			if len(m.v) > 0 && m.v[0] == '[' && slices.Contains(listKeys, string(m.k)) {
 				if items, err = parseArray(m.v); err != nil {
@@ -177,14 +181,16 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 	if !list {
 		return one(0, &rec{f: single})
 	}
-	var buf []kv
+	bufp := kvPool.Get().(*[]kv)
+	defer func() { kvPool.Put(bufp) }()
+	buf := *bufp
 	for i, it := range items {
 		var r rec
 		var err error
 		if it[0] != '{' {
 			err = errNotObject
 		} else if r.f, err = parseObject(it, buf[:0]); err == nil {
-			buf = r.f
+			buf, *bufp = r.f, r.f
 		}
 		if err != nil {
 			if e := emit(Out{Record: i, Err: &Error{Reason: err.Error()}}); e != nil {
@@ -206,6 +212,10 @@ func jsonErr(err error) string {
 	}
 	return s
 }
+
+// kvPool holds the members of top-level records between conversions
+// (the events keep copies of what they read, never the members).
+var kvPool = sync.Pool{New: func() any { s := make([]kv, 0, 64); return &s }}
 
 // newEvent starts an event with the fields every adapter sets. Attributes
 // is non-nil so that unmapped vendor fields can be added to it.

@@ -44,9 +44,11 @@ func BenchmarkConvert(b *testing.B) {
 				}
 			}
 			records := 0
+			var buf []byte
 			emit := func(o Out) error {
 				if o.Event != nil {
-					if _, err := Encode(o.Event); err != nil {
+					var err error
+					if buf, err = AppendEncode(buf[:0], o.Event); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -14,16 +14,25 @@ import (
 // contract.Event.MarshalJSON (encoding/json) writes, without reflection
 // (TestEncodeMatchesMarshal and the fuzz tests hold it to that). An event
 // an adapter emitted always encodes.
-func Encode(ev *contract.Event) ([]byte, error) {
+func Encode(ev *contract.Event) ([]byte, error) { return AppendEncode(nil, ev) }
+
+// AppendEncode is Encode appending to dst, for a caller that reuses its
+// buffer.
+func AppendEncode(dst []byte, ev *contract.Event) ([]byte, error) {
 	if ev.Context != nil {
-		return ev.MarshalJSON()
+		b, err := ev.MarshalJSON()
+		return append(dst, b...), err
 	}
 	if y := ev.Time.Year(); y < 0 || y > 9999 {
-		return nil, fmt.Errorf("time %v: year outside of range [0,9999]", ev.Time)
+		return dst, fmt.Errorf("time %v: year outside of range [0,9999]", ev.Time)
 	}
-	b := appendEvent(make([]byte, 0, 512), ev)
-	if len(b) > contract.MaxMessageBytes {
-		return nil, fmt.Errorf("event is %d bytes, limit %d", len(b), contract.MaxMessageBytes)
+	n := len(dst)
+	if dst == nil {
+		dst = make([]byte, 0, 1024)
+	}
+	b := appendEvent(dst, ev)
+	if len(b)-n > contract.MaxMessageBytes {
+		return dst[:n], fmt.Errorf("event is %d bytes, limit %d", len(b)-n, contract.MaxMessageBytes)
 	}
 	return b, nil
 }

@@ -21,6 +21,7 @@ func Stream(a Adapter, in io.Reader, msp string, fn func(Line) error) error {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 64<<10), MaxLineBytes)
 	var dec contract.Decoder
+	var buf []byte
 	n := 0
 	for sc.Scan() {
 		n++
@@ -32,7 +33,8 @@ func Stream(a Adapter, in io.Reader, msp string, fn func(Line) error) error {
 		err := a.Convert(b, msp, func(o Out) error {
 			l := Line{Line: line, Out: o}
 			if o.Event != nil {
-				doc, err := Encode(o.Event)
+				doc, err := AppendEncode(buf[:0], o.Event)
+				buf = doc
 				if err == nil {
 					_, err = dec.Decode(doc)
 				}
@@ -60,7 +62,8 @@ func Stream(a Adapter, in io.Reader, msp string, fn func(Line) error) error {
 type Line struct {
 	Line int
 	Out
-	// JSON is the event's contract v1 encoding (when Event is set).
+	// JSON is the event's contract v1 encoding (when Event is set), valid
+	// until fn returns.
 	JSON []byte
 }
 
