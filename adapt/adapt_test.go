@@ -211,21 +211,19 @@ func TestNames(t *testing.T) {
 // TestEncodeMatchesMarshal: Encode writes what encoding/json writes, for
 // every golden event and for strings that need escaping.
 func TestEncodeMatchesMarshal(t *testing.T) {
-	var dec contract.Decoder
 	for _, name := range Names() {
-		b, err := os.ReadFile(filepath.Join("testdata", name+".golden"))
+		a, _ := Get(name)
+		input, err := os.ReadFile(filepath.Join("testdata", name+".jsonl"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, l := range strings.Split(string(b), "\n") {
-			if !strings.HasPrefix(l, "{") {
-				continue
-			}
-			ev, err := dec.Decode([]byte(l))
-			if err != nil {
-				t.Fatal(err)
-			}
-			assertEncodeMatches(t, &ev)
+		for _, l := range bytes.Split(input, []byte("\n")) {
+			_ = a.Convert(l, testMSP, func(o Out) error {
+				if o.Event != nil {
+					assertEncodeMatches(t, o.Event)
+				}
+				return nil
+			})
 		}
 	}
 	f, tr := false, true
