@@ -220,7 +220,7 @@ var kvPool = sync.Pool{New: func() any { s := make([]kv, 0, 64); return &s }}
 // newEvent starts an event with the fields every adapter sets. Attributes
 // is non-nil so that unmapped vendor fields can be added to it.
 func newEvent(id, typ, msp, tool string) *contract.Event {
-	return &contract.Event{EventID: id, EventType: typ, MSP: msp, Tool: tool, Attributes: make(map[string]string, 16)}
+	return &contract.Event{EventID: id, EventType: typ, MSP: msp, Tool: tool, Attributes: make(map[string]string, 8)}
 }
 
 // clone copies an event for a second event from the same record.

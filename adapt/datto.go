@@ -94,7 +94,7 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	// attributes and a few are read.
 	details := map[string]string{}
 	if d := r.str("details"); d != "" {
-		dr := &rec{prefix: "details."}
+		dr := &rec{parent: r, name: "details"}
 		if len(d) > 0 && d[0] == '{' && jsonObject(d, &dr.f) {
 			r.kids = append(r.kids, dr)
 			for _, k := range []string{"jobName", "componentName", "scriptType", "sessionId", "softwareName", "version", "passwordName", "targetUser", "result", "ip"} {

@@ -16,8 +16,11 @@ import (
 // whatever is left when the adapter is done is kept in attributes under its
 // path ("severity", "status.additionalDetails").
 type rec struct {
-	f      []kv
-	prefix string
+	f []kv
+	// parent and name give the record's path ("status.", "Target.0."),
+	// computed only when a leftover field or an error needs it.
+	parent *rec
+	name   string
 	kids   []*rec
 	// err is the first field of the wrong JSON type.
 	err error
@@ -61,7 +64,7 @@ func isNull(v []byte) bool { return len(v) == 0 || (len(v) == 4 && string(v) == 
 
 func (r *rec) fail(k, want string, v []byte) {
 	if r.err == nil {
-		r.err = fmt.Errorf("%s%s: expected %s, got %s", r.prefix, k, want, kind(v))
+		r.err = fmt.Errorf("%s%s: expected %s, got %s", r.path(), k, want, kind(v))
 	}
 }
 
@@ -143,14 +146,26 @@ func (r *rec) boolean(k string) *bool {
 	return nil
 }
 
+// emptyRec is every absent object: nothing in it can be read, so nothing
+// changes it.
+var emptyRec = &rec{}
+
+// path is the prefix of the record's fields in attribute keys.
+func (r *rec) path() string {
+	if r.parent == nil {
+		return ""
+	}
+	return r.parent.path() + r.name + "."
+}
+
 // obj reads a nested object; its unread fields are kept as "k.field". An
 // absent or null object reads as empty.
 func (r *rec) obj(k string) *rec {
-	c := &rec{prefix: r.prefix + k + "."}
 	v := r.take(k)
 	if v == nil {
-		return c
+		return emptyRec
 	}
+	c := &rec{parent: r, name: k}
 	if c.f = object(v); c.f == nil {
 		r.fail(k, "an object", v)
 		return c
@@ -194,7 +209,7 @@ func (r *rec) objs(k string) []*rec {
 	}
 	out := make([]*rec, 0, len(items))
 	for i, it := range items {
-		c := &rec{prefix: r.prefix + k + "." + strconv.Itoa(i) + "."}
+		c := &rec{parent: r, name: k + "." + strconv.Itoa(i)}
 		if c.f = object(it); c.f == nil {
 			r.fail(k, "an array of objects", v)
 			return nil
@@ -226,9 +241,10 @@ func (r *rec) strs(k string) []string {
 // rest adds the unread fields to attrs (string values as they are, others
 // as compact JSON); an attribute already set wins.
 func (r *rec) rest(attrs map[string]string) {
+	prefix := r.path()
 	for _, m := range r.f {
 		v := m.v
-		key := r.prefix + string(m.k)
+		key := prefix + string(m.k)
 		if _, ok := attrs[key]; ok || isNull(v) {
 			continue
 		}
