@@ -324,7 +324,7 @@ func TestStreamingEqualsOfflineWhateverTheInterleaving(t *testing.T) {
 	if correlations := detectiontest.Correlations(snap, want); correlations < 10 {
 		t.Fatalf("the corpus raises only %d correlation detections offline: the test would not exercise event time", correlations)
 	}
-	seeds := 6
+	seeds := 4
 	if testing.Short() {
 		seeds = 3
 	}

@@ -1,8 +1,10 @@
 package detection_test
 
 import (
+	"errors"
 	"math/rand/v2"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,16 +18,33 @@ import (
 
 var start = time.Date(2026, 9, 2, 0, 0, 0, 0, time.UTC)
 
+var (
+	trafficOnce sync.Once
+	trafficSnap *detection.Snapshot
+	trafficEvs  []contract.Event
+	trafficErr  error
+)
+
+// traffic is three days of two MSPs with three attacks, generated once;
+// callers get their own copy of the events.
 func traffic(t *testing.T) (*detection.Snapshot, []contract.Event) {
 	t.Helper()
+	trafficOnce.Do(func() { trafficSnap, trafficEvs, trafficErr = generate() })
+	if trafficErr != nil {
+		t.Fatal(trafficErr)
+	}
+	return trafficSnap, append([]contract.Event(nil), trafficEvs...)
+}
+
+func generate() (*detection.Snapshot, []contract.Event, error) {
 	snap, errs := rules.LoadBundle(rules.Source{}, engine.Config{})
 	if len(errs) > 0 {
-		t.Fatal(errs)
+		return nil, nil, errors.Join(errs...)
 	}
 	g, err := simulate.New(simulate.Config{Seed: 3, Start: start, Duration: 3 * 24 * time.Hour, MSPs: 2, TenantsPerMSP: 4,
 		Scenarios: []string{"brute-force", "tampered-update", "dormant-account"}, ScenarioAt: 2 * 24 * time.Hour, ScenarioSpacing: 2 * time.Hour})
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	dec := contract.Decoder{Now: func() time.Time { return start.Add(60 * 24 * time.Hour) }}
 	var evs []contract.Event
@@ -36,11 +55,11 @@ func traffic(t *testing.T) (*detection.Snapshot, []contract.Event) {
 		}
 		ev, err := dec.Decode(m.Value)
 		if err != nil {
-			t.Fatal(err)
+			return nil, nil, err
 		}
 		evs = append(evs, ev)
 	}
-	return snap, evs
+	return snap, evs, nil
 }
 
 // The core's output does not depend on the order events arrive in, nor on
