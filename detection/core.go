@@ -101,7 +101,14 @@ type Core struct {
 	stats Stats
 
 	matched []*engine.Rule
+	// free recycles released held events: the detector holds and releases
+	// every event correlations read, and the garbage would otherwise be
+	// most of what it allocates.
+	free []*held
 }
+
+// maxFree caps the recycled held events kept after a spike.
+const maxFree = 4096
 
 // reorder holds one partition's events for correlations.
 type reorder struct {
@@ -176,7 +183,13 @@ func (c *Core) hold(ev *Event, emit Emit) {
 		c.stats.Duplicates++
 		return
 	}
-	h := &held{ev: *ev, key: k}
+	var h *held
+	if n := len(c.free); n > 0 {
+		h, c.free = c.free[n-1], c.free[:n-1]
+	} else {
+		h = new(held)
+	}
+	h.ev, h.key = *ev, k
 	h.matched = h.inline[:0]
 	for _, r := range c.matched {
 		h.matched = append(h.matched, r.Identity())
@@ -222,6 +235,11 @@ func (c *Core) release(name string, p *reorder, emit Emit) {
 	p.released = h.key
 	silent := !p.silentUntil.IsZero() && !p.silentUntil.Before(h.key)
 	c.eval.Process(correlate.Event{Partition: name, Time: h.ev.Time, ID: h.ev.ID, Source: h.ev.Source, Matched: h.matched}, c.correlationEmit(silent, emit))
+	// The evaluator keeps the event's Source, never the held slot.
+	if len(c.free) < maxFree {
+		*h = held{}
+		c.free = append(c.free, h)
+	}
 }
 
 func (c *Core) correlationEmit(silent bool, emit Emit) func(correlate.Detection) {
