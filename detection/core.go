@@ -80,7 +80,8 @@ type Stats struct {
 	// frontier: late data, or events replayed after a crash or rebalance
 	// that correlations had already seen. Plain rules still saw them.
 	Behind int64
-	// Duplicates counts events already waiting in a buffer.
+	// Duplicates counts events that were already waiting in a buffer when
+	// they arrived again (counted when they come out).
 	Duplicates int64
 	// Forced counts events released before the watermark passed them
 	// because MaxHeld was reached.
@@ -105,6 +106,13 @@ type Core struct {
 	// every event correlations read, and the garbage would otherwise be
 	// most of what it allocates.
 	free []*held
+
+	// The sink of correlation detections during one release or advance:
+	// set before each evaluator call, so the callback is one method value
+	// made once, not a closure per event.
+	sink       Emit
+	sinkSilent bool
+	onDetect   func(correlate.Detection)
 }
 
 // maxFree caps the recycled held events kept after a spike.
@@ -112,8 +120,10 @@ const maxFree = 4096
 
 // reorder holds one partition's events for correlations.
 type reorder struct {
+	// queue is ordered by key; a duplicate (an event delivered again
+	// while held) sits next to its first copy and is dropped when it
+	// comes out, which saves an index of held IDs.
 	queue heldQueue
-	ids   map[string]struct{}
 	// released is the key of the last event handed to the evaluator.
 	released Key
 	// silentUntil: results caused by events up to this key are not
@@ -135,7 +145,22 @@ func New(snap *Snapshot, cfg Config) *Core {
 	if cfg.MaxHeld <= 0 {
 		cfg.MaxHeld = DefaultMaxHeld
 	}
-	return &Core{cfg: cfg, snap: snap, eval: correlate.New(snap.Correlations, cfg.Correlation), parts: map[string]*reorder{}}
+	c := &Core{cfg: cfg, snap: snap, eval: correlate.New(snap.Correlations, cfg.Correlation), parts: map[string]*reorder{}}
+	c.onDetect = c.detected
+	return c
+}
+
+// detected passes a correlation detection to the current sink.
+func (c *Core) detected(d correlate.Detection) {
+	if !c.sinkSilent {
+		c.sink(Result{Correlation: &d})
+	}
+}
+
+// correlationEmit points the evaluator's callback at emit.
+func (c *Core) correlationEmit(silent bool, emit Emit) func(correlate.Detection) {
+	c.sink, c.sinkSilent = emit, silent
+	return c.onDetect
 }
 
 // Snapshot returns the snapshot in use.
@@ -179,10 +204,6 @@ func (c *Core) hold(ev *Event, emit Emit) {
 		c.stats.Behind++
 		return
 	}
-	if _, dup := p.ids[ev.ID]; dup {
-		c.stats.Duplicates++
-		return
-	}
 	var h *held
 	if n := len(c.free); n > 0 {
 		h, c.free = c.free[n-1], c.free[:n-1]
@@ -194,7 +215,6 @@ func (c *Core) hold(ev *Event, emit Emit) {
 	for _, r := range c.matched {
 		h.matched = append(h.matched, r.Identity())
 	}
-	p.ids[ev.ID] = struct{}{}
 	heap.Push(&p.queue, h)
 	c.held++
 	if c.held > c.cfg.MaxHeld {
@@ -205,7 +225,7 @@ func (c *Core) hold(ev *Event, emit Emit) {
 func (c *Core) part(name string) *reorder {
 	p := c.parts[name]
 	if p == nil {
-		p = &reorder{ids: map[string]struct{}{}}
+		p = &reorder{}
 		c.parts[name] = p
 	}
 	return p
@@ -230,25 +250,27 @@ func (c *Core) forceOne(emit Emit) {
 // release hands the oldest held event of p to the evaluator.
 func (c *Core) release(name string, p *reorder, emit Emit) {
 	h := heap.Pop(&p.queue).(*held)
-	delete(p.ids, h.ev.ID)
 	c.held--
+	if h.key == p.released {
+		c.stats.Duplicates++ // its first copy came out just before
+		c.recycle(h)
+		return
+	}
 	p.released = h.key
 	silent := !p.silentUntil.IsZero() && !p.silentUntil.Before(h.key)
 	c.eval.Process(correlate.Event{Partition: name, Time: h.ev.Time, ID: h.ev.ID, Source: h.ev.Source, Matched: h.matched}, c.correlationEmit(silent, emit))
-	// The evaluator keeps the event's Source, never the held slot.
+	c.recycle(h)
+}
+
+// recycle keeps a released slot for the next held event (the evaluator
+// keeps the event's Source, never the slot).
+func (c *Core) recycle(h *held) {
 	if len(c.free) < maxFree {
 		*h = held{}
 		c.free = append(c.free, h)
 	}
 }
 
-func (c *Core) correlationEmit(silent bool, emit Emit) func(correlate.Detection) {
-	return func(d correlate.Detection) {
-		if !silent {
-			emit(Result{Correlation: &d})
-		}
-	}
-}
 
 // Advance releases partition's events up to watermark, in key order, and
 // closes the correlation windows that end by then.
