@@ -271,7 +271,6 @@ func (c *Core) recycle(h *held) {
 	}
 }
 
-
 // Advance releases partition's events up to watermark, in key order, and
 // closes the correlation windows that end by then.
 func (c *Core) Advance(partition string, watermark time.Time, emit Emit) {
