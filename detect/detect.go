@@ -79,18 +79,16 @@ type Handler struct {
 	pending *pendingBatch
 	core    *detection.Core
 	parts   map[int]*partitionState
-	// restored marks msps whose state is rebuilt (or needed none).
-	restored map[string]bool
-	saved    map[string]detection.Key
+	saved   map[string]detection.Key
 }
 
 // partitionState is what the handler knows of one partition of the
 // normalised topic.
 type partitionState struct {
-	adopted bool            // its msps' state is rebuilt (see adopt)
-	next    int64           // next expected offset (-1: none yet)
-	msps    map[string]bool // msps seen on it (the topic is keyed by msp)
-	last    kafka.Message   // the last message read (coordinates of window closes)
+	adopted bool                  // its msps' state is rebuilt (see adopt)
+	next    int64                 // next expected offset (-1: none yet)
+	msps    map[string]bool       // msps seen on it (the topic is keyed by msp)
+	last    detection.Coordinates // the last message read (releases are attributed to it)
 }
 
 type pendingBatch struct {
@@ -165,7 +163,6 @@ func (h *Handler) now() time.Time {
 func (h *Handler) init() {
 	if h.parts == nil {
 		h.parts = map[int]*partitionState{}
-		h.restored = map[string]bool{}
 		h.saved = map[string]detection.Key{}
 	}
 	snap := h.Rules.Snapshot()
@@ -181,21 +178,20 @@ func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) (*pending
 	p := &pendingBatch{first: batch[0], last: batch[len(batch)-1], size: len(batch)}
 	now := h.now()
 	detectedAt := now.UTC()
-	var cause kafka.Message
+	// cause locates the message a detection is attributed to: the event,
+	// or for releases the partition's last message read.
+	var cause detection.Coordinates
 	emit := func(r detection.Result) {
-		p.detections = append(p.detections, r.Record(detectedAt, detection.Coordinates{Topic: cause.Topic, Partition: cause.Partition, Offset: cause.Offset}))
+		p.detections = append(p.detections, r.Record(detectedAt, cause))
 	}
 	for i := range batch {
 		m := &batch[i]
-		cause = *m
+		cause = detection.Coordinates{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}
 		ps := h.partition(m.Partition)
 		if ps.next >= 0 && m.Offset > ps.next {
 			// Skipped ahead: the partition was away after a rebalance and
 			// another detector consumed the gap (and recorded frontiers);
 			// rebuild its msps from storage.
-			for msp := range ps.msps {
-				delete(h.restored, msp)
-			}
 			ps.adopted = false
 		}
 		if !ps.adopted {
@@ -204,7 +200,7 @@ func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) (*pending
 			}
 		}
 		ps.next = m.Offset + 1
-		ps.last = *m
+		ps.last = cause
 		h.Watermark.Read(m.Partition, now)
 		switch watermark.Control(m) {
 		case "":
@@ -227,12 +223,10 @@ func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) (*pending
 			h.deadLetter(p, m, err, detectedAt)
 			continue
 		}
+		// An msp new to the group builds its state from what Kafka
+		// delivers; frontiers records it as started, so a rebuild replays
+		// its stored events.
 		ps.msps[ev.MSP] = true
-		if !h.restored[ev.MSP] {
-			// New to the group: state from what Kafka delivers; recorded
-			// as started so a rebuild replays its stored events.
-			h.restored[ev.MSP] = true
-		}
 		in := detection.ContractEvent(ev)
 		h.core.Process(&in, emit)
 	}

@@ -134,7 +134,6 @@ func (h *Handler) restore(ctx context.Context, f record.Frontier) error {
 		return fmt.Errorf("rebuild correlation state of %s: %w", msp, err)
 	}
 	h.core.Advance(msp, f.Time, drop)
-	h.restored[msp] = true
 	h.saved[msp] = frontier
 	h.Log.Info().Str("msp", msp).Int("events", n).Time("frontier", f.Time).Dur("took", time.Since(start)).Msg("correlation state rebuilt")
 	return nil

@@ -207,30 +207,18 @@ func TestEventTimeSIGKILL(t *testing.T) {
 	det := e.startWorker("detect", "detect", 300, append([]string{"--kafka-session-timeout", "6s"}, pack...)...)
 	const kills = 4
 	per := (len(all) + kills - 1) / kills
-	progress := func(w *worker) float64 {
-		return w.metric("tripline_ingest_consumed_total") + w.metric("tripline_detect_events_total")
-	}
 	for i := 0; i < kills; i++ {
 		e.produce(all[i*per : min((i+1)*per, len(all))])
 		victims := []*worker{det}
 		if rng.IntN(2) == 0 {
 			victims = append(victims, ing)
 		}
-		// Kill once the victims are working (a restarted worker first
-		// waits for the group to drop its dead predecessor), at a random
-		// point within the next few batches.
-		deadline := time.Now().Add(30 * time.Second)
-		for _, w := range victims {
-			for progress(w) == 0 && time.Now().Before(deadline) {
-				if !w.running() {
-					t.Fatalf("%s exited: %v\n%s", w.name, w.err, w.logTail(20))
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		}
+		// Kill once the victims are working, at a random point within the
+		// next few batches.
+		e.waitWorking(victims...)
 		time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
 		for _, w := range victims {
-			handled := progress(w)
+			handled := w.handled()
 			w.kill()
 			t.Logf("kill %d: SIGKILL %s after it handled %.0f messages in this run", i+1, w.name, handled)
 		}

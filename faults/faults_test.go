@@ -49,9 +49,6 @@ func TestSIGKILLWorkers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(faultSeed(t), 0))
 	ing := e.startWorker("ingest", "ingest", 300, "--kafka-session-timeout", "6s")
 	det := e.startWorker("detect", "detect", 300, "--kafka-session-timeout", "6s")
-	progress := func(w *worker) float64 {
-		return w.metric("tripline_ingest_consumed_total") + w.metric("tripline_detect_events_total")
-	}
 
 	for i := 0; i < kills; i++ {
 		e.produce(ds.chunks[2*i])
@@ -64,21 +61,12 @@ func TestSIGKILLWorkers(t *testing.T) {
 		default:
 			victims = []*worker{ing, det}
 		}
-		// Kill once the victims are working on the backlog (a restarted
-		// worker first waits for the group to drop its dead predecessor),
-		// at a random point within the next few batches.
-		deadline := time.Now().Add(30 * time.Second)
-		for _, w := range victims {
-			for progress(w) == 0 && time.Now().Before(deadline) {
-				if !w.running() {
-					t.Fatalf("%s exited: %v\n%s", w.name, w.err, w.logTail(20))
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		}
+		// Kill once the victims are working on the backlog, at a random
+		// point within the next few batches.
+		e.waitWorking(victims...)
 		time.Sleep(time.Duration(rng.IntN(250)) * time.Millisecond)
 		for _, w := range victims {
-			handled := progress(w)
+			handled := w.handled()
 			w.kill()
 			t.Logf("kill %d: SIGKILL %s after it handled %.0f messages in this run", i+1, w.name, handled)
 		}

@@ -348,6 +348,27 @@ func (w *worker) metric(name string) float64 {
 	return sum
 }
 
+// handled is how many messages the worker has consumed in its current run.
+func (w *worker) handled() float64 {
+	return w.metric("tripline_ingest_consumed_total") + w.metric("tripline_detect_events_total")
+}
+
+// waitWorking waits, up to 30 s, until each worker has handled a message
+// in its current run (a restarted worker first waits for the group to drop
+// its dead predecessor): a kill then lands while it works.
+func (e *env) waitWorking(ws ...*worker) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, w := range ws {
+		for w.handled() == 0 && time.Now().Before(deadline) {
+			if !w.running() {
+				e.t.Fatalf("%s exited: %v\n%s", w.name, w.err, w.logTail(20))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
 // rssBytes is the process's resident set size from /proc.
 func rssBytes(pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))

@@ -64,16 +64,20 @@ func (p *Progress) write(ctx context.Context) error {
 	return nil
 }
 
-// tick refreshes the partition count and the group's lag on the raw
-// topics, then writes a marker. The lag is polled before the marker is
+// tick polls the group's lag on the raw topics (and, until known, the
+// normalised topic's partition count), then writes a marker. The lag is polled before the marker is
 // written, so a source it reports as caught up had all its events written
 // before the marker.
 func (p *Progress) tick(ctx context.Context, k kafkaio.Config, group string, raw []string, log zerolog.Logger) {
-	if n, err := k.PartitionCount(ctx, p.Topic); err == nil {
+	// The partition count is read once: adding partitions moves msps
+	// between them, which needs the workers restarted anyway (README).
+	if p.partitions.Load() == 0 {
+		n, err := k.PartitionCount(ctx, p.Topic)
+		if err != nil {
+			log.Warn().Err(err).Msg("progress markers: cannot read the normalised topic's partitions")
+			return
+		}
 		p.partitions.Store(int64(n))
-	} else {
-		log.Warn().Err(err).Msg("progress markers: cannot read the normalised topic's partitions")
-		return
 	}
 	lags, err := k.PartitionLags(ctx, group, raw)
 	if err != nil {
