@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // Migrate brings the schema up to date and returns the names of the
@@ -42,7 +46,7 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 			continue
 		}
 		for _, stmt := range m.statements {
-			if err := s.conn.Exec(ctx, stmt); err != nil {
+			if err := s.conn.Exec(ctx, stmt); err != nil && !duplicateColumn(stmt, err) {
 				return applied, fmt.Errorf("migrate: %04d_%s: %w", m.version, m.name, s.redact(err))
 			}
 		}
@@ -53,6 +57,17 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	}
 	return applied, nil
 }
+
+// duplicateColumn reports whether err is an ADD COLUMN finding the column
+// already there: a racing migrator added it first (18.16 has no ADD COLUMN
+// IF NOT EXISTS).
+func duplicateColumn(stmt string, err error) bool {
+	var ex *clickhouse.Exception
+	return strings.Contains(stmt, "ADD COLUMN") && errors.As(err, &ex) && ex.Code == codeDuplicateColumn
+}
+
+// codeDuplicateColumn is ClickHouse's DUPLICATE_COLUMN error code.
+const codeDuplicateColumn = 44
 
 func (s *Store) appliedVersions(ctx context.Context) (map[uint32]bool, error) {
 	rows, err := s.conn.Query(ctx, "SELECT DISTINCT version FROM "+s.table("schema_migrations"))

@@ -20,6 +20,9 @@ const (
 	versionEvents     = 1
 	versionDetections = 2
 	versionFrontiers  = 3
+	versionAlerts     = 4
+	versionTriage     = 5
+	versionDelivery   = 6
 )
 
 // types are the column types that depend on the server's features.
@@ -171,7 +174,115 @@ func migrations(cfg Config, f Features) []migration {
 		{version: versionEvents, name: "create_events", statements: []string{events}},
 		{version: versionDetections, name: "create_detections", statements: []string{detections}},
 		{version: versionFrontiers, name: "create_correlation_frontiers", statements: []string{frontiers}},
+		{version: versionAlerts, name: "create_alerts", statements: alertTables(db, t)},
+		{version: versionTriage, name: "create_triage", statements: triageTables(db, t)},
+		{version: versionDelivery, name: "create_alert_deliveries", statements: deliveryTables(db, t)},
 	}
+}
+
+// alertTables groups detections into alerts and incidents (docs/alerts.md).
+// The detector owns these rows; triage state lives in alert_actions so
+// that a detector update never overwrites an analyst's change.
+func alertTables(db string, t types) []string {
+	// 18.16 has no ADD COLUMN IF NOT EXISTS; Migrate tolerates the
+	// duplicate-column error of a racing migrator instead.
+	addDetections := fmt.Sprintf("ALTER TABLE `%s`.detections\n"+
+		"    ADD COLUMN alert_id String,\n"+
+		"    ADD COLUMN incident_id String,\n"+
+		"    ADD COLUMN suppressed_by String", db)
+	alerts := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.alerts (\n"+
+		"    alert_id String,\n"+
+		"    fingerprint String,\n"+
+		"    rule_id %[2]s,\n"+
+		"    rule_title %[2]s,\n"+
+		"    level %[2]s,\n"+
+		"    tags Array(String),\n"+
+		"    msp %[2]s,\n"+
+		"    tenant %[2]s,\n"+
+		"    actor_user String,\n"+
+		"    group_keys Array(String),\n"+
+		"    group_values Array(String),\n"+
+		"    window_start %[3]s,\n"+
+		"    first_time %[3]s,\n"+
+		"    last_time %[3]s,\n"+
+		"    count UInt64,\n"+
+		"    event_ids Array(String),\n"+
+		"    incident_id String,\n"+
+		"    suppressed_by String,\n"+
+		"    summary String,\n"+
+		"    updated_ns Int64\n"+
+		") ENGINE = ReplacingMergeTree(updated_ns)\n"+
+		"PARTITION BY toYYYYMM(window_start)\n"+
+		"ORDER BY (msp, alert_id)", db, t.lc, t.time)
+	incidents := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.incidents (\n"+
+		"    incident_id String,\n"+
+		"    msp %[2]s,\n"+
+		"    entity_kind %[2]s,\n"+
+		"    entity_value String,\n"+
+		"    level %[2]s,\n"+
+		"    window_start %[3]s,\n"+
+		"    first_time %[3]s,\n"+
+		"    last_time %[3]s,\n"+
+		"    alert_count UInt64,\n"+
+		"    alert_ids Array(String),\n"+
+		"    tenants Array(String),\n"+
+		"    rule_ids Array(String),\n"+
+		"    updated_ns Int64\n"+
+		") ENGINE = ReplacingMergeTree(updated_ns)\n"+
+		"PARTITION BY toYYYYMM(window_start)\n"+
+		"ORDER BY (msp, incident_id)", db, t.lc, t.time)
+	return []string{addDetections, alerts, incidents}
+}
+
+// triageTables hold what analysts do: an append-only action log (the
+// current status of an alert is its latest action) and silences.
+func triageTables(db string, t types) []string {
+	actions := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.alert_actions (\n"+
+		"    action_id String,\n"+
+		"    alert_id String,\n"+
+		"    msp %[2]s,\n"+
+		"    at_ns Int64,\n"+
+		"    actor String,\n"+
+		"    action %[2]s,\n"+
+		"    status_from %[2]s,\n"+
+		"    status_to %[2]s,\n"+
+		"    assignee String,\n"+
+		"    reason %[2]s,\n"+
+		"    note String\n"+
+		") ENGINE = ReplacingMergeTree(at_ns)\n"+
+		"ORDER BY (alert_id, at_ns, action_id)", db, t.lc)
+	silences := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.silences (\n"+
+		"    silence_id String,\n"+
+		"    matchers Array(String),\n"+
+		"    starts_ns Int64,\n"+
+		"    ends_ns Int64,\n"+
+		"    author String,\n"+
+		"    reason String,\n"+
+		"    msp %[2]s,\n"+
+		"    created_ns Int64,\n"+
+		"    updated_ns Int64\n"+
+		") ENGINE = ReplacingMergeTree(updated_ns)\n"+
+		"ORDER BY silence_id", db, t.lc)
+	return []string{actions, silences}
+}
+
+// deliveryTables record every delivery attempt of tripline notify.
+func deliveryTables(db string, t types) []string {
+	return []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`.alert_deliveries (\n"+
+		"    at_ns Int64,\n"+
+		"    message_id String,\n"+
+		"    alert_id String,\n"+
+		"    kind %[2]s,\n"+
+		"    route %[2]s,\n"+
+		"    receiver %[2]s,\n"+
+		"    receiver_type %[2]s,\n"+
+		"    attempt UInt32,\n"+
+		"    result %[2]s,\n"+
+		"    status_code Int32,\n"+
+		"    error String,\n"+
+		"    delay_ms Int64\n"+
+		") ENGINE = MergeTree()\n"+
+		"ORDER BY (alert_id, at_ns)", db, t.lc)}
 }
 
 // DDL returns every statement Migrate would run against a server with

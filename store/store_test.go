@@ -110,7 +110,7 @@ func TestMigrateIdempotent(t *testing.T) {
 		}
 		got = append(got, fmt.Sprintf("%04d_%s", v, name))
 	}
-	if want := []string{"0001_create_events", "0002_create_detections", "0003_create_correlation_frontiers"}; !slices.Equal(got, want) {
+	if want := []string{"0001_create_events", "0002_create_detections", "0003_create_correlation_frontiers", "0004_create_alerts", "0005_create_triage", "0006_create_alert_deliveries"}; !slices.Equal(got, want) {
 		t.Fatalf("schema_migrations = %v, want %v", got, want)
 	}
 }
@@ -127,7 +127,7 @@ func TestMigrateFirstRunReportsApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"0001_create_events", "0002_create_detections", "0003_create_correlation_frontiers"}; !slices.Equal(applied, want) {
+	if want := []string{"0001_create_events", "0002_create_detections", "0003_create_correlation_frontiers", "0004_create_alerts", "0005_create_triage", "0006_create_alert_deliveries"}; !slices.Equal(applied, want) {
 		t.Fatalf("first Migrate applied %v, want %v", applied, want)
 	}
 }
@@ -164,8 +164,8 @@ func TestMigrateConcurrent(t *testing.T) {
 	if err := stores[0].conn.QueryRow(ctx, "SELECT uniqExact(version), count() FROM t_concurrent.schema_migrations FINAL").Scan(&versions, &rowsFinal); err != nil {
 		t.Fatal(err)
 	}
-	if versions != 3 || rowsFinal != 3 {
-		t.Fatalf("after concurrent Migrate: %d versions in %d rows (FINAL), want 3 and 3", versions, rowsFinal)
+	if versions != 6 || rowsFinal != 6 {
+		t.Fatalf("after concurrent Migrate: %d versions in %d rows (FINAL), want 6 and 6", versions, rowsFinal)
 	}
 	if applied, err := stores[0].Migrate(ctx); err != nil || len(applied) != 0 {
 		t.Fatalf("Migrate after the race: %v, %v", applied, err)
