@@ -1,7 +1,6 @@
 package detection
 
 import (
-	"container/heap"
 	"sort"
 	"time"
 
@@ -123,7 +122,7 @@ type reorder struct {
 	// queue is ordered by key; a duplicate (an event delivered again
 	// while held) sits next to its first copy and is dropped when it
 	// comes out, which saves an index of held IDs.
-	queue heldQueue
+	queue buffer
 	// released is the key of the last event handed to the evaluator.
 	released Key
 	// silentUntil: results caused by events up to this key are not
@@ -132,12 +131,14 @@ type reorder struct {
 }
 
 type held struct {
-	ev      Event
-	key     Key
+	ev  Event
+	key Key
+	// ns is key.Time in Unix nanoseconds, for ordering (see before).
+	ns      int64
 	matched []string
 	// inline holds matched when few rules matched (the common case), so
 	// holding an event is one allocation.
-	inline [4]string
+	inline [8]string
 }
 
 // New returns a core over snap with empty state.
@@ -210,12 +211,12 @@ func (c *Core) hold(ev *Event, emit Emit) {
 	} else {
 		h = new(held)
 	}
-	h.ev, h.key = *ev, k
+	h.ev, h.key, h.ns = *ev, k, unixNanos(ev.Time)
 	h.matched = h.inline[:0]
 	for _, r := range c.matched {
 		h.matched = append(h.matched, r.Identity())
 	}
-	heap.Push(&p.queue, h)
+	p.queue.push(h)
 	c.held++
 	if c.held > c.cfg.MaxHeld {
 		c.forceOne(emit)
@@ -236,8 +237,8 @@ func (c *Core) forceOne(emit Emit) {
 	var fullest string
 	n := -1
 	for name, p := range c.parts {
-		if len(p.queue) > n || (len(p.queue) == n && name < fullest) {
-			fullest, n = name, len(p.queue)
+		if l := p.queue.len(); l > n || (l == n && name < fullest) {
+			fullest, n = name, l
 		}
 	}
 	if n <= 0 {
@@ -249,7 +250,7 @@ func (c *Core) forceOne(emit Emit) {
 
 // release hands the oldest held event of p to the evaluator.
 func (c *Core) release(name string, p *reorder, emit Emit) {
-	h := heap.Pop(&p.queue).(*held)
+	h := p.queue.pop()
 	c.held--
 	if h.key == p.released {
 		c.stats.Duplicates++ // its first copy came out just before
@@ -278,7 +279,8 @@ func (c *Core) Advance(partition string, watermark time.Time, emit Emit) {
 	if p == nil {
 		return
 	}
-	for len(p.queue) > 0 && !p.queue[0].key.Time.After(watermark) {
+	wm := unixNanos(watermark)
+	for h := p.queue.peek(); h != nil && h.ns <= wm; h = p.queue.peek() {
 		c.release(partition, p, emit)
 	}
 	silent := !p.silentUntil.IsZero() && !p.silentUntil.Time.Before(watermark)
@@ -293,12 +295,12 @@ func (c *Core) Flush(emit Emit) {
 		var next string
 		var nk Key
 		for _, name := range names {
-			p := c.parts[name]
-			if len(p.queue) == 0 {
+			h := c.parts[name].queue.peek()
+			if h == nil {
 				continue
 			}
-			if next == "" || p.queue[0].key.Before(nk) {
-				next, nk = name, p.queue[0].key
+			if next == "" || h.key.Before(nk) {
+				next, nk = name, h.key
 			}
 		}
 		if next == "" {
@@ -359,7 +361,7 @@ func (c *Core) Replay(ev *Event) {
 // Reset drops partition's buffer and correlation state.
 func (c *Core) Reset(partition string) {
 	if p := c.parts[partition]; p != nil {
-		c.held -= len(p.queue)
+		c.held -= p.queue.len()
 		delete(c.parts, partition)
 	}
 	c.eval.Reset(partition)
@@ -371,19 +373,4 @@ func (c *Core) Stats() Stats {
 	s.Held = c.held
 	s.Correlation = c.eval.Stats()
 	return s
-}
-
-// heldQueue is a min-heap of held events by key.
-type heldQueue []*held
-
-func (q heldQueue) Len() int           { return len(q) }
-func (q heldQueue) Less(i, j int) bool { return q[i].key.Before(q[j].key) }
-func (q heldQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
-func (q *heldQueue) Push(x any)        { *q = append(*q, x.(*held)) }
-func (q *heldQueue) Pop() any {
-	old := *q
-	h := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	return h
 }
