@@ -38,6 +38,15 @@ type Detection struct {
 	Topic     string
 	Partition int
 	Offset    int64
+	// AlertID and IncidentID are the alert and incident the detection
+	// belongs to (alert.Grouper); both are pure functions of the
+	// detection, so a replay writes the same. IncidentID is empty when
+	// the event names no entity.
+	AlertID    string
+	IncidentID string
+	// SuppressedBy is the ID of the silence that held the detection's
+	// alert back from delivery, empty when none did.
+	SuppressedBy string
 }
 
 // Frontier is how far, in (event time, event ID) order, the detector has

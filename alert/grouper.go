@@ -1,0 +1,458 @@
+package alert
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/tripline/tripline/fields"
+	"github.com/tripline/tripline/record"
+)
+
+// Config tunes a Grouper.
+type Config struct {
+	// Now stamps rows (UpdatedNs) and messages (At). Default time.Now.
+	Now func() time.Time
+	// Hold is the longest window plus lag of the policies in use
+	// (default DefaultWindow; it grows with each policy seen): how long
+	// an incident is kept after its window ends, so that an alert that
+	// starts inside the incident window but is added later still joins
+	// it. The detector passes its snapshot's (detection.Snapshot).
+	Hold time.Duration
+}
+
+// Changes is what one call changed: the new state of every alert and
+// incident it touched (rows to store, newest wins) and the messages for
+// tripline.alerts. Slices in it are never modified by the Grouper later.
+type Changes struct {
+	Alerts    []record.Alert
+	Incidents []record.Incident
+	Messages  []Message
+}
+
+// Empty reports whether nothing changed.
+func (c Changes) Empty() bool {
+	return len(c.Alerts) == 0 && len(c.Incidents) == 0 && len(c.Messages) == 0
+}
+
+// Stats describe a Grouper's state.
+type Stats struct {
+	// Alerts and Incidents are held in memory.
+	Alerts, Incidents int
+	// Late counts detections whose alert had already been resolved
+	// (their window plus the policy's lag ended before the msp's
+	// watermark): they got their IDs but changed no alert.
+	Late int64
+}
+
+// Grouper turns detections into alerts and incidents, in memory. Feed it
+// every detection (Add) and, when streaming, each msp's watermark
+// (Advance): an alert is resolved, and forgotten, once the watermark
+// passes its window, which bounds memory. The final alerts and incidents
+// do not depend on the order of the detections: the streaming detector and
+// `rules eval --alerts` use the same Grouper and agree.
+//
+// It is not safe for concurrent use: the detector's batch handler, or an
+// offline loop, owns it.
+type Grouper struct {
+	now   func() time.Time
+	parts map[string]*partition
+	// hold is the longest window plus lag of any policy seen: how long an
+	// incident must outlive its own window for a late-starting alert to
+	// find it.
+	hold time.Duration
+	late int64
+}
+
+// partition is one msp's state.
+type partition struct {
+	watermark time.Time
+	alerts    map[string]*alertState
+	incidents map[string]*incidentState
+}
+
+// order is (event time, ID): "earliest" everywhere in this package.
+type order struct {
+	t  time.Time
+	id string
+}
+
+func (o order) before(p order) bool {
+	if !o.t.Equal(p.t) {
+		return o.t.Before(p.t)
+	}
+	return o.id < p.id
+}
+
+type alertState struct {
+	rec       record.Alert
+	resolveAt time.Time
+	dets      map[string]struct{}
+	earliest  order
+	// The earliest detection's entity decides the incident.
+	entityKind, entityValue string
+	incidentStart           time.Time
+	// samples are the earliest event IDs, sorted, at most MaxSamples.
+	samples []order
+}
+
+// member is what an incident keeps of one of its alerts, so that it can
+// be recomputed after the alert is forgotten or leaves.
+type member struct {
+	level, tenant, ruleID string
+	first, last           time.Time
+	live                  bool
+}
+
+type incidentState struct {
+	rec     record.Incident
+	end     time.Time
+	members map[string]*member
+	live    int
+}
+
+// NewGrouper returns an empty Grouper.
+func NewGrouper(cfg Config) *Grouper {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Hold <= 0 {
+		cfg.Hold = DefaultWindow
+	}
+	return &Grouper{now: cfg.Now, hold: cfg.Hold, parts: map[string]*partition{}}
+}
+
+func (g *Grouper) part(msp string) *partition {
+	p := g.parts[msp]
+	if p == nil {
+		p = &partition{alerts: map[string]*alertState{}, incidents: map[string]*incidentState{}}
+		g.parts[msp] = p
+	}
+	return p
+}
+
+// Add groups one detection under policy p (the zero Policy is the
+// default). src is the event that caused it: detection.Event.Source for a
+// plain rule, correlate.Detection.Source for a correlation; nil falls back
+// to the detection's msp, tenant and actor. Add sets det.AlertID and
+// det.IncidentID, which are pure functions of the detection, and returns
+// what changed: nothing for a detection it already holds (a replay) or a
+// late one (see Stats.Late).
+func (g *Grouper) Add(det *record.Detection, src fields.Source, p Policy) Changes {
+	p = p.normalized()
+	if h := p.Window + p.Lag; h > g.hold {
+		g.hold = h
+	}
+	values := make([]string, len(p.GroupBy))
+	for i, k := range p.GroupBy {
+		values[i] = groupValue(det, src, k)
+	}
+	fp := Fingerprint(det.RuleID, p.GroupBy, values)
+	ws := WindowStart(det.FirstTime, p.Window)
+	det.AlertID = AlertID(fp, ws)
+	kind, value, ok := Entity(src)
+	if !ok && src == nil && det.ActorUser != "" {
+		kind, value, ok = "actor.user", det.ActorUser, true
+	}
+	incStart := WindowStart(det.FirstTime, IncidentWindow)
+	det.IncidentID = ""
+	if ok {
+		det.IncidentID = IncidentID(det.MSP, kind, value, incStart)
+	}
+
+	part := g.part(det.MSP)
+	a := part.alerts[det.AlertID]
+	msg := KindUpdated
+	if a == nil {
+		resolveAt := ws.Add(p.Window + p.Lag)
+		if !part.watermark.IsZero() && !resolveAt.After(part.watermark) {
+			g.late++
+			return Changes{}
+		}
+		a = &alertState{resolveAt: resolveAt, dets: map[string]struct{}{}}
+		a.rec = record.Alert{
+			AlertID: det.AlertID, Fingerprint: fp, RuleID: det.RuleID, MSP: det.MSP,
+			GroupKeys: slices.Clone(p.GroupBy), GroupValues: values, WindowStart: ws,
+		}
+		part.alerts[det.AlertID] = a
+		msg = KindOpened
+	} else if _, dup := a.dets[det.DetectionID]; dup {
+		return Changes{}
+	}
+	now := g.now()
+	first := len(a.dets) == 0
+	a.dets[det.DetectionID] = struct{}{}
+	r := &a.rec
+	r.Count = uint64(len(a.dets))
+	last := det.LastTime
+	if last.Before(det.FirstTime) {
+		last = det.FirstTime
+	}
+	if first || det.FirstTime.Before(r.FirstTime) {
+		r.FirstTime = det.FirstTime
+	}
+	if first || last.After(r.LastTime) {
+		r.LastTime = last
+	}
+	oldIncident := r.IncidentID
+	if k := (order{det.FirstTime, det.DetectionID}); first || k.before(a.earliest) {
+		// What describes the alert comes from its earliest detection, so
+		// the arrival order does not change it.
+		a.earliest = k
+		r.RuleTitle, r.Level, r.Tags, r.Summary = det.RuleTitle, det.Level, det.Tags, det.Summary
+		r.Tenant, r.ActorUser = det.Tenant, det.ActorUser
+		r.IncidentID = det.IncidentID
+		a.entityKind, a.entityValue, a.incidentStart = kind, value, incStart
+	}
+	for _, id := range det.EventIDs {
+		a.sample(order{det.FirstTime, id})
+	}
+	r.EventIDs = make([]string, len(a.samples))
+	for i, s := range a.samples {
+		r.EventIDs[i] = s.id
+	}
+	r.UpdatedNs = now.UnixNano()
+
+	var out Changes
+	if oldIncident != "" && oldIncident != r.IncidentID {
+		// An earlier detection arrived with another entity: the alert
+		// moves. The incident it leaves is written again without it
+		// (possibly with no alerts left).
+		if inc := part.incidents[oldIncident]; inc != nil {
+			if m := inc.members[r.AlertID]; m != nil && m.live {
+				inc.live--
+			}
+			delete(inc.members, r.AlertID)
+			inc.recompute(now)
+			out.Incidents = append(out.Incidents, inc.snapshot())
+		}
+	}
+	if r.IncidentID != "" {
+		inc := part.incidents[r.IncidentID]
+		if inc == nil {
+			inc = &incidentState{
+				rec: record.Incident{
+					IncidentID: r.IncidentID, MSP: r.MSP, EntityKind: a.entityKind, EntityValue: a.entityValue,
+					WindowStart: a.incidentStart,
+				},
+				end:     a.incidentStart.Add(IncidentWindow),
+				members: map[string]*member{},
+			}
+			part.incidents[r.IncidentID] = inc
+		}
+		m := inc.members[r.AlertID]
+		if m == nil {
+			m = &member{live: true}
+			inc.members[r.AlertID] = m
+			inc.live++
+		}
+		m.level, m.tenant, m.ruleID, m.first, m.last = r.Level, r.Tenant, r.RuleID, r.FirstTime, r.LastTime
+		inc.recompute(now)
+		out.Incidents = append(out.Incidents, inc.snapshot())
+	}
+	snap := a.snapshot()
+	out.Alerts = append(out.Alerts, snap)
+	out.Messages = append(out.Messages, NewMessage(msg, &snap, now))
+	return out
+}
+
+// groupValue is the value of group-by field key for det. msp is always
+// the detection's (its state partition); tenant and actor fall back to
+// the detection's when there is no event to read.
+func groupValue(det *record.Detection, src fields.Source, key string) string {
+	if key == "msp" {
+		return det.MSP
+	}
+	if src != nil {
+		return text(src.Lookup(key))
+	}
+	switch key {
+	case "tenant":
+		return det.Tenant
+	case "actor.user":
+		return det.ActorUser
+	}
+	return ""
+}
+
+// sample keeps s if it is among the MaxSamples earliest event IDs. An ID
+// seen again with an earlier time moves; the kept set is the earliest
+// MaxSamples IDs by their earliest time, whatever the arrival order.
+func (a *alertState) sample(s order) {
+	if i := slices.IndexFunc(a.samples, func(o order) bool { return o.id == s.id }); i >= 0 {
+		if !s.before(a.samples[i]) {
+			return
+		}
+		a.samples = slices.Delete(a.samples, i, i+1)
+	}
+	i := sort.Search(len(a.samples), func(i int) bool { return s.before(a.samples[i]) })
+	if i >= MaxSamples {
+		return
+	}
+	a.samples = slices.Insert(a.samples, i, s)
+	if len(a.samples) > MaxSamples {
+		a.samples = a.samples[:MaxSamples]
+	}
+}
+
+// snapshot is a copy of the alert's row that later changes do not touch.
+func (a *alertState) snapshot() record.Alert {
+	r := a.rec
+	r.GroupKeys = slices.Clone(r.GroupKeys)
+	r.GroupValues = slices.Clone(r.GroupValues)
+	r.EventIDs = slices.Clone(r.EventIDs)
+	return r
+}
+
+// recompute derives the incident's row from its members.
+func (inc *incidentState) recompute(now time.Time) {
+	r := &inc.rec
+	r.Level, r.FirstTime, r.LastTime = "", time.Time{}, time.Time{}
+	r.AlertIDs, r.Tenants, r.RuleIDs = r.AlertIDs[:0:0], nil, nil
+	firstMember := true
+	for id, m := range inc.members {
+		r.AlertIDs = append(r.AlertIDs, id)
+		if firstMember || levelRank(m.level) > levelRank(r.Level) ||
+			(levelRank(m.level) == levelRank(r.Level) && m.level < r.Level) {
+			r.Level = m.level
+		}
+		if firstMember || m.first.Before(r.FirstTime) {
+			r.FirstTime = m.first
+		}
+		if firstMember || m.last.After(r.LastTime) {
+			r.LastTime = m.last
+		}
+		if m.tenant != "" {
+			r.Tenants = append(r.Tenants, m.tenant)
+		}
+		r.RuleIDs = append(r.RuleIDs, m.ruleID)
+		firstMember = false
+	}
+	slices.Sort(r.AlertIDs)
+	r.Tenants = sortedSet(r.Tenants)
+	r.RuleIDs = sortedSet(r.RuleIDs)
+	r.UpdatedNs = now.UnixNano()
+}
+
+func sortedSet(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+// snapshot is a copy of the incident's row that later changes do not
+// touch (recompute builds new slices).
+func (inc *incidentState) snapshot() record.Incident { return inc.rec }
+
+// Advance tells the Grouper that msp's detections older than watermark
+// have all been added (the detector's watermark, after the detection core
+// advanced to it). It resolves the alerts whose window plus lag ended by
+// then, in alert ID order, forgets them, and forgets incidents that no
+// alert can join any more. A watermark that goes back is ignored.
+func (g *Grouper) Advance(msp string, watermark time.Time) Changes {
+	part := g.part(msp)
+	if !watermark.After(part.watermark) {
+		return Changes{}
+	}
+	part.watermark = watermark
+	var ids []string
+	for id, a := range part.alerts {
+		if !a.resolveAt.After(watermark) {
+			ids = append(ids, id)
+		}
+	}
+	out := g.resolve(part, ids)
+	for id, inc := range part.incidents {
+		// An alert whose window is still open can start inside an
+		// incident window up to hold before it (see Grouper.hold).
+		if inc.live == 0 && !inc.end.Add(g.hold).After(watermark) {
+			delete(part.incidents, id)
+		}
+	}
+	return out
+}
+
+// Flush resolves every alert and forgets all state: the end of an offline
+// input.
+func (g *Grouper) Flush() Changes {
+	var out Changes
+	for _, msp := range sortedKeys(g.parts) {
+		part := g.parts[msp]
+		ch := g.resolve(part, sortedKeys(part.alerts))
+		out.Messages = append(out.Messages, ch.Messages...)
+	}
+	clear(g.parts)
+	return out
+}
+
+// resolve emits a resolved message for each alert of ids, in order, and
+// forgets it.
+func (g *Grouper) resolve(part *partition, ids []string) Changes {
+	var out Changes
+	if len(ids) == 0 {
+		return out
+	}
+	slices.Sort(ids)
+	now := g.now()
+	for _, id := range ids {
+		a := part.alerts[id]
+		out.Messages = append(out.Messages, NewMessage(KindResolved, &a.rec, now))
+		if inc := part.incidents[a.rec.IncidentID]; inc != nil {
+			if m := inc.members[id]; m != nil && m.live {
+				m.live = false
+				inc.live--
+			}
+		}
+		delete(part.alerts, id)
+	}
+	return out
+}
+
+// Alerts returns the alerts held, ordered by first time, then alert ID.
+func (g *Grouper) Alerts() []record.Alert {
+	var out []record.Alert
+	for _, part := range g.parts {
+		for _, a := range part.alerts {
+			out = append(out, a.snapshot())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return order{out[i].FirstTime, out[i].AlertID}.before(order{out[j].FirstTime, out[j].AlertID})
+	})
+	return out
+}
+
+// Incidents returns the incidents held that have alerts, ordered by first
+// time, then incident ID.
+func (g *Grouper) Incidents() []record.Incident {
+	var out []record.Incident
+	for _, part := range g.parts {
+		for _, inc := range part.incidents {
+			if len(inc.members) > 0 {
+				out = append(out, inc.snapshot())
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return order{out[i].FirstTime, out[i].IncidentID}.before(order{out[j].FirstTime, out[j].IncidentID})
+	})
+	return out
+}
+
+// Stats measures the state.
+func (g *Grouper) Stats() Stats {
+	s := Stats{Late: g.late}
+	for _, part := range g.parts {
+		s.Alerts += len(part.alerts)
+		s.Incidents += len(part.incidents)
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
