@@ -20,6 +20,8 @@ Usage:
   tripline ingest   --brokers HOST:PORT[,...] --clickhouse HOST:PORT [--group NAME] [--registry FILE]
   tripline detect   --brokers ... --clickhouse ... [--rules DIR] [--group NAME]
   tripline migrate  --clickhouse HOST:PORT
+  tripline notify   --config FILE --brokers ... --clickhouse ... [--group NAME]
+  tripline notify lint --config FILE [--resolve]
   tripline simulate (--brokers ... | --out FILE.jsonl) [--seed N] [--events N] [--rate R] [--scenario NAME]
   tripline demo     [--clickhouse HOST:PORT] [--keep]
   tripline rules eval --rules PATH --events FILE.jsonl [--logsource product/category] [--stats]
@@ -56,6 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"rules":    runRules,
 		"registry": runRegistry,
 		"convert":  runConvert,
+		"notify":   runNotify,
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {
