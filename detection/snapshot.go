@@ -1,6 +1,9 @@
 package detection
 
 import (
+	"time"
+
+	"github.com/tripline/tripline/alert"
 	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/engine"
 )
@@ -12,4 +15,29 @@ import (
 type Snapshot struct {
 	Rules        *engine.RuleSet
 	Correlations *correlate.Set
+	// Alerts are the alert policies of the rules and correlations that
+	// set one (their tripline.alert block) and of every correlation, by
+	// rule identity. They change with the rules, so they live here.
+	Alerts map[string]alert.Policy
+}
+
+// AlertPolicy is the alert policy of the rule or correlation ruleID
+// (Result.RuleID): its own, else the default.
+func (s *Snapshot) AlertPolicy(ruleID string) alert.Policy {
+	if p, ok := s.Alerts[ruleID]; ok {
+		return p
+	}
+	return alert.DefaultPolicy()
+}
+
+// AlertHold is the longest window plus lag of the snapshot's alert
+// policies: alert.Config.Hold.
+func (s *Snapshot) AlertHold() time.Duration {
+	hold := alert.DefaultWindow
+	for _, p := range s.Alerts {
+		if h := p.Window + p.Lag; h > hold {
+			hold = h
+		}
+	}
+	return hold
 }

@@ -115,7 +115,8 @@ func LintPaths(paths []string, cfg engine.Config) ([]Finding, error) {
 	}
 	rs, cerrs := engine.CompileCollection(&all, cfg)
 	_, corrErrs := correlate.Compile(all.Correlations, rs)
-	for _, e := range append(cerrs, corrErrs...) {
+	_, alertErrs := alertPolicies(&all)
+	for _, e := range slices.Concat(cerrs, corrErrs, alertErrs) {
 		out = append(out, errorFinding(where, e))
 	}
 	for _, c := range all.Correlations {

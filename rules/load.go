@@ -150,7 +150,9 @@ func LoadBundle(src Source, cfg engine.Config) (*Bundle, []error) {
 	rs, cerrs := engine.CompileCollection(&coll, cfg)
 	errs = append(errs, cerrs...)
 	cs, corrErrs := correlate.Compile(coll.Correlations, rs)
-	return &Bundle{Rules: rs, Correlations: cs}, append(errs, corrErrs...)
+	errs = append(errs, corrErrs...)
+	policies, perrs := alertPolicies(&coll)
+	return &Bundle{Rules: rs, Correlations: cs, Alerts: policies}, append(errs, perrs...)
 }
 
 // flatten unpacks joined errors so each is reported on its own line.

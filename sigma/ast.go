@@ -100,6 +100,8 @@ type Rule struct {
 	Detection *Detection
 	// Scope is the optional `scope` list.
 	Scope []string
+	// Alert is tripline's `tripline: alert:` block, nil when absent.
+	Alert *AlertBlock
 }
 
 // Detection is a parsed `detection:` section (also used for a filter's
@@ -222,6 +224,8 @@ type Correlation struct {
 	// Params holds the other scalar keys of the correlation section, e.g.
 	// the `learning` or `history` of tripline's anomaly extension types.
 	Params map[string]string
+	// Alert is tripline's `tripline: alert:` block, nil when absent.
+	Alert *AlertBlock
 }
 
 // Filter is a Sigma global filter (meta filter). With pySigma semantics it

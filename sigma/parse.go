@@ -299,6 +299,7 @@ func (p *docParser) parseRule(root *yaml.Node) *Rule {
 	r := &Rule{Meta: p.meta(root)}
 	r.Logsource = p.logsource(root, false)
 	r.Scope = p.stringList(root, "scope")
+	r.Alert = p.parseTripline(root)
 	k, det := lookup(root, "detection")
 	if det == nil {
 		p.errorf(root, "missing detection (not a rule, correlation or filter document)")
@@ -563,6 +564,9 @@ func (p *docParser) parseFilter(root, f *yaml.Node) *Filter {
 	before := len(p.errs)
 	flt := &Filter{Meta: p.meta(root)}
 	flt.Logsource = p.logsource(root, true)
+	if k, _ := lookup(root, "tripline"); k != nil {
+		p.errorf(k, "a filter raises no alerts: set tripline.alert on the rules it filters")
+	}
 	fk, _ := lookup(root, "filter")
 	if f.Kind != yaml.MappingNode {
 		p.errorf(fk, "filter must be a mapping, got %s", kindName(f))
@@ -619,6 +623,7 @@ var correlationOps = map[string]bool{"gt": true, "gte": true, "lt": true, "lte":
 func (p *docParser) parseCorrelation(root, c *yaml.Node) *Correlation {
 	before := len(p.errs)
 	co := &Correlation{Meta: p.meta(root)}
+	co.Alert = p.parseTripline(root)
 	ck, _ := lookup(root, "correlation")
 	if c.Kind != yaml.MappingNode {
 		p.errorf(ck, "correlation must be a mapping, got %s", kindName(c))
