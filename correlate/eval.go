@@ -104,6 +104,12 @@ type Evaluator struct {
 	parts map[string]*partition
 	late  int64
 	over  int64
+
+	// Scratch for the group key of each fed occurrence: most occurrences
+	// join an existing group, and building the key in place spares two
+	// allocations per correlation an event feeds.
+	keyBuf []byte
+	valBuf []string
 }
 
 type partition struct {

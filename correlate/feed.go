@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -149,19 +150,24 @@ func (c feedCtx) feed(cn consumer, o occ, emit func(Detection)) {
 	if c.st.start.IsZero() || o.t.Before(c.st.start) {
 		c.st.start = o.t
 	}
-	vals := make([]string, len(c.r.GroupBy))
+	vals, key := c.e.valBuf[:0], c.e.keyBuf[:0]
 	for i := range c.r.GroupBy {
-		vals[i], _ = valueString(o.src.Lookup(c.r.aliases[i][cn.ref]))
+		v, _ := valueString(o.src.Lookup(c.r.aliases[i][cn.ref]))
+		if i > 0 {
+			key = append(key, 0)
+		}
+		key = append(key, v...)
+		vals = append(vals, v)
 	}
-	key := strings.Join(vals, "\x00")
-	g := c.st.groups[key]
+	c.e.valBuf, c.e.keyBuf = vals, key
+	g := c.st.groups[string(key)] // no allocation: the compiler looks up in place
 	if g == nil {
 		if len(c.st.groups) >= c.e.cfg.MaxGroups {
 			c.e.over++
 			return
 		}
-		g = newGroup(c.r, groupBase{vals: vals, start: o.t})
-		c.st.groups[key] = g
+		g = newGroup(c.r, groupBase{vals: slices.Clone(vals), start: o.t})
+		c.st.groups[string(key)] = g
 	}
 	if b := g.base(); o.t.After(b.lastT) {
 		b.lastT = o.t
@@ -185,7 +191,8 @@ func fieldValue(r *Rule, ref int, src fields.Source) (val string, num float64, o
 	if len(r.Fields) == 0 {
 		return "", 0, true
 	}
-	parts := make([]string, 0, len(r.Fields))
+	var inline [4]string // stays on the stack: Join does not keep parts
+	parts := inline[:0]
 	for i := range r.Fields {
 		v := src.Lookup(r.fieldAliases[i][ref])
 		switch r.Kind {
@@ -202,6 +209,9 @@ func fieldValue(r *Rule, ref int, src fields.Source) (val string, num float64, o
 			}
 			parts = append(parts, s)
 		}
+	}
+	if len(parts) == 1 {
+		return parts[0], num, true // the common case, without a join
 	}
 	return strings.Join(parts, "|"), num, true
 }
