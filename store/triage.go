@@ -18,12 +18,15 @@ const (
 	StatusClosed       = "closed"
 )
 
-// Action names stored in alert_actions.action whose rows carry more than
-// a status: the latest "assign" sets the assignee, the latest "close" the
-// close reason.
+// Actions stored in alert_actions.action. Every row carries the status
+// after it (status_to); the latest ActionAssign row also sets the
+// assignee, the latest ActionClose row the close reason.
 const (
-	actionAssign = "assign"
-	actionClose  = "close"
+	ActionAck    = "ack"
+	ActionAssign = "assign"
+	ActionNote   = "note"
+	ActionClose  = "close"
+	ActionReopen = "reopen"
 )
 
 // AlertState is an alert with its triage state, folded from its actions.
@@ -117,8 +120,8 @@ func (s *Store) alertsQuery(scope Scope, f AlertFilter, alertID string) (string,
 	q := "SELECT " + alertSelect + ", status, cur_assignee, close_reason, action_ns FROM (" +
 		"SELECT " + alertSelect + " FROM " + s.table("alerts") + " FINAL WHERE " + strings.Join(conds, " AND ") +
 		") ANY LEFT JOIN (" +
-		"SELECT alert_id, argMax(status_to, at_ns) AS status, argMaxIf(assignee, at_ns, action = '" + actionAssign + "') AS cur_assignee, " +
-		"argMaxIf(reason, at_ns, action = '" + actionClose + "') AS close_reason, max(at_ns) AS action_ns FROM " + s.table("alert_actions") +
+		"SELECT alert_id, argMax(status_to, at_ns) AS status, argMaxIf(assignee, at_ns, action = '" + ActionAssign + "') AS cur_assignee, " +
+		"argMaxIf(reason, at_ns, action = '" + ActionClose + "') AS close_reason, max(at_ns) AS action_ns FROM " + s.table("alert_actions") +
 		" WHERE " + actScope
 	if alertID != "" {
 		q += " AND alert_id = ?"

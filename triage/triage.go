@@ -1,0 +1,324 @@
+// Package triage is what analysts do to alerts: acknowledge, assign,
+// note, close (with a reason) and reopen them, and silence them. Every
+// change is validated here and stored as an alert_actions row with its
+// actor and time; the CLI and the HTTP API are thin layers over Service
+// (docs/alerts.md, "Triage").
+package triage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/tripline/tripline/record"
+	"github.com/tripline/tripline/silence"
+	"github.com/tripline/tripline/store"
+)
+
+// Errors callers map to their own codes (the API: 400, 409). Not found and
+// out-of-scope are store.ErrNotFound and store.ErrForbidden.
+var (
+	// ErrInvalid: the request is malformed (unknown reason, empty actor…).
+	ErrInvalid = errors.New("invalid request")
+	// ErrConflict: the alert's status does not allow the transition.
+	ErrConflict = errors.New("conflict")
+)
+
+// Close reasons.
+const (
+	ReasonTruePositive     = "true_positive"
+	ReasonBenignAuthorized = "benign_authorized"
+	ReasonFalsePositive    = "false_positive"
+	ReasonDuplicate        = "duplicate"
+)
+
+// CloseReasons are the reasons an alert may be closed with.
+var CloseReasons = []string{ReasonTruePositive, ReasonBenignAuthorized, ReasonFalsePositive, ReasonDuplicate}
+
+// Statuses, in workflow order.
+var Statuses = []string{store.StatusOpen, store.StatusAcknowledged, store.StatusClosed}
+
+// Input bounds: these strings are stored forever and shown in consoles.
+const (
+	MaxNameLen = 200
+	MaxNoteLen = 10000
+)
+
+// Store is what Service needs of the ClickHouse store (*store.Store).
+type Store interface {
+	Alerts(ctx context.Context, scope store.Scope, f store.AlertFilter) ([]store.AlertState, error)
+	Alert(ctx context.Context, scope store.Scope, alertID string) (store.AlertState, error)
+	AlertActions(ctx context.Context, scope store.Scope, alertID string) ([]record.AlertAction, error)
+	AlertDetections(ctx context.Context, scope store.Scope, a *record.Alert, limit int) ([]store.AlertDetection, error)
+	AppendActions(ctx context.Context, scope store.Scope, acts []record.AlertAction) error
+	Incidents(ctx context.Context, scope store.Scope, f store.IncidentFilter) ([]record.Incident, error)
+	SaveSilence(ctx context.Context, scope store.Scope, s record.Silence) error
+	Silence(ctx context.Context, scope store.Scope, id string) (record.Silence, error)
+	Silences(ctx context.Context, scope store.Scope, f store.SilenceFilter) ([]record.Silence, error)
+}
+
+// Service runs triage operations against a store.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// New returns a Service on st.
+func New(st Store) *Service { return &Service{store: st, now: time.Now} }
+
+// WithClock returns a copy of s reading the time from now (tests).
+func (s *Service) WithClock(now func() time.Time) *Service {
+	c := *s
+	c.now = now
+	return &c
+}
+
+// ListFilter selects alerts.
+type ListFilter struct {
+	Status string
+	// MinLevel: this level or higher.
+	MinLevel string
+	MSP      string
+	Tenant   string
+	RuleID   string
+	Since    time.Time
+	Limit    int
+}
+
+// List returns alerts with their triage state, newest first.
+func (s *Service) List(ctx context.Context, scope store.Scope, f ListFilter) ([]store.AlertState, error) {
+	if f.Status != "" && !slices.Contains(Statuses, f.Status) {
+		return nil, fmt.Errorf("%w: status %q: want one of %s", ErrInvalid, f.Status, strings.Join(Statuses, ", "))
+	}
+	levels, err := LevelsAtLeast(f.MinLevel)
+	if err != nil {
+		return nil, err
+	}
+	if f.Limit < 0 || f.Limit > store.MaxAlertLimit {
+		return nil, fmt.Errorf("%w: limit %d: want 1 to %d", ErrInvalid, f.Limit, store.MaxAlertLimit)
+	}
+	return s.store.Alerts(ctx, scope, store.AlertFilter{
+		Status: f.Status, Levels: levels, MSP: f.MSP, Tenant: f.Tenant, RuleID: f.RuleID, Since: f.Since, Limit: f.Limit,
+	})
+}
+
+// LevelsAtLeast expands a minimum level into the levels it admits; "" is
+// no filter.
+func LevelsAtLeast(min string) ([]string, error) {
+	if min == "" {
+		return nil, nil
+	}
+	i := slices.Index(silence.Levels, min)
+	if i < 0 {
+		return nil, fmt.Errorf("%w: level %q: want one of %s", ErrInvalid, min, strings.Join(silence.Levels, ", "))
+	}
+	return silence.Levels[i:], nil
+}
+
+// ParseSince reads a --since value: a duration back from now ("90m",
+// "24h", "7d") or an RFC 3339 time.
+func ParseSince(v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	var d time.Duration
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 3650 {
+			return time.Time{}, fmt.Errorf("%w: since %q: want a duration (90m, 24h, 7d) or an RFC 3339 time", ErrInvalid, v)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil || d < 0 {
+			return time.Time{}, fmt.Errorf("%w: since %q: want a duration (90m, 24h, 7d) or an RFC 3339 time", ErrInvalid, v)
+		}
+	}
+	return now.Add(-d), nil
+}
+
+// Detail is one alert with its triage log and its detections.
+type Detail struct {
+	Alert      store.AlertState
+	Actions    []record.AlertAction
+	Detections []store.AlertDetection
+}
+
+// Show returns one alert with its actions and (at most
+// store.MaxAlertDetections of) its detections.
+func (s *Service) Show(ctx context.Context, scope store.Scope, alertID string) (Detail, error) {
+	a, err := s.store.Alert(ctx, scope, alertID)
+	if err != nil {
+		return Detail{}, err
+	}
+	acts, err := s.store.AlertActions(ctx, scope, alertID)
+	if err != nil {
+		return Detail{}, err
+	}
+	ds, err := s.store.AlertDetections(ctx, scope, &a.Alert, 0)
+	if err != nil {
+		return Detail{}, err
+	}
+	return Detail{Alert: a, Actions: acts, Detections: ds}, nil
+}
+
+// Result is what a triage action did.
+type Result struct {
+	Action record.AlertAction
+	// Alert is the alert after the action.
+	Alert store.AlertState
+	// DraftFilter is a Sigma filter document excluding the alert's group
+	// values from its rule, set when the alert was closed as a false
+	// positive. It is a draft: review before adding it to the rules.
+	DraftFilter string
+}
+
+// Ack acknowledges an open alert.
+func (s *Service) Ack(ctx context.Context, scope store.Scope, alertID, actor, note string) (Result, error) {
+	return s.act(ctx, scope, alertID, actor, record.AlertAction{Action: store.ActionAck, Note: note},
+		func(from string) (string, error) {
+			if from != store.StatusOpen {
+				return "", fmt.Errorf("%w: alert is %s, only an open alert can be acknowledged", ErrConflict, from)
+			}
+			return store.StatusAcknowledged, nil
+		})
+}
+
+// Assign sets (or, with an empty assignee, clears) who works an open or
+// acknowledged alert; the status does not change.
+func (s *Service) Assign(ctx context.Context, scope store.Scope, alertID, actor, assignee, note string) (Result, error) {
+	if err := name("assignee", assignee, true); err != nil {
+		return Result{}, err
+	}
+	return s.act(ctx, scope, alertID, actor, record.AlertAction{Action: store.ActionAssign, Assignee: assignee, Note: note},
+		func(from string) (string, error) {
+			if from == store.StatusClosed {
+				return "", fmt.Errorf("%w: alert is closed; reopen it first", ErrConflict)
+			}
+			return from, nil
+		})
+}
+
+// Note adds a note to an alert in any status.
+func (s *Service) Note(ctx context.Context, scope store.Scope, alertID, actor, note string) (Result, error) {
+	if strings.TrimSpace(note) == "" {
+		return Result{}, fmt.Errorf("%w: the note is empty", ErrInvalid)
+	}
+	return s.act(ctx, scope, alertID, actor, record.AlertAction{Action: store.ActionNote, Note: note},
+		func(from string) (string, error) { return from, nil })
+}
+
+// Close closes an open or acknowledged alert with a reason. Closing as
+// false_positive also returns a draft Sigma filter.
+func (s *Service) Close(ctx context.Context, scope store.Scope, alertID, actor, reason, note string) (Result, error) {
+	if !slices.Contains(CloseReasons, reason) {
+		return Result{}, fmt.Errorf("%w: close reason %q: want one of %s", ErrInvalid, reason, strings.Join(CloseReasons, ", "))
+	}
+	res, err := s.act(ctx, scope, alertID, actor, record.AlertAction{Action: store.ActionClose, Reason: reason, Note: note},
+		func(from string) (string, error) {
+			if from == store.StatusClosed {
+				return "", fmt.Errorf("%w: alert is already closed", ErrConflict)
+			}
+			return store.StatusClosed, nil
+		})
+	if err != nil || reason != ReasonFalsePositive {
+		return res, err
+	}
+	res.DraftFilter, err = DraftFilter(&res.Alert.Alert, actor, note, res.Action.At)
+	if err != nil {
+		// The close is stored; only the convenience failed.
+		return res, fmt.Errorf("alert %s closed, but no draft filter: %w", alertID, err)
+	}
+	return res, nil
+}
+
+// Reopen reopens a closed alert.
+func (s *Service) Reopen(ctx context.Context, scope store.Scope, alertID, actor, note string) (Result, error) {
+	return s.act(ctx, scope, alertID, actor, record.AlertAction{Action: store.ActionReopen, Note: note},
+		func(from string) (string, error) {
+			if from != store.StatusClosed {
+				return "", fmt.Errorf("%w: alert is %s, only a closed alert can be reopened", ErrConflict, from)
+			}
+			return store.StatusOpen, nil
+		})
+}
+
+// act reads the alert, checks the transition and appends the action. Two
+// analysts acting at the same instant may both pass the check; the log
+// keeps both rows and the later one decides the status, which is what a
+// reader of the log expects.
+func (s *Service) act(ctx context.Context, scope store.Scope, alertID, actor string, a record.AlertAction, next func(from string) (string, error)) (Result, error) {
+	if err := name("actor", actor, false); err != nil {
+		return Result{}, err
+	}
+	if len(a.Note) > MaxNoteLen || !utf8.ValidString(a.Note) {
+		return Result{}, fmt.Errorf("%w: the note must be valid UTF-8 of at most %d bytes", ErrInvalid, MaxNoteLen)
+	}
+	cur, err := s.store.Alert(ctx, scope, alertID)
+	if err != nil {
+		return Result{}, err
+	}
+	to, err := next(cur.Status)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s alert %s: %w", a.Action, alertID, err)
+	}
+	a.ActionID, a.AlertID, a.MSP, a.At, a.Actor = uuid.NewString(), alertID, cur.MSP, s.now().UTC(), actor
+	a.StatusFrom, a.StatusTo = cur.Status, to
+	if err := s.store.AppendActions(ctx, scope, []record.AlertAction{a}); err != nil {
+		return Result{}, err
+	}
+	// The alert after the action, folded here rather than read back: a
+	// read right after the insert would see it, but costs a query.
+	cur.Status, cur.ActionAt = to, a.At
+	switch a.Action {
+	case store.ActionAssign:
+		cur.Assignee = a.Assignee
+	case store.ActionClose:
+		cur.CloseReason = a.Reason
+	case store.ActionReopen:
+		cur.CloseReason = ""
+	}
+	return Result{Action: a, Alert: cur}, nil
+}
+
+// name checks an actor or assignee: printable, bounded.
+func name(what, v string, emptyOK bool) error {
+	if v == "" {
+		if emptyOK {
+			return nil
+		}
+		return fmt.Errorf("%w: %s is required", ErrInvalid, what)
+	}
+	if len(v) > MaxNameLen || !utf8.ValidString(v) || strings.TrimSpace(v) != v {
+		return fmt.Errorf("%w: %s must be at most %d bytes of UTF-8 without surrounding spaces", ErrInvalid, what, MaxNameLen)
+	}
+	for _, r := range v {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("%w: %s contains a control character", ErrInvalid, what)
+		}
+	}
+	return nil
+}
+
+// Incidents lists incidents at MinLevel or above.
+func (s *Service) Incidents(ctx context.Context, scope store.Scope, minLevel, msp string, since time.Time, limit int) ([]record.Incident, error) {
+	levels, err := LevelsAtLeast(minLevel)
+	if err != nil {
+		return nil, err
+	}
+	if limit < 0 || limit > store.MaxAlertLimit {
+		return nil, fmt.Errorf("%w: limit %d: want 1 to %d", ErrInvalid, limit, store.MaxAlertLimit)
+	}
+	return s.store.Incidents(ctx, scope, store.IncidentFilter{Levels: levels, MSP: msp, Since: since, Limit: limit})
+}
