@@ -94,14 +94,18 @@ type alertState struct {
 	incidentStart           time.Time
 	// samples are the earliest event IDs, sorted, at most MaxSamples.
 	samples []order
+	// tenants are those of its detections: an alert grouped by package
+	// spans tenants, and its incident lists them all.
+	tenants []string
 }
 
 // member is what an incident keeps of one of its alerts, so that it can
 // be recomputed after the alert is forgotten or leaves.
 type member struct {
-	level, tenant, ruleID string
-	first, last           time.Time
-	live                  bool
+	level, ruleID string
+	tenants       []string
+	first, last   time.Time
+	live          bool
 }
 
 type incidentState struct {
@@ -207,6 +211,9 @@ func (g *Grouper) Add(det *record.Detection, src fields.Source, p Policy) Change
 	for _, id := range det.EventIDs {
 		a.sample(order{det.FirstTime, id})
 	}
+	if i, found := slices.BinarySearch(a.tenants, det.Tenant); !found && det.Tenant != "" {
+		a.tenants = slices.Insert(a.tenants, i, det.Tenant)
+	}
 	r.EventIDs = make([]string, len(a.samples))
 	for i, s := range a.samples {
 		r.EventIDs[i] = s.id
@@ -246,7 +253,7 @@ func (g *Grouper) Add(det *record.Detection, src fields.Source, p Policy) Change
 			inc.members[r.AlertID] = m
 			inc.live++
 		}
-		m.level, m.tenant, m.ruleID, m.first, m.last = r.Level, r.Tenant, r.RuleID, r.FirstTime, r.LastTime
+		m.level, m.tenants, m.ruleID, m.first, m.last = r.Level, slices.Clone(a.tenants), r.RuleID, r.FirstTime, r.LastTime
 		inc.recompute(now)
 		out.Incidents = append(out.Incidents, inc.snapshot())
 	}
@@ -322,9 +329,7 @@ func (inc *incidentState) recompute(now time.Time) {
 		if firstMember || m.last.After(r.LastTime) {
 			r.LastTime = m.last
 		}
-		if m.tenant != "" {
-			r.Tenants = append(r.Tenants, m.tenant)
-		}
+		r.Tenants = append(r.Tenants, m.tenants...)
 		r.RuleIDs = append(r.RuleIDs, m.ruleID)
 		firstMember = false
 	}

@@ -176,7 +176,7 @@ func TestGrouper(t *testing.T) {
 				{"push", "high", ev{id: "e3", msp: "m", tenant: "t3", user: "u1", pkg: "P", at: 30 * time.Minute}},
 			},
 			alerts:    []alertWant{{"push", "t3", "high", 3, []string{"e3", "e1", "e2"}, []string{"m", "P"}}},
-			incidents: [][]string{{"t3"}}, levels: []string{"high"},
+			incidents: [][]string{{"t1", "t2", "t3"}}, levels: []string{"high"},
 			kinds: []string{KindOpened, KindUpdated, KindUpdated},
 		},
 		{

@@ -31,6 +31,7 @@ var detectionColumnNames = []string{
 	"detection_id", "rule_id", "rule_title", "level", "tags", "msp", "tenant", "actor_user",
 	"first_time", "last_time", "event_ids", "summary", "detected_at",
 	"src_topic", "src_partition", "src_offset",
+	"alert_id", "incident_id", "suppressed_by",
 }
 
 // eventColumns holds one batch column by column. The driver copies
@@ -310,6 +311,7 @@ func (s *Store) InsertDetections(ctx context.Context, ds []record.Detection) err
 		id, rule, title, level, msp, tenant, user, summary, topic = make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n)
+		alertID, incidentID, suppressed = make([]string, n), make([]string, n), make([]string, n)
 		first, last, at = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
 		tags, eventIDs  = make([][]string, n), make([][]string, n)
 		part            = make([]int32, n)
@@ -325,8 +327,10 @@ func (s *Store) InsertDetections(ctx context.Context, ds []record.Detection) err
 		first[i], last[i], at[i] = detectionTimes(d, now)
 		tags[i], eventIDs[i] = d.Tags, d.EventIDs
 		part[i], offset[i] = int32(d.Partition), d.Offset
+		alertID[i], incidentID[i], suppressed[i] = d.AlertID, d.IncidentID, d.SuppressedBy
 	}
-	cols := []any{id, rule, title, level, tags, msp, tenant, user, first, last, eventIDs, summary, at, topic, part, offset}
+	cols := []any{id, rule, title, level, tags, msp, tenant, user, first, last, eventIDs, summary, at, topic, part, offset,
+		alertID, incidentID, suppressed}
 	err := s.sendBatch(ctx, "detections", detectionColumnNames, func(b driver.Batch) error {
 		return appendColumns(b, detectionColumnNames, cols)
 	})

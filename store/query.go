@@ -40,7 +40,7 @@ func (s *Store) Detections(ctx context.Context) ([]record.Detection, error) {
 		)
 		if err := rows.Scan(&d.DetectionID, &d.RuleID, &d.RuleTitle, &d.Level, &d.Tags, &d.MSP, &d.Tenant, &d.ActorUser,
 			&d.FirstTime, &d.LastTime, &d.EventIDs, &d.Summary, &d.DetectedAt,
-			&d.Topic, &partition, &d.Offset); err != nil {
+			&d.Topic, &partition, &d.Offset, &d.AlertID, &d.IncidentID, &d.SuppressedBy); err != nil {
 			return nil, fmt.Errorf("read detections: %w", s.redact(err))
 		}
 		d.Partition = int(partition)
