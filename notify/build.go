@@ -100,7 +100,7 @@ func BuildReceivers(cfg *Config, client *http.Client) (*Receivers, error) {
 		out.byName[r.Name] = s
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("notify config %s: %w", cfg.File, err)
+		return nil, err // each names its file:line
 	}
 	return out, nil
 }
