@@ -311,12 +311,12 @@ func (s *Store) InsertDetections(ctx context.Context, ds []record.Detection) err
 		id, rule, title, level, msp, tenant, user, summary, topic = make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n)
-		alertID, incidentID, suppressed = make([]string, n), make([]string, n), make([]string, n)
 		first, last, at = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
 		tags, eventIDs  = make([][]string, n), make([][]string, n)
 		part            = make([]int32, n)
 		offset          = make([]int64, n)
 	)
+	alertID, incidentID, suppressed := make([]string, n), make([]string, n), make([]string, n)
 	for i := range ds {
 		d := &ds[i]
 		if d.DetectionID == "" {
