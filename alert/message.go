@@ -33,9 +33,11 @@ const (
 type Message struct {
 	Version int    `json:"version"`
 	Kind    string `json:"kind"`
-	// MessageID identifies this message: deterministic in the alert, the
-	// kind and the alert's count, so a replayed detector writes the same
-	// ID and receivers deduplicate (it is the webhook-id).
+	// MessageID identifies this message: deterministic in the alert and
+	// the kind (and the count, for updates), so a replayed detector writes
+	// the same ID and receivers deduplicate (it is the webhook-id). An
+	// alert opens and resolves once whatever the batch boundaries, so
+	// those IDs leave the count out.
 	MessageID string    `json:"message_id"`
 	At        time.Time `json:"at"`
 	Alert     Body      `json:"alert"`
@@ -71,8 +73,12 @@ type Body struct {
 // receivers deduplicate on these IDs.
 var messageNamespace = uuid.MustParse("6a1e7d0c-3b5f-5c2a-9e41-616c65727473")
 
-// MessageID is the deterministic ID of a message about alertID.
+// MessageID is the deterministic ID of a message about alertID. count
+// counts only for updates (see Message.MessageID).
 func MessageID(alertID, kind string, count uint64) string {
+	if kind != KindUpdated {
+		count = 0
+	}
 	return uuid.NewSHA1(messageNamespace, fmt.Appendf(nil, "%s\x00%s\x00%d", alertID, kind, count)).String()
 }
 

@@ -24,6 +24,12 @@ type Config struct {
 	// older than it that arrive later are behind. This bounds memory at
 	// roughly MaxHeld times the size of one decoded event.
 	MaxHeld int
+	// Replayed, when set, receives the results a rebuild recomputes but
+	// does not emit because they were emitted before it (see Restore):
+	// plain matches of replayed events and correlation results up to the
+	// restored frontier. Layers above the detections (alerts) rebuild
+	// their own state from them. nil drops them.
+	Replayed Emit
 }
 
 // Event is one input of the core.
@@ -153,8 +159,11 @@ func New(snap *Snapshot, cfg Config) *Core {
 
 // detected passes a correlation detection to the current sink.
 func (c *Core) detected(d correlate.Detection) {
-	if !c.sinkSilent {
+	switch {
+	case !c.sinkSilent:
 		c.sink(Result{Correlation: &d})
+	case c.cfg.Replayed != nil:
+		c.cfg.Replayed(Result{Correlation: &d})
 	}
 }
 
@@ -346,15 +355,20 @@ func (c *Core) Restore(partition string, frontier Key) {
 }
 
 // Replay feeds one stored event during a rebuild (see Restore): it takes
-// part in the correlations only, plain rules emitted its detections when
-// it first arrived.
+// part in the correlations; plain rules emitted its detections when it
+// first arrived, so they go to Config.Replayed only.
 func (c *Core) Replay(ev *Event) {
 	c.matched = c.snap.Rules.Match(ev.Source, c.matched[:0])
+	cs := c.snap.Correlations
+	consumed := false
 	for _, r := range c.matched {
-		if c.snap.Correlations.Consumes(r.Identity()) {
-			c.hold(ev, func(Result) {})
-			return
+		if c.cfg.Replayed != nil && cs.Generates(r.Identity()) {
+			c.cfg.Replayed(Result{Rule: r, Event: ev})
 		}
+		consumed = consumed || cs.Consumes(r.Identity())
+	}
+	if consumed {
+		c.hold(ev, func(Result) {})
 	}
 }
 
