@@ -8,22 +8,25 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/tripline/tripline/alert"
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
+	"github.com/tripline/tripline/record"
 	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/watermark"
 )
 
 const rulesUsage = `Usage:
-  tripline rules eval --rules PATH --events FILE.jsonl [--logsource product[/category[/service]]] [--stats]
+  tripline rules eval --rules PATH --events FILE.jsonl [--logsource product[/category[/service]]] [--alerts] [--stats]
   tripline rules test [--placeholders FILE] PATH...
   tripline rules lint [--placeholders FILE] PATH...
 `
@@ -75,6 +78,7 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	maxHeld := fs.Int("max-held", detection.DefaultMaxHeld, "events held for correlations to put the input in event-time order; past it the oldest are released early")
 	placeholders := fs.String("placeholders", "", "YAML file with the values of |expand placeholders (name: [values])")
 	registryFile := fs.String("registry", "", "MSP relationship registry (YAML): derive contract events' context.* fields from it, as ingest does (default: keep any context the input carries)")
+	alerts := fs.Bool("alerts", false, "print one line per alert (detections grouped as the detector groups them, docs/alerts.md) instead of one per detection")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -125,9 +129,22 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	core := detection.New(bundle, detection.Config{MaxHeld: *maxHeld})
 	var encErr error
 	line := 0
+	// With --alerts, every detection goes through the detector's alert
+	// grouping and the alerts are printed at the end.
+	var grouper *alert.Grouper
+	if *alerts {
+		grouper = alert.NewGrouper(alert.Config{Hold: bundle.AlertHold()})
+	}
 	emit := func(r detection.Result) {
 		counts[r.RuleID()]++
 		detections++
+		if grouper != nil {
+			rec := r.Record(time.Time{}, detection.Coordinates{})
+			// Line substitutes identify no event: not samples.
+			rec.EventIDs = slices.DeleteFunc(slices.Clone(rec.EventIDs), func(id string) bool { return strings.HasPrefix(id, "line:") })
+			bundle.Group(grouper, r, &rec)
+			return
+		}
 		if encErr == nil {
 			encErr = enc.Encode(newEvalOutput(r, line))
 		}
@@ -190,11 +207,24 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if encErr != nil {
 		return encErr
 	}
+	var nAlerts, nIncidents int
+	if grouper != nil {
+		all := grouper.Alerts()
+		nAlerts, nIncidents = len(all), len(grouper.Incidents())
+		for i := range all {
+			if err := enc.Encode(newAlertOutput(&all[i])); err != nil {
+				return err
+			}
+		}
+	}
 	took := time.Since(evalStart)
 	all := core.Stats()
 	st := all.Correlation
 	fmt.Fprintf(stderr, "rules eval: %d rules and %d correlations (loaded in %s), %d events (%d MSP contract, %d other), %d detections, %d unreadable lines, %d invalid contract events, in %s\n",
 		rs.Len(), cs.Len(), loadTook.Round(time.Millisecond), events, contractEvents, events-contractEvents, detections, badLines, invalidContract, took.Round(time.Millisecond))
+	if grouper != nil {
+		fmt.Fprintf(stderr, "rules eval: %d alerts in %d incidents\n", nAlerts, nIncidents)
+	}
 	if cs.Len() > 0 {
 		fmt.Fprintf(stderr, "rules eval: correlation state at end: %d groups, %d entries, ~%d KiB; %d late events skipped, %d released early (--max-held)\n",
 			st.Groups, st.Entries, st.Bytes>>10, all.Behind, all.Forced)
@@ -203,6 +233,40 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		printStats(stderr, bundle, counts)
 	}
 	return nil
+}
+
+// alertOutput is one alert line of `rules eval --alerts` (pinned fields,
+// docs/alerts.md).
+type alertOutput struct {
+	AlertID     string            `json:"alert_id"`
+	Fingerprint string            `json:"fingerprint"`
+	RuleID      string            `json:"rule_id"`
+	RuleTitle   string            `json:"rule_title"`
+	Level       string            `json:"level"`
+	MSP         string            `json:"msp"`
+	Tenant      string            `json:"tenant"`
+	Group       map[string]string `json:"group"`
+	FirstTime   string            `json:"first_time"`
+	LastTime    string            `json:"last_time"`
+	Count       uint64            `json:"count"`
+	EventIDs    []string          `json:"event_ids"`
+	IncidentID  string            `json:"incident_id"`
+}
+
+func newAlertOutput(a *record.Alert) alertOutput {
+	b := alert.BodyOf(a)
+	// Events without a time have none to print.
+	ts := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	return alertOutput{
+		AlertID: b.AlertID, Fingerprint: b.Fingerprint, RuleID: b.RuleID, RuleTitle: b.RuleTitle, Level: b.Level,
+		MSP: b.MSP, Tenant: b.Tenant, Group: b.Group, FirstTime: ts(a.FirstTime), LastTime: ts(a.LastTime),
+		Count: b.Count, EventIDs: b.EventIDs, IncidentID: b.IncidentID,
+	}
 }
 
 // newEvalOutput is one output line; line is the input line of a plain
