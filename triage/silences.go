@@ -95,5 +95,10 @@ func (s *Service) Silences(ctx context.Context, scope store.Scope, all bool, lim
 	return s.store.Silences(ctx, scope, store.SilenceFilter{Active: !all, At: s.now(), Limit: limit})
 }
 
+// Silence returns the latest version of one silence.
+func (s *Service) Silence(ctx context.Context, scope store.Scope, id string) (record.Silence, error) {
+	return s.store.Silence(ctx, scope, id)
+}
+
 // SilenceActive reports whether sil holds alerts back now.
 func (s *Service) SilenceActive(sil *record.Silence) bool { return silence.Active(sil, s.now()) }

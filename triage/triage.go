@@ -132,20 +132,28 @@ func ParseSince(v string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}
-	var d time.Duration
+	d, err := ParseDuration(v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: since %q: want a duration (90m, 24h, 7d) or an RFC 3339 time", ErrInvalid, v)
+	}
+	return now.Add(-d), nil
+}
+
+// ParseDuration reads a non-negative Go duration ("90m", "2h30m") or a
+// whole number of days ("7d").
+func ParseDuration(v string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(v, "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err != nil || n < 0 || n > 3650 {
-			return time.Time{}, fmt.Errorf("%w: since %q: want a duration (90m, 24h, 7d) or an RFC 3339 time", ErrInvalid, v)
+			return 0, fmt.Errorf("%w: duration %q: want e.g. 90m, 24h or 7d", ErrInvalid, v)
 		}
-		d = time.Duration(n) * 24 * time.Hour
-	} else {
-		var err error
-		if d, err = time.ParseDuration(v); err != nil || d < 0 {
-			return time.Time{}, fmt.Errorf("%w: since %q: want a duration (90m, 24h, 7d) or an RFC 3339 time", ErrInvalid, v)
-		}
+		return time.Duration(n) * 24 * time.Hour, nil
 	}
-	return now.Add(-d), nil
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%w: duration %q: want e.g. 90m, 24h or 7d", ErrInvalid, v)
+	}
+	return d, nil
 }
 
 // Detail is one alert with its triage log and its detections.
