@@ -93,7 +93,8 @@ func (r *idempotentReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request)
 		return
 	}
 	var p WebhookPayload
-	if err := json.Unmarshal(body, &p); err != nil || p.Data.MessageID != req.Header.Get("webhook-id") {
+	// A change's webhook-id is its message_id; a renotification has its own.
+	if err := json.Unmarshal(body, &p); err != nil || p.Repeat == 0 && p.Data.MessageID != req.Header.Get("webhook-id") {
 		http.Error(w, "bad payload", http.StatusBadRequest)
 		return
 	}
