@@ -23,7 +23,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tripline/tripline/record"
-	"github.com/tripline/tripline/silence"
 	"github.com/tripline/tripline/store"
 	"github.com/tripline/tripline/triage"
 )
@@ -222,7 +221,7 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 		Alerts []Alert `json:"alerts"`
 	}{Alerts: make([]Alert, 0, len(as))}
 	for i := range as {
-		out.Alerts = append(out.Alerts, alertOf(&as[i]))
+		out.Alerts = append(out.Alerts, AlertOf(&as[i]))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -240,7 +239,7 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, detailOf(&d))
+	writeJSON(w, http.StatusOK, DetailOf(&d))
 }
 
 func (s *Server) alertAction(w http.ResponseWriter, r *http.Request) {
@@ -278,7 +277,7 @@ func (s *Server) alertAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A close whose draft filter failed is still a close: answer it.
-	writeJSON(w, http.StatusOK, ActionResult{Action: actionOf(&res.Action), Alert: alertOf(&res.Alert), DraftFilter: res.DraftFilter})
+	writeJSON(w, http.StatusOK, ActionResult{Action: ActionOf(&res.Action), Alert: AlertOf(&res.Alert), DraftFilter: res.DraftFilter})
 }
 
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
@@ -308,7 +307,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 		Incidents []Incident `json:"incidents"`
 	}{Incidents: make([]Incident, 0, len(is))}
 	for i := range is {
-		out.Incidents = append(out.Incidents, incidentOf(&is[i]))
+		out.Incidents = append(out.Incidents, IncidentOf(&is[i]))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -431,14 +430,7 @@ func (s *Server) expireSilence(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.silenceOf(&sil))
 }
 
-func (s *Server) silenceOf(r *record.Silence) Silence {
-	ms := r.Matchers
-	if ms == nil {
-		ms = []string{}
-	}
-	return Silence{SilenceID: r.SilenceID, Matchers: ms, Starts: r.Starts.UTC(), Ends: r.Ends.UTC(), Author: r.Author,
-		Reason: r.Reason, MSP: r.MSP, CreatedAt: r.CreatedAt.UTC(), Active: silence.Active(r, s.now())}
-}
+func (s *Server) silenceOf(r *record.Silence) Silence { return SilenceOf(r, s.now()) }
 
 // errBody marks a request body the API cannot read.
 var errBody = errors.New("bad body")

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tripline/tripline/alert"
 	"github.com/tripline/tripline/record"
+	"github.com/tripline/tripline/silence"
 	"github.com/tripline/tripline/store"
 	"github.com/tripline/tripline/triage"
 )
@@ -19,7 +20,8 @@ type Alert struct {
 	ActionAt    *time.Time `json:"action_at,omitempty"`
 }
 
-func alertOf(a *store.AlertState) Alert {
+// AlertOf is a in the API's form (the CLI prints the same JSON).
+func AlertOf(a *store.AlertState) Alert {
 	out := Alert{Body: alert.BodyOf(&a.Alert), Status: a.Status, Assignee: a.Assignee, CloseReason: a.CloseReason}
 	if !a.ActionAt.IsZero() {
 		t := a.ActionAt.UTC()
@@ -42,7 +44,8 @@ type Action struct {
 	Note       string    `json:"note,omitempty"`
 }
 
-func actionOf(a *record.AlertAction) Action {
+// ActionOf is a in the API's form.
+func ActionOf(a *record.AlertAction) Action {
 	return Action{ActionID: a.ActionID, AlertID: a.AlertID, At: a.At.UTC(), Actor: a.Actor, Action: a.Action,
 		StatusFrom: a.StatusFrom, StatusTo: a.StatusTo, Assignee: a.Assignee, Reason: a.Reason, Note: a.Note}
 }
@@ -79,10 +82,11 @@ type AlertDetail struct {
 	Detections []Detection `json:"detections"`
 }
 
-func detailOf(d *triage.Detail) AlertDetail {
-	out := AlertDetail{Alert: alertOf(&d.Alert), Actions: []Action{}, Detections: []Detection{}}
+// DetailOf is d in the API's form.
+func DetailOf(d *triage.Detail) AlertDetail {
+	out := AlertDetail{Alert: AlertOf(&d.Alert), Actions: []Action{}, Detections: []Detection{}}
 	for i := range d.Actions {
-		out.Actions = append(out.Actions, actionOf(&d.Actions[i]))
+		out.Actions = append(out.Actions, ActionOf(&d.Actions[i]))
 	}
 	for i := range d.Detections {
 		out.Detections = append(out.Detections, detectionOf(&d.Detections[i]))
@@ -119,7 +123,8 @@ type Incident struct {
 	RuleIDs     []string  `json:"rule_ids"`
 }
 
-func incidentOf(r *record.Incident) Incident {
+// IncidentOf is r in the API's form.
+func IncidentOf(r *record.Incident) Incident {
 	nz := func(s []string) []string {
 		if s == nil {
 			return []string{}
@@ -166,4 +171,14 @@ type Error struct {
 type ErrorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+}
+
+// SilenceOf is r in the API's form; Active is computed at now.
+func SilenceOf(r *record.Silence, now time.Time) Silence {
+	ms := r.Matchers
+	if ms == nil {
+		ms = []string{}
+	}
+	return Silence{SilenceID: r.SilenceID, Matchers: ms, Starts: r.Starts.UTC(), Ends: r.Ends.UTC(), Author: r.Author,
+		Reason: r.Reason, MSP: r.MSP, CreatedAt: r.CreatedAt.UTC(), Active: silence.Active(r, now)}
 }

@@ -29,6 +29,8 @@ Usage:
   tripline rules test PATH...
   tripline registry lint FILE...
   tripline convert  --format FORMAT --msp MSP [FILE|-]
+  tripline alerts   list|show|ack|assign|close|note|reopen|silence|silences|expire ... [--clickhouse ...]
+  tripline console  --listen ADDR --tokens FILE [--clickhouse ...]   (HTTP JSON API under /api/)
 
 Every flag has an environment equivalent: --clickhouse-db is TRIPLINE_CLICKHOUSE_DB.
 Secrets come only from the environment or files: TRIPLINE_CLICKHOUSE_PASSWORD
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"rules":    runRules,
 		"registry": runRegistry,
 		"convert":  runConvert,
+		"alerts":   runAlerts,
+		"console":  runConsole,
 		"notify":   runNotify,
 	}
 	name := args[0]
