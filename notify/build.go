@@ -26,7 +26,7 @@ func (r *Receivers) Redact(s string) string { return r.secrets.redact(s) }
 // so that notify refuses to start rather than fail at the first alert.
 func BuildReceivers(cfg *Config, client *http.Client) (*Receivers, error) {
 	if client == nil {
-		client = &http.Client{}
+		client = HTTPClient()
 	}
 	out := &Receivers{byName: make(map[string]Sender, len(cfg.Receivers))}
 	var errs []error

@@ -65,7 +65,7 @@ routes:
 	if handled != 2 || bad != 0 || len(slack.bodies) != 1 {
 		t.Fatalf("first repeat: %d webhooks (%d bad), %d slack posts; want 2 and 1 grouped", handled, bad, len(slack.bodies))
 	}
-	if hook.handled[a.MessageID] != 0 || hook.handled[NotificationID([]alert.Message{a}, 1)] != 1 {
+	if hook.times(a.MessageID) != 0 || hook.times(NotificationID([]alert.Message{a}, 1)) != 1 {
 		t.Errorf("a repeat must carry its own webhook-id, not the change's: %v", hook.handled)
 	}
 	var sm SlackMessage

@@ -113,6 +113,13 @@ func (r *idempotentReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request)
 	w.WriteHeader(http.StatusOK)
 }
 
+// times is how often id was handled.
+func (r *idempotentReceiver) times(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.handled[id]
+}
+
 func (r *idempotentReceiver) count() (handled, duplicates, requests, badSig int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -310,8 +317,8 @@ routes:
 		t.Errorf("webhook: handled %d, duplicates %d, bad signatures %d", handled, dups, bad)
 	}
 	for _, m := range msgs {
-		if hook.handled[m.MessageID] != 1 {
-			t.Errorf("message %s handled %d times", m.MessageID, hook.handled[m.MessageID])
+		if n := hook.times(m.MessageID); n != 1 {
+			t.Errorf("message %s handled %d times", m.MessageID, n)
 		}
 	}
 	slack.mu.Lock()
@@ -417,8 +424,8 @@ routes:
 		t.Errorf("handled %d of 20, %d bad signatures", handled, bad)
 	}
 	for _, m := range msgs {
-		if hook.handled[m.MessageID] != 1 {
-			t.Errorf("message %s handled %d times", m.MessageID, hook.handled[m.MessageID])
+		if n := hook.times(m.MessageID); n != 1 {
+			t.Errorf("message %s handled %d times", m.MessageID, n)
 		}
 	}
 	if during < 2 || dups == 0 {
@@ -541,8 +548,8 @@ routes:
 		t.Errorf("handled %d of %d, %d bad signatures", handled, n, bad)
 	}
 	for _, m := range msgs {
-		if hook.handled[m.MessageID] != 1 {
-			t.Errorf("message %s handled %d times", m.MessageID, hook.handled[m.MessageID])
+		if n := hook.times(m.MessageID); n != 1 {
+			t.Errorf("message %s handled %d times", m.MessageID, n)
 		}
 	}
 	if rows := w.deliveries(); rows["soc/delivered"] < n {
