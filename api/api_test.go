@@ -39,6 +39,7 @@ func TestParseTokens(t *testing.T) {
 		"al ice:" + h + ":analyst",               // bad name
 		"alice:" + h + ":viewer:",                // empty msp
 		"a:" + h + ":viewer\na:" + h + ":viewer", // duplicate
+		"a:" + h + ":viewer\nb:" + h + ":viewer", // same hash
 		"# only a comment",
 	} {
 		_, err := ParseTokens([]byte(bad), "tokens")

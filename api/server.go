@@ -98,9 +98,13 @@ func tokenOf(r *http.Request) *Token { return r.Context().Value(ctxKey{}).(*Toke
 // reads and writes check CanWrite themselves.
 func (s *Server) auth(h http.HandlerFunc, write bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		tok := s.tokens.Lookup(strings.TrimSpace(secret))
-		if !ok || tok == nil {
+		// The scheme is case-insensitive (RFC 9110).
+		scheme, secret, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		var tok *Token
+		if strings.EqualFold(scheme, "Bearer") {
+			tok = s.tokens.Lookup(strings.TrimSpace(secret))
+		}
+		if tok == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tripline"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized", "a valid bearer token is required")
 			return

@@ -63,9 +63,10 @@ var tokenNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 // does not leak tokens. Errors name the file and line.
 func ParseTokens(data []byte, file string) (*Tokens, error) {
 	var (
-		ts    Tokens
-		errs  []error
-		names = map[string]bool{}
+		ts     Tokens
+		errs   []error
+		names  = map[string]bool{}
+		hashes = map[[sha256.Size]byte]bool{}
 	)
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
@@ -101,6 +102,11 @@ func ParseTokens(data []byte, file string) (*Tokens, error) {
 			continue
 		}
 		copy(t.hash[:], h)
+		if hashes[t.hash] {
+			fail("token %s: the same hash as another token (one token, one name)", t.Name)
+			continue
+		}
+		hashes[t.hash] = true
 		if t.Role != RoleViewer && t.Role != RoleAnalyst {
 			fail("token %s: role %q: want %s or %s", t.Name, t.Role, RoleViewer, RoleAnalyst)
 			continue

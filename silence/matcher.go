@@ -121,7 +121,9 @@ func Parse(s string) (Matcher, error) {
 	default:
 		return Matcher{}, fmt.Errorf("matcher %q: want key=value, key!=value, key=~regex or key!~regex", s)
 	}
-	m.Key, m.Value = key, unquote(rest)
+	// Spaces around the value go, as in Alertmanager; quote a value to
+	// keep them.
+	m.Key, m.Value = key, unquote(strings.TrimSpace(rest))
 	f, err := fieldOf(key)
 	if err != nil {
 		return Matcher{}, fmt.Errorf("matcher %q: %w", s, err)
@@ -183,8 +185,29 @@ func fieldOf(key string) (field, error) {
 		key, strings.Join(AlertFields, ", "))
 }
 
-// String is the matcher as Parse reads it.
-func (m Matcher) String() string { return m.Key + m.Op.String() + m.Value }
+// String is the matcher in canonical form (no spaces around the key or
+// value, no quotes), as Parse reads it back.
+func (m Matcher) String() string {
+	v := m.Value
+	if v != strings.TrimSpace(v) || strings.HasPrefix(v, `"`) {
+		v = `"` + v + `"`
+	}
+	return m.Key + m.Op.String() + v
+}
+
+// Canonical parses matchers and returns them in canonical form, which is
+// how they are stored.
+func Canonical(raw []string) ([]string, error) {
+	out := make([]string, 0, len(raw))
+	for _, r := range raw {
+		m, err := Parse(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m.String())
+	}
+	return out, nil
+}
 
 // Matches reports whether a satisfies m. For tag, = and =~ hold when any
 // tag does, != and !~ when none does. A group-by field the alert does not

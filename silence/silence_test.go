@@ -51,7 +51,8 @@ func TestParseAndMatch(t *testing.T) {
 		{"script.sha256=", true}, // not grouped on: empty
 		{"script.sha256!=x", true},
 		{"attributes.site=", true},
-		{"rule_id = kaseya-mass-push", false}, // the value keeps its space
+		{"rule_id = kaseya-mass-push", true},
+		{`rule_title=" Mass software push"`, false}, // quoted: the space stays
 	} {
 		m, err := Parse(c.m)
 		if err != nil {
@@ -77,6 +78,23 @@ func TestParseErrors(t *testing.T) {
 	m, err := Parse("level=~high|critical")
 	if err != nil || m.String() != "level=~high|critical" || m.Op != Regex || m.Key != "level" {
 		t.Errorf("Parse round trip: %+v %v", m, err)
+	}
+}
+
+func TestCanonicalRoundTrip(t *testing.T) {
+	for _, raw := range []string{"level = high", `rule_title=" padded "`, `tenant="quoted"`, `tag=~"a|b"`, `rule_title=""x"`, "actor_user!="} {
+		m, err := Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Parse(m.String())
+		if err != nil || again.Key != m.Key || again.Op != m.Op || again.Value != m.Value {
+			t.Errorf("%q -> %q -> %+v, %v", raw, m.String(), again, err)
+		}
+	}
+	got, err := Canonical([]string{" level = high ", "tag=~\"a|b\""})
+	if err != nil || strings.Join(got, ",") != "level=high,tag=~a|b" {
+		t.Errorf("Canonical = %q, %v", got, err)
 	}
 }
 

@@ -20,7 +20,7 @@ func (s *Store) SaveSilence(ctx context.Context, scope Scope, sil record.Silence
 	if sil.SilenceID == "" {
 		return fmt.Errorf("save silence: no silence ID")
 	}
-	if !scope.all && !scope.Allows(sil.MSP) {
+	if !scope.Allows(sil.MSP) {
 		return fmt.Errorf("save silence %s: %w", sil.SilenceID, ErrForbidden)
 	}
 	if sil.UpdatedNs == 0 {

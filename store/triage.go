@@ -83,7 +83,7 @@ const alertSelect = "alert_id, fingerprint, rule_id, rule_title, level, tags, ms
 // with their folded action log. 18.16 has no window functions, so the
 // latest action is argMax by at_ns, and the join is an ANY LEFT JOIN with
 // USING (its JOIN ... ON is too limited); an alert without actions gets
-// the join's defaults (” status, read as open).
+// the join's defaults (an empty status, read as open).
 func (s *Store) alertsQuery(scope Scope, f AlertFilter, alertID string) (string, []any, error) {
 	scopeCond, args, err := scope.where("msp")
 	if err != nil {
@@ -113,20 +113,19 @@ func (s *Store) alertsQuery(scope Scope, f AlertFilter, alertID string) (string,
 		// Seconds: 18.16 stores DateTime.
 		add("last_time >= ?", f.Since.UTC().Truncate(time.Second))
 	}
-	// The action log is confined the same way (its msp column is the
-	// alert's), which also keeps the grouped subquery small.
+	// The action log is folded only for the alerts the filter selects
+	// (and confined to the scope, its msp column being the alert's), so
+	// the grouped subquery stays as small as the answer.
 	actScope, actArgs, _ := scope.where("msp")
-	args = append(args, actArgs...)
+	where := strings.Join(conds, " AND ")
+	filterArgs := args
+	args = append(append(append([]any{}, filterArgs...), actArgs...), filterArgs...)
 	q := "SELECT " + alertSelect + ", status, cur_assignee, close_reason, action_ns FROM (" +
-		"SELECT " + alertSelect + " FROM " + s.table("alerts") + " FINAL WHERE " + strings.Join(conds, " AND ") +
+		"SELECT " + alertSelect + " FROM " + s.table("alerts") + " FINAL WHERE " + where +
 		") ANY LEFT JOIN (" +
 		"SELECT alert_id, argMax(status_to, at_ns) AS status, argMaxIf(assignee, at_ns, action = '" + ActionAssign + "') AS cur_assignee, " +
 		"argMaxIf(reason, at_ns, action = '" + ActionClose + "') AS close_reason, max(at_ns) AS action_ns FROM " + s.table("alert_actions") +
-		" WHERE " + actScope
-	if alertID != "" {
-		q += " AND alert_id = ?"
-		args = append(args, alertID)
-	}
+		" WHERE " + actScope + " AND alert_id IN (SELECT alert_id FROM " + s.table("alerts") + " WHERE " + where + ")"
 	q += " GROUP BY alert_id) USING alert_id"
 	if f.Status != "" {
 		if f.Status == StatusOpen {

@@ -52,6 +52,8 @@ func (s *Service) CreateSilence(ctx context.Context, scope store.Scope, req NewS
 	if err := silence.Validate(&sil); err != nil {
 		return record.Silence{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	// Stored canonical, so lists show what the detector applies.
+	sil.Matchers, _ = silence.Canonical(sil.Matchers) // Validate parsed them
 	if !sil.Ends.After(now) {
 		return record.Silence{}, fmt.Errorf("%w: the silence ends before now", ErrInvalid)
 	}
