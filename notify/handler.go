@@ -141,7 +141,17 @@ func (h *Handler) HandleBatch(ctx context.Context, batch []kafka.Message) error 
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		// Only cancellation stops a job; the batch is redelivered.
+		// Only cancellation stops a job; the batch is redelivered. Log the
+		// attempts made so far anyway, briefly: they happened.
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if len(p.rows) > 0 {
+			ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			if h.Store.InsertDeliveries(ictx, p.rows) == nil {
+				p.rows = nil
+			}
+		}
 		return err
 	}
 	p.mu.Lock()

@@ -31,6 +31,12 @@ func runNotify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	group := fs.String("group", notify.DefaultGroup, "Kafka consumer group")
 	topic := fs.String("alerts-topic", notify.TopicAlerts, "alerts topic to consume")
 	dlqTopic := fs.String("alerts-dlq-topic", notify.TopicDLQ, "dead-letter topic for alerts no receiver accepted")
+	// A batch is held until each of its notifications is answered: smaller
+	// batches than the storage workers' (the environment still overrides).
+	if f := fs.Lookup("batch-size"); f != nil {
+		f.DefValue = "500"
+		_ = f.Value.Set("500")
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
