@@ -3,18 +3,22 @@ package rules
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tripline/tripline/alert"
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
+	"github.com/tripline/tripline/record"
 	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/simulate"
 )
@@ -55,6 +59,8 @@ type qualityDetection struct {
 	tenant    string          // "" for MSP-level detections (logins)
 	scenarios map[string]bool // the attacks whose events formed it
 	summary   string
+	// alert is the alert the detector's grouping puts it in.
+	alert string
 }
 
 type qualityRun struct {
@@ -62,6 +68,15 @@ type qualityRun struct {
 	detections []qualityDetection
 	first      map[string]time.Time // first event of each attack
 	last       map[string]time.Time
+
+	// alerts and incidents are the medium-or-higher ones the detector's
+	// grouping makes of every detection (docs/alerts.md).
+	alerts    []record.Alert
+	incidents []record.Incident
+	// incidentOf is every alert's incident (its earliest detection's).
+	incidentOf map[string]string
+	// incidentByID holds every incident.
+	incidentByID map[string]record.Incident
 }
 
 // runPlan generates the plan's traffic with the given attacks and evaluates
@@ -82,12 +97,13 @@ func runPlan(t testing.TB, b *Bundle, p qualityPlan, scenarios []string) quality
 	attack := map[string]string{} // event ID -> scenario
 	run := qualityRun{first: map[string]time.Time{}, last: map[string]time.Time{}}
 	core := detection.New(b, detection.Config{})
-	record := func(path, level string, src fields.Source, eventIDs []string, at time.Time, summary string) {
+	grouper := alert.NewGrouper(alert.Config{Hold: b.AlertHold()})
+	keep := func(path, level string, src fields.Source, eventIDs []string, at time.Time, summary string, rec *record.Detection) {
 		if levelRank[level] < levelRank["medium"] {
 			return
 		}
 		d := qualityDetection{rule: strings.TrimSuffix(filepath.Base(path), ".yml"), registry: filepath.Base(filepath.Dir(path)) == "registry",
-			at: at, scenarios: map[string]bool{}, summary: summary}
+			at: at, scenarios: map[string]bool{}, summary: summary, alert: rec.AlertID}
 		if src != nil {
 			d.msp = src.Lookup("msp").Str
 			d.tenant = src.Lookup("tenant").Str
@@ -100,11 +116,13 @@ func runPlan(t testing.TB, b *Bundle, p qualityPlan, scenarios []string) quality
 		run.detections = append(run.detections, d)
 	}
 	emit := func(r detection.Result) {
+		rec := r.Record(time.Time{}, detection.Coordinates{})
+		b.Group(grouper, r, &rec)
 		if d := r.Correlation; d != nil {
-			record(d.Rule.Sigma.Path, d.Rule.Level, d.Source, d.EventIDs, d.Last, d.Summary)
+			keep(d.Rule.Sigma.Path, d.Rule.Level, d.Source, d.EventIDs, d.Last, d.Summary, &rec)
 			return
 		}
-		record(r.Rule.Path, r.Rule.Level, r.Event.Source, []string{r.Event.ID}, r.Event.Time, r.Rule.Title)
+		keep(r.Rule.Path, r.Rule.Level, r.Event.Source, []string{r.Event.ID}, r.Event.Time, r.Rule.Title, &rec)
 	}
 	for {
 		m, ok := g.Next()
@@ -138,6 +156,22 @@ func runPlan(t testing.TB, b *Bundle, p qualityPlan, scenarios []string) quality
 		}
 	}
 	core.Flush(emit)
+	// Offline grouping: the final alerts, which the detector's streaming
+	// grouping also ends with (alert.TestOrderIndependence).
+	run.incidentOf = map[string]string{}
+	for _, a := range grouper.Alerts() {
+		run.incidentOf[a.AlertID] = a.IncidentID
+		if levelRank[a.Level] >= levelRank["medium"] {
+			run.alerts = append(run.alerts, a)
+		}
+	}
+	run.incidentByID = map[string]record.Incident{}
+	for _, inc := range grouper.Incidents() {
+		run.incidentByID[inc.IncidentID] = inc
+		if levelRank[inc.Level] >= levelRank["medium"] {
+			run.incidents = append(run.incidents, inc)
+		}
+	}
 	return run
 }
 
@@ -182,8 +216,14 @@ func measureQuality(t *testing.T, p qualityPlan, maxDelay time.Duration) string 
 	lines = append(lines, fmt.Sprintf("Benign traffic: **%d** medium+ detections = **%.3f per tenant-month** (budget 1)%s.",
 		len(benign.detections), float64(len(benign.detections))/tenantMonths, ruleCounts(perRule)))
 	lines = append(lines, "")
-	lines = append(lines, "| scenario | medium+ detections during the attack | from the attack | precision | detected | first detection after | rules that caught it |")
-	lines = append(lines, "|---|---|---|---|---|---|---|")
+	// What an analyst works: alerts and incidents (measured, no budget
+	// of their own yet; the detection budget bounds them).
+	lines = append(lines, fmt.Sprintf("Grouped as the detector groups them: benign traffic **%d** medium+ alerts = **%.3f per tenant-month** in %d incidents; with the attacks %d medium+ detections, %d alerts, %d incidents.",
+		len(benign.alerts), float64(len(benign.alerts))/tenantMonths, len(benign.incidents),
+		len(attacked.detections), len(attacked.alerts), len(attacked.incidents)))
+	lines = append(lines, "")
+	lines = append(lines, "| scenario | medium+ detections during the attack | from the attack | precision | their alerts | their incidents | detected | first detection after | rules that caught it |")
+	lines = append(lines, "|---|---|---|---|---|---|---|---|---|")
 	for i, d := range benign.detections {
 		if i == 20 {
 			t.Logf("... %d more", len(benign.detections)-i)
@@ -216,10 +256,15 @@ func measureQuality(t *testing.T, p qualityPlan, maxDelay time.Duration) string 
 		var tp, during int
 		var firstDet time.Time
 		caught := map[string]bool{}
+		alerts, incidents := map[string]bool{}, map[string]bool{}
 		for _, d := range attacked.detections {
 			mine := d.scenarios[sc]
 			if mine {
 				tp++
+				alerts[d.alert] = true
+				if inc := attacked.incidentOf[d.alert]; inc != "" {
+					incidents[inc] = true
+				}
 				caught[d.rule] = caught[d.rule] || d.registry
 				if firstDet.IsZero() || d.at.Before(firstDet) {
 					firstDet = d.at
@@ -239,11 +284,16 @@ func measureQuality(t *testing.T, p qualityPlan, maxDelay time.Duration) string 
 		sort.Strings(rules)
 		sort.Strings(regRules)
 		byRegistry = append(byRegistry, fmt.Sprintf("%s: %s", sc, orNone(regRules)))
+		for _, id := range slices.Sorted(maps.Keys(incidents)) {
+			inc := attacked.incidentByID[id]
+			t.Logf("%s: incident %s on %s %.16s: %s, %d alerts, %d tenants, rules %v", sc, id[:8], inc.EntityKind, inc.EntityValue, inc.Level, len(inc.AlertIDs), len(inc.Tenants), inc.RuleIDs)
+		}
 		detected, delay := "no", "-"
 		if tp > 0 {
 			detected, delay = "yes", firstDet.Sub(first).Round(time.Second).String()
 		}
-		lines = append(lines, fmt.Sprintf("| %s | %d | %d | %.2f | %s | %s | %s |", sc, during, tp, float64(tp)/float64(max(during, 1)), detected, delay, strings.Join(rules, ", ")))
+		lines = append(lines, fmt.Sprintf("| %s | %d | %d | %.2f | %d | %d | %s | %s | %s |", sc, during, tp, float64(tp)/float64(max(during, 1)),
+			len(alerts), len(incidents), detected, delay, strings.Join(rules, ", ")))
 		switch {
 		case tp == 0:
 			t.Errorf("%s: not detected", sc)
