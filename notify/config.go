@@ -622,9 +622,12 @@ func (p *parser) route(n *yaml.Node, i int, cfg *Config, groupWait, repeat time.
 		if len(r.Receivers) == 0 {
 			p.errf(v, "%s: receivers needs at least one receiver", what)
 		}
-		for _, name := range r.Receivers {
+		for i, name := range r.Receivers {
 			if cfg.Receiver(name) == nil {
 				p.errf(v, "%s: receiver %q is not defined", what, name)
+			}
+			if slices.Contains(r.Receivers[:i], name) {
+				p.errf(v, "%s: receiver %q listed twice", what, name)
 			}
 		}
 	}

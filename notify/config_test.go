@@ -138,6 +138,7 @@ func TestLintSmall(t *testing.T) {
 		{"receivers:\n  - {name: a, type: slack, url: env:A}\n  - {name: a, type: slack, url: env:B}\nroutes: [{receivers: [a]}]", ":3: receiver \"a\": defined twice"},
 		{"retry: {max_attempts: 100, timeout: 5m}\nreceivers: [{name: a, type: slack, url: env:A}]\nroutes: [{receivers: [a]}]", "add up to"},
 		{"receivers: [{name: a, type: slack, url: env:A}]\nroutes: [{receivers: [a], repeat_interval: 5s}]", "below 1m"},
+		{"receivers: [{name: a, type: slack, url: env:A}]\nroutes: [{receivers: [a, a]}]", ":2: route \"route-1\": receiver \"a\" listed twice"},
 		{"a: &x [*x]", "f.yml:1:8: alias *x refers to a node that contains it"},
 	} {
 		_, err := Parse([]byte(c.yaml), "f.yml")

@@ -220,6 +220,11 @@ func (h *Handler) prepare(batch []kafka.Message) *batchState {
 					byKey[k] = j
 					order = append(order, j)
 				}
+				// group_wait counts from the oldest message of the group
+				// (partitions interleave in a batch).
+				if t := produced.Add(r.GroupWait); t.Before(j.notBefore) {
+					j.notBefore = t
+				}
 				groups[k] = append(groups[k], i)
 			}
 		}
