@@ -280,8 +280,14 @@ func (s *Server) alertAction(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	// A close whose draft filter failed is still a close: answer it.
-	writeJSON(w, http.StatusOK, ActionResult{Action: ActionOf(&res.Action), Alert: AlertOf(&res.Alert), DraftFilter: res.DraftFilter})
+	out := ActionResult{Action: ActionOf(&res.Action), Alert: AlertOf(&res.Alert), DraftFilter: res.DraftFilter}
+	if err != nil {
+		// Stored, but not published or not drafted: still done, and
+		// the caller is told what is missing.
+		s.log.Warn().Err(err).Str("alert_id", id).Msg("triage action stored with a warning")
+		out.Warning = err.Error()
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {

@@ -106,6 +106,9 @@ type ActionResult struct {
 	Action      Action `json:"action"`
 	Alert       Alert  `json:"alert"`
 	DraftFilter string `json:"draft_filter,omitempty"`
+	// Warning says what did not happen although the action was stored
+	// (not published to tripline.alerts, no draft filter).
+	Warning string `json:"warning,omitempty"`
 }
 
 // Incident is an incident as the API shows it.

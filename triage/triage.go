@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/tripline/tripline/alert"
 	"github.com/tripline/tripline/record"
 	"github.com/tripline/tripline/silence"
 	"github.com/tripline/tripline/store"
@@ -65,10 +66,28 @@ type Store interface {
 	Silences(ctx context.Context, scope store.Scope, f store.SilenceFilter) ([]record.Silence, error)
 }
 
+// Publisher sends alert messages to the tripline.alerts topic, where
+// notify turns a close into a PagerDuty resolve and tells receivers of a
+// reopen.
+type Publisher interface {
+	Publish(ctx context.Context, m alert.Message) error
+}
+
+// ErrNotPublished wraps a failure to publish an action that was stored.
+var ErrNotPublished = errors.New("stored, but not published to tripline.alerts")
+
 // Service runs triage operations against a store.
 type Service struct {
 	store Store
+	pub   Publisher
 	now   func() time.Time
+}
+
+// WithPublisher returns a copy of s that publishes closes and reopens.
+func (s *Service) WithPublisher(p Publisher) *Service {
+	c := *s
+	c.pub = p
+	return &c
 }
 
 // New returns a Service on st.
@@ -240,15 +259,16 @@ func (s *Service) Close(ctx context.Context, scope store.Scope, alertID, actor, 
 			}
 			return store.StatusClosed, nil
 		})
-	if err != nil || reason != ReasonFalsePositive {
+	if res.Action.ActionID == "" || reason != ReasonFalsePositive {
 		return res, err
 	}
-	res.DraftFilter, err = DraftFilter(&res.Alert.Alert, actor, note, res.Action.At)
-	if err != nil {
-		// The close is stored; only the convenience failed.
-		return res, fmt.Errorf("alert %s closed, but no draft filter: %w", alertID, err)
+	// The close is stored (and maybe not published: err): draft anyway.
+	draft, derr := DraftFilter(&res.Alert.Alert, actor, note, res.Action.At)
+	if derr != nil {
+		return res, errors.Join(err, fmt.Errorf("alert %s closed, but no draft filter: %w", alertID, derr))
 	}
-	return res, nil
+	res.DraftFilter = draft
+	return res, err
 }
 
 // Reopen reopens a closed alert.
@@ -297,7 +317,33 @@ func (s *Service) act(ctx context.Context, scope store.Scope, alertID, actor str
 	case store.ActionReopen:
 		cur.CloseReason = ""
 	}
-	return Result{Action: a, Alert: cur}, nil
+	res := Result{Action: a, Alert: cur}
+	if err := s.publish(ctx, &res); err != nil {
+		return res, fmt.Errorf("%s alert %s: %w: %w", a.Action, alertID, ErrNotPublished, err)
+	}
+	return res, nil
+}
+
+// publish tells tripline.alerts about a close or a reopen. The message ID
+// is a function of the action, so a retried publish of one action is one
+// delivery while a second close after a reopen is another.
+func (s *Service) publish(ctx context.Context, r *Result) error {
+	var kind string
+	switch r.Action.Action {
+	case store.ActionClose:
+		kind = alert.KindClosed
+	case store.ActionReopen:
+		kind = alert.KindReopened
+	default:
+		return nil
+	}
+	if s.pub == nil {
+		return nil
+	}
+	m := alert.NewMessage(kind, &r.Alert.Alert, r.Action.At)
+	m.MessageID = alert.MessageID(r.Alert.AlertID, kind+"/"+r.Action.ActionID, r.Alert.Count)
+	m.Status, m.CloseReason, m.Actor = r.Alert.Status, r.Alert.CloseReason, r.Action.Actor
+	return s.pub.Publish(ctx, m)
 }
 
 // name checks an actor or assignee: printable, bounded.

@@ -2,6 +2,7 @@ package triage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tripline/tripline/alert"
 	"github.com/tripline/tripline/chserver"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/record"
@@ -226,5 +228,61 @@ func TestDraftFilterLints(t *testing.T) {
 	}
 	if _, err := DraftFilter(&record.Alert{AlertID: "x", RuleID: "r"}, "bob", "", time.Now()); err == nil {
 		t.Error("a draft without group values")
+	}
+}
+
+type memPublisher struct {
+	msgs []alert.Message
+	err  error
+}
+
+func (p *memPublisher) Publish(_ context.Context, m alert.Message) error {
+	if p.err != nil {
+		return p.err
+	}
+	p.msgs = append(p.msgs, m)
+	return nil
+}
+
+// TestPublishesClosesAndReopens: notify resolves PagerDuty incidents on a
+// close, so triage tells tripline.alerts about closes and reopens (and
+// nothing else), each with its own message ID.
+func TestPublishesClosesAndReopens(t *testing.T) {
+	st, ctx := open(t, "t_triage_publish")
+	a := testAlert()
+	if err := st.InsertAlerts(ctx, []record.Alert{a}); err != nil {
+		t.Fatal(err)
+	}
+	pub := &memPublisher{}
+	svc := New(st).WithPublisher(pub)
+	scope := store.AllMSPs()
+	if _, err := svc.Ack(ctx, scope, a.AlertID, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Close(ctx, scope, a.AlertID, "alice", ReasonTruePositive, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Reopen(ctx, scope, a.AlertID, "bob", ""); err != nil {
+		t.Fatal(err)
+	}
+	pub.err = errors.New("broker down")
+	res, err := svc.Close(ctx, scope, a.AlertID, "bob", ReasonFalsePositive, "")
+	if !errors.Is(err, ErrNotPublished) || res.Action.ActionID == "" || res.DraftFilter == "" {
+		t.Errorf("close with the broker down: %+v, %v (want stored, drafted, ErrNotPublished)", res, err)
+	}
+	if cur, err := st.Alert(ctx, scope, a.AlertID); err != nil || cur.Status != store.StatusClosed {
+		t.Errorf("the unpublished close was not stored: %+v %v", cur, err)
+	}
+	if len(pub.msgs) != 2 {
+		t.Fatalf("published %d messages, want 2", len(pub.msgs))
+	}
+	c, r := pub.msgs[0], pub.msgs[1]
+	if c.Kind != alert.KindClosed || c.Status != "closed" || c.CloseReason != ReasonTruePositive || c.Actor != "alice" || c.Alert.AlertID != a.AlertID ||
+		r.Kind != alert.KindReopened || r.Actor != "bob" || c.MessageID == r.MessageID || c.Alert.Group["actor.user"] != "tech1" {
+		t.Errorf("messages: %+v\n%+v", c, r)
+	}
+	b, _ := json.Marshal(c)
+	if m, err := alert.ParseMessage(b); err != nil || m.MessageID != c.MessageID {
+		t.Errorf("notify cannot read the close: %v", err)
 	}
 }

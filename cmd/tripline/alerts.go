@@ -12,7 +12,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+	"github.com/tripline/tripline/alert"
 	"github.com/tripline/tripline/api"
+	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/store"
 	"github.com/tripline/tripline/triage"
 )
@@ -22,9 +25,9 @@ const alertsUsage = `Usage:
   tripline alerts show ID [--json]
   tripline alerts ack ID [--note TEXT]
   tripline alerts assign ID ASSIGNEE [--note TEXT]     (an empty ASSIGNEE unassigns)
-  tripline alerts close ID --reason true_positive|benign_authorized|false_positive|duplicate [--note TEXT] [--filter-out FILE]
+  tripline alerts close ID --reason true_positive|benign_authorized|false_positive|duplicate [--note TEXT] [--filter-out FILE] [--brokers ...]
   tripline alerts note ID TEXT...
-  tripline alerts reopen ID [--note TEXT]
+  tripline alerts reopen ID [--note TEXT] [--brokers ...]
   tripline alerts silence --match key=value [--match ...] --for DURATION --reason TEXT [--msp M] [--start TIME]
   tripline alerts silences [--all] [--json]
   tripline alerts expire SILENCE_ID
@@ -32,6 +35,8 @@ const alertsUsage = `Usage:
 Every subcommand takes the --clickhouse flags; the actor is --as (default $USER).
 --since and --for take 90m, 24h, 7d; --since also an RFC 3339 time.
 Closing as false_positive prints a draft Sigma filter (or writes it to --filter-out).
+With --brokers, close and reopen are published to tripline.alerts for tripline notify
+(e.g. a PagerDuty resolve).
 `
 
 // stringList is a repeatable flag.
@@ -42,10 +47,50 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // alertsCmd is one invocation's flags and store.
 type alertsCmd struct {
-	common commonFlags
-	as     string
-	asJSON bool
-	stdout io.Writer
+	common  commonFlags
+	as      string
+	asJSON  bool
+	publish bool
+	topic   string
+	stdout  io.Writer
+}
+
+// registerPublish adds the flags of commands that tell tripline.alerts
+// about an action (close, reopen).
+func (c *alertsCmd) registerPublish(fs *flag.FlagSet) {
+	c.publish = true
+	c.common.registerKafka(fs, "")
+	fs.StringVar(&c.topic, "alerts-topic", kafkaio.TopicAlerts, "publish the close or reopen here when --brokers is set, for tripline notify")
+}
+
+// alertPublisher returns a publisher to topic on the configured brokers,
+// or nil when no brokers are set, and a func that releases it.
+func (c *commonFlags) alertPublisher(topic string) (triage.Publisher, func(), error) {
+	if strings.TrimSpace(c.brokers) == "" {
+		return nil, func() {}, nil
+	}
+	kcfg, err := c.kafka()
+	if err != nil {
+		return nil, nil, err
+	}
+	w := kcfg.NewWriter()
+	return kafkaPublisher{w: w, topic: topic}, func() { w.Close() }, nil
+}
+
+// kafkaPublisher writes alert messages as detect does: JSON, keyed by the
+// alert ID, the message ID also in a header (detect.HeaderMessageID).
+type kafkaPublisher struct {
+	w     *kafka.Writer
+	topic string
+}
+
+func (p kafkaPublisher) Publish(ctx context.Context, m alert.Message) error {
+	v, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode alert message: %w", err)
+	}
+	return p.w.WriteMessages(ctx, kafka.Message{Topic: p.topic, Key: []byte(m.Alert.AlertID), Value: v,
+		Headers: []kafka.Header{{Key: "tripline-message-id", Value: []byte(m.MessageID)}}})
 }
 
 func runAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -81,9 +126,13 @@ func runAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.BoolVar(&c.asJSON, "json", false, "one JSON object per line (the API's form)")
 	case "show":
 		fs.BoolVar(&c.asJSON, "json", false, "print the API's JSON")
-	case "ack", "assign", "reopen":
+	case "ack", "assign":
 		fs.StringVar(&note, "note", "", "a note recorded with the action")
+	case "reopen":
+		fs.StringVar(&note, "note", "", "a note recorded with the action")
+		c.registerPublish(fs)
 	case "close":
+		c.registerPublish(fs)
 		fs.StringVar(&reason, "reason", "", "true_positive, benign_authorized, false_positive or duplicate")
 		fs.StringVar(&note, "note", "", "a note recorded with the action")
 		fs.StringVar(&filterTo, "filter-out", "", "with false_positive: write the draft Sigma filter to this file instead of stdout")
@@ -119,6 +168,16 @@ func runAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer st.Close()
 	svc := triage.New(st)
+	if c.publish {
+		pub, closePub, err := c.common.alertPublisher(c.topic)
+		if err != nil {
+			return err
+		}
+		defer closePub()
+		if pub != nil {
+			svc = svc.WithPublisher(pub)
+		}
+	}
 	// The CLI holds the store's credentials, hence every MSP: scoping is
 	// for API tokens.
 	scope := store.AllMSPs()

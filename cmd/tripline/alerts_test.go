@@ -13,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tripline/tripline/alert"
+	"github.com/tripline/tripline/broker"
 	"github.com/tripline/tripline/chserver"
 	"github.com/tripline/tripline/record"
 	"github.com/tripline/tripline/store"
@@ -88,6 +92,27 @@ func TestAlertsCLIAndConsole(t *testing.T) {
 	}
 	if out := cli(0, "alerts", "show", "a-1"); !strings.Contains(out, "false_positive") || !strings.Contains(out, "actor.user=tech1") {
 		t.Errorf("show:\n%s", out)
+	}
+
+	// With --brokers, a reopen reaches tripline.alerts for notify.
+	b, err := broker.Start(broker.Options{Partitions: 1, Topics: []string{"t.alerts"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cli(0, "alerts", "reopen", "a-1", "--brokers", b.Addrs()[0], "--alerts-topic", "t.alerts")
+	conn, err := kafka.DialLeader(ctx, "tcp", b.Addrs()[0], "t.alerts", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	msg, err := conn.ReadMessage(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := alert.ParseMessage(msg.Value); err != nil || m.Kind != alert.KindReopened || m.Actor != "alice" || string(msg.Key) != "a-1" {
+		t.Errorf("published: %s %s, %v", msg.Key, msg.Value, err)
 	}
 	cli(1, "alerts", "silence", "--match", "rule_id=rule-1", "--for", "31d", "--reason", "x")
 	cli(1, "alerts", "silence", "--match", "rule_id=rule-1", "--for", "1h")

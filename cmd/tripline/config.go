@@ -117,6 +117,21 @@ func (c *commonFlags) register(fs *flag.FlagSet, workers bool) {
 	if !workers {
 		return
 	}
+	c.registerKafka(fs, "127.0.0.1:9092")
+	fs.DurationVar(&c.session, "kafka-session-timeout", 10*time.Second, "how long the group waits for a crashed consumer before reassigning its partitions (broker minimum: 6s by default)")
+	fs.DurationVar(&c.lagEvery, "lag-interval", 2*time.Second, "how often the consumer lag metric (and Kafka readiness) is refreshed")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address (e.g. :9464)")
+	fs.IntVar(&c.batchSize, "batch-size", 5000, "messages per batch (ClickHouse insert)")
+	fs.DurationVar(&c.flushEvery, "flush-interval", 200*time.Millisecond, "longest a message waits for its batch to fill")
+	fs.DurationVar(&c.shutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight batches")
+	fs.IntVar(&c.maxMessage, "max-message-bytes", 0, "max.message.bytes of the topics the worker writes (0: ask the brokers, Kafka's default 1048588 if they cannot say); bigger messages are dead-lettered, in reduced form if need be")
+}
+
+// registerKafka adds the broker flags: the workers' and those of commands
+// that only produce to Kafka (alerts close and reopen, console), where no
+// default broker means "do not produce".
+func (c *commonFlags) registerKafka(fs *flag.FlagSet, brokers string) {
+	fs.StringVar(&c.brokers, "brokers", brokers, "Kafka bootstrap brokers HOST:PORT[,...]")
 	fs.BoolVar(&c.kTLS, "kafka-tls", false, "connect to the Kafka brokers over TLS")
 	fs.StringVar(&c.kTLSFiles.CAFile, "kafka-tls-ca", "", helpTLSCA)
 	fs.StringVar(&c.kTLSFiles.CertFile, "kafka-tls-cert", "", helpTLSCert)
@@ -125,14 +140,6 @@ func (c *commonFlags) register(fs *flag.FlagSet, workers bool) {
 	fs.BoolVar(&c.kTLSFiles.InsecureSkipVerify, "kafka-tls-insecure-skip-verify", false, helpTLSInsecure)
 	fs.StringVar(&c.kSASL, "kafka-sasl-mechanism", "", "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (password: TRIPLINE_KAFKA_SASL_PASSWORD or _FILE)")
 	fs.StringVar(&c.kSASLUser, "kafka-sasl-user", "", "Kafka SASL user")
-	fs.DurationVar(&c.session, "kafka-session-timeout", 10*time.Second, "how long the group waits for a crashed consumer before reassigning its partitions (broker minimum: 6s by default)")
-	fs.DurationVar(&c.lagEvery, "lag-interval", 2*time.Second, "how often the consumer lag metric (and Kafka readiness) is refreshed")
-	fs.StringVar(&c.brokers, "brokers", "127.0.0.1:9092", "Kafka bootstrap brokers HOST:PORT[,...]")
-	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address (e.g. :9464)")
-	fs.IntVar(&c.batchSize, "batch-size", 5000, "messages per batch (ClickHouse insert)")
-	fs.DurationVar(&c.flushEvery, "flush-interval", 200*time.Millisecond, "longest a message waits for its batch to fill")
-	fs.DurationVar(&c.shutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight batches")
-	fs.IntVar(&c.maxMessage, "max-message-bytes", 0, "max.message.bytes of the topics the worker writes (0: ask the brokers, Kafka's default 1048588 if they cannot say); bigger messages are dead-lettered, in reduced form if need be")
 }
 
 const (

@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/tripline/tripline/api"
+	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/triage"
 )
 
 const consoleUsage = `Usage:
-  tripline console --listen ADDR --tokens FILE [--clickhouse ...]
+  tripline console --listen ADDR --tokens FILE [--clickhouse ...] [--brokers ...]
   tripline console token --name NAME --role viewer|analyst [--msp MSP]
 
 console serves the HTTP JSON API under /api/ (see /api/openapi.yaml).
@@ -34,6 +35,8 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	c.register(fs, false)
 	listen := fs.String("listen", "127.0.0.1:8080", "HTTP listen address")
 	tokensFile := fs.String("tokens", "", "API tokens file: lines name:sha256hex:role[:msp] (required)")
+	c.registerKafka(fs, "")
+	topic := fs.String("alerts-topic", kafkaio.TopicAlerts, "publish closes and reopens here when --brokers is set, for tripline notify")
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long SIGTERM waits for requests in flight")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -60,7 +63,18 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := api.NewHTTPServer(*listen, api.New(triage.New(st), tokens, log).Handler())
+	svc := triage.New(st)
+	pub, closePub, err := c.alertPublisher(*topic)
+	if err != nil {
+		return err
+	}
+	defer closePub()
+	if pub != nil {
+		svc = svc.WithPublisher(pub)
+	} else {
+		log.Warn().Msg("no --brokers: closes and reopens are not published to tripline.alerts (notify will not resolve them)")
+	}
+	srv := api.NewHTTPServer(*listen, api.New(svc, tokens, log).Handler())
 	log.Info().Str("addr", ln.Addr().String()).Int("tokens", tokens.Len()).Msg("console API listening")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
