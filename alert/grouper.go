@@ -461,3 +461,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(out)
 	return out
 }
+
+// Forget drops msp's state: the detector lost or is rebuilding the msp
+// (a rebalance), and will add its detections again.
+func (g *Grouper) Forget(msp string) { delete(g.parts, msp) }

@@ -23,6 +23,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tripline/tripline/broker"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/ops"
 )
@@ -531,7 +532,7 @@ func composeTopics(t *testing.T, c *composeFile) map[string]int {
 func TestComposeTopics(t *testing.T) {
 	c := loadCompose(t)
 	got := composeTopics(t, c)
-	want := []string{kafkaio.TopicRemoteSessions, kafkaio.TopicSoftwareUpdates, kafkaio.TopicEvents, kafkaio.TopicDLQ}
+	want := slices.Clone(broker.PipelineTopics)
 	sort.Strings(want)
 	if names := keys(got); !slices.Equal(names, want) {
 		t.Fatalf("kafka-init creates %v, the pipeline uses %v", names, want)

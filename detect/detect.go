@@ -8,11 +8,13 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline/tripline/alert"
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/deadletter"
 	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/record"
+	"github.com/tripline/tripline/silence"
 	"github.com/tripline/tripline/watermark"
 )
 
@@ -69,15 +71,28 @@ type Handler struct {
 	// reads (see PartitionOf). Zero disables rebuilds.
 	Partitions int
 
+	// Alerts, when set, receives the alerts and incidents the detections
+	// form (docs/alerts.md); nil disables alerting.
+	Alerts AlertStore
+	// AlertTopic receives a message per alert change (tripline.alerts);
+	// empty writes none.
+	AlertTopic string
+	// Silences serves the silences in force; nil (or a nil Set) silences
+	// nothing.
+	Silences func() *silence.Set
+
 	// Matched, when set, counts detections by rule.
 	Matched func(ruleID string)
 	// Undecodable, when set, counts messages that could not be decoded.
 	Undecodable func()
 	// Rebuilt, when set, observes each state rebuild.
 	Rebuilt func(events int, took time.Duration, err error)
+	// AlertMessages, when set, counts messages written to AlertTopic.
+	AlertMessages func(kind string, silenced bool)
 
 	pending *pendingBatch
 	core    *detection.Core
+	grouper *alert.Grouper
 	parts   map[int]*partitionState
 	saved   map[string]detection.Key
 }
@@ -97,9 +112,12 @@ type pendingBatch struct {
 	detections  []record.Detection
 	frontiers   []record.Frontier
 	dead        []kafka.Message
+	alerts      alertBatch
 	storeDone   bool
 	savedDone   bool
 	deadDone    bool
+
+	alertsDone, incidentsDone, messagesDone bool
 }
 
 // HandleBatch implements kafkaio.BatchHandler.
@@ -124,7 +142,12 @@ func (h *Handler) HandleBatch(ctx context.Context, batch []kafka.Message) error 
 		}
 	}
 	p.storeDone = true
-	// Frontiers only after the detections they vouch for.
+	if h.alerting() {
+		if err := h.storeAlerts(ctx, p); err != nil {
+			return err
+		}
+	}
+	// Frontiers only after the detections (and alerts) they vouch for.
 	if !p.savedDone && len(p.frontiers) > 0 && h.State != nil {
 		if err := h.State.SaveFrontiers(ctx, h.Group, p.frontiers); err != nil {
 			return fmt.Errorf("save correlation frontiers: %w", err)
@@ -167,7 +190,12 @@ func (h *Handler) init() {
 	}
 	snap := h.Rules.Snapshot()
 	if h.core == nil {
-		h.core = detection.New(snap, h.Core)
+		cfg := h.Core
+		if h.alerting() {
+			h.grouper = alert.NewGrouper(alert.Config{Now: h.now, Hold: snap.AlertHold()})
+			cfg.Replayed = h.regroup
+		}
+		h.core = detection.New(snap, cfg)
 	} else {
 		h.core.Swap(snap)
 	}
@@ -182,7 +210,9 @@ func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) (*pending
 	// or for releases the partition's last message read.
 	var cause detection.Coordinates
 	emit := func(r detection.Result) {
-		p.detections = append(p.detections, r.Record(detectedAt, cause))
+		d := r.Record(detectedAt, cause)
+		h.group(p, &d, r)
+		p.detections = append(p.detections, d)
 	}
 	for i := range batch {
 		m := &batch[i]
@@ -195,7 +225,7 @@ func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) (*pending
 			ps.adopted = false
 		}
 		if !ps.adopted {
-			if err := h.adopt(ctx, m.Partition, ps); err != nil {
+			if err := h.adopt(ctx, m.Partition, ps, emit); err != nil {
 				return nil, err
 			}
 		}
@@ -240,7 +270,13 @@ func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) (*pending
 		cause = ps.last
 		for msp := range ps.msps {
 			h.core.Advance(msp, wm, emit)
+			if h.grouper != nil {
+				p.alerts.add(h.grouper.Advance(msp, wm))
+			}
 		}
+	}
+	if h.Silences != nil {
+		p.alerts.silence(h.Silences(), now, p.detections)
 	}
 	p.frontiers = h.frontiers()
 	return p, nil

@@ -150,21 +150,64 @@ func (s *memDetections) InsertDetections(_ context.Context, ds []record.Detectio
 	return nil
 }
 
+// memAlerts keeps the newest row of each alert, as ReplacingMergeTree
+// does (equal versions: the last inserted).
+type memAlerts struct {
+	rows      map[string]record.Alert
+	incidents map[string]record.Incident
+	messages  int
+}
+
+func (s *memAlerts) InsertAlerts(_ context.Context, as []record.Alert) error {
+	for _, a := range as {
+		if old, ok := s.rows[a.AlertID]; !ok || a.UpdatedNs >= old.UpdatedNs {
+			s.rows[a.AlertID] = a
+		}
+	}
+	return nil
+}
+
+func (s *memAlerts) InsertIncidents(_ context.Context, is []record.Incident) error {
+	for _, inc := range is {
+		if old, ok := s.incidents[inc.IncidentID]; !ok || inc.UpdatedNs >= old.UpdatedNs {
+			s.incidents[inc.IncidentID] = inc
+		}
+	}
+	return nil
+}
+
+func (s *memAlerts) counts() map[string]uint64 {
+	out := map[string]uint64{}
+	for id, a := range s.rows {
+		out[id] = a.Count
+	}
+	return out
+}
+
+// memProducer counts alert messages (dead letters are not expected).
+type memProducer struct{ alerts *memAlerts }
+
+func (p memProducer) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
+	p.alerts.messages += len(msgs)
+	return nil
+}
+
 type staticSnapshots struct{ snap *detection.Snapshot }
 
 func (s staticSnapshots) Snapshot() *detection.Snapshot { return s.snap }
 
 // world runs ingest and detect over the corpus, one random interleaving.
 type world struct {
-	t     *testing.T
-	rng   *rand.Rand
-	snap  *detection.Snapshot
-	raw   [][]rawMessage // by source: topic*rawPartitions+partition
-	next  []int          // next raw offset per source
-	norm  [normPartitions][]kafka.Message
-	state *memState
-	found *memDetections
-	clock time.Time
+	t      *testing.T
+	rng    *rand.Rand
+	snap   *detection.Snapshot
+	raw    [][]rawMessage // by source: topic*rawPartitions+partition
+	next   []int          // next raw offset per source
+	norm   [normPartitions][]kafka.Message
+	state  *memState
+	found  *memDetections
+	alerts *memAlerts
+	clock  time.Time
 
 	tracker   *watermark.Tracker
 	settling  bool // no more crashes: ingest's markers reach every partition after the last one
@@ -180,6 +223,7 @@ func newWorld(t *testing.T, seed uint64, snap *detection.Snapshot, corpus []rawM
 		next:    make([]int, 2*rawPartitions),
 		state:   &memState{frontiers: map[string]record.Frontier{}},
 		found:   &memDetections{ids: map[string]string{}},
+		alerts:  &memAlerts{rows: map[string]record.Alert{}, incidents: map[string]record.Incident{}},
 		clock:   simStart.Add(90 * 24 * time.Hour),
 		tracker: watermark.NewTracker(),
 	}
@@ -207,6 +251,7 @@ func (w *world) startDetector() {
 		Rules: staticSnapshots{w.snap}, Store: w.found, State: w.state, Log: zerolog.Nop(),
 		Decoder: contract.Decoder{Now: func() time.Time { return simStart.Add(60 * 24 * time.Hour) }},
 		Now:     func() time.Time { return w.clock }, Partitions: normPartitions,
+		Alerts: w.alerts, AlertTopic: "tripline.alerts", Producer: memProducer{w.alerts},
 	}
 	w.position = w.committed
 }
@@ -321,6 +366,7 @@ func TestStreamingEqualsOfflineWhateverTheInterleaving(t *testing.T) {
 		evs[i] = raw[i].event
 	}
 	want := detectiontest.Offline(snap, evs)
+	wantAlerts := detectiontest.OfflineAlerts(snap, evs)
 	if correlations := detectiontest.Correlations(snap, want); correlations < 10 {
 		t.Fatalf("the corpus raises only %d correlation detections offline: the test would not exercise event time", correlations)
 	}
@@ -365,6 +411,12 @@ func TestStreamingEqualsOfflineWhateverTheInterleaving(t *testing.T) {
 			}
 			if d := detectiontest.Diff(want, w.found.ids); d != "" {
 				t.Fatalf("streaming differs from offline (%d detections offline):\n%s\nstats %+v", len(want), d, w.handler.Stats())
+			}
+			if d := detectiontest.DiffAlerts(wantAlerts, w.alerts.counts()); d != "" {
+				t.Fatalf("streaming alerts differ from offline (%d alerts offline, %d streaming, %d messages):\n%s", len(wantAlerts), len(w.alerts.rows), w.alerts.messages, d)
+			}
+			if w.alerts.messages == 0 {
+				t.Error("no alert message was written")
 			}
 		})
 	}

@@ -48,7 +48,7 @@ var startedAt = time.Unix(0, 0).UTC()
 //
 // Detection IDs are deterministic, so a rebuilt detector writes the same
 // rows one that never stopped would have.
-func (h *Handler) adopt(ctx context.Context, partition int, ps *partitionState) error {
+func (h *Handler) adopt(ctx context.Context, partition int, ps *partitionState, emit detection.Emit) error {
 	ps.adopted = true
 	if h.State == nil || h.Partitions <= 0 || h.core.Snapshot().Correlations.Len() == 0 {
 		return nil
@@ -62,7 +62,7 @@ func (h *Handler) adopt(ctx context.Context, partition int, ps *partitionState) 
 		if PartitionOf(f.MSP, h.Partitions) != partition {
 			continue
 		}
-		if err := h.restore(ctx, f); err != nil {
+		if err := h.restore(ctx, f, emit); err != nil {
 			ps.adopted = false
 			return err
 		}
@@ -82,12 +82,17 @@ func PartitionOf(msp string, partitions int) int {
 }
 
 // restore rebuilds one msp's state from its stored events (see adopt).
-func (h *Handler) restore(ctx context.Context, f record.Frontier) error {
+func (h *Handler) restore(ctx context.Context, f record.Frontier, emit detection.Emit) error {
 	snap := h.core.Snapshot()
 	msp := f.MSP
 	start := time.Now()
 	frontier := detection.Key{Time: f.Time, ID: f.EventID}
 	window := snap.Correlations.Horizon()
+	if h.grouper != nil {
+		// Alerts still open are rebuilt from the same replay.
+		window = max(window, snap.AlertHold())
+		h.grouper.Forget(msp)
+	}
 	maxReplay := h.MaxReplay
 	if maxReplay <= 0 {
 		maxReplay = DefaultMaxReplay
@@ -124,7 +129,7 @@ func (h *Handler) restore(ctx context.Context, f record.Frontier) error {
 		}
 		n++
 		in := detection.ContractEvent(&ev)
-		h.core.Replay(&in)
+		h.core.Replay(&in, emit)
 		return nil
 	})
 	if h.Rebuilt != nil {
@@ -134,6 +139,11 @@ func (h *Handler) restore(ctx context.Context, f record.Frontier) error {
 		return fmt.Errorf("rebuild correlation state of %s: %w", msp, err)
 	}
 	h.core.Advance(msp, f.Time, drop)
+	if h.grouper != nil {
+		// The watermark had passed the frontier: alerts that ended by
+		// then were resolved before the restart.
+		h.grouper.Advance(msp, f.Time)
+	}
 	h.saved[msp] = frontier
 	h.Log.Info().Str("msp", msp).Int("events", n).Time("frontier", f.Time).Dur("took", time.Since(start)).Msg("correlation state rebuilt")
 	return nil

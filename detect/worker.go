@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +14,8 @@ import (
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/record"
+	"github.com/tripline/tripline/silence"
 	"github.com/tripline/tripline/watermark"
 )
 
@@ -45,7 +48,23 @@ type Config struct {
 	State StateStore
 	// MaxReplay caps the history a state rebuild reads.
 	MaxReplay time.Duration
+	// Alerts, when set, stores the alerts and incidents the detections
+	// form; AlertTopic (default tripline.alerts) receives their changes.
+	Alerts     AlertStore
+	AlertTopic string
+	// Silences, when set, is read every SilenceRefresh (default 15 s):
+	// alerts its silences match are stored marked and not delivered.
+	Silences       SilenceSource
+	SilenceRefresh time.Duration
 }
+
+// SilenceSource reads the silences in force; *store.Store implements it.
+type SilenceSource interface {
+	ActiveSilences(ctx context.Context, at time.Time) ([]record.Silence, error)
+}
+
+// DefaultSilenceRefresh is how often the detector reads the silences.
+const DefaultSilenceRefresh = 15 * time.Second
 
 // Run consumes the normalised topic until ctx is cancelled, then flushes,
 // commits and returns.
@@ -61,6 +80,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.DLQTopic == "" {
 		cfg.DLQTopic = kafkaio.TopicDLQ
+	}
+	if cfg.AlertTopic == "" {
+		cfg.AlertTopic = kafkaio.TopicAlerts
 	}
 	// Rebuilding correlation state needs to know which msps a partition
 	// holds, hence the partition count.
@@ -85,7 +107,22 @@ func Run(ctx context.Context, cfg Config) error {
 
 	log := cfg.Log.With().Str("worker", "detect").Logger()
 	m := newMetrics(cfg.Registerer)
+	var silences func() *silence.Set
+	if cfg.Silences != nil {
+		w := &silenceWatcher{src: cfg.Silences, every: cfg.SilenceRefresh, log: log}
+		w.refresh(ctx)
+		var wg sync.WaitGroup
+		wctx, stop := context.WithCancel(ctx)
+		wg.Go(func() { w.run(wctx) })
+		defer func() { stop(); wg.Wait() }()
+		silences = w.set.Load
+	}
+	var alerts AlertStore
+	if cfg.Alerts != nil {
+		alerts = cfg.Alerts // a nil *store.Store must not become a non-nil interface
+	}
 	h := &Handler{
+		Alerts: alerts,
 		// Normalised documents may be larger than the contract's 1 MiB.
 		Decoder:         contract.Decoder{MaxBytes: contract.MaxNormalisedBytes},
 		Rules:           cfg.Rules,
@@ -102,6 +139,11 @@ func Run(ctx context.Context, cfg Config) error {
 		Group:           cfg.Group,
 		Matched:         func(id string) { m.matches.WithLabelValues(id).Inc() },
 		Undecodable:     m.undecodable.Inc,
+		Silences:        silences,
+		AlertTopic:      cfg.AlertTopic,
+		AlertMessages: func(kind string, silenced bool) {
+			m.alertMessages.WithLabelValues(kind, strconv.FormatBool(silenced)).Inc()
+		},
 		Rebuilt: func(n int, took time.Duration, err error) {
 			m.rebuildEvents.Add(float64(n))
 			if err != nil {
@@ -171,6 +213,8 @@ type metrics struct {
 	sourceLag     *prometheus.GaugeVec
 	rebuildEvents prometheus.Counter
 	rebuildErrors prometheus.Counter
+	alertMessages *prometheus.CounterVec
+	alertsHeld    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -220,10 +264,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		rebuildErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tripline_detect_correlation_rebuild_errors_total", Help: "Correlation state rebuilds that failed (state partial).",
 		}),
+		alertMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tripline_detect_alert_messages_total", Help: "Alert changes written to tripline.alerts, by kind and whether a silence holds the alert.",
+		}, []string{"kind", "silenced"}),
+		alertsHeld: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tripline_detect_open_alerts", Help: "Alerts whose window is still open, held in memory.",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.events, m.matches, m.undecodable, m.batchSeconds, m.batchErrors,
-			m.stateGroups, m.stateBytes, m.late, m.held, m.forced, m.duplicates, m.watermarkLag, m.sourceLag, m.rebuildEvents, m.rebuildErrors)
+			m.stateGroups, m.stateBytes, m.late, m.held, m.forced, m.duplicates, m.watermarkLag, m.sourceLag, m.rebuildEvents, m.rebuildErrors,
+			m.alertMessages, m.alertsHeld)
 	}
 	return m
 }
@@ -237,6 +288,9 @@ func (m *metrics) observe(h *Handler) {
 	m.held.Set(float64(st.Held))
 	m.forced.Set(float64(st.Forced))
 	m.duplicates.Set(float64(st.Duplicates))
+	if h.grouper != nil {
+		m.alertsHeld.Set(float64(h.grouper.Stats().Alerts))
+	}
 	now := h.now()
 	for _, p := range h.Watermark.Partitions() {
 		m.watermarkLag.WithLabelValues(strconv.Itoa(p)).Set(h.Watermark.Lag(p, now).Seconds())

@@ -355,20 +355,29 @@ func (c *Core) Restore(partition string, frontier Key) {
 }
 
 // Replay feeds one stored event during a rebuild (see Restore): it takes
-// part in the correlations; plain rules emitted its detections when it
-// first arrived, so they go to Config.Replayed only.
-func (c *Core) Replay(ev *Event) {
+// part in the correlations. Its plain matches were emitted when it first
+// arrived if it is up to the restored frontier: those go to
+// Config.Replayed. A later one may not have reached the detector before
+// the restart: its plain matches go to emit (detection IDs are
+// deterministic, so emitting one again is harmless).
+func (c *Core) Replay(ev *Event, emit Emit) {
 	c.matched = c.snap.Rules.Match(ev.Source, c.matched[:0])
 	cs := c.snap.Correlations
+	var plain Emit
+	if p := c.parts[ev.Partition]; p != nil && !p.silentUntil.Before(Key{ev.Time, ev.ID}) {
+		plain = c.cfg.Replayed
+	} else {
+		plain = emit
+	}
 	consumed := false
 	for _, r := range c.matched {
-		if c.cfg.Replayed != nil && cs.Generates(r.Identity()) {
-			c.cfg.Replayed(Result{Rule: r, Event: ev})
+		if plain != nil && cs.Generates(r.Identity()) {
+			plain(Result{Rule: r, Event: ev})
 		}
 		consumed = consumed || cs.Consumes(r.Identity())
 	}
 	if consumed {
-		c.hold(ev, func(Result) {})
+		c.hold(ev, emit)
 	}
 }
 

@@ -153,7 +153,7 @@ func TestRestoreEmitsOnlyAfterTheFrontier(t *testing.T) {
 		for i := range evs {
 			if evs[i].MSP == msp {
 				in := detection.ContractEvent(&evs[i])
-				restarted.Replay(&in)
+				restarted.Replay(&in, emit(second))
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/engine"
+	"github.com/tripline/tripline/fields"
 	"github.com/tripline/tripline/record"
 )
 
@@ -157,4 +158,16 @@ func Summary(r *engine.Rule, ev *contract.Event) string {
 // ContractEvent returns the core's input for a decoded contract event.
 func ContractEvent(ev *contract.Event) Event {
 	return Event{Source: ev, Contract: ev, ID: ev.EventID, Time: ev.Time, Partition: ev.MSP}
+}
+
+// Source is the event a result's fields come from: the matched event, or
+// the event that completed the correlation. Nil when there is none.
+func (r Result) Source() fields.Source {
+	if r.Correlation != nil {
+		return r.Correlation.Source
+	}
+	if r.Event != nil {
+		return r.Event.Source
+	}
+	return nil
 }

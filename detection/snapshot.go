@@ -6,7 +6,6 @@ import (
 	"github.com/tripline/tripline/alert"
 	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/engine"
-	"github.com/tripline/tripline/fields"
 	"github.com/tripline/tripline/record"
 )
 
@@ -48,13 +47,5 @@ func (s *Snapshot) AlertHold() time.Duration {
 // policy of r's rule in this snapshot, setting rec's AlertID and
 // IncidentID. The detector and offline evaluation both group through it.
 func (s *Snapshot) Group(g *alert.Grouper, r Result, rec *record.Detection) alert.Changes {
-	// The event whose fields the alert groups on: the matched event, or
-	// the one that completed the correlation.
-	var src fields.Source
-	if r.Correlation != nil {
-		src = r.Correlation.Source
-	} else if r.Event != nil {
-		src = r.Event.Source
-	}
-	return g.Add(rec, src, s.AlertPolicy(r.RuleID()))
+	return g.Add(rec, r.Source(), s.AlertPolicy(r.RuleID()))
 }

@@ -19,6 +19,10 @@ const (
 	TopicSoftwareUpdates = "msp.software_updates"
 	TopicEvents          = "tripline.events"
 	TopicDLQ             = "tripline.dlq"
+	// TopicAlerts carries alert changes from detect to notify
+	// (docs/alerts.md); TopicAlertsDLQ what notify could not deliver.
+	TopicAlerts    = "tripline.alerts"
+	TopicAlertsDLQ = "tripline.alerts.dlq"
 )
 
 // Config says how to reach the brokers.

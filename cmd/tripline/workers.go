@@ -82,6 +82,8 @@ func runDetect(ctx context.Context, args []string, _, stderr io.Writer) error {
 	placeholders := fs.String("placeholders", "", "YAML file with the values of |expand placeholders (name: [values])")
 	eventsTopic := fs.String("events-topic", kafkaio.TopicEvents, "normalised events topic")
 	dlqTopic := fs.String("dlq-topic", kafkaio.TopicDLQ, "dead-letter topic")
+	alertsTopic := fs.String("alerts-topic", kafkaio.TopicAlerts, "topic of alert changes for tripline notify (docs/alerts.md)")
+	silenceEvery := fs.Duration("silence-refresh", detect.DefaultSilenceRefresh, "how often to read the silences from ClickHouse")
 	lateness := fs.Duration("lateness", watermark.DefaultLateness, "how far out of event-time order one source partition's events may be: the watermark trails the sources' newest event times by this much; events behind it are late (counted, skipped by correlations)")
 	idle := fs.Duration("idle-timeout", watermark.DefaultIdleTimeout, "how long a caught-up source partition with no new events keeps holding the watermark back (a paused producer resuming within it is still in time)")
 	maxHeld := fs.Int("max-held", detection.DefaultMaxHeld, "events held for correlations while the watermark waits for a lagging source; past it the oldest are released early")
@@ -121,6 +123,7 @@ func runDetect(ctx context.Context, args []string, _, stderr io.Writer) error {
 			Kafka: kcfg, Group: *group, EventsTopic: *eventsTopic, DLQTopic: *dlqTopic,
 			BatchSize: c.batchSize, FlushInterval: c.flushEvery, ShutdownTimeout: c.shutdownWait, MaxMessageBytes: c.maxMessage,
 			Rules: mgr, Store: ist, State: ist, Log: log, Registerer: reg, Ready: ready,
+			Alerts: ist, AlertTopic: *alertsTopic, Silences: st, SilenceRefresh: *silenceEvery,
 			Core:      detection.Config{MaxHeld: *maxHeld},
 			Watermark: watermark.Merger{Lateness: *lateness, IdleTimeout: *idle},
 		})

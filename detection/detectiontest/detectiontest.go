@@ -5,8 +5,12 @@ package detectiontest
 
 import (
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
+	"time"
 
+	"github.com/tripline/tripline/alert"
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/detection"
 )
@@ -22,6 +26,42 @@ func Offline(snap *detection.Snapshot, evs []contract.Event) map[string]string {
 	}
 	core.Flush(emit)
 	return out
+}
+
+// OfflineAlerts is the alerts `tripline rules eval --alerts` forms from
+// evs: alert ID -> count of detections.
+func OfflineAlerts(snap *detection.Snapshot, evs []contract.Event) map[string]uint64 {
+	core := detection.New(snap, detection.Config{})
+	g := alert.NewGrouper(alert.Config{Hold: snap.AlertHold()})
+	out := map[string]uint64{}
+	emit := func(r detection.Result) {
+		rec := r.Record(time.Time{}, detection.Coordinates{})
+		for _, a := range snap.Group(g, r, &rec).Alerts {
+			out[a.AlertID] = a.Count
+		}
+	}
+	for i := range evs {
+		in := detection.ContractEvent(&evs[i])
+		core.Process(&in, emit)
+	}
+	core.Flush(emit)
+	return out
+}
+
+// DiffAlerts lists how two sets of alerts (ID -> count) differ.
+func DiffAlerts(want, got map[string]uint64) string {
+	var b strings.Builder
+	for _, id := range slices.Sorted(maps.Keys(want)) {
+		if got[id] != want[id] {
+			fmt.Fprintf(&b, "alert %s: count %d, want %d\n", id, got[id], want[id])
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(got)) {
+		if _, ok := want[id]; !ok {
+			fmt.Fprintf(&b, "alert %s: count %d, not offline\n", id, got[id])
+		}
+	}
+	return b.String()
 }
 
 // Correlations counts the detections in ds that correlations raised.

@@ -24,10 +24,12 @@ const (
 	TableEvents     = "events"
 	TableDetections = "detections"
 	TableFrontiers  = "correlation_frontiers"
+	TableAlerts     = "alerts"
+	TableIncidents  = "incidents"
 )
 
 // Store is a *store.Store whose inserts (InsertEvents, InsertDetections,
-// SaveFrontiers) are timed and counted; every other method (the history
+// InsertAlerts, InsertIncidents, SaveFrontiers) are timed and counted; every other method (the history
 // reads of stateful detection, say) is promoted unchanged.
 type Store struct {
 	*store.Store
@@ -83,6 +85,22 @@ func (s *Store) InsertDetections(ctx context.Context, ds []record.Detection) err
 	start := time.Now()
 	err := s.Store.InsertDetections(ctx, ds)
 	s.observe(TableDetections, len(ds), start, err)
+	return err
+}
+
+// InsertAlerts implements detect.AlertStore.
+func (s *Store) InsertAlerts(ctx context.Context, as []record.Alert) error {
+	start := time.Now()
+	err := s.Store.InsertAlerts(ctx, as)
+	s.observe(TableAlerts, len(as), start, err)
+	return err
+}
+
+// InsertIncidents implements detect.AlertStore.
+func (s *Store) InsertIncidents(ctx context.Context, is []record.Incident) error {
+	start := time.Now()
+	err := s.Store.InsertIncidents(ctx, is)
+	s.observe(TableIncidents, len(is), start, err)
 	return err
 }
 
