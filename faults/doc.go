@@ -48,7 +48,13 @@
 //   - TestBrokerOutage: the Kafka broker goes away (listener closed) and
 //     comes back on the same port with the same data directory;
 //   - TestPoisonMessages: poison messages (malformed, deeply nested, invalid
-//     UTF-8, non-contract JSON on tripline.events) between valid ones.
+//     UTF-8, non-contract JSON on tripline.events) between valid ones;
+//   - TestNotifySIGKILL (notify_test.go): `tripline notify` SIGKILLed while
+//     it delivers a backlog of alerts to a Standard Webhooks receiver, and
+//     restarted: every alert delivered (the batch in flight twice, with the
+//     same webhook-id), every offset committed, a delivered row per
+//     message in alert_deliveries; TestNotifyPoisonConfig: notify refuses
+//     to start with a bad config, naming file:line.
 //
 // The tests need a clickhouse-server binary: without one they are skipped,
 // or fail when CI=true. They are skipped under -short. `make faults` runs
