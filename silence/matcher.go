@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 
@@ -94,6 +95,10 @@ type Matcher struct {
 
 	field field
 	re    *regexp.Regexp
+	// alts, when set, replaces re: the expression is one literal or an
+	// alternation of literals (level=~high|critical, the common case),
+	// compared as strings rather than run as a program.
+	alts []string
 }
 
 // Parse parses one matcher: key=value, key!=value, key=~regex or
@@ -136,6 +141,7 @@ func Parse(s string) (Matcher, error) {
 			return Matcher{}, fmt.Errorf("matcher %q: %w", s, err)
 		}
 		m.re = re
+		m.alts = literals(m.Value)
 	default:
 		if f == fLevel && !slices.Contains(Levels, m.Value) {
 			return Matcher{}, fmt.Errorf("matcher %q: level must be one of %s", s, strings.Join(Levels, ", "))
@@ -236,10 +242,51 @@ func (m *Matcher) Matches(a *record.Alert) bool {
 
 // positive is the = or =~ test behind every op.
 func (m *Matcher) positive(v string) bool {
-	if m.re != nil {
+	switch {
+	case m.alts != nil:
+		for _, a := range m.alts {
+			if v == a {
+				return true
+			}
+		}
+		return false
+	case m.re != nil:
 		return m.re.MatchString(v)
 	}
 	return v == m.Value
+}
+
+// literals returns the strings an expression matches when it is a
+// case-sensitive literal or an alternation of such literals, else nil.
+// The parser factors common prefixes ("ab|ac" becomes "a[bc]"), so only
+// expressions that stay plain literals qualify; anything else runs as a
+// regular expression.
+func literals(expr string) []string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	lit := func(r *syntax.Regexp) (string, bool) {
+		if r.Op != syntax.OpLiteral || r.Flags&syntax.FoldCase != 0 {
+			return "", false
+		}
+		return string(r.Rune), true
+	}
+	if s, ok := lit(re); ok {
+		return []string{s}
+	}
+	if re.Op != syntax.OpAlternate {
+		return nil
+	}
+	out := make([]string, 0, len(re.Sub))
+	for _, sub := range re.Sub {
+		s, ok := lit(sub)
+		if !ok {
+			return nil
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func (m *Matcher) value(a *record.Alert) string {

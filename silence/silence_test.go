@@ -65,6 +65,27 @@ func TestParseAndMatch(t *testing.T) {
 	}
 }
 
+// TestLiteralFastPath holds the string comparison of literal alternations
+// to what the regular expression would answer.
+func TestLiteralFastPath(t *testing.T) {
+	for _, expr := range []string{"high|critical", "high", "abc|abd", "a.c", "(?i)high", "high|", "x|x+", `a\.b|c`, "", "t-1|t-2|t-3"} {
+		m, err := Parse("tenant=~" + expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow := Matcher{Key: m.Key, Op: m.Op, Value: m.Value, field: m.field, re: m.re}
+		for _, v := range []string{"high", "HIGH", "critical", "abc", "abd", "a.c", "abc ", "", "x", "xx", "a.b", "c", "t-2", "t-4"} {
+			a := &record.Alert{Tenant: v}
+			if m.Matches(a) != slow.Matches(a) {
+				t.Errorf("tenant=~%s on %q: fast path %v, regexp %v", expr, v, m.Matches(a), slow.Matches(a))
+			}
+		}
+	}
+	if m, _ := Parse("level=~high|critical"); m.alts == nil {
+		t.Error("high|critical does not take the fast path")
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	for _, bad := range []string{
 		"", "rule_id", "=x", "!=x", "=~x", "nosuch=1", "package.sha=1", "attributes.=1",
