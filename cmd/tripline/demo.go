@@ -25,6 +25,7 @@ import (
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/ops"
 	"github.com/tripline/tripline/pipeline"
+	"github.com/tripline/tripline/record"
 	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/simulate"
@@ -219,19 +220,8 @@ func demoSummary(ctx context.Context, stdout io.Writer, st *store.Store, reg *pr
 	}
 	dead := ops.SumBy(reg, "tripline_ingest_dead_lettered_total", "reason")
 	fmt.Fprintf(stdout, "\nSummary (%d messages end to end in %s)\n", produced, took.Round(time.Millisecond))
-	fmt.Fprintf(stdout, "  events ingested:  %d (%d distinct event IDs)\n", rows, distinct)
-	var deadTotal float64
-	for _, v := range dead {
-		deadTotal += v
-	}
-	fmt.Fprintf(stdout, "  dead letters:     %.0f\n", deadTotal)
-	for _, k := range sortedKeys(dead) {
-		if dead[k] > 0 {
-			fmt.Fprintf(stdout, "    %-22s %.0f\n", k, dead[k])
-		}
-	}
-	if late := ops.Sum(reg, "tripline_detect_correlation_late_events"); late > 0 {
-		fmt.Fprintf(stdout, "  late events:      %.0f arrived behind their msp's watermark and were skipped by correlations\n", late)
+	if err := demoAlerts(ctx, stdout, st); err != nil {
+		return err
 	}
 	var total uint64
 	for _, n := range byRule {
@@ -273,12 +263,107 @@ func demoSummary(ctx context.Context, stdout io.Writer, st *store.Store, reg *pr
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "    (%d other rules and correlations raised nothing)\n", quiet)
+	fmt.Fprintf(stdout, "  events ingested:  %d (%d distinct event IDs)\n", rows, distinct)
+	var deadTotal float64
+	for _, v := range dead {
+		deadTotal += v
+	}
+	fmt.Fprintf(stdout, "  dead letters:     %.0f\n", deadTotal)
+	for _, k := range sortedKeys(dead) {
+		if dead[k] > 0 {
+			fmt.Fprintf(stdout, "    %-22s %.0f\n", k, dead[k])
+		}
+	}
+	if late := ops.Sum(reg, "tripline_detect_correlation_late_events"); late > 0 {
+		fmt.Fprintf(stdout, "  late events:      %.0f arrived behind their msp's watermark and were skipped by correlations\n", late)
+	}
 	host, port := splitAddr(addr)
-	fmt.Fprintf(stdout, "\nExplore them:\n  clickhouse-client --host %s --port %s --database tripline --query \"SELECT level, rule_title, tenant, actor_user, summary FROM detections FINAL ORDER BY first_time\"\n", host, port)
+	fmt.Fprintf(stdout, "\nExplore them:\n  clickhouse-client --host %s --port %s --database tripline --query \"SELECT level, rule_title, tenant, actor_user, count, summary FROM alerts FINAL ORDER BY first_time\"\n", host, port)
+	fmt.Fprintf(stdout, "  clickhouse-client --host %s --port %s --database tripline --query \"SELECT level, rule_title, tenant, actor_user, summary FROM detections FINAL ORDER BY first_time\"\n", host, port)
 	if !keep {
 		fmt.Fprintln(stdout, "  (the demo's private server stops when the demo exits; run `tripline demo --keep` to explore)")
 	}
 	return nil
+}
+
+// demoAlerts prints what an analyst works first: the incidents and alerts
+// the detector grouped the detections into (docs/alerts.md), most severe
+// first.
+func demoAlerts(ctx context.Context, stdout io.Writer, st *store.Store) error {
+	incidents, err := st.Incidents(ctx, store.AllMSPs(), store.IncidentFilter{Limit: store.MaxAlertLimit})
+	if err != nil {
+		return err
+	}
+	alerts, err := st.Alerts(ctx, store.AllMSPs(), store.AlertFilter{Limit: store.MaxAlertLimit})
+	if err != nil {
+		return err
+	}
+	// An incident an alert left for an earlier one keeps a row without
+	// alerts.
+	incidents = slices.DeleteFunc(incidents, func(i record.Incident) bool { return len(i.AlertIDs) == 0 })
+	slices.SortStableFunc(incidents, func(a, b record.Incident) int {
+		if d := cmp.Compare(demoSeverity(a.Level), demoSeverity(b.Level)); d != 0 {
+			return d
+		}
+		return cmp.Compare(len(b.AlertIDs), len(a.AlertIDs))
+	})
+	fmt.Fprintf(stdout, "  incidents:        %d\n", len(incidents))
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	const shown = 10
+	for i, inc := range incidents {
+		if i == shown {
+			fmt.Fprintf(tw, "    (%d more)\n", len(incidents)-shown)
+			break
+		}
+		value := inc.EntityValue
+		if len(value) > 16 {
+			value = value[:16] + "…"
+		}
+		fmt.Fprintf(tw, "    %s\t%s %s\t%s\t%d alerts, %d tenants\n", inc.Level, inc.EntityKind, value, inc.MSP, len(inc.AlertIDs), len(inc.Tenants))
+	}
+	tw.Flush()
+
+	// Alerts per rule: how many, and how many detections they hold.
+	type ruleAlerts struct {
+		level, title string
+		alerts       int
+		detections   uint64
+	}
+	byRule := map[string]*ruleAlerts{}
+	var order []string
+	for _, a := range alerts {
+		r := byRule[a.RuleID]
+		if r == nil {
+			r = &ruleAlerts{level: a.Level, title: a.RuleTitle}
+			byRule[a.RuleID] = r
+			order = append(order, a.RuleID)
+		}
+		r.alerts++
+		r.detections += a.Count
+	}
+	slices.SortStableFunc(order, func(x, y string) int {
+		a, b := byRule[x], byRule[y]
+		if d := cmp.Compare(demoSeverity(a.level), demoSeverity(b.level)); d != 0 {
+			return d
+		}
+		return cmp.Compare(b.alerts, a.alerts)
+	})
+	fmt.Fprintf(stdout, "  alerts:           %d\n", len(alerts))
+	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	for _, id := range order {
+		r := byRule[id]
+		fmt.Fprintf(tw, "    %d\t%s\t%s\t(%d detections)\n", r.alerts, r.level, r.title, r.detections)
+	}
+	tw.Flush()
+	return nil
+}
+
+// demoSeverity orders levels most severe first.
+func demoSeverity(level string) int {
+	if i := slices.Index([]string{"critical", "high", "medium", "low", "informational"}, level); i >= 0 {
+		return i
+	}
+	return 5
 }
 
 // demoIdleTimeout is the detector's idle timeout in the demo (see
