@@ -56,6 +56,13 @@ func Run(ctx context.Context, cfg WorkerConfig) error {
 	if cfg.Config == nil || cfg.Receivers == nil || cfg.Store == nil {
 		return errors.New("notify: config, receivers and store are required")
 	}
+	for _, r := range cfg.Config.Routes {
+		for _, name := range r.Receivers {
+			if cfg.Receivers.Sender(name) == nil {
+				return fmt.Errorf("notify: route %q: receiver %q was not built (BuildReceivers with this config)", r.Name, name)
+			}
+		}
+	}
 	if cfg.Group == "" {
 		cfg.Group = DefaultGroup
 	}
