@@ -40,6 +40,8 @@ func TestParseTokens(t *testing.T) {
 		"alice:" + h + ":viewer:",                // empty msp
 		"a:" + h + ":viewer\na:" + h + ":viewer", // duplicate
 		"a:" + h + ":viewer\nb:" + h + ":viewer", // same hash
+		"alice:" + h + ":viewer:msp-a:",          // empty tenant
+		"alice:" + h + ":viewer:msp-a:t:x",       // too many fields
 		"# only a comment",
 	} {
 		_, err := ParseTokens([]byte(bad), "tokens")
@@ -53,7 +55,7 @@ func TestParseTokens(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "tl_secretvalue") {
 		t.Errorf("a malformed hash field is echoed: %v", err)
 	}
-	secret, line, err := NewToken("carol", RoleAnalyst, "msp-b")
+	secret, line, err := NewToken("carol", RoleAnalyst, "msp-b", "")
 	if err != nil || strings.Contains(line, secret) {
 		t.Fatalf("NewToken: %q %q %v", secret, line, err)
 	}
@@ -87,6 +89,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		"/api/alerts/{id}":          {"get"},
 		"/api/alerts/{id}/{action}": {"post"},
 		"/api/incidents":            {"get"},
+		"/api/incidents/{id}":       {"get"},
 		"/api/silences":             {"get", "post"},
 		"/api/silences/{id}":        {"get"},
 		"/api/silences/{id}/expire": {"post"},
@@ -186,7 +189,8 @@ func TestAPI(t *testing.T) {
 	mk := func(id, msp, level string) record.Alert {
 		return record.Alert{AlertID: id, Fingerprint: "fp-" + id, RuleID: "rule-1", RuleTitle: "Rule One", Level: level, MSP: msp, Tenant: "t-1",
 			ActorUser: "tech1", GroupKeys: []string{"msp", "actor.user"}, GroupValues: []string{msp, "tech1"},
-			WindowStart: now.Truncate(24 * time.Hour), FirstTime: now, LastTime: now, Count: 1, EventIDs: []string{"e1"}}
+			WindowStart: now.Truncate(24 * time.Hour), FirstTime: now, LastTime: now, Count: 1, EventIDs: []string{"e1"},
+			IncidentID: "i-" + strings.TrimPrefix(msp, "msp-")}
 	}
 	if err := st.InsertAlerts(ctx, []record.Alert{mk("a-1", "msp-a", "high"), mk("a-2", "msp-a", "low"), mk("b-1", "msp-b", "critical")}); err != nil {
 		t.Fatal(err)
@@ -200,8 +204,8 @@ func TestAPI(t *testing.T) {
 
 	var lines []string
 	secrets := map[string]string{}
-	for _, tok := range [][3]string{{"root", RoleAnalyst, ""}, {"alice", RoleAnalyst, "msp-a"}, {"victor", RoleViewer, ""}} {
-		secret, line, err := NewToken(tok[0], tok[1], tok[2])
+	for _, tok := range [][4]string{{"root", RoleAnalyst, "", ""}, {"alice", RoleAnalyst, "msp-a", ""}, {"victor", RoleViewer, "", ""}, {"clinic", RoleViewer, "msp-a", "t-2"}} {
+		secret, line, err := NewToken(tok[0], tok[1], tok[2], tok[3])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -257,9 +261,23 @@ func TestAPI(t *testing.T) {
 	if inc := root.expect(200, "GET", "/api/incidents?level=critical", ""); len(inc["incidents"].([]any)) != 1 {
 		t.Errorf("critical incidents: %v", inc)
 	}
+	if inc := root.expect(200, "GET", "/api/incidents/i-a", ""); inc["incident"].(map[string]any)["incident_id"] != "i-a" || alertIDs(inc) != "a-1,a-2" {
+		t.Errorf("incident i-a: %v", inc)
+	}
+	alice.expect(404, "GET", "/api/incidents/i-b", "", "not_found")
+	if got := alertIDs(root.expect(200, "GET", "/api/alerts?incident=i-b", "")); got != "b-1" {
+		t.Errorf("alerts of incident inc-b: %s", got)
+	}
 	if inc := alice.expect(200, "GET", "/api/incidents", ""); len(inc["incidents"].([]any)) != 1 || inc["incidents"].([]any)[0].(map[string]any)["incident_id"] != "i-a" {
 		t.Errorf("alice's incidents: %v", inc)
 	}
+
+	// A client's viewer (one tenant) sees its tenant's alerts only.
+	clinic := client{t, srv.URL, secrets["clinic"]}
+	if got := alertIDs(clinic.expect(200, "GET", "/api/alerts", "")); got != "" {
+		t.Errorf("tenant t-2's alerts: %s (all alerts are t-1's)", got)
+	}
+	clinic.expect(404, "GET", "/api/alerts/a-1", "", "not_found")
 
 	// Triage.
 	victor.expect(403, "POST", "/api/alerts/a-1/ack", "", "forbidden")

@@ -65,6 +65,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/api/alerts/{id}", s.auth(s.getAlert, false))
 	mux.Handle("/api/alerts/{id}/{action}", s.auth(s.alertAction, true))
 	mux.Handle("/api/incidents", s.auth(s.listIncidents, false))
+	mux.Handle("/api/incidents/{id}", s.auth(s.getIncident, false))
 	mux.Handle("/api/silences", s.auth(s.silences, false))
 	mux.Handle("/api/silences/{id}", s.auth(s.getSilence, false))
 	mux.Handle("/api/silences/{id}/expire", s.auth(s.expireSilence, true))
@@ -203,12 +204,13 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 	if !method(w, r, http.MethodGet) {
 		return
 	}
-	q, err := query(r, "status", "level", "msp", "tenant", "rule", "since", "limit")
+	q, err := query(r, "status", "level", "msp", "tenant", "rule", "incident", "since", "limit")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f := triage.ListFilter{Status: q.Get("status"), MinLevel: q.Get("level"), MSP: q.Get("msp"), Tenant: q.Get("tenant"), RuleID: q.Get("rule")}
+	f := triage.ListFilter{Status: q.Get("status"), MinLevel: q.Get("level"), MSP: q.Get("msp"), Tenant: q.Get("tenant"),
+		RuleID: q.Get("rule"), IncidentID: q.Get("incident")}
 	if f.Since, err = triage.ParseSince(q.Get("since"), s.now()); err == nil {
 		f.Limit, err = limitParam(q)
 	}
@@ -318,6 +320,26 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	}{Incidents: make([]Incident, 0, len(is))}
 	for i := range is {
 		out.Incidents = append(out.Incidents, IncidentOf(&is[i]))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
+	if !method(w, r, http.MethodGet) {
+		return
+	}
+	if _, err := query(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d, err := s.svc.Incident(r.Context(), tokenOf(r).Scope(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := IncidentDetail{Incident: IncidentOf(&d.Incident), Alerts: make([]Alert, 0, len(d.Alerts))}
+	for i := range d.Alerts {
+		out.Alerts = append(out.Alerts, AlertOf(&d.Alerts[i]))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

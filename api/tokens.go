@@ -32,8 +32,11 @@ type Token struct {
 	Name string
 	Role string
 	// MSP binds the token to one MSP; empty sees every MSP.
-	MSP  string
-	hash [sha256.Size]byte
+	MSP string
+	// Tenant narrows an MSP-bound token to one tenant of it (a client's
+	// view: its alerts and incidents, no silences).
+	Tenant string
+	hash   [sha256.Size]byte
 }
 
 // Scope is the store scope of the token.
@@ -41,7 +44,7 @@ func (t *Token) Scope() store.Scope {
 	if t.MSP == "" {
 		return store.AllMSPs()
 	}
-	return store.OnlyMSP(t.MSP)
+	return store.OnlyTenant(t.MSP, t.Tenant)
 }
 
 // CanWrite reports whether the token may change things.
@@ -56,7 +59,7 @@ var tokenNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 
 // ParseTokens reads a tokens file: one token a line,
 //
-//	name:sha256hex:role[:msp]
+//	name:sha256hex:role[:msp[:tenant]]
 //
 // with role viewer or analyst; blank lines and lines starting with # are
 // ignored. The file holds hashes only (see NewToken), so a leaked file
@@ -78,13 +81,16 @@ func ParseTokens(data []byte, file string) (*Tokens, error) {
 			errs = append(errs, fmt.Errorf("%s:%d: %s", file, n, fmt.Sprintf(format, args...)))
 		}
 		parts := strings.Split(line, ":")
-		if len(parts) < 3 || len(parts) > 4 {
-			fail("want name:sha256hex:role[:msp]")
+		if len(parts) < 3 || len(parts) > 5 {
+			fail("want name:sha256hex:role[:msp[:tenant]]")
 			continue
 		}
 		t := Token{Name: parts[0], Role: parts[2]}
-		if len(parts) == 4 {
+		if len(parts) >= 4 {
 			t.MSP = parts[3]
+		}
+		if len(parts) == 5 {
+			t.Tenant = parts[4]
 		}
 		if !tokenNameRe.MatchString(t.Name) {
 			fail("token name %q: letters, digits and ._@- only, at most 64", t.Name)
@@ -111,8 +117,12 @@ func ParseTokens(data []byte, file string) (*Tokens, error) {
 			fail("token %s: role %q: want %s or %s", t.Name, t.Role, RoleViewer, RoleAnalyst)
 			continue
 		}
-		if len(parts) == 4 && strings.TrimSpace(t.MSP) == "" {
+		if len(parts) >= 4 && strings.TrimSpace(t.MSP) == "" {
 			fail("token %s: empty msp (leave the field out for every MSP)", t.Name)
+			continue
+		}
+		if len(parts) == 5 && strings.TrimSpace(t.Tenant) == "" {
+			fail("token %s: empty tenant (leave the field out for the whole MSP)", t.Name)
 			continue
 		}
 		ts.tokens = append(ts.tokens, t)
@@ -159,13 +169,19 @@ func (ts *Tokens) Lookup(secret string) *Token {
 }
 
 // NewToken makes a random token (256 bits, URL-safe base64) and the
-// tokens-file line that admits it.
-func NewToken(name, role, msp string) (secret, line string, err error) {
-	line = name + ":" + strings.Repeat("0", 64) + ":" + role
-	if msp != "" {
-		line += ":" + msp
+// tokens-file line that admits it; tenant needs msp.
+func NewToken(name, role, msp, tenant string) (secret, line string, err error) {
+	if tenant != "" && msp == "" {
+		return "", "", fmt.Errorf("new token: a tenant needs its msp")
 	}
-	if _, err := ParseTokens([]byte(line), "token"); err != nil {
+	suffix := ""
+	if msp != "" {
+		suffix = ":" + msp
+	}
+	if tenant != "" {
+		suffix += ":" + tenant
+	}
+	if _, err := ParseTokens([]byte(name+":"+strings.Repeat("0", 64)+":"+role+suffix), "token"); err != nil {
 		return "", "", err
 	}
 	b := make([]byte, 32)
@@ -174,9 +190,5 @@ func NewToken(name, role, msp string) (secret, line string, err error) {
 	}
 	secret = "tl_" + base64.RawURLEncoding.EncodeToString(b)
 	sum := sha256.Sum256([]byte(secret))
-	line = name + ":" + hex.EncodeToString(sum[:]) + ":" + role
-	if msp != "" {
-		line += ":" + msp
-	}
-	return secret, line, nil
+	return secret, name + ":" + hex.EncodeToString(sum[:]) + ":" + role + suffix, nil
 }

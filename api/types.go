@@ -139,6 +139,13 @@ func IncidentOf(r *record.Incident) Incident {
 		AlertIDs: nz(r.AlertIDs), Tenants: nz(r.Tenants), RuleIDs: nz(r.RuleIDs)}
 }
 
+// IncidentDetail is GET /api/incidents/{id}: the incident and the alerts
+// of it the caller may see.
+type IncidentDetail struct {
+	Incident Incident `json:"incident"`
+	Alerts   []Alert  `json:"alerts"`
+}
+
 // Silence is a silence as the API shows it.
 type Silence struct {
 	SilenceID string    `json:"silence_id"`

@@ -52,7 +52,7 @@ type SilenceFilter struct {
 
 // Silences lists silences, latest versions only, newest start first.
 func (s *Store) Silences(ctx context.Context, scope Scope, f SilenceFilter) ([]record.Silence, error) {
-	cond, args, err := scope.where("msp")
+	cond, args, err := scope.where("")
 	if err != nil {
 		return nil, fmt.Errorf("list silences: %w", err)
 	}
@@ -74,7 +74,7 @@ func (s *Store) Silences(ctx context.Context, scope Scope, f SilenceFilter) ([]r
 // Silence returns the latest version of one silence; ErrNotFound when it
 // does not exist or the scope may not see it.
 func (s *Store) Silence(ctx context.Context, scope Scope, id string) (record.Silence, error) {
-	cond, args, err := scope.where("msp")
+	cond, args, err := scope.where("")
 	if err != nil {
 		return record.Silence{}, fmt.Errorf("silence %s: %w", id, err)
 	}

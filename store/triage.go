@@ -52,6 +52,8 @@ type AlertFilter struct {
 	MSP    string
 	Tenant string
 	RuleID string
+	// IncidentID: the alerts of one incident.
+	IncidentID string
 	// Since: alerts whose last detection is at or after Since.
 	Since time.Time
 	// Limit caps the result (default DefaultAlertLimit, at most
@@ -85,7 +87,7 @@ const alertSelect = "alert_id, fingerprint, rule_id, rule_title, level, tags, ms
 // USING (its JOIN ... ON is too limited); an alert without actions gets
 // the join's defaults (an empty status, read as open).
 func (s *Store) alertsQuery(scope Scope, f AlertFilter, alertID string) (string, []any, error) {
-	scopeCond, args, err := scope.where("msp")
+	scopeCond, args, err := scope.where("tenant = ?")
 	if err != nil {
 		return "", nil, err
 	}
@@ -106,6 +108,9 @@ func (s *Store) alertsQuery(scope Scope, f AlertFilter, alertID string) (string,
 	if f.RuleID != "" {
 		add("rule_id = ?", f.RuleID)
 	}
+	if f.IncidentID != "" {
+		add("incident_id = ?", f.IncidentID)
+	}
 	if len(f.Levels) > 0 {
 		add("has(?, level)", f.Levels)
 	}
@@ -114,9 +119,12 @@ func (s *Store) alertsQuery(scope Scope, f AlertFilter, alertID string) (string,
 		add("last_time >= ?", f.Since.UTC().Truncate(time.Second))
 	}
 	// The action log is folded only for the alerts the filter selects
-	// (and confined to the scope, its msp column being the alert's), so
-	// the grouped subquery stays as small as the answer.
-	actScope, actArgs, _ := scope.where("msp")
+	// (which the scope confines), and by msp, its column being the
+	// alert's, so the grouped subquery stays as small as the answer.
+	actScope, actArgs, _ := OnlyMSP(scope.msp).where("")
+	if scope.all {
+		actScope, actArgs = "1", nil
+	}
 	where := strings.Join(conds, " AND ")
 	filterArgs := args
 	args = append(append(append([]any{}, filterArgs...), actArgs...), filterArgs...)
@@ -228,7 +236,9 @@ func (s *Store) AppendActions(ctx context.Context, scope Scope, acts []record.Al
 		if a.ActionID == "" || a.AlertID == "" || a.At.IsZero() {
 			return fmt.Errorf("append alert actions: row %d has no action ID, alert ID or time", i)
 		}
-		if !scope.Allows(a.MSP) {
+		// A tenant scope's caller acts only on alerts it could read
+		// (triage reads the alert first); the log has no tenant column.
+		if !scope.all && (scope.msp == "" || scope.msp != a.MSP) {
 			return fmt.Errorf("append alert actions: alert %s: %w", a.AlertID, ErrForbidden)
 		}
 		id[i], alert[i], msp[i], at[i], actor[i], action[i] = a.ActionID, a.AlertID, a.MSP, a.At.UnixNano(), a.Actor, a.Action
@@ -245,7 +255,9 @@ func (s *Store) AppendActions(ctx context.Context, scope Scope, acts []record.Al
 
 // AlertActions returns an alert's triage log, oldest first.
 func (s *Store) AlertActions(ctx context.Context, scope Scope, alertID string) ([]record.AlertAction, error) {
-	cond, args, err := scope.where("msp")
+	// The log has no tenant column: a tenant scope reads the log of an
+	// alert of its tenant.
+	cond, args, err := scope.where("alert_id IN (SELECT alert_id FROM " + s.table("alerts") + " WHERE tenant = ?)")
 	if err != nil {
 		return nil, fmt.Errorf("alert %s actions: %w", alertID, err)
 	}
@@ -298,7 +310,7 @@ const MaxAlertDetections = 1000
 // AlertDetections returns the detections of alert a (as read by Alert),
 // oldest first, at most limit (default and cap MaxAlertDetections).
 func (s *Store) AlertDetections(ctx context.Context, scope Scope, a *record.Alert, limit int) ([]AlertDetection, error) {
-	if !scope.Allows(a.MSP) {
+	if !scope.AllowsAlert(a.MSP, a.Tenant) {
 		return nil, fmt.Errorf("alert %s detections: %w", a.AlertID, ErrNotFound)
 	}
 	if limit <= 0 || limit > MaxAlertDetections {
@@ -329,19 +341,23 @@ func (s *Store) AlertDetections(ctx context.Context, scope Scope, a *record.Aler
 
 // IncidentFilter selects incidents. Zero fields do not filter.
 type IncidentFilter struct {
-	Levels []string
-	MSP    string
-	Since  time.Time
-	Limit  int
+	IncidentID string
+	Levels     []string
+	MSP        string
+	Since      time.Time
+	Limit      int
 }
 
 // Incidents lists incidents, newest last alert first.
 func (s *Store) Incidents(ctx context.Context, scope Scope, f IncidentFilter) ([]record.Incident, error) {
-	cond, args, err := scope.where("msp")
+	cond, args, err := scope.where("has(tenants, ?)")
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
 	conds := []string{cond}
+	if f.IncidentID != "" {
+		conds, args = append(conds, "incident_id = ?"), append(args, f.IncidentID)
+	}
 	if f.MSP != "" {
 		conds, args = append(conds, "msp = ?"), append(args, f.MSP)
 	}

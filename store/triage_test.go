@@ -253,3 +253,59 @@ func TestSilences(t *testing.T) {
 		t.Errorf("msp-b read msp-a's silence: %v", err)
 	}
 }
+
+// TestTenantScope: a client's viewer sees its tenant's alerts, their log
+// and detections, the incidents involving it, and no silences.
+func TestTenantScope(t *testing.T) {
+	s := openTest(t, "t_tenant_scope")
+	ctx := testCtx(t)
+	base := time.Now().UTC().Truncate(time.Second)
+	if err := s.InsertAlerts(ctx, testAlerts(base)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendActions(ctx, AllMSPs(), []record.AlertAction{
+		{ActionID: "x1", AlertID: "a1", MSP: "msp-a", At: base, Actor: "alice", Action: ActionAck, StatusFrom: StatusOpen, StatusTo: StatusAcknowledged},
+		{ActionID: "x2", AlertID: "a2", MSP: "msp-a", At: base, Actor: "alice", Action: ActionAck, StatusFrom: StatusOpen, StatusTo: StatusAcknowledged},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertIncidents(ctx, []record.Incident{
+		{IncidentID: "i1", MSP: "msp-a", Level: "high", WindowStart: base, FirstTime: base, LastTime: base, Tenants: []string{"t-1", "t-2"}},
+		{IncidentID: "i2", MSP: "msp-a", Level: "high", WindowStart: base, FirstTime: base, LastTime: base, Tenants: []string{"t-2"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveSilence(ctx, AllMSPs(), record.Silence{SilenceID: "s1", Matchers: []string{"level=low"}, Starts: base, Ends: base.Add(time.Hour), Author: "a", Reason: "r", MSP: "msp-a"}); err != nil {
+		t.Fatal(err)
+	}
+	t1 := OnlyTenant("msp-a", "t-1")
+	got, err := s.Alerts(ctx, t1, AlertFilter{})
+	if err != nil || !slices.Equal(ids(got), []string{"a1", "a4"}) || got[0].Status != StatusAcknowledged {
+		t.Errorf("tenant t-1's alerts = %v, %v", ids(got), err)
+	}
+	if _, err := s.Alert(ctx, t1, "a2"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("t-1 read t-2's alert: %v", err)
+	}
+	if log, err := s.AlertActions(ctx, t1, "a1"); err != nil || len(log) != 1 {
+		t.Errorf("t-1's log of a1 = %v, %v", log, err)
+	}
+	if log, err := s.AlertActions(ctx, t1, "a2"); err != nil || len(log) != 0 {
+		t.Errorf("t-1 read t-2's log: %v, %v", log, err)
+	}
+	a2 := testAlerts(base)[1]
+	if _, err := s.AlertDetections(ctx, t1, &a2, 0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("t-1 read t-2's detections: %v", err)
+	}
+	if inc, err := s.Incidents(ctx, t1, IncidentFilter{}); err != nil || len(inc) != 1 || inc[0].IncidentID != "i1" {
+		t.Errorf("t-1's incidents = %+v, %v", inc, err)
+	}
+	if sil, err := s.Silences(ctx, t1, SilenceFilter{}); err != nil || len(sil) != 0 {
+		t.Errorf("t-1's silences = %+v, %v", sil, err)
+	}
+	if err := s.SaveSilence(ctx, t1, record.Silence{SilenceID: "s2", MSP: "msp-a"}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("t-1 saved a silence: %v", err)
+	}
+	if OnlyTenant("msp-a", "") != OnlyMSP("msp-a") || !t1.AllowsAlert("msp-a", "t-1") || t1.AllowsAlert("msp-a", "t-2") || t1.Allows("msp-a") {
+		t.Error("scope predicates")
+	}
+}

@@ -108,8 +108,10 @@ type ListFilter struct {
 	MSP      string
 	Tenant   string
 	RuleID   string
-	Since    time.Time
-	Limit    int
+	// IncidentID: the alerts of one incident.
+	IncidentID string
+	Since      time.Time
+	Limit      int
 }
 
 // List returns alerts with their triage state, newest first.
@@ -125,7 +127,7 @@ func (s *Service) List(ctx context.Context, scope store.Scope, f ListFilter) ([]
 		return nil, fmt.Errorf("%w: limit %d: want 1 to %d", ErrInvalid, f.Limit, store.MaxAlertLimit)
 	}
 	return s.store.Alerts(ctx, scope, store.AlertFilter{
-		Status: f.Status, Levels: levels, MSP: f.MSP, Tenant: f.Tenant, RuleID: f.RuleID, Since: f.Since, Limit: f.Limit,
+		Status: f.Status, Levels: levels, MSP: f.MSP, Tenant: f.Tenant, RuleID: f.RuleID, IncidentID: f.IncidentID, Since: f.Since, Limit: f.Limit,
 	})
 }
 
@@ -374,5 +376,47 @@ func (s *Service) Incidents(ctx context.Context, scope store.Scope, minLevel, ms
 	if limit < 0 || limit > store.MaxAlertLimit {
 		return nil, fmt.Errorf("%w: limit %d: want 1 to %d", ErrInvalid, limit, store.MaxAlertLimit)
 	}
-	return s.store.Incidents(ctx, scope, store.IncidentFilter{Levels: levels, MSP: msp, Since: since, Limit: limit})
+	is, err := s.store.Incidents(ctx, scope, store.IncidentFilter{Levels: levels, MSP: msp, Since: since, Limit: limit})
+	for i := range is {
+		narrow(scope, &is[i], nil)
+	}
+	return is, err
+}
+
+// narrow keeps a tenant scope's caller from learning about the other
+// tenants of an incident that spans several: it sees its own tenant and
+// the alerts it can read (alerts; none when not known).
+func narrow(scope store.Scope, r *record.Incident, alerts []store.AlertState) {
+	if scope.Tenant() == "" {
+		return
+	}
+	r.Tenants = []string{scope.Tenant()}
+	r.AlertIDs = r.AlertIDs[:0:0]
+	for i := range alerts {
+		r.AlertIDs = append(r.AlertIDs, alerts[i].AlertID)
+	}
+}
+
+// IncidentDetail is one incident and its alerts.
+type IncidentDetail struct {
+	Incident record.Incident
+	Alerts   []store.AlertState
+}
+
+// Incident returns one incident with (at most store.MaxAlertLimit of) its
+// alerts the scope may see.
+func (s *Service) Incident(ctx context.Context, scope store.Scope, id string) (IncidentDetail, error) {
+	is, err := s.store.Incidents(ctx, scope, store.IncidentFilter{IncidentID: id, Limit: 1})
+	if err != nil {
+		return IncidentDetail{}, err
+	}
+	if id == "" || len(is) == 0 {
+		return IncidentDetail{}, fmt.Errorf("incident %s: %w", id, store.ErrNotFound)
+	}
+	as, err := s.store.Alerts(ctx, scope, store.AlertFilter{IncidentID: id, Limit: store.MaxAlertLimit})
+	if err != nil {
+		return IncidentDetail{}, err
+	}
+	narrow(scope, &is[0], as)
+	return IncidentDetail{Incident: is[0], Alerts: as}, nil
 }

@@ -286,3 +286,37 @@ func TestPublishesClosesAndReopens(t *testing.T) {
 		t.Errorf("notify cannot read the close: %v", err)
 	}
 }
+
+// TestTenantViewOfIncident: a client sees its own tenant in an incident
+// that spans several, not the others.
+func TestTenantViewOfIncident(t *testing.T) {
+	st, ctx := open(t, "t_triage_tenant")
+	a := testAlert()
+	a.IncidentID = "inc-1"
+	b := testAlert()
+	b.AlertID, b.Tenant, b.IncidentID = "alert-2", "t-2", "inc-1"
+	if err := st.InsertAlerts(ctx, []record.Alert{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.InsertIncidents(ctx, []record.Incident{{IncidentID: "inc-1", MSP: "msp-a", Level: "high", WindowStart: a.WindowStart,
+		FirstTime: a.FirstTime, LastTime: a.LastTime, AlertIDs: []string{"alert-1", "alert-2"}, Tenants: []string{"t-1", "t-2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	svc := New(st)
+	scope := store.OnlyTenant("msp-a", "t-2")
+	d, err := svc.Incident(ctx, scope, "inc-1")
+	if err != nil || len(d.Alerts) != 1 || d.Alerts[0].AlertID != "alert-2" || strings.Join(d.Incident.Tenants, ",") != "t-2" ||
+		strings.Join(d.Incident.AlertIDs, ",") != "alert-2" {
+		t.Errorf("t-2's view of inc-1: %+v, %v", d, err)
+	}
+	list, err := svc.Incidents(ctx, scope, "", "", time.Time{}, 0)
+	if err != nil || len(list) != 1 || strings.Join(list[0].Tenants, ",") != "t-2" || len(list[0].AlertIDs) != 0 {
+		t.Errorf("t-2's incidents: %+v, %v", list, err)
+	}
+	if d, err := svc.Incident(ctx, store.AllMSPs(), "inc-1"); err != nil || len(d.Incident.Tenants) != 2 || len(d.Alerts) != 2 {
+		t.Errorf("the operator's view of inc-1: %+v, %v", d, err)
+	}
+	if _, err := svc.Incident(ctx, store.OnlyMSP("msp-b"), "inc-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("msp-b read inc-1: %v", err)
+	}
+}

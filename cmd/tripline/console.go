@@ -17,7 +17,7 @@ import (
 
 const consoleUsage = `Usage:
   tripline console --listen ADDR --tokens FILE [--clickhouse ...] [--brokers ...]
-  tripline console token --name NAME --role viewer|analyst [--msp MSP]
+  tripline console token --name NAME --role viewer|analyst [--msp MSP [--tenant T]]
 
 console serves the HTTP JSON API under /api/ (see /api/openapi.yaml).
 token prints a new random token on stdout and, on stderr, the line to add
@@ -34,7 +34,7 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var c commonFlags
 	c.register(fs, false)
 	listen := fs.String("listen", "127.0.0.1:8080", "HTTP listen address")
-	tokensFile := fs.String("tokens", "", "API tokens file: lines name:sha256hex:role[:msp] (required)")
+	tokensFile := fs.String("tokens", "", "API tokens file: lines name:sha256hex:role[:msp[:tenant]] (required)")
 	c.registerKafka(fs, "")
 	topic := fs.String("alerts-topic", kafkaio.TopicAlerts, "publish closes and reopens here when --brokers is set, for tripline notify")
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long SIGTERM waits for requests in flight")
@@ -100,13 +100,14 @@ func runConsoleToken(args []string, stdout, stderr io.Writer) error {
 	name := fs.String("name", "", "token name: the actor of its actions (required)")
 	role := fs.String("role", api.RoleViewer, "viewer (read) or analyst (read, triage, silence)")
 	msp := fs.String("msp", "", "bind the token to this MSP (default: every MSP)")
+	tenant := fs.String("tenant", "", "with --msp: bind the token to this tenant of the MSP (a client's view)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return errUsage
 	}
-	secret, line, err := api.NewToken(*name, *role, *msp)
+	secret, line, err := api.NewToken(*name, *role, *msp, *tenant)
 	if err != nil {
 		return err
 	}
