@@ -60,6 +60,7 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Go(func() {
 		detectErr = detect.Run(ctx, detect.Config{
 			Kafka: cfg.Kafka, Group: cfg.DetectGroup, Store: cfg.Store, State: cfg.Store, Rules: cfg.Rules,
+			Alerts: cfg.Store, Silences: cfg.Store,
 			Core: cfg.Core, Watermark: cfg.Watermark,
 			BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval,
 			Log: cfg.Log, Registerer: cfg.Registerer,

@@ -13,6 +13,7 @@ import (
 	"github.com/tripline/tripline/chserver"
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/deadletter"
+	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/detection/detectiontest"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/kafkaio"
@@ -153,6 +154,20 @@ func produceSimulated(t *testing.T, cfg kafkaio.Config, n int, scenarios []strin
 // `tripline rules eval` does: detection ID -> rule.
 func offlineDetections(t *testing.T, values [][]byte) map[string]string {
 	t.Helper()
+	bundle, evs := offlineInput(t, values)
+	return detectiontest.Offline(bundle, evs)
+}
+
+// offlineAlerts is what `rules eval --alerts` forms from the same events:
+// alert ID -> count.
+func offlineAlerts(t *testing.T, values [][]byte) map[string]uint64 {
+	t.Helper()
+	bundle, evs := offlineInput(t, values)
+	return detectiontest.OfflineAlerts(bundle, evs)
+}
+
+func offlineInput(t *testing.T, values [][]byte) (*detection.Snapshot, []contract.Event) {
+	t.Helper()
 	bundle, errs := rules.LoadBundle(rules.Source{}, engine.Config{})
 	if len(errs) > 0 {
 		t.Fatal(errs)
@@ -166,20 +181,24 @@ func offlineDetections(t *testing.T, values [][]byte) map[string]string {
 		}
 		evs = append(evs, ev)
 	}
-	return detectiontest.Offline(bundle, evs)
+	return bundle, evs
 }
 
-// readDLQ returns every message on the dead-letter topic.
-func readDLQ(t *testing.T, cfg kafkaio.Config) []kafka.Message {
+// readTopic returns every message on topic, all partitions.
+func readTopic(t *testing.T, cfg kafkaio.Config, topic string) []kafka.Message {
 	t.Helper()
-	conn, err := kafka.DialLeader(context.Background(), "tcp", cfg.Brokers[0], kafkaio.TopicDLQ, 0)
+	conn, err := kafka.Dial("tcp", cfg.Brokers[0])
 	if err != nil {
 		t.Fatal(err)
 	}
+	parts, err := conn.ReadPartitions(topic)
 	conn.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []kafka.Message
-	for p := 0; p < 3; p++ {
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.Brokers, Topic: kafkaio.TopicDLQ, Partition: p, MaxWait: 100 * time.Millisecond})
+	for _, p := range parts {
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.Brokers, Topic: topic, Partition: p.ID, MaxWait: 100 * time.Millisecond})
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 			m, err := r.ReadMessage(ctx)
@@ -214,7 +233,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Every invalid message exactly once in the dead-letter topic, with its reason.
-	dlq := readDLQ(t, w.broker.Config())
+	dlq := readTopic(t, w.broker.Config(), kafkaio.TopicDLQ)
 	if len(dlq) != len(invalid) {
 		t.Fatalf("dead letters: %d, want %d", len(dlq), len(invalid))
 	}
@@ -293,6 +312,28 @@ func TestEndToEnd(t *testing.T) {
 	if d := detectiontest.Diff(offline, streamed); d != "" {
 		t.Errorf("detector and rules eval differ:\n%s", d)
 	}
+	// And the same alerts, each counting the same detections; every
+	// detection row names its alert.
+	alerts, err := w.store.Alerts(ctx, store.AllMSPs(), store.AlertFilter{Limit: store.MaxAlertLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamedAlerts := map[string]uint64{}
+	for _, a := range alerts {
+		streamedAlerts[a.AlertID] = a.Count
+	}
+	if d := detectiontest.DiffAlerts(offlineAlerts(t, valid), streamedAlerts); d != "" {
+		t.Errorf("detector and rules eval --alerts differ:\n%s", d)
+	}
+	for _, d := range dets {
+		if _, ok := streamedAlerts[d.AlertID]; !ok {
+			t.Errorf("detection %s (%s) names alert %q, which is not stored", d.DetectionID, d.RuleID, d.AlertID)
+		}
+	}
+	if n := len(readTopic(t, w.broker.Config(), kafkaio.TopicAlerts)); n < len(alerts) {
+		t.Errorf("%d messages on %s for %d alerts: every alert opens with one", n, kafkaio.TopicAlerts, len(alerts))
+	}
+	t.Logf("%d detections formed %d alerts", len(dets), len(alerts))
 
 	// A replay of the same input through fresh consumer groups leaves the
 	// deduplicated counts unchanged.
