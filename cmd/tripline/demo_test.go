@@ -62,8 +62,16 @@ func TestDemo(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no detections line:\n%s", out)
 	}
-	if n, _ := strconv.Atoi(m[1]); n == 0 {
+	n, _ := strconv.Atoi(m[1])
+	if n == 0 {
 		t.Errorf("demo raised no detections")
+	}
+	// The detector grouped them: fewer alerts than detections, and the
+	// two attacks in a few incidents.
+	alerts, _ := strconv.Atoi(regexp.MustCompile(`\n  alerts:\s+(\d+)`).FindStringSubmatch(out)[1])
+	incidents, _ := strconv.Atoi(regexp.MustCompile(`\n  incidents:\s+(\d+)`).FindStringSubmatch(out)[1])
+	if alerts == 0 || alerts >= n || incidents == 0 || incidents > alerts {
+		t.Errorf("%d detections, %d alerts, %d incidents: want 0 < incidents <= alerts < detections", n, alerts, incidents)
 	}
 }
 
