@@ -14,10 +14,10 @@ import (
 	"github.com/tripline/tripline/kafkaio"
 )
 
-// Default topics and group.
+// Default topics (kafkaio's: detect writes the one notify reads) and group.
 const (
-	TopicAlerts  = "tripline.alerts"
-	TopicDLQ     = "tripline.alerts.dlq"
+	TopicAlerts  = kafkaio.TopicAlerts
+	TopicDLQ     = kafkaio.TopicAlertsDLQ
 	DefaultGroup = "tripline-notify"
 )
 
