@@ -48,6 +48,19 @@ type Server struct {
 	tokens *Tokens
 	log    zerolog.Logger
 	now    func() time.Time
+	// session admits a request without a bearer token (the console's
+	// login session); nil admits none.
+	session func(*http.Request) *Token
+}
+
+// WithSession returns a copy of s that also admits requests for which
+// session returns a token: the console passes its cookie sessions, so
+// pages' scripts and analysts' browsers use the API as the user. session
+// must itself refuse state-changing requests that lack its CSRF proof.
+func (s *Server) WithSession(session func(*http.Request) *Token) *Server {
+	c := *s
+	c.session = session
+	return &c
 }
 
 // New returns the API on svc, admitting tokens.
@@ -104,6 +117,8 @@ func (s *Server) auth(h http.HandlerFunc, write bool) http.Handler {
 		var tok *Token
 		if strings.EqualFold(scheme, "Bearer") {
 			tok = s.tokens.Lookup(strings.TrimSpace(secret))
+		} else if s.session != nil && r.Header.Get("Authorization") == "" {
+			tok = s.session(r)
 		}
 		if tok == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tripline"`)
