@@ -6,7 +6,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -23,8 +27,12 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/rs/zerolog"
+
+	"github.com/tripline/tripline/api"
 	"github.com/tripline/tripline/broker"
 	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/notify"
 	"github.com/tripline/tripline/ops"
 )
 
@@ -35,6 +43,9 @@ const (
 	cmdDir           = "../cmd/tripline"
 	k8sDir           = "kubernetes"
 	readmePath       = "README.md"
+	gitignorePath    = "../.gitignore"
+	// notifyExamplePath is notify's example config, the one compose mounts.
+	notifyExamplePath = "notify.example.yml"
 
 	// secretPlaceholder is the only value a committed Secret may hold.
 	secretPlaceholder = "CHANGE-ME"
@@ -43,6 +54,11 @@ const (
 	// shutdownTimeout is the workers' default --shutdown-timeout: the
 	// grace period before SIGKILL must cover it.
 	shutdownTimeout = 30 * time.Second
+	// consoleShutdownTimeout is console's default --shutdown-timeout.
+	consoleShutdownTimeout = 10 * time.Second
+	// consoleDefaultListen is console's default --listen: loopback, which
+	// nothing outside its container reaches.
+	consoleDefaultListen = "127.0.0.1:8080"
 	// clickhouseNativePort is the port of ClickHouse's native protocol,
 	// the one tripline speaks (8123 is HTTP).
 	clickhouseNativePort = "9000"
@@ -60,6 +76,10 @@ var interpolation = regexp.MustCompile(`^\$\{[A-Za-z_][A-Za-z0-9_]*(:?-[^}]*)?\}
 type composeFile struct {
 	Services map[string]*composeService `yaml:"services"`
 	Volumes  map[string]any             `yaml:"volumes"`
+	Secrets  map[string]struct {
+		File        string `yaml:"file"`
+		Environment string `yaml:"environment"`
+	} `yaml:"secrets"`
 }
 
 type composeService struct {
@@ -76,7 +96,54 @@ type composeService struct {
 	Deploy          struct{ Replicas *int } `yaml:"deploy"`
 	StopGracePeriod string                  `yaml:"stop_grace_period"`
 	Volumes         []any                   `yaml:"volumes"`
+	Secrets         []any                   `yaml:"secrets"`
 	Ulimits         map[string]any          `yaml:"ulimits"`
+}
+
+// mounts returns container path -> host path (or volume name) of the
+// service's volumes, host paths relative to this package's directory.
+func (s *composeService) mounts() map[string]string {
+	out := map[string]string{}
+	for _, v := range s.Volumes {
+		var src, dst string
+		if m, ok := v.(map[string]any); ok {
+			src, dst = fmt.Sprint(m["source"]), fmt.Sprint(m["target"])
+		} else {
+			parts := strings.Split(fmt.Sprint(v), ":")
+			if len(parts) < 2 {
+				continue
+			}
+			src, dst = parts[0], parts[1]
+		}
+		if strings.HasPrefix(src, ".") {
+			src = filepath.Join(filepath.Dir(composePath), src)
+		}
+		out[dst] = src
+	}
+	return out
+}
+
+// secretFiles returns the container path -> top-level secret name of the
+// service's secrets (default target /run/secrets/NAME).
+func (s *composeService) secretFiles() map[string]string {
+	out := map[string]string{}
+	for _, v := range s.Secrets {
+		name, target := fmt.Sprint(v), ""
+		if m, ok := v.(map[string]any); ok {
+			name = fmt.Sprint(m["source"])
+			if m["target"] != nil {
+				target = fmt.Sprint(m["target"])
+			}
+		}
+		if target == "" {
+			target = name
+		}
+		if !strings.HasPrefix(target, "/") {
+			target = "/run/secrets/" + target
+		}
+		out[target] = name
+	}
+	return out
 }
 
 func loadCompose(t *testing.T) *composeFile {
@@ -213,10 +280,14 @@ func (s *composeService) build() (context, dockerfile string, ok bool) {
 	return context, filepath.Join(context, dockerfile), true
 }
 
-var composeServices = []string{"kafka", "clickhouse", "kafka-init", "migrate", "ingest", "detect", "simulator"}
+var composeServices = []string{"kafka", "clickhouse", "kafka-init", "migrate", "ingest", "detect", "notify", "console", "simulator"}
 
 // tripline services run the tripline image.
-var triplineServices = []string{"migrate", "ingest", "detect", "simulator"}
+var triplineServices = []string{"migrate", "registry-init", "ingest", "detect", "notify", "console", "simulator"}
+
+// optionalServices run only with their profile: the simulator, and notify
+// and console, which need secrets and a tokens file first.
+var optionalServices = map[string]string{"simulator": "simulate", "notify": "notify", "console": "console"}
 
 func TestComposeServices(t *testing.T) {
 	c := loadCompose(t)
@@ -224,17 +295,17 @@ func TestComposeServices(t *testing.T) {
 		c.service(t, name)
 	}
 	for name, s := range c.Services {
-		if name == "simulator" {
-			if !slices.Equal(s.Profiles, []string{"simulate"}) {
-				t.Errorf("simulator: profiles %v, want only [simulate]", s.Profiles)
+		if profile, ok := optionalServices[name]; ok {
+			if !slices.Equal(s.Profiles, []string{profile}) {
+				t.Errorf("%s: profiles %v, want only [%s]", name, s.Profiles, profile)
 			}
 			continue
 		}
 		if len(s.Profiles) > 0 {
-			t.Errorf("%s: profiles %v: only the simulator is optional", name, s.Profiles)
+			t.Errorf("%s: profiles %v: only %v are optional", name, s.Profiles, keys(optionalServices))
 		}
 	}
-	roles := map[string]string{"migrate": "migrate", "ingest": "ingest", "detect": "detect", "simulator": "simulate"}
+	roles := map[string]string{"migrate": "migrate", "ingest": "ingest", "detect": "detect", "notify": "notify", "console": "console", "simulator": "simulate"}
 	for name, role := range roles {
 		if cmd := words(c.service(t, name).Command); len(cmd) == 0 || cmd[0] != role {
 			t.Errorf("%s: command %v, want %q first", name, cmd, role)
@@ -471,10 +542,15 @@ func TestComposeKafka(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"ingest", "detect", "simulator"} {
+	for _, name := range []string{"ingest", "detect", "notify", "simulator"} {
 		if _, ok := c.service(t, name).env()["TRIPLINE_BROKERS"]; !ok {
 			t.Errorf("%s: no TRIPLINE_BROKERS: it would dial 127.0.0.1:9092 inside its container", name)
 		}
+	}
+	// console has no default broker: without one, closes and reopens are
+	// not published and notify never resolves them.
+	if _, ok := c.service(t, "console").env()["TRIPLINE_BROKERS"]; !ok {
+		t.Error("console: no TRIPLINE_BROKERS: closes and reopens would not reach tripline.alerts")
 	}
 	bootstrap := regexp.MustCompile(`--bootstrap-server[ =](\S+)`)
 	for _, name := range []string{"kafka", "kafka-init"} {
@@ -544,14 +620,21 @@ func TestComposeTopics(t *testing.T) {
 	maxReplicas := map[string]int{
 		"ingest": min(got[kafkaio.TopicRemoteSessions], got[kafkaio.TopicSoftwareUpdates]),
 		"detect": got[kafkaio.TopicEvents],
+		"notify": got[kafkaio.TopicAlerts],
 	}
 	for name, limit := range maxReplicas {
 		if r := c.service(t, name).Deploy.Replicas; r != nil && *r > limit {
 			t.Errorf("%s: %d replicas, but its topics have %d partitions", name, *r, limit)
 		}
 	}
-	if got[kafkaio.TopicDLQ] < 1 {
-		t.Error("tripline.dlq: no partitions")
+	for _, topic := range []string{kafkaio.TopicDLQ, kafkaio.TopicAlerts, kafkaio.TopicAlertsDLQ} {
+		if got[topic] < 1 {
+			t.Errorf("%s: no partitions", topic)
+		}
+	}
+	// The topics notify reads and writes by default are the ones created.
+	if notify.TopicAlerts != kafkaio.TopicAlerts || notify.TopicDLQ != kafkaio.TopicAlertsDLQ {
+		t.Errorf("notify uses %s and %s, kafka-init creates %s and %s", notify.TopicAlerts, notify.TopicDLQ, kafkaio.TopicAlerts, kafkaio.TopicAlertsDLQ)
 	}
 }
 
@@ -569,7 +652,7 @@ func TestComposeClickHouse(t *testing.T) {
 		t.Fatalf("clickhouse: port %s (native protocol) neither exposed nor published: %v", clickhouseNativePort, keys(ports))
 	}
 	chEnv := ch.env()
-	for _, name := range []string{"migrate", "ingest", "detect"} {
+	for _, name := range []string{"migrate", "ingest", "detect", "notify", "console"} {
 		env := c.service(t, name).env()
 		addr, ok := env["TRIPLINE_CLICKHOUSE"]
 		if !ok {
@@ -601,6 +684,8 @@ func TestComposeStartOrder(t *testing.T) {
 		"migrate":    {"clickhouse": "service_healthy"},
 		"ingest":     {"migrate": "service_completed_successfully", "kafka-init": "service_completed_successfully"},
 		"detect":     {"migrate": "service_completed_successfully", "kafka-init": "service_completed_successfully"},
+		"notify":     {"migrate": "service_completed_successfully", "kafka-init": "service_completed_successfully"},
+		"console":    {"migrate": "service_completed_successfully", "kafka-init": "service_completed_successfully"},
 		"simulator":  {"kafka-init": "service_completed_successfully"},
 	}
 	for name, deps := range want {
@@ -627,18 +712,20 @@ func TestComposeStartOrder(t *testing.T) {
 
 func TestComposeWorkers(t *testing.T) {
 	c := loadCompose(t)
-	for _, name := range []string{"ingest", "detect"} {
+	shutdown := map[string]time.Duration{"ingest": shutdownTimeout, "detect": shutdownTimeout, "notify": shutdownTimeout, "console": consoleShutdownTimeout}
+	for name, wait := range shutdown {
 		s := c.service(t, name)
 		env := s.env()
-		if addr := env["TRIPLINE_METRICS_ADDR"]; !strings.HasSuffix(addr, ":"+strconv.Itoa(metricsPort)) {
+		// console serves no /metrics (it has no --metrics-addr).
+		if addr := env["TRIPLINE_METRICS_ADDR"]; name != "console" && !strings.HasSuffix(addr, ":"+strconv.Itoa(metricsPort)) {
 			t.Errorf("%s: TRIPLINE_METRICS_ADDR = %q, want :%d", name, addr, metricsPort)
 		}
 		if env["TRIPLINE_LOG_FORMAT"] != "json" {
 			t.Errorf("%s: TRIPLINE_LOG_FORMAT = %q, want json", name, env["TRIPLINE_LOG_FORMAT"])
 		}
 		grace, err := time.ParseDuration(s.StopGracePeriod)
-		if err != nil || grace <= shutdownTimeout {
-			t.Errorf("%s: stop_grace_period %q must exceed the %s shutdown flush (Docker's default is 10s)", name, s.StopGracePeriod, shutdownTimeout)
+		if err != nil || grace <= wait {
+			t.Errorf("%s: stop_grace_period %q must exceed its %s shutdown (Docker's default is 10s)", name, s.StopGracePeriod, wait)
 		}
 	}
 	if r := c.service(t, "ingest").Deploy.Replicas; r == nil || *r < 2 {
@@ -691,17 +778,168 @@ func TestComposeNoSecrets(t *testing.T) {
 }
 
 // TestComposeEnvNames: every TRIPLINE_* variable is one tripline reads, so
-// a typo does not silently fall back to a default.
+// a typo does not silently fall back to a default; and every flag and
+// variable a tripline service passes is one its command reads (console,
+// say, has no --metrics-addr). notify may also be given its config's
+// env: secret references.
 func TestComposeEnvNames(t *testing.T) {
 	known := triplineEnvNames(t)
 	c := loadCompose(t)
+	notifyEnv, _ := notifyRefs(loadNotifyExample(t))
 	for name, s := range c.Services {
-		for k := range s.env() {
-			if strings.HasPrefix(k, "TRIPLINE_") && !known[k] {
+		env := s.env()
+		for k := range env {
+			if strings.HasPrefix(k, "TRIPLINE_") && !known[k] && !(name == "notify" && notifyEnv[k]) {
 				t.Errorf("%s: %s is not a tripline setting", name, k)
 			}
 		}
+		if !slices.Contains(triplineServices, name) {
+			continue
+		}
+		var extra map[string]bool
+		if name == "notify" {
+			extra = notifyEnv
+		}
+		checkCommand(t, name, words(s.Command), keys(env), extra)
 	}
+}
+
+// TestComposeNotify: notify runs the example config, mounted read-only at
+// its --config path; the config passes `notify lint`; every secret it
+// references is provided, env: ones from the host's environment (never a
+// literal) and file: ones as Compose secrets from git-ignored files.
+func TestComposeNotify(t *testing.T) {
+	c := loadCompose(t)
+	s := c.service(t, "notify")
+	args := words(s.Command)
+	env := s.env()
+	config := setting(args[1:], env, "config", "")
+	if config == "" {
+		t.Fatal("notify: no --config: it refuses to start without one")
+	}
+	src, ok := s.mounts()[config]
+	if !ok {
+		t.Fatalf("notify: --config %s is not a mounted file", config)
+	}
+	if abs(t, src) != abs(t, notifyExamplePath) {
+		t.Errorf("notify: mounts %s at %s, want %s", src, config, notifyExamplePath)
+	}
+	if !slices.ContainsFunc(s.Volumes, func(v any) bool { return strings.HasSuffix(fmt.Sprint(v), config+":ro") }) {
+		t.Errorf("notify: mount %s read-only (:ro)", config)
+	}
+	cfg := loadNotifyExample(t)
+	envRefs, fileRefs := notifyRefs(cfg)
+	for name := range envRefs {
+		v, ok := env[name]
+		if !ok {
+			t.Errorf("notify: %s referenced (env:%s) by %s is not set: notify refuses to start", name, name, notifyExamplePath)
+			continue
+		}
+		if !interpolation.MatchString(v) {
+			t.Errorf("notify: %s = %q: a secret comes from the host's environment (${%s}), never a literal", name, v, name)
+		}
+	}
+	secretFiles := s.secretFiles()
+	ignored := gitignored(t)
+	for path := range fileRefs {
+		secret, ok := secretFiles[path]
+		if !ok {
+			t.Errorf("notify: file:%s referenced by %s is not a Compose secret of the service (%v)", path, notifyExamplePath, keys(secretFiles))
+			continue
+		}
+		checkComposeSecret(t, c, "notify", secret, ignored)
+	}
+}
+
+// TestComposeConsole: the console listens on all interfaces of its
+// container on the published port (published on loopback only), reads a
+// tokens file that is a Compose secret, and publishes to Kafka.
+func TestComposeConsole(t *testing.T) {
+	c := loadCompose(t)
+	s := c.service(t, "console")
+	args := words(s.Command)
+	env := s.env()
+	listen := setting(args[1:], env, "listen", consoleDefaultListen)
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		t.Fatalf("console: --listen %q: %v", listen, err)
+	}
+	if host != "" && host != "0.0.0.0" && host != "::" {
+		t.Errorf("console: --listen %s: only its own container reaches %s; listen on :%s", listen, host, port)
+	}
+	published := false
+	for _, p := range s.Ports {
+		spec := fmt.Sprint(p)
+		parts := strings.Split(spec, ":")
+		if parts[len(parts)-1] != port {
+			continue
+		}
+		published = true
+		if len(parts) != 3 || parts[0] != "127.0.0.1" {
+			t.Errorf("console: port %q: publish on 127.0.0.1 only (127.0.0.1:HOST:%s), like ClickHouse and Kafka", spec, port)
+		}
+	}
+	if !published {
+		t.Errorf("console: listens on %s but publishes no port for it (%v)", port, s.Ports)
+	}
+	tokens := setting(args[1:], env, "tokens", "")
+	if tokens == "" {
+		t.Fatal("console: no --tokens: it refuses to start without one")
+	}
+	secret, ok := s.secretFiles()[tokens]
+	if !ok {
+		t.Fatalf("console: --tokens %s is not a Compose secret of the service", tokens)
+	}
+	checkComposeSecret(t, c, "console", secret, gitignored(t))
+}
+
+// checkComposeSecret: a top-level secret read from a file under a
+// git-ignored directory (or from the host's environment).
+func checkComposeSecret(t *testing.T, c *composeFile, service, name string, ignored []string) {
+	t.Helper()
+	def, ok := c.Secrets[name]
+	if !ok {
+		t.Errorf("%s: secret %s is not defined under top-level secrets", service, name)
+		return
+	}
+	if def.Environment != "" {
+		return
+	}
+	if def.File == "" {
+		t.Errorf("%s: secret %s has neither file nor environment", service, name)
+		return
+	}
+	rel := filepath.ToSlash(filepath.Clean(def.File))
+	if !slices.ContainsFunc(ignored, func(dir string) bool { return strings.HasPrefix(rel+"/", dir) }) {
+		t.Errorf("%s: secret %s is read from %s, which %s does not ignore: it could be committed", service, name, def.File, gitignorePath)
+	}
+}
+
+func abs(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// gitignored returns the directories .gitignore ignores, as
+// repository-relative paths ending in /.
+func gitignored(t *testing.T) []string {
+	t.Helper()
+	raw, err := os.ReadFile(gitignorePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "/") && strings.HasSuffix(line, "/") {
+			out = append(out, strings.TrimPrefix(line, "/"))
+		}
+	}
+	return out
 }
 
 // triplineEnvNames derives the environment variables tripline reads from
@@ -800,6 +1038,17 @@ type objectMeta struct {
 }
 
 type podSpec struct {
+	Volumes []struct {
+		Name      string `yaml:"name"`
+		ConfigMap *struct {
+			Name  string    `yaml:"name"`
+			Items []keyPath `yaml:"items"`
+		} `yaml:"configMap"`
+		Secret *struct {
+			SecretName string    `yaml:"secretName"`
+			Items      []keyPath `yaml:"items"`
+		} `yaml:"secret"`
+	} `yaml:"volumes"`
 	TerminationGracePeriodSeconds *int            `yaml:"terminationGracePeriodSeconds"`
 	RestartPolicy                 string          `yaml:"restartPolicy"`
 	SecurityContext               securityContext `yaml:"securityContext"`
@@ -834,6 +1083,12 @@ type container struct {
 		Name          string `yaml:"name"`
 		ContainerPort int    `yaml:"containerPort"`
 	} `yaml:"ports"`
+	VolumeMounts []struct {
+		Name      string `yaml:"name"`
+		MountPath string `yaml:"mountPath"`
+		SubPath   string `yaml:"subPath"`
+		ReadOnly  bool   `yaml:"readOnly"`
+	} `yaml:"volumeMounts"`
 	StartupProbe    *probe          `yaml:"startupProbe"`
 	LivenessProbe   *probe          `yaml:"livenessProbe"`
 	ReadinessProbe  *probe          `yaml:"readinessProbe"`
@@ -842,6 +1097,11 @@ type container struct {
 		Requests map[string]string `yaml:"requests"`
 		Limits   map[string]string `yaml:"limits"`
 	} `yaml:"resources"`
+}
+
+type keyPath struct {
+	Key  string `yaml:"key"`
+	Path string `yaml:"path"`
 }
 
 type keyRef struct {
@@ -958,6 +1218,7 @@ func TestKubernetesNamespace(t *testing.T) {
 func TestKubernetesWorkloads(t *testing.T) {
 	m := loadK8s(t)
 	known := triplineEnvNames(t)
+	notifyEnv, _ := notifyRefs(loadNotifyExample(t))
 	roles := map[string]string{}
 	for _, o := range m.workloads() {
 		pod := o.Spec.Template.Spec
@@ -981,10 +1242,22 @@ func TestKubernetesWorkloads(t *testing.T) {
 					t.Errorf("%s: no %s request and limit", where, r)
 				}
 			}
+			known := known
+			var extra map[string]bool
+			if len(c.Args) > 0 && c.Args[0] == "notify" {
+				extra = notifyEnv
+				known = maps.Clone(known)
+				maps.Copy(known, notifyEnv)
+			}
 			checkEnv(t, m, where, c, known)
+			var env []string
+			for _, e := range c.Env {
+				env = append(env, e.Name)
+			}
+			checkCommand(t, where, c.Args, env, extra)
 		}
 	}
-	want := map[string]string{"ingest": "Deployment", "detect": "Deployment", "migrate": "Job"}
+	want := map[string]string{"ingest": "Deployment", "detect": "Deployment", "notify": "Deployment", "console": "Deployment", "migrate": "Job"}
 	for role, kind := range want {
 		if roles[role] != kind {
 			t.Errorf("no %s running tripline %s", kind, role)
@@ -1070,27 +1343,54 @@ func TestKubernetesDeployments(t *testing.T) {
 	partitions := map[string]int{
 		"ingest": min(topics[kafkaio.TopicRemoteSessions], topics[kafkaio.TopicSoftwareUpdates]),
 		"detect": topics[kafkaio.TopicEvents],
+		"notify": topics[kafkaio.TopicAlerts],
 	}
 	if len(m.byKind["Deployment"]) == 0 {
 		t.Fatal("no Deployments")
 	}
 	for _, o := range m.byKind["Deployment"] {
 		pod := o.Spec.Template.Spec
-		if g := pod.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second <= shutdownTimeout {
-			t.Errorf("%s: terminationGracePeriodSeconds must exceed the %s shutdown flush", o, shutdownTimeout)
+		role := ""
+		if len(pod.Containers) > 0 && len(pod.Containers[0].Args) > 0 {
+			role = pod.Containers[0].Args[0]
+		}
+		spec, ok := deploymentSpecs[role]
+		if !ok {
+			t.Errorf("%s: runs tripline %q, which deploymentSpecs does not describe", o, role)
+			continue
+		}
+		if g := pod.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second <= spec.shutdown {
+			t.Errorf("%s: terminationGracePeriodSeconds must exceed the %s shutdown", o, spec.shutdown)
 		}
 		ann := o.Spec.Template.Metadata.Annotations
-		if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/port"] != strconv.Itoa(metricsPort) || ann["prometheus.io/path"] != "/metrics" {
-			t.Errorf("%s: prometheus.io annotations %v, want scrape true, port %d, path /metrics", o, ann, metricsPort)
+		if spec.metrics {
+			if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/port"] != strconv.Itoa(metricsPort) || ann["prometheus.io/path"] != "/metrics" {
+				t.Errorf("%s: prometheus.io annotations %v, want scrape true, port %d, path /metrics", o, ann, metricsPort)
+			}
+		} else if ann["prometheus.io/scrape"] == "true" {
+			t.Errorf("%s: tripline %s serves no /metrics, but prometheus.io/scrape is true", o, role)
 		}
 		for _, ctr := range pod.Containers {
 			where := fmt.Sprintf("%s container %s", o, ctr.Name)
-			checkProbe(t, where, "liveness", ctr.LivenessProbe, "/healthz", ctr)
-			checkProbe(t, where, "readiness", ctr.ReadinessProbe, "/readyz", ctr)
-			if ctr.StartupProbe != nil {
-				checkProbe(t, where, "startup", ctr.StartupProbe, "/healthz", ctr)
+			port := metricsPort
+			if !spec.metrics {
+				env := map[string]string{}
+				for _, e := range ctr.Env {
+					env[e.Name] = e.Value
+				}
+				listen := setting(ctr.Args[1:], env, "listen", consoleDefaultListen)
+				host, p, err := net.SplitHostPort(listen)
+				if err != nil || (host != "" && host != "0.0.0.0" && host != "::") {
+					t.Errorf("%s: --listen %q: the probes and the Service cannot reach it; listen on :PORT", where, listen)
+				}
+				port, _ = strconv.Atoi(p)
 			}
-			if addr := metricsAddr(m, ctr); !strings.HasSuffix(addr, ":"+strconv.Itoa(metricsPort)) {
+			checkProbe(t, where, "liveness", ctr.LivenessProbe, spec.live, port, ctr)
+			checkProbe(t, where, "readiness", ctr.ReadinessProbe, spec.ready, port, ctr)
+			if ctr.StartupProbe != nil {
+				checkProbe(t, where, "startup", ctr.StartupProbe, spec.live, port, ctr)
+			}
+			if addr := metricsAddr(m, ctr); spec.metrics && !strings.HasSuffix(addr, ":"+strconv.Itoa(metricsPort)) {
 				t.Errorf("%s: TRIPLINE_METRICS_ADDR = %q: probes and scraping expect :%d", where, addr, metricsPort)
 			}
 			if len(ctr.Args) > 0 && o.Spec.Replicas != nil {
@@ -1102,7 +1402,25 @@ func TestKubernetesDeployments(t *testing.T) {
 	}
 }
 
-func checkProbe(t *testing.T, where, kind string, p *probe, path string, c container) {
+// deploymentSpec is how a Deployment's command is probed and scraped.
+type deploymentSpec struct {
+	// metrics: it serves /metrics, /healthz and /readyz on metricsPort;
+	// otherwise the probes use its --listen port.
+	metrics     bool
+	live, ready string
+	shutdown    time.Duration
+}
+
+var deploymentSpecs = map[string]deploymentSpec{
+	"ingest": {true, "/healthz", "/readyz", shutdownTimeout},
+	"detect": {true, "/healthz", "/readyz", shutdownTimeout},
+	"notify": {true, "/healthz", "/readyz", shutdownTimeout},
+	// console has no health endpoint; the OpenAPI document is its one
+	// path served without a token (TestConsoleProbePathServed).
+	"console": {false, "/api/openapi.yaml", "/api/openapi.yaml", consoleShutdownTimeout},
+}
+
+func checkProbe(t *testing.T, where, kind string, p *probe, path string, want int, c container) {
 	t.Helper()
 	if p == nil || p.HTTPGet == nil {
 		t.Errorf("%s: no %s probe (httpGet %s)", where, kind, path)
@@ -1122,8 +1440,8 @@ func checkProbe(t *testing.T, where, kind string, p *probe, path string, c conta
 			}
 		}
 	}
-	if port != metricsPort {
-		t.Errorf("%s: %s probe port %v does not resolve to %d", where, kind, p.HTTPGet.Port, metricsPort)
+	if port != want {
+		t.Errorf("%s: %s probe port %v does not resolve to %d", where, kind, p.HTTPGet.Port, want)
 	}
 }
 
@@ -1160,6 +1478,232 @@ func TestProbePathsServed(t *testing.T) {
 			t.Errorf("GET %s: %s", path, resp.Status)
 		}
 	}
+}
+
+// TestConsoleProbePathServed: the console's probe path answers without a
+// token, as the kubelet sends none.
+func TestConsoleProbePathServed(t *testing.T) {
+	_, line, err := api.NewToken("probe", api.RoleViewer, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := api.ParseTokens([]byte(line+"\n"), "tokens")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(nil, tokens, zerolog.Nop()).Handler())
+	defer srv.Close()
+	paths := map[string]bool{}
+	for _, s := range deploymentSpecs {
+		if !s.metrics {
+			paths[s.live], paths[s.ready] = true, true
+		}
+	}
+	for path := range paths {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s without a token: %s", path, resp.Status)
+		}
+	}
+}
+
+// mountedFile finds what a pod mounts at path: a key of a ConfigMap or
+// Secret volume (items, or every key without them).
+func mountedFile(pod podSpec, c container, path string) (kind, name, key string, ok bool) {
+	for _, vm := range c.VolumeMounts {
+		rel, found := strings.CutPrefix(path, strings.TrimSuffix(vm.MountPath, "/")+"/")
+		if vm.SubPath != "" || !found {
+			continue
+		}
+		for _, v := range pod.Volumes {
+			if v.Name != vm.Name {
+				continue
+			}
+			var items []keyPath
+			switch {
+			case v.ConfigMap != nil:
+				kind, name, items = "ConfigMap", v.ConfigMap.Name, v.ConfigMap.Items
+			case v.Secret != nil:
+				kind, name, items = "Secret", v.Secret.SecretName, v.Secret.Items
+			default:
+				continue
+			}
+			if len(items) == 0 {
+				return kind, name, rel, true
+			}
+			for _, it := range items {
+				if it.Path == rel {
+					return kind, name, it.Key, true
+				}
+			}
+		}
+	}
+	return "", "", "", false
+}
+
+// deploymentOf returns the Deployment running tripline role and its
+// container.
+func (m *manifests) deploymentOf(t *testing.T, role string) (*k8sObject, container) {
+	t.Helper()
+	for _, o := range m.byKind["Deployment"] {
+		for _, c := range o.Spec.Template.Spec.Containers {
+			if len(c.Args) > 0 && c.Args[0] == role {
+				return o, c
+			}
+		}
+	}
+	t.Fatalf("no Deployment runs tripline %s", role)
+	return nil, container{}
+}
+
+// TestKubernetesNotify: notify's --config is a key of a ConfigMap that
+// passes `notify lint`, and every secret reference of it resolves in the
+// pod: env: ones from a Secret (secretKeyRef), file: ones as keys of a
+// mounted Secret, all defined in the example Secret.
+func TestKubernetesNotify(t *testing.T) {
+	m := loadK8s(t)
+	o, c := m.deploymentOf(t, "notify")
+	pod := o.Spec.Template.Spec
+	config := setting(c.Args[1:], nil, "config", "")
+	if config == "" {
+		t.Fatalf("%s: no --config: notify refuses to start without one", o)
+	}
+	kind, name, key, ok := mountedFile(pod, c, config)
+	if !ok || kind != "ConfigMap" {
+		t.Fatalf("%s: --config %s is not mounted from a ConfigMap", o, config)
+	}
+	data, ok := m.configMaps[name][key]
+	if !ok {
+		t.Fatalf("%s: --config %s is key %s of ConfigMap %s, not defined in %s", o, config, key, name, k8sDir)
+	}
+	cfg, err := notify.Parse([]byte(data), "ConfigMap "+name+" "+key)
+	if err != nil {
+		t.Fatalf("tripline notify lint: %v", err)
+	}
+	example := loadNotifyExample(t)
+	if len(cfg.Receivers) != len(example.Receivers) || len(cfg.Routes) != len(example.Routes) {
+		t.Errorf("ConfigMap %s: %d receivers and %d routes, %s %d and %d: keep the copy in step", name, len(cfg.Receivers), len(cfg.Routes), notifyExamplePath, len(example.Receivers), len(example.Routes))
+	}
+	envRefs, fileRefs := notifyRefs(cfg)
+	env := map[string]bool{}
+	for _, e := range c.Env {
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+			env[e.Name] = true
+		}
+	}
+	for ref := range envRefs {
+		if !env[ref] {
+			t.Errorf("%s: env:%s of the notify config is not set from a Secret: notify refuses to start", o, ref)
+		}
+	}
+	for path := range fileRefs {
+		kind, name, key, ok := mountedFile(pod, c, path)
+		if !ok || kind != "Secret" {
+			t.Errorf("%s: file:%s of the notify config is not mounted from a Secret", o, path)
+			continue
+		}
+		if _, ok := m.secrets[name][key]; !ok {
+			t.Errorf("%s: file:%s is key %s of Secret %s, not defined in %s", o, path, key, name, k8sDir)
+		}
+	}
+}
+
+// TestKubernetesConsole: the tokens file is a key of a Secret, and a
+// Service selects the console pods and targets its --listen port.
+func TestKubernetesConsole(t *testing.T) {
+	m := loadK8s(t)
+	o, c := m.deploymentOf(t, "console")
+	pod := o.Spec.Template.Spec
+	tokens := setting(c.Args[1:], nil, "tokens", "")
+	if tokens == "" {
+		t.Fatalf("%s: no --tokens: console refuses to start without one", o)
+	}
+	kind, name, key, ok := mountedFile(pod, c, tokens)
+	if !ok || kind != "Secret" {
+		t.Fatalf("%s: --tokens %s is not mounted from a Secret", o, tokens)
+	}
+	if _, ok := m.secrets[name][key]; !ok {
+		t.Errorf("%s: --tokens %s is key %s of Secret %s, not defined in %s", o, tokens, key, name, k8sDir)
+	}
+	_, port, _ := net.SplitHostPort(setting(c.Args[1:], nil, "listen", consoleDefaultListen))
+	var services []k8sService
+	for _, f := range mustGlob(t, filepath.Join(k8sDir, "*.yaml")) {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		for {
+			var s k8sService
+			err := dec.Decode(&s)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			var typeErr *yaml.TypeError
+			if errors.As(err, &typeErr) {
+				continue // another kind's spec.selector
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if s.Kind == "Service" {
+				services = append(services, s)
+			}
+		}
+	}
+	found := false
+	for _, s := range services {
+		selects := len(s.Spec.Selector) > 0
+		for k, v := range s.Spec.Selector {
+			selects = selects && o.Spec.Template.Metadata.Labels[k] == v
+		}
+		if !selects {
+			continue
+		}
+		found = true
+		for _, p := range s.Spec.Ports {
+			target := fmt.Sprint(p.TargetPort)
+			for _, cp := range c.Ports {
+				if cp.Name == target {
+					target = strconv.Itoa(cp.ContainerPort)
+				}
+			}
+			if p.TargetPort == nil {
+				target = strconv.Itoa(p.Port)
+			}
+			if target != port {
+				t.Errorf("Service %s: port %d targets %v, console listens on %s", s.Metadata.Name, p.Port, p.TargetPort, port)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no Service selects %s's pods", o)
+	}
+}
+
+type k8sService struct {
+	Kind     string     `yaml:"kind"`
+	Metadata objectMeta `yaml:"metadata"`
+	Spec     struct {
+		Selector map[string]string `yaml:"selector"`
+		Ports    []struct {
+			Port       int `yaml:"port"`
+			TargetPort any `yaml:"targetPort"`
+		} `yaml:"ports"`
+	} `yaml:"spec"`
+}
+
+func mustGlob(t *testing.T, pattern string) []string {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("nothing matches %s", pattern)
+	}
+	return files
 }
 
 func TestKubernetesConfig(t *testing.T) {
@@ -1233,4 +1777,265 @@ func keys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// -------------------------------------------------- per-command settings
+
+// commandFlags returns the flags of each tripline subcommand (run<Name>
+// becomes name): those its run function defines on its flag set, plus
+// those of the commonFlags registrations it calls, register(fs, workers)
+// and registerKafka. A service passing a flag or TRIPLINE_* variable its
+// command does not define would see it ignored (environment) or refused
+// (command line).
+func commandFlags(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(cmdDir, "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Go files in %s", cmdDir)
+	}
+	fset := token.NewFileSet()
+	funcs := map[string]*ast.FuncDecl{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range file.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			name := fd.Name.Name
+			if fd.Recv != nil && len(fd.Recv.List) == 1 {
+				recv := fd.Recv.List[0].Type
+				if s, ok := recv.(*ast.StarExpr); ok {
+					recv = s.X
+				}
+				if id, ok := recv.(*ast.Ident); ok {
+					name = id.Name + "." + name
+				}
+			}
+			funcs[name] = fd
+		}
+	}
+	register, registerKafka := funcs["commonFlags.register"], funcs["commonFlags.registerKafka"]
+	if register == nil || registerKafka == nil {
+		t.Fatalf("%s: no commonFlags.register and registerKafka: update commandFlags to how flags are defined now", cmdDir)
+	}
+	isIdent := func(e ast.Expr, name string) bool {
+		id, ok := e.(*ast.Ident)
+		return ok && id.Name == name
+	}
+	flagMethod := regexp.MustCompile(`^(String|Int|Int64|Uint|Uint64|Float64|Bool|Duration|Func|BoolFunc|Var|TextVar)(Var)?$`)
+	var defs func(n ast.Node, set map[string]bool)
+	addRegister := func(set map[string]bool, workers bool) {
+		split := false
+		for _, st := range register.Body.List {
+			if ifs, ok := st.(*ast.IfStmt); ok {
+				if u, ok := ifs.Cond.(*ast.UnaryExpr); ok && u.Op == token.NOT && isIdent(u.X, "workers") {
+					split = true
+					if !workers {
+						break
+					}
+					continue
+				}
+			}
+			defs(st, set)
+		}
+		if !split {
+			t.Fatalf("%s: commonFlags.register has no `if !workers` split: update commandFlags", cmdDir)
+		}
+	}
+	defs = func(n ast.Node, set map[string]bool) {
+		ast.Inspect(n, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			switch {
+			case sel.Sel.Name == "register" && len(call.Args) == 2:
+				addRegister(set, isIdent(call.Args[1], "true"))
+			case sel.Sel.Name == "registerKafka":
+				defs(registerKafka.Body, set)
+			case flagMethod.MatchString(sel.Sel.Name) && isIdent(sel.X, "fs"):
+				for _, a := range call.Args[:min(2, len(call.Args))] {
+					if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						name, _ := strconv.Unquote(lit.Value)
+						set[name] = true
+						break
+					}
+				}
+			}
+			return true
+		})
+	}
+	out := map[string]map[string]bool{}
+	for name, fd := range funcs {
+		cmd, ok := strings.CutPrefix(name, "run")
+		if !ok || cmd == "" || fd.Recv != nil {
+			continue
+		}
+		set := map[string]bool{}
+		defs(fd.Body, set)
+		out[strings.ToLower(cmd)] = set
+	}
+	// Guard the parser against drift in how flags are defined.
+	for cmd, want := range map[string][]string{
+		"ingest":   {"brokers", "clickhouse", "metrics-addr", "registry", "shutdown-timeout"},
+		"detect":   {"brokers", "clickhouse", "metrics-addr", "alerts-topic"},
+		"migrate":  {"clickhouse"},
+		"simulate": {"brokers", "rate"},
+		"notify":   {"config", "brokers", "clickhouse", "metrics-addr", "alerts-topic", "alerts-dlq-topic"},
+		"console":  {"listen", "tokens", "brokers", "clickhouse", "alerts-topic"},
+	} {
+		for _, f := range want {
+			if !out[cmd][f] {
+				t.Fatalf("commandFlags: %s has no --%s: update commandFlags to how flags are defined now", cmd, f)
+			}
+		}
+	}
+	if out["console"]["metrics-addr"] || out["migrate"]["brokers"] {
+		t.Fatal("commandFlags: register(fs, false) must not add the worker flags")
+	}
+	return out
+}
+
+// commandEnv returns the TRIPLINE_* variables each subcommand reads: its
+// flags' environment forms and every secret() of the binary.
+func commandEnv(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(cmdDir, "*.go"))
+	secretRe := regexp.MustCompile(`\bsecret\("([A-Z0-9_]+)"\)`)
+	secrets := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range secretRe.FindAllStringSubmatch(string(src), -1) {
+			secrets["TRIPLINE_"+m[1]] = true
+			secrets["TRIPLINE_"+m[1]+"_FILE"] = true
+		}
+	}
+	if !secrets["TRIPLINE_CLICKHOUSE_PASSWORD"] {
+		t.Fatalf("%s: found no secret(\"CLICKHOUSE_PASSWORD\"): update commandEnv", cmdDir)
+	}
+	out := map[string]map[string]bool{}
+	for cmd, set := range commandFlags(t) {
+		env := maps.Clone(secrets)
+		for f := range set {
+			env[envName(f)] = true
+		}
+		out[cmd] = env
+	}
+	return out
+}
+
+func envName(flag string) string {
+	return "TRIPLINE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// argFlags returns the --name[=value] flags of a command line and their
+// values (the next word when not given with =).
+func argFlags(args []string) map[string]string {
+	out := map[string]string{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		name := strings.TrimLeft(a, "-")
+		if n, v, ok := strings.Cut(name, "="); ok {
+			out[n] = v
+			continue
+		}
+		if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			out[name] = args[i+1]
+			i++
+			continue
+		}
+		out[name] = ""
+	}
+	return out
+}
+
+// checkCommand: the command is a tripline subcommand and every flag and
+// TRIPLINE_* variable given is one it defines (extra: also allowed, the
+// notify config's env: references).
+func checkCommand(t *testing.T, where string, args []string, env []string, extra map[string]bool) {
+	t.Helper()
+	if len(args) == 0 {
+		t.Errorf("%s: no command", where)
+		return
+	}
+	flags, ok := commandFlags(t)[args[0]]
+	if !ok {
+		t.Errorf("%s: %q is not a tripline command", where, args[0])
+		return
+	}
+	for f := range argFlags(args[1:]) {
+		if !flags[f] {
+			t.Errorf("%s: tripline %s has no flag --%s", where, args[0], f)
+		}
+	}
+	known := commandEnv(t)[args[0]]
+	for _, k := range env {
+		if strings.HasPrefix(k, "TRIPLINE_") && !known[k] && !extra[k] {
+			t.Errorf("%s: tripline %s does not read %s", where, args[0], k)
+		}
+	}
+}
+
+// setting is what a command sees for a flag: the command line's value, or
+// the environment's, or def.
+func setting(args []string, env map[string]string, flag, def string) string {
+	if v, ok := argFlags(args)[flag]; ok {
+		return v
+	}
+	if v, ok := env[envName(flag)]; ok {
+		return v
+	}
+	return def
+}
+
+// notifyRefs returns the secret references of a notify config.
+func notifyRefs(cfg *notify.Config) (env map[string]bool, files map[string]bool) {
+	env, files = map[string]bool{}, map[string]bool{}
+	for _, r := range cfg.Receivers {
+		for _, ref := range []*notify.SecretRef{r.URLRef, r.Secret, r.RoutingKey, r.Password} {
+			switch {
+			case ref == nil:
+			case ref.Env != "":
+				env[ref.Env] = true
+			default:
+				files[ref.Path] = true
+			}
+		}
+	}
+	return env, files
+}
+
+// loadNotifyExample lints the example config as `tripline notify lint`
+// does.
+func loadNotifyExample(t *testing.T) *notify.Config {
+	t.Helper()
+	cfg, err := notify.LoadFile(notifyExamplePath)
+	if err != nil {
+		t.Fatalf("tripline notify lint --config %s:\n%v", notifyExamplePath, err)
+	}
+	env, files := notifyRefs(cfg)
+	if len(cfg.Receivers) == 0 || len(env) == 0 || len(files) == 0 {
+		t.Fatalf("%s: want receivers with env: and file: secret references (it documents both)", notifyExamplePath)
+	}
+	return cfg
 }
