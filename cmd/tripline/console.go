@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -8,25 +9,39 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/tripline/tripline/api"
+	"github.com/tripline/tripline/console"
+	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/triage"
 )
 
 const consoleUsage = `Usage:
-  tripline console --listen ADDR --tokens FILE [--clickhouse ...] [--brokers ...]
+  tripline console --listen ADDR [--users FILE] [--tokens FILE] [--rules DIR] [--clickhouse ...] [--brokers ...]
   tripline console token --name NAME --role viewer|analyst [--msp MSP [--tenant T]]
+  tripline console user add NAME --role admin|analyst|viewer [--msp MSP [--tenant T]] < password
 
-console serves the HTTP JSON API under /api/ (see /api/openapi.yaml).
+console serves the analyst console (log in at /, docs/console.md) for the
+users of --users, and the HTTP JSON API under /api/ (see /api/openapi.yaml)
+for their sessions and the tokens of --tokens; at least one of the two
+files is required.
 token prints a new random token on stdout and, on stderr, the line to add
 to the tokens file (which stores only its SHA-256).
+user add reads a password from the first line of standard input and prints
+the users-file line with its argon2id hash.
 `
 
 func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "token" {
 		return runConsoleToken(args[1:], stdout, stderr)
+	}
+	if len(args) > 1 && args[0] == "user" && args[1] == "add" {
+		return runConsoleUserAdd(args[2:], os.Stdin, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("console", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -34,22 +49,48 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var c commonFlags
 	c.register(fs, false)
 	listen := fs.String("listen", "127.0.0.1:8080", "HTTP listen address")
-	tokensFile := fs.String("tokens", "", "API tokens file: lines name:sha256hex:role[:msp[:tenant]] (required)")
+	tokensFile := fs.String("tokens", "", "API tokens file: lines name:sha256hex:role[:msp[:tenant]]")
+	usersFile := fs.String("users", "", "console users file: lines name:hash:role[:msp[:tenant]] or YAML (docs/console.md)")
+	rulesDir := fs.String("rules", "", "rule directory or file for the rule pages (default: the embedded pack, as detect)")
+	placeholders := fs.String("placeholders", "", "YAML file with the values of |expand placeholders (name: [values])")
+	secureCookies := fs.Bool("secure-cookies", false, "mark cookies Secure (behind a TLS-terminating proxy; implied by --tls-cert)")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key)")
+	tlsKey := fs.String("tls-key", "", "private key of --tls-cert (PEM)")
 	c.registerKafka(fs, "")
 	topic := fs.String("alerts-topic", kafkaio.TopicAlerts, "publish closes and reopens here when --brokers is set, for tripline notify")
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long SIGTERM waits for requests in flight")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *tokensFile == "" {
-		fmt.Fprint(stderr, "tripline console: --tokens is required\n\n"+consoleUsage)
+	if *tokensFile == "" && *usersFile == "" {
+		fmt.Fprint(stderr, "tripline console: --users or --tokens is required\n\n"+consoleUsage)
+		return errUsage
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprint(stderr, "tripline console: --tls-cert and --tls-key go together\n\n"+consoleUsage)
 		return errUsage
 	}
 	log, err := newLogger(stderr, c.logLevel, c.logFormat)
 	if err != nil {
 		return err
 	}
-	tokens, err := api.LoadTokens(*tokensFile)
+	tokens := &api.Tokens{}
+	if *tokensFile != "" {
+		if tokens, err = api.LoadTokens(*tokensFile); err != nil {
+			return err
+		}
+	}
+	var users *console.Users
+	if *usersFile != "" {
+		if users, err = console.LoadUsers(*usersFile); err != nil {
+			return err
+		}
+	}
+	values, err := rules.LoadPlaceholders(*placeholders)
+	if err != nil {
+		return err
+	}
+	pack, err := console.NewRulePack(*rulesDir, engine.Config{Placeholders: values})
 	if err != nil {
 		return err
 	}
@@ -74,10 +115,30 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else {
 		log.Warn().Msg("no --brokers: closes and reopens are not published to tripline.alerts (notify will not resolve them)")
 	}
-	srv := api.NewHTTPServer(*listen, api.New(svc, tokens, log).Handler())
-	log.Info().Str("addr", ln.Addr().String()).Int("tokens", tokens.Len()).Msg("console API listening")
+	apiSrv := api.New(svc, tokens, log)
+	var handler http.Handler = apiSrv.Handler()
+	if users != nil {
+		con, err := console.New(console.Config{Triage: svc, Store: st, Users: users, API: apiSrv, Rules: pack,
+			SecureCookies: *secureCookies || *tlsCert != "", Log: log})
+		if err != nil {
+			return err
+		}
+		handler = con.Handler()
+	}
+	srv := api.NewHTTPServer(*listen, handler)
+	log.Info().Str("addr", ln.Addr().String()).Int("tokens", tokens.Len()).Int("users", usersLen(users)).Bool("tls", *tlsCert != "").Msg("console listening")
+	wctx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); pack.Watch(wctx, time.Minute) }()
+	defer func() { stopWatch(); <-watchDone }()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if *tlsCert != "" {
+			errc <- srv.ServeTLS(ln, *tlsCert, *tlsKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -91,6 +152,49 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	return nil
+}
+
+func usersLen(us *console.Users) int {
+	if us == nil {
+		return 0
+	}
+	return us.Len()
+}
+
+// runConsoleUserAdd prints a users-file line; the password comes from
+// standard input so that it stays out of the shell history and ps.
+func runConsoleUserAdd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("console user add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	role := fs.String("role", console.RoleAnalyst, "admin, analyst or viewer (a tenant viewer: needs --msp and --tenant)")
+	msp := fs.String("msp", "", "bind the user to this MSP")
+	tenant := fs.String("tenant", "", "with --msp: the viewer's tenant")
+	// The name comes first (user add NAME --role R); flags may follow it.
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprint(stderr, "tripline console user add: NAME is required\n\n"+consoleUsage)
+		return errUsage
+	}
+	name := args[0]
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tripline console user add: unexpected %q\n", fs.Arg(0))
+		return errUsage
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read password: %w", err)
+	}
+	out, err := console.UserLine(name, *role, *msp, *tenant, strings.TrimRight(line, "\r\n"))
+	if err != nil {
+		return fmt.Errorf("user add: %w", err)
+	}
+	fmt.Fprintln(stdout, out)
 	return nil
 }
 

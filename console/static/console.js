@@ -1,0 +1,9 @@
+// The queue's "select all" box: the only script of the console. Every
+// form works without it.
+document.addEventListener("DOMContentLoaded", function () {
+  var all = document.getElementById("select-all");
+  if (!all) return;
+  all.addEventListener("change", function () {
+    document.querySelectorAll("input.sel").forEach(function (b) { b.checked = all.checked; });
+  });
+});
