@@ -6,14 +6,20 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"net"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/yaml.v3"
 
+	"github.com/tripline/tripline/alert"
 	"github.com/tripline/tripline/chserver"
+	"github.com/tripline/tripline/notify"
 	"github.com/tripline/tripline/store/storetest"
 )
 
@@ -21,6 +27,7 @@ const (
 	dashboardPath   = "grafana/tripline-dashboard.json"
 	datasourcesPath = "grafana/datasources.yaml"
 	alertsPath      = "prometheus/alerts.yml"
+	prometheusPath  = "prometheus/prometheus.yml"
 )
 
 type dashboard struct {
@@ -268,10 +275,265 @@ func TestPrometheusAlerts(t *testing.T) {
 		}
 	}
 	joined := strings.Join(all, "\n")
-	for _, want := range []string{"tripline_consumer_lag", "tripline_ingest_dead_lettered_total", "tripline_ingest_batch_errors_total", "tripline_detect_batch_errors_total", "tripline_ready"} {
+	for _, want := range []string{"tripline_consumer_lag", "tripline_ingest_dead_lettered_total", "tripline_ingest_batch_errors_total", "tripline_detect_batch_errors_total", "tripline_ready",
+		"tripline_notify_dead_lettered_total", "tripline_notify_deliveries_total"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("no alert on %s", want)
 		}
+	}
+}
+
+// recorder is a Registerer that keeps the descriptions of what is
+// registered on it.
+type recorder struct{ descs []*prometheus.Desc }
+
+func (r *recorder) Register(c prometheus.Collector) error {
+	ch := make(chan *prometheus.Desc, 16)
+	go func() { c.Describe(ch); close(ch) }()
+	for d := range ch {
+		r.descs = append(r.descs, d)
+	}
+	return nil
+}
+
+func (r *recorder) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		_ = r.Register(c)
+	}
+}
+
+func (r *recorder) Unregister(prometheus.Collector) bool { return false }
+
+// notifyMetricLabels returns notify's metrics and their label names, from
+// the descriptions NewMetrics registers.
+func notifyMetricLabels(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	var r recorder
+	notify.NewMetrics(&r)
+	descRe := regexp.MustCompile(`^Desc\{fqName: "([^"]+)".*variableLabels: \{([^}]*)\}\}$`)
+	out := map[string]map[string]bool{}
+	for _, d := range r.descs {
+		m := descRe.FindStringSubmatch(d.String())
+		if m == nil {
+			t.Fatalf("cannot read the labels of %s: update notifyMetricLabels", d)
+		}
+		labels := map[string]bool{}
+		for l := range strings.SplitSeq(m[2], ",") {
+			if l != "" {
+				labels[strings.TrimSuffix(strings.TrimPrefix(l, "c("), ")")] = true
+			}
+		}
+		out[m[1]] = labels
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			out[m[1]+suffix] = labels
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("notify.NewMetrics registered nothing")
+	}
+	return out
+}
+
+// TestPrometheusNotifyAlertLabels: the notify alerts group, match and
+// template by labels notify's metrics have, and match label values it
+// sets; an alert on a label the metric lacks never fires.
+func TestPrometheusNotifyAlertLabels(t *testing.T) {
+	labels := notifyMetricLabels(t)
+	values := map[string][]string{
+		"result": {notify.ResultDelivered, notify.ResultRetry, notify.ResultFailed},
+		"kind":   {alert.KindOpened, alert.KindUpdated, alert.KindResolved, alert.KindClosed, alert.KindReopened, "invalid", "other"},
+	}
+	// Labels Prometheus adds to every series of a target.
+	target := map[string]bool{"instance": true, "job": true}
+	byRe := regexp.MustCompile(`\b(?:by|without)\s*\(([^)]*)\)`)
+	selRe := regexp.MustCompile(`\b(tripline_notify_[a-z0-9_]+)\{([^}]*)\}`)
+	matcherRe := regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"]*)"`)
+	tmplRe := regexp.MustCompile(`\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)`)
+	checked := 0
+	for _, g := range loadAlerts(t).Groups {
+		for _, rule := range g.Rules {
+			where := g.Name + "/" + rule.Alert
+			var metrics []string
+			for _, m := range metricRef.FindAllString(rule.Expr, -1) {
+				if strings.HasPrefix(m, "tripline_notify_") {
+					metrics = append(metrics, m)
+				}
+			}
+			if len(metrics) == 0 {
+				continue
+			}
+			checked++
+			has := func(label string) bool {
+				if target[label] {
+					return true
+				}
+				for _, m := range metrics {
+					if labels[m] == nil {
+						t.Errorf("%s: %s is not a notify metric", where, m)
+						return true
+					}
+					if !labels[m][label] {
+						return false
+					}
+				}
+				return true
+			}
+			grouped := map[string]bool{}
+			for _, m := range byRe.FindAllStringSubmatch(rule.Expr, -1) {
+				for l := range strings.SplitSeq(m[1], ",") {
+					l = strings.TrimSpace(l)
+					grouped[l] = true
+					if !has(l) {
+						t.Errorf("%s: groups by %s, which %v do not have", where, l, metrics)
+					}
+				}
+			}
+			for _, sel := range selRe.FindAllStringSubmatch(rule.Expr, -1) {
+				for _, m := range matcherRe.FindAllStringSubmatch(sel[2], -1) {
+					if !labels[sel[1]][m[1]] {
+						t.Errorf("%s: %s has no label %s", where, sel[1], m[1])
+						continue
+					}
+					if vs, ok := values[m[1]]; ok && m[2] == "=" && !slices.Contains(vs, m[3]) {
+						t.Errorf("%s: %s{%s=%q}: notify sets %s to one of %v", where, sel[1], m[1], m[3], m[1], vs)
+					}
+				}
+			}
+			for _, text := range rule.Annotations {
+				for _, m := range tmplRe.FindAllStringSubmatch(text, -1) {
+					if len(grouped) > 0 && !grouped[m[1]] {
+						t.Errorf("%s: the annotations use $labels.%s, which the aggregation drops (by %v)", where, m[1], keys(grouped))
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no alert on notify's metrics")
+	}
+}
+
+type scrapeConfig struct {
+	RuleFiles     []string `yaml:"rule_files"`
+	ScrapeConfigs []struct {
+		JobName      string `yaml:"job_name"`
+		MetricsPath  string `yaml:"metrics_path"`
+		DNSSDConfigs []struct {
+			Names []string `yaml:"names"`
+			Type  string   `yaml:"type"`
+			Port  int      `yaml:"port"`
+		} `yaml:"dns_sd_configs"`
+		StaticConfigs []struct {
+			Targets []string `yaml:"targets"`
+		} `yaml:"static_configs"`
+		KubernetesSDConfigs []struct {
+			Role       string `yaml:"role"`
+			Namespaces struct {
+				Names []string `yaml:"names"`
+			} `yaml:"namespaces"`
+		} `yaml:"kubernetes_sd_configs"`
+		RelabelConfigs []struct {
+			SourceLabels []string `yaml:"source_labels"`
+			Regex        string   `yaml:"regex"`
+			Action       string   `yaml:"action"`
+			TargetLabel  string   `yaml:"target_label"`
+			Replacement  string   `yaml:"replacement"`
+		} `yaml:"relabel_configs"`
+	} `yaml:"scrape_configs"`
+}
+
+// TestPrometheusScrape: the scrape config loads the alert rules, scrapes
+// every Compose service that serves /metrics (ingest, detect, notify) on
+// its metrics port and nothing that does not (console), and in Kubernetes
+// the pods by their prometheus.io annotations; every job is tripline-*,
+// which TriplineWorkerDown (up{job=~"tripline.*"}) relies on.
+func TestPrometheusScrape(t *testing.T) {
+	b, err := os.ReadFile(prometheusPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc scrapeConfig
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	if err := dec.Decode(&sc); err != nil {
+		t.Fatalf("%s: %v", prometheusPath, err)
+	}
+	if !slices.Contains(sc.RuleFiles, filepath.Base(alertsPath)) {
+		t.Errorf("%s: rule_files %v does not load %s", prometheusPath, sc.RuleFiles, alertsPath)
+	}
+	for _, f := range sc.RuleFiles {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(prometheusPath), f)); err != nil {
+			t.Errorf("%s: rule file %v", prometheusPath, err)
+		}
+	}
+	c := loadCompose(t)
+	// Compose services serving /metrics, and on which port.
+	metricsPorts := map[string]string{}
+	for name, s := range c.Services {
+		if addr, ok := s.env()["TRIPLINE_METRICS_ADDR"]; ok && slices.Contains(triplineServices, name) {
+			_, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				t.Errorf("%s: TRIPLINE_METRICS_ADDR %q: %v", name, addr, err)
+			}
+			if !commandFlags(t)[words(s.Command)[0]]["metrics-addr"] {
+				continue // the command serves no metrics (TestComposeEnvNames)
+			}
+			metricsPorts[name] = port
+		}
+	}
+	scraped := map[string]bool{}
+	k8s := false
+	for _, job := range sc.ScrapeConfigs {
+		if !strings.HasPrefix(job.JobName, "tripline") {
+			t.Errorf("job %s: TriplineWorkerDown watches only jobs named tripline*", job.JobName)
+		}
+		if job.MetricsPath != "" && job.MetricsPath != "/metrics" {
+			t.Errorf("job %s: metrics_path %s, the workers serve /metrics", job.JobName, job.MetricsPath)
+		}
+		for _, d := range job.DNSSDConfigs {
+			for _, name := range d.Names {
+				port, ok := metricsPorts[name]
+				if !ok {
+					t.Errorf("job %s: %s is not a Compose service serving /metrics (%v)", job.JobName, name, keys(metricsPorts))
+					continue
+				}
+				if strconv.Itoa(d.Port) != port {
+					t.Errorf("job %s: scrapes %s on %d, it serves /metrics on %s", job.JobName, name, d.Port, port)
+				}
+				scraped[name] = true
+			}
+		}
+		for _, sd := range job.KubernetesSDConfigs {
+			k8s = true
+			if sd.Role != "pod" || !slices.Contains(sd.Namespaces.Names, "tripline") {
+				t.Errorf("job %s: want role pod in namespace tripline", job.JobName)
+			}
+			keep, port, jobLabel := false, false, true
+			for _, r := range job.RelabelConfigs {
+				src := strings.Join(r.SourceLabels, ";")
+				switch {
+				case r.Action == "keep" && src == "__meta_kubernetes_pod_annotation_prometheus_io_scrape":
+					keep = regexp.MustCompile("^(?:" + r.Regex + ")$").MatchString("true")
+				case r.TargetLabel == "__address__" && strings.Contains(src, "__meta_kubernetes_pod_annotation_prometheus_io_port"):
+					port = true
+				case r.TargetLabel == "job":
+					jobLabel = strings.HasPrefix(r.Replacement, "tripline")
+				}
+			}
+			if !keep || !port {
+				t.Errorf("job %s: want to keep pods annotated prometheus.io/scrape \"true\" and scrape their prometheus.io/port", job.JobName)
+			}
+			if !jobLabel {
+				t.Errorf("job %s: relabels job to a name not starting with tripline", job.JobName)
+			}
+		}
+	}
+	for name := range metricsPorts {
+		if !scraped[name] {
+			t.Errorf("%s serves /metrics but %s does not scrape it", name, prometheusPath)
+		}
+	}
+	if !k8s {
+		t.Errorf("%s: no kubernetes_sd_configs job for the annotated pods", prometheusPath)
 	}
 }
 
