@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -262,6 +263,13 @@ func (s *Server) alert(w http.ResponseWriter, r *http.Request, v *view) {
 			}
 			details = append(details, kv{k, e.AttrValues[i]})
 		}
+		for _, c := range registryContext(e.Doc) {
+			if key := c.K + "=" + c.V; !seenCtx[key] {
+				seenCtx[key] = true
+				d.Context = append(d.Context, c)
+			}
+			details = append(details, c)
+		}
 		d.Timeline = append(d.Timeline, timelineItem{Time: e.Time, Kind: "event", ID: e.EventID, Title: e.EventType, Details: details})
 	}
 	sort.SliceStable(d.Timeline, func(i, j int) bool { return d.Timeline[i].Time.Before(d.Timeline[j].Time) })
@@ -280,6 +288,39 @@ func (s *Server) alert(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	d.Matchers = strings.Join(silenceMatchers(&a.Alert), "\n")
 	s.render(w, r, http.StatusOK, "alert", v)
+}
+
+// registryContext flattens the "context" object of an event document
+// into context.key = value pairs, sorted; nothing when absent or
+// unreadable (the timeline does without).
+func registryContext(doc string) []kv {
+	if !strings.Contains(doc, `"context"`) {
+		return nil
+	}
+	var ev struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal([]byte(doc), &ev); err != nil {
+		return nil
+	}
+	var out []kv
+	for k, v := range ev.Context {
+		val := fmt.Sprint(v)
+		switch x := v.(type) {
+		case []any:
+			parts := make([]string, 0, len(x))
+			for _, p := range x {
+				parts = append(parts, fmt.Sprint(p))
+			}
+			val = strings.Join(parts, ", ")
+		case map[string]any:
+			b, _ := json.Marshal(x)
+			val = string(b)
+		}
+		out = append(out, kv{"context." + k, val})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].K < out[j].K })
+	return out
 }
 
 func nonEmpty(kvs ...kv) []kv {

@@ -346,8 +346,12 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 // showLogin renders the login form with a fresh login CSRF token: a
 // double-submit cookie, since there is no session yet to hold one.
 func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, msg, next string) {
-	tok, err := randomToken()
-	if err != nil {
+	// A browser keeps its token across failed attempts (two tabs, a
+	// mistyped password); a missing or malformed one is replaced.
+	var tok string
+	if c, err := r.Cookie(s.loginCookieName()); err == nil && len(c.Value) == 43 {
+		tok = c.Value
+	} else if tok, err = randomToken(); err != nil {
 		s.fail(w, r, nil, err)
 		return
 	}

@@ -30,6 +30,10 @@ type EventRow struct {
 	// (context.*) among them when the pipeline stored it.
 	AttrKeys   []string
 	AttrValues []string
+	// Doc is the normalised event document; its "context" object is the
+	// registry context ingest attached (contract, approved tool, windows,
+	// the technician's shift).
+	Doc string
 }
 
 // MaxEvents caps Events: a timeline, not an export.
@@ -51,7 +55,7 @@ func (s *Store) Events(ctx context.Context, scope Scope, msp string, ids []strin
 	}
 	args = append(args, msp, ids)
 	rows, err := s.conn.Query(ctx, "SELECT event_id, event_type, time, tenant, tool, actor_user, actor_ip, actor_country, target_host, "+
-		"package_name, script_name, outcome, reason, change_ticket, attributes.key, attributes.value FROM "+s.table("events")+
+		"package_name, script_name, outcome, reason, change_ticket, attributes.key, attributes.value, doc FROM "+s.table("events")+
 		" FINAL WHERE "+cond+" AND msp = ? AND has(?, event_id)"+fmt.Sprintf(" ORDER BY time, event_id LIMIT %d", MaxEvents), args...)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", s.redact(err))
@@ -61,7 +65,7 @@ func (s *Store) Events(ctx context.Context, scope Scope, msp string, ids []strin
 	for rows.Next() {
 		var e EventRow
 		if err := rows.Scan(&e.EventID, &e.EventType, &e.Time, &e.Tenant, &e.Tool, &e.ActorUser, &e.ActorIP, &e.ActorCountry, &e.TargetHost,
-			&e.PackageName, &e.ScriptName, &e.Outcome, &e.Reason, &e.ChangeTicket, &e.AttrKeys, &e.AttrValues); err != nil {
+			&e.PackageName, &e.ScriptName, &e.Outcome, &e.Reason, &e.ChangeTicket, &e.AttrKeys, &e.AttrValues, &e.Doc); err != nil {
 			return nil, fmt.Errorf("events: %w", s.redact(err))
 		}
 		out = append(out, e)
