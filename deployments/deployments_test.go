@@ -31,9 +31,13 @@ import (
 
 	"github.com/tripline/tripline/api"
 	"github.com/tripline/tripline/broker"
+	"github.com/tripline/tripline/console"
+	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/notify"
 	"github.com/tripline/tripline/ops"
+	"github.com/tripline/tripline/store"
+	"github.com/tripline/tripline/triage"
 )
 
 const (
@@ -882,16 +886,27 @@ func TestComposeConsole(t *testing.T) {
 	if !published {
 		t.Errorf("console: listens on %s but publishes no port for it (%v)", port, s.Ports)
 	}
-	tokens := setting(args[1:], env, "tokens", "")
-	if tokens == "" {
-		t.Fatal("console: no --tokens: it refuses to start without one")
+	ignored := gitignored(t)
+	for _, flag := range consoleFiles {
+		path := setting(args[1:], env, flag, "")
+		if path == "" {
+			t.Errorf("console: no --%s (%s)", flag, consoleFileRoles[flag])
+			continue
+		}
+		secret, ok := s.secretFiles()[path]
+		if !ok {
+			t.Errorf("console: --%s %s is not a Compose secret of the service", flag, path)
+			continue
+		}
+		checkComposeSecret(t, c, "console", secret, ignored)
 	}
-	secret, ok := s.secretFiles()[tokens]
-	if !ok {
-		t.Fatalf("console: --tokens %s is not a Compose secret of the service", tokens)
-	}
-	checkComposeSecret(t, c, "console", secret, gitignored(t))
 }
+
+// consoleFiles are the console's credential files, both deployed: users
+// log in to the pages, tokens call the API.
+var consoleFiles = []string{"users", "tokens"}
+
+var consoleFileRoles = map[string]string{"users": "the pages' logins", "tokens": "the API's bearer tokens"}
 
 // checkComposeSecret: a top-level secret read from a file under a
 // git-ignored directory (or from the host's environment).
@@ -1481,7 +1496,8 @@ func TestProbePathsServed(t *testing.T) {
 }
 
 // TestConsoleProbePathServed: the console's probe path answers without a
-// token, as the kubelet sends none.
+// token or session, as the kubelet sends none: with --tokens only (the
+// API's handler) and with --users (the console's pages around it).
 func TestConsoleProbePathServed(t *testing.T) {
 	_, line, err := api.NewToken("probe", api.RoleViewer, "", "")
 	if err != nil {
@@ -1491,24 +1507,55 @@ func TestConsoleProbePathServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(nil, tokens, zerolog.Nop()).Handler())
-	defer srv.Close()
+	svc := triage.New(nil)
+	apiSrv := api.New(svc, tokens, zerolog.Nop())
+	userLine, err := console.UserLine("probe", console.RoleAdmin, "", "", "a long enough password for the probe test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := console.ParseUsers([]byte(userLine+"\n"), "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pack, err := console.NewRulePack("", engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	con, err := console.New(console.Config{Triage: svc, Store: noStore{}, Users: users, API: apiSrv, Rules: pack, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	paths := map[string]bool{}
 	for _, s := range deploymentSpecs {
 		if !s.metrics {
 			paths[s.live], paths[s.ready] = true, true
 		}
 	}
-	for path := range paths {
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
+	for name, h := range map[string]http.Handler{"--tokens": apiSrv.Handler(), "--users": con.Handler()} {
+		srv := httptest.NewServer(h)
+		for path := range paths {
+			resp, err := http.Get(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("console %s: GET %s without a token: %s", name, path, resp.Status)
+			}
 		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("GET %s without a token: %s", path, resp.Status)
-		}
+		srv.Close()
 	}
+}
+
+// noStore is a console.Store the probe path must not need.
+type noStore struct{}
+
+func (noStore) Events(context.Context, store.Scope, string, []string) ([]store.EventRow, error) {
+	return nil, errors.New("probe read events")
+}
+
+func (noStore) RuleActivity(context.Context, store.Scope, time.Time) ([]store.RuleDay, []store.RuleTotal, error) {
+	return nil, nil, errors.New("probe read rule activity")
 }
 
 // mountedFile finds what a pod mounts at path: a key of a ConfigMap or
@@ -1618,16 +1665,20 @@ func TestKubernetesConsole(t *testing.T) {
 	m := loadK8s(t)
 	o, c := m.deploymentOf(t, "console")
 	pod := o.Spec.Template.Spec
-	tokens := setting(c.Args[1:], nil, "tokens", "")
-	if tokens == "" {
-		t.Fatalf("%s: no --tokens: console refuses to start without one", o)
-	}
-	kind, name, key, ok := mountedFile(pod, c, tokens)
-	if !ok || kind != "Secret" {
-		t.Fatalf("%s: --tokens %s is not mounted from a Secret", o, tokens)
-	}
-	if _, ok := m.secrets[name][key]; !ok {
-		t.Errorf("%s: --tokens %s is key %s of Secret %s, not defined in %s", o, tokens, key, name, k8sDir)
+	for _, flag := range consoleFiles {
+		path := setting(c.Args[1:], nil, flag, "")
+		if path == "" {
+			t.Errorf("%s: no --%s (%s)", o, flag, consoleFileRoles[flag])
+			continue
+		}
+		kind, name, key, ok := mountedFile(pod, c, path)
+		if !ok || kind != "Secret" {
+			t.Errorf("%s: --%s %s is not mounted from a Secret", o, flag, path)
+			continue
+		}
+		if _, ok := m.secrets[name][key]; !ok {
+			t.Errorf("%s: --%s %s is key %s of Secret %s, not defined in %s", o, flag, path, key, name, k8sDir)
+		}
 	}
 	_, port, _ := net.SplitHostPort(setting(c.Args[1:], nil, "listen", consoleDefaultListen))
 	var services []k8sService
@@ -1893,7 +1944,7 @@ func commandFlags(t *testing.T) map[string]map[string]bool {
 		"migrate":  {"clickhouse"},
 		"simulate": {"brokers", "rate"},
 		"notify":   {"config", "brokers", "clickhouse", "metrics-addr", "alerts-topic", "alerts-dlq-topic"},
-		"console":  {"listen", "tokens", "brokers", "clickhouse", "alerts-topic"},
+		"console":  {"listen", "users", "tokens", "brokers", "clickhouse", "alerts-topic"},
 	} {
 		for _, f := range want {
 			if !out[cmd][f] {
