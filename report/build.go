@@ -506,9 +506,11 @@ func (b *builder) change(e *store.ReportEvent, c *contract.Context, t *techAcc, 
 			t.s.Scripts++
 		}
 	}
-	// The registry rule's policy: outside the maintenance windows without
-	// a change ticket (a ticketed emergency change is authorised).
-	if ch.InMaintenance != nil && !*ch.InMaintenance && ch.Ticket == "" {
+	// The policy of the registry rule "Push Outside the Tenant's
+	// Maintenance Window Without a Change Ticket": a ticketed emergency
+	// change is authorised, and a script on five hosts or fewer is
+	// hands-on support, not a change.
+	if ch.InMaintenance != nil && !*ch.InMaintenance && ch.Ticket == "" && (ch.Kind == "push" || ch.HostCount > 5) {
 		b.exception(e, ExOutOfWindow, activity(e), fmt.Sprintf("%s to %d host(s) outside the maintenance windows without a change ticket", ch.Kind, ch.HostCount))
 		if t != nil {
 			t.s.OutOfWindow++

@@ -285,13 +285,13 @@ type HeatMap struct {
 	// Zone is the time zone of the hours: the tenant's from the registry,
 	// "context" when taken from ingest's context.local_hour (the
 	// tenant's zone when ingested), else "UTC".
-	Zone           string      `json:"zone"`
-	Counts         [7][24]int  `json:"counts"`
-	Maintenance    [7][24]int  `json:"maintenance_minutes"`
-	HasMaintenance bool        `json:"has_maintenance"`
-	Working        [7][24]int  `json:"working_minutes"`
-	HasWorking     bool        `json:"has_working_hours"`
-	Max            int         `json:"max"`
+	Zone           string     `json:"zone"`
+	Counts         [7][24]int `json:"counts"`
+	Maintenance    [7][24]int `json:"maintenance_minutes"`
+	HasMaintenance bool       `json:"has_maintenance"`
+	Working        [7][24]int `json:"working_minutes"`
+	HasWorking     bool       `json:"has_working_hours"`
+	Max            int        `json:"max"`
 }
 
 // Weekdays are the heat map's row labels.
