@@ -4,7 +4,7 @@ BIN      := bin/tripline
 PKGS     := ./...
 BENCHTIME ?= 2s
 
-.PHONY: all build demo test test-short vet bench fuzz faults clickhouse clean
+.PHONY: all build demo test test-short vet bench fuzz faults clickhouse chromium clean
 
 all: build
 
@@ -16,6 +16,12 @@ build:
 clickhouse:
 	@scripts/ensure-clickhouse.sh
 
+# Installs Debian's chromium when missing: PDF reports (tripline report
+# --format pdf) print through headless Chromium, and its test fails under
+# CI=true without it.
+chromium:
+	@scripts/ensure-chromium.sh
+
 demo: build clickhouse
 	$(BIN) demo
 
@@ -25,7 +31,7 @@ vet:
 
 # Unit and integration tests (real ClickHouse child process, in-process Kafka
 # broker over TCP), fuzz seed corpora, and the shipped rules' own tests.
-test: clickhouse vet build
+test: clickhouse chromium vet build
 	$(GO) test -count=1 -timeout 12m $(PKGS)
 	$(BIN) rules test rules/
 
