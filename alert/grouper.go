@@ -69,6 +69,8 @@ type partition struct {
 	watermark time.Time
 	alerts    map[string]*alertState
 	incidents map[string]*incidentState
+	// nodes are the entities incidents are joined on (incidents.go).
+	nodes map[entityKey]*entityNode
 }
 
 // order is (event time, ID): "earliest" everywhere in this package.
@@ -89,9 +91,8 @@ type alertState struct {
 	resolveAt time.Time
 	dets      map[string]struct{}
 	earliest  order
-	// The earliest detection's entity decides the incident.
-	entityKind, entityValue string
-	incidentStart           time.Time
+	// entities are those of all its detections (incidents.go).
+	entities []entityKey
 	// samples are the earliest event IDs, sorted, at most MaxSamples.
 	samples []order
 	// tenants are those of its detections: an alert grouped by package
@@ -105,6 +106,11 @@ type member struct {
 	level, ruleID string
 	first, last   time.Time
 	live          bool
+	// tenants are the alert's (a merge adds them to another incident).
+	tenants []string
+	// final is the alert's last row once it resolved: a merge that moves
+	// it to another incident writes it again.
+	final *record.Alert
 }
 
 // incidentState is maintained incrementally: a mass push adds thousands
@@ -120,6 +126,12 @@ type incidentState struct {
 	// rule, so that a leaving alert takes out only what no other holds.
 	tenantRefs map[string]int
 	ruleRefs   map[string]int
+
+	// The component of entities the incident is (incidents.go): its
+	// smallest entity names it, keys lists them all to forget them.
+	min     entityKey
+	keys    []entityKey
+	written bool // its row was handed out
 }
 
 // NewGrouper returns an empty Grouper.
@@ -136,7 +148,7 @@ func NewGrouper(cfg Config) *Grouper {
 func (g *Grouper) part(msp string) *partition {
 	p := g.parts[msp]
 	if p == nil {
-		p = &partition{alerts: map[string]*alertState{}, incidents: map[string]*incidentState{}}
+		p = &partition{alerts: map[string]*alertState{}, incidents: map[string]*incidentState{}, nodes: map[entityKey]*entityNode{}}
 		g.parts[msp] = p
 	}
 	return p
@@ -161,15 +173,7 @@ func (g *Grouper) Add(det *record.Detection, src fields.Source, p Policy) Change
 	fp := Fingerprint(det.RuleID, p.GroupBy, values)
 	ws := WindowStart(det.FirstTime, p.Window)
 	det.AlertID = AlertID(fp, ws)
-	kind, value, ok := Entity(src)
-	if !ok && src == nil && det.ActorUser != "" {
-		kind, value, ok = "actor.user", det.ActorUser, true
-	}
-	incStart := WindowStart(det.FirstTime, IncidentWindow)
-	det.IncidentID = ""
-	if ok {
-		det.IncidentID = IncidentID(det.MSP, kind, value, incStart)
-	}
+	keys := entityKeys(det, src)
 
 	part := g.part(det.MSP)
 	a := part.alerts[det.AlertID]
@@ -205,15 +209,12 @@ func (g *Grouper) Add(det *record.Detection, src fields.Source, p Policy) Change
 	if first || last.After(r.LastTime) {
 		r.LastTime = last
 	}
-	oldIncident := r.IncidentID
 	if k := (order{det.FirstTime, det.DetectionID}); first || k.before(a.earliest) {
 		// What describes the alert comes from its earliest detection, so
 		// the arrival order does not change it.
 		a.earliest = k
 		r.RuleTitle, r.Level, r.Tags, r.Summary = det.RuleTitle, det.Level, det.Tags, det.Summary
 		r.Tenant, r.ActorUser = det.Tenant, det.ActorUser
-		r.IncidentID = det.IncidentID
-		a.entityKind, a.entityValue, a.incidentStart = kind, value, incStart
 	}
 	for _, id := range det.EventIDs {
 		a.sample(order{det.FirstTime, id})
@@ -228,43 +229,11 @@ func (g *Grouper) Add(det *record.Detection, src fields.Source, p Policy) Change
 	}
 	r.UpdatedNs = now.UnixNano()
 
-	var out Changes
-	if oldIncident != "" && oldIncident != r.IncidentID {
-		// An earlier detection arrived with another entity: the alert
-		// moves. The incident it leaves is written again without it
-		// (possibly with no alerts left).
-		if inc := part.incidents[oldIncident]; inc != nil {
-			inc.remove(r.AlertID, a.tenants)
-			inc.rec.UpdatedNs = now.UnixNano()
-			out.Incidents = append(out.Incidents, inc.snapshot())
-		}
-	}
 	if newTenant != "" {
 		a.tenants = slices.Insert(a.tenants, sortedIndex(a.tenants, newTenant), newTenant)
 	}
-	if r.IncidentID != "" {
-		inc := part.incidents[r.IncidentID]
-		if inc == nil {
-			inc = &incidentState{
-				rec: record.Incident{
-					IncidentID: r.IncidentID, MSP: r.MSP, EntityKind: a.entityKind, EntityValue: a.entityValue,
-					WindowStart: a.incidentStart,
-				},
-				end:        a.incidentStart.Add(IncidentWindow),
-				members:    map[string]*member{},
-				tenantRefs: map[string]int{},
-				ruleRefs:   map[string]int{},
-			}
-			part.incidents[r.IncidentID] = inc
-		}
-		if m := inc.members[r.AlertID]; m == nil {
-			inc.add(r.AlertID, &member{level: r.Level, ruleID: r.RuleID, first: r.FirstTime, last: r.LastTime, live: true}, a.tenants)
-		} else {
-			inc.update(m, r.Level, r.FirstTime, r.LastTime, newTenant)
-		}
-		inc.rec.UpdatedNs = now.UnixNano()
-		out.Incidents = append(out.Incidents, inc.snapshot())
-	}
+	out := g.link(part, a, keys, newTenant, now)
+	det.IncidentID = r.IncidentID
 	snap := a.snapshot()
 	out.Alerts = append(out.Alerts, snap)
 	out.Messages = append(out.Messages, NewMessage(msg, &snap, now))
@@ -348,6 +317,7 @@ func (inc *incidentState) update(m *member, level string, first, last time.Time,
 	m.level, m.first, m.last = level, first, last
 	if newTenant != "" {
 		inc.addTenant(newTenant)
+		m.tenants = insertSorted(m.tenants, newTenant)
 	}
 	if level != old && old == inc.rec.Level {
 		inc.rescan()
@@ -482,6 +452,9 @@ func (g *Grouper) Advance(msp string, watermark time.Time) Changes {
 		// An alert whose window is still open can start inside an
 		// incident window up to hold before it (see Grouper.hold).
 		if inc.live == 0 && !inc.end.Add(g.hold).After(watermark) {
+			for _, k := range inc.keys {
+				delete(part.nodes, k)
+			}
 			delete(part.incidents, id)
 		}
 	}
@@ -517,6 +490,9 @@ func (g *Grouper) resolve(part *partition, ids []string) Changes {
 			if m := inc.members[id]; m != nil && m.live {
 				m.live = false
 				inc.live--
+				// Kept for a merge that would move it to another incident.
+				final := a.snapshot()
+				m.final = &final
 			}
 		}
 		delete(part.alerts, id)

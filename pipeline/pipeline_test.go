@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -184,6 +185,9 @@ func offlineInput(t *testing.T, values [][]byte) (*detection.Snapshot, []contrac
 	return bundle, evs
 }
 
+// kaseyaRules are rules the Kaseya-style push must raise.
+var kaseyaRules = []string{"Pushed Script Disables or Blinds Microsoft Defender", "Unsigned Package Pushed Through an RMM Tool"}
+
 // readTopic returns every message on topic, all partitions.
 func readTopic(t *testing.T, cfg kafkaio.Config, topic string) []kafka.Message {
 	t.Helper()
@@ -289,7 +293,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	expect := map[string][]string{
-		"kaseya-style":      {"Pushed Script Disables or Blinds Microsoft Defender", "Unsigned Package Pushed Through an RMM Tool"},
+		"kaseya-style":      kaseyaRules,
 		"stolen-credential": {"RMM Console Login Without MFA"},
 	}
 	for sc, titles := range expect {
@@ -333,7 +337,30 @@ func TestEndToEnd(t *testing.T) {
 	if n := len(readTopic(t, w.broker.Config(), kafkaio.TopicAlerts)); n < len(alerts) {
 		t.Errorf("%d messages on %s for %d alerts: every alert opens with one", n, kafkaio.TopicAlerts, len(alerts))
 	}
-	t.Logf("%d detections formed %d alerts", len(dets), len(alerts))
+	// The Kaseya-style push is one incident per msp, not an alert per
+	// tenant to correlate by hand.
+	incidents, err := w.store.Incidents(ctx, store.AllMSPs(), store.IncidentFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushIncidents := map[string]map[string]bool{}
+	for _, a := range alerts {
+		if slices.Contains(kaseyaRules, a.RuleTitle) {
+			if pushIncidents[a.MSP] == nil {
+				pushIncidents[a.MSP] = map[string]bool{}
+			}
+			pushIncidents[a.MSP][a.IncidentID] = true
+		}
+	}
+	for msp, incs := range pushIncidents {
+		if len(incs) != 1 {
+			t.Errorf("msp %s: the mass push's alerts fall into %d incidents, want 1", msp, len(incs))
+		}
+	}
+	if len(pushIncidents) == 0 {
+		t.Error("no alert of the mass push")
+	}
+	t.Logf("%d detections formed %d alerts and %d incidents; the mass push is one incident in each of %d msps", len(dets), len(alerts), len(incidents), len(pushIncidents))
 
 	// A replay of the same input through fresh consumer groups leaves the
 	// deduplicated counts unchanged.

@@ -367,8 +367,13 @@ func (s *Store) Incidents(ctx context.Context, scope Scope, f IncidentFilter) ([
 	if !f.Since.IsZero() {
 		conds, args = append(conds, "last_time >= ?"), append(args, f.Since.UTC().Truncate(time.Second))
 	}
-	rows, err := s.conn.Query(ctx, "SELECT incident_id, msp, entity_kind, entity_value, level, window_start, first_time, last_time, alert_ids, tenants, rule_ids, updated_ns FROM "+
-		s.table("incidents")+" FINAL WHERE "+strings.Join(conds, " AND ")+fmt.Sprintf(" ORDER BY last_time DESC, incident_id LIMIT %d", limitOf(f.Limit)), args...)
+	// An incident that merged into another is written once more with no
+	// alerts (alert.Grouper): skip it. The filter is outside the FINAL
+	// subquery so that no server moves it before the merge (PREWHERE).
+	cols := "incident_id, msp, entity_kind, entity_value, level, window_start, first_time, last_time, alert_ids, tenants, rule_ids, updated_ns"
+	rows, err := s.conn.Query(ctx, "SELECT "+cols+" FROM (SELECT "+cols+", alert_count FROM "+
+		s.table("incidents")+" FINAL WHERE "+strings.Join(conds, " AND ")+") WHERE alert_count > 0"+
+		fmt.Sprintf(" ORDER BY last_time DESC, incident_id LIMIT %d", limitOf(f.Limit)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", s.redact(err))
 	}

@@ -186,6 +186,15 @@ func TestIncidents(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].IncidentID != "i1" {
 		t.Errorf("filtered Incidents = %+v, %v", got, err)
 	}
+	// i2 merges into another incident: the grouper writes it once more,
+	// empty and newer, and it is no longer listed.
+	if err := s.InsertIncidents(ctx, []record.Incident{{IncidentID: "i2", MSP: "msp-b", UpdatedNs: time.Now().UnixNano()}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Incidents(ctx, AllMSPs(), IncidentFilter{})
+	if err != nil || len(got) != 1 || got[0].IncidentID != "i1" {
+		t.Errorf("Incidents after i2 merged away = %+v, %v", got, err)
+	}
 }
 
 func TestSilences(t *testing.T) {
@@ -270,8 +279,8 @@ func TestTenantScope(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := s.InsertIncidents(ctx, []record.Incident{
-		{IncidentID: "i1", MSP: "msp-a", Level: "high", WindowStart: base, FirstTime: base, LastTime: base, Tenants: []string{"t-1", "t-2"}},
-		{IncidentID: "i2", MSP: "msp-a", Level: "high", WindowStart: base, FirstTime: base, LastTime: base, Tenants: []string{"t-2"}},
+		{IncidentID: "i1", MSP: "msp-a", Level: "high", WindowStart: base, FirstTime: base, LastTime: base, AlertIDs: []string{"a1", "a2"}, Tenants: []string{"t-1", "t-2"}},
+		{IncidentID: "i2", MSP: "msp-a", Level: "high", WindowStart: base, FirstTime: base, LastTime: base, AlertIDs: []string{"a3"}, Tenants: []string{"t-2"}},
 	}); err != nil {
 		t.Fatal(err)
 	}
