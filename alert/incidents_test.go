@@ -90,4 +90,3 @@ func TestIncidentsJoinThroughSharedEntities(t *testing.T) {
 		}
 	}
 }
-
