@@ -54,7 +54,8 @@ type Store interface {
 type Config struct {
 	Triage *triage.Service
 	Store  Store
-	Users  *Users
+	// Users may log in; nil is nobody (the API's tokens still work).
+	Users *Users
 	// API is the JSON API, mounted under /api/ with the console's
 	// sessions admitted next to its tokens.
 	API   *api.Server
@@ -81,8 +82,12 @@ type Server struct {
 
 // New returns a console.
 func New(cfg Config) (*Server, error) {
-	if cfg.Triage == nil || cfg.Store == nil || cfg.Users == nil || cfg.API == nil || cfg.Rules == nil {
-		return nil, errors.New("console: Triage, Store, Users, API and Rules are required")
+	if cfg.Triage == nil || cfg.Store == nil || cfg.API == nil || cfg.Rules == nil {
+		return nil, errors.New("console: Triage, Store, API and Rules are required")
+	}
+	if cfg.Users == nil {
+		// The login page still answers; nobody can log in.
+		cfg.Users = &Users{byName: map[string]*User{}}
 	}
 	p, err := parsePages()
 	if err != nil {

@@ -28,8 +28,8 @@ const consoleUsage = `Usage:
 
 console serves the analyst console (log in at /, docs/console.md) for the
 users of --users, and the HTTP JSON API under /api/ (see /api/openapi.yaml)
-for their sessions and the tokens of --tokens; at least one of the two
-files is required.
+for their sessions and the tokens of --tokens. Without either file it
+starts, but nobody can log in or call the API.
 token prints a new random token on stdout and, on stderr, the line to add
 to the tokens file (which stores only its SHA-256).
 user add reads a password from the first line of standard input and prints
@@ -61,10 +61,6 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long SIGTERM waits for requests in flight")
 	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if *tokensFile == "" && *usersFile == "" {
-		fmt.Fprint(stderr, "tripline console: --users or --tokens is required\n\n"+consoleUsage)
-		return errUsage
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		fmt.Fprint(stderr, "tripline console: --tls-cert and --tls-key go together\n\n"+consoleUsage)
@@ -115,17 +111,15 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else {
 		log.Warn().Msg("no --brokers: closes and reopens are not published to tripline.alerts (notify will not resolve them)")
 	}
-	apiSrv := api.New(svc, tokens, log)
-	var handler http.Handler = apiSrv.Handler()
-	if users != nil {
-		con, err := console.New(console.Config{Triage: svc, Store: st, Users: users, API: apiSrv, Rules: pack,
-			SecureCookies: *secureCookies || *tlsCert != "", Log: log})
-		if err != nil {
-			return err
-		}
-		handler = con.Handler()
+	if users == nil {
+		log.Warn().Msg("no --users: nobody can log in to the console (tripline console user add makes a users-file line)")
 	}
-	srv := api.NewHTTPServer(*listen, handler)
+	con, err := console.New(console.Config{Triage: svc, Store: st, Users: users, API: api.New(svc, tokens, log), Rules: pack,
+		SecureCookies: *secureCookies || *tlsCert != "", Log: log})
+	if err != nil {
+		return err
+	}
+	srv := api.NewHTTPServer(*listen, con.Handler())
 	log.Info().Str("addr", ln.Addr().String()).Int("tokens", tokens.Len()).Int("users", usersLen(users)).Bool("tls", *tlsCert != "").Msg("console listening")
 	wctx, stopWatch := context.WithCancel(ctx)
 	watchDone := make(chan struct{})
