@@ -31,6 +31,8 @@ Usage:
   tripline convert  --format FORMAT --msp MSP [FILE|-]
   tripline alerts   list|show|ack|assign|close|note|reopen|silence|silences|expire ... [--clickhouse ...]
   tripline console  --listen ADDR --tokens FILE [--clickhouse ...]   (HTTP JSON API under /api/)
+  tripline report   --tenant T --month YYYY-MM [--format html|pdf|csv|json] [--out FILE] [--registry FILE]
+  tripline report   --all-tenants --month YYYY-MM --out DIR [--format F]   (MSP access reports; report verify FILE.json)
 
 Every flag has an environment equivalent: --clickhouse-db is TRIPLINE_CLICKHOUSE_DB.
 Secrets come only from the environment or files: TRIPLINE_CLICKHOUSE_PASSWORD
@@ -63,6 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"alerts":   runAlerts,
 		"console":  runConsole,
 		"notify":   runNotify,
+		"report":   runReport,
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {
