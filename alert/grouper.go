@@ -98,6 +98,9 @@ type alertState struct {
 	// tenants are those of its detections: an alert grouped by package
 	// spans tenants, and its incident lists them all.
 	tenants []string
+	// outsideMaintenance: a detection outside the tenant's maintenance
+	// windows (see MaintenanceSilence).
+	outsideMaintenance bool
 }
 
 // member is what an incident keeps of one of its alerts, so that it can
@@ -228,6 +231,13 @@ func (g *Grouper) Add(det *record.Detection, src fields.Source, p Policy) Change
 		r.EventIDs[i] = s.id
 	}
 	r.UpdatedNs = now.UnixNano()
+	if !inMaintenance(src) {
+		a.outsideMaintenance = true
+	}
+	r.SuppressedBy = ""
+	if p.MuteInMaintenance && !a.outsideMaintenance {
+		r.SuppressedBy = MaintenanceSilence
+	}
 
 	if newTenant != "" {
 		a.tenants = slices.Insert(a.tenants, sortedIndex(a.tenants, newTenant), newTenant)
@@ -238,6 +248,24 @@ func (g *Grouper) Add(det *record.Detection, src fields.Source, p Policy) Change
 	out.Alerts = append(out.Alerts, snap)
 	out.Messages = append(out.Messages, NewMessage(msg, &snap, now))
 	return out
+}
+
+// MaintenanceSilence marks (suppressed_by) an alert of a rule that mutes
+// itself in maintenance windows (Policy.MuteInMaintenance) while every
+// detection of it came from inside the tenant's registry maintenance
+// windows: stored, not delivered. A detection outside them lifts it, so
+// the result does not depend on the order.
+const MaintenanceSilence = "maintenance-window"
+
+// inMaintenance reports whether the registry placed src inside its
+// tenant's maintenance window (context.in_maintenance_window, set by
+// ingest from the registry).
+func inMaintenance(src fields.Source) bool {
+	if src == nil {
+		return false
+	}
+	v := src.Lookup("context.in_maintenance_window")
+	return v.Kind == fields.Bool && v.Bool
 }
 
 // groupValue is the value of group-by field key for det. msp is always

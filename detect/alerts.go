@@ -76,13 +76,19 @@ func (b *alertBatch) add(ch alert.Changes) {
 }
 
 // silence marks the batch's alerts, their messages and detections with
-// the silence that holds each back (empty when none does).
+// the silence that holds each back (empty when none does; the grouper's
+// maintenance-window mute when only that does). set may be nil.
 func (b *alertBatch) silence(set *silence.Set, at time.Time, dets []record.Detection) {
-	if set == nil || set.Len() == 0 || len(b.rows) == 0 {
+	if len(b.rows) == 0 {
 		return
 	}
 	for i := range b.rows {
-		b.rows[i].SuppressedBy = set.Match(&b.rows[i], at)
+		if set == nil {
+			break
+		}
+		if id := set.Match(&b.rows[i], at); id != "" {
+			b.rows[i].SuppressedBy = id // over a maintenance-window mute
+		}
 	}
 	for i := range b.messages {
 		if j, ok := b.alerts[b.messages[i].Alert.AlertID]; ok {

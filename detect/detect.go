@@ -275,9 +275,11 @@ func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) (*pending
 			}
 		}
 	}
+	var silences *silence.Set
 	if h.Silences != nil {
-		p.alerts.silence(h.Silences(), now, p.detections)
+		silences = h.Silences()
 	}
+	p.alerts.silence(silences, now, p.detections)
 	p.frontiers = h.frontiers()
 	return p, nil
 }

@@ -184,11 +184,18 @@ func (s *memAlerts) counts() map[string]uint64 {
 	return out
 }
 
-// memProducer counts alert messages (dead letters are not expected).
-type memProducer struct{ alerts *memAlerts }
+// memProducer counts alert messages (dead letters are not expected) and
+// keeps them when keep is set.
+type memProducer struct {
+	alerts *memAlerts
+	keep   *[]kafka.Message
+}
 
 func (p memProducer) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
 	p.alerts.messages += len(msgs)
+	if p.keep != nil {
+		*p.keep = append(*p.keep, msgs...)
+	}
 	return nil
 }
 
@@ -251,7 +258,7 @@ func (w *world) startDetector() {
 		Rules: staticSnapshots{w.snap}, Store: w.found, State: w.state, Log: zerolog.Nop(),
 		Decoder: contract.Decoder{Now: func() time.Time { return simStart.Add(60 * 24 * time.Hour) }},
 		Now:     func() time.Time { return w.clock }, Partitions: normPartitions,
-		Alerts: w.alerts, AlertTopic: "tripline.alerts", Producer: memProducer{w.alerts},
+		Alerts: w.alerts, AlertTopic: "tripline.alerts", Producer: memProducer{alerts: w.alerts},
 	}
 	w.position = w.committed
 }
