@@ -189,5 +189,14 @@ func TestBrowser(t *testing.T) {
 	if report := text("main"); !strings.Contains(report, "report") || !strings.Contains(report, "t-1") {
 		t.Errorf("report page: %s", report)
 	}
+
+	// Rule health, as an admin sees it.
+	do("log out the viewer", chromedp.Navigate(base+"/queue"), chromedp.Click(chromedp.CSS("form.logout button")), visible("#login"))
+	login("admin", adminPW)
+	do("rule health", chromedp.Navigate(base+"/rules"), visible("#rule-days"))
+	shot("07-rule-health")
+	if noisy := text("#noisy"); !strings.Contains(noisy, e.rule.ID) {
+		t.Errorf("noisiest rules lack the alerts' rule: %s", noisy)
+	}
 	t.Logf("screenshots in %s", dir)
 }
