@@ -307,6 +307,15 @@ func TestConsole(t *testing.T) {
 	if r, _ := mallory.do(http.MethodPost, "/login", url.Values{"csrf": {tok}, "name": {"admin"}, "password": {adminPW}}); r.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("login after %d failures: %d, want 429", LoginFailures, r.StatusCode)
 	}
+	logs := e.logs.String()
+	for _, secret := range []string{adminPW, analystPW, viewerPW, "guess", csrf} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log holds %q", secret)
+		}
+	}
+	if !strings.Contains(logs, "console login failed") {
+		t.Error("failed logins are not logged")
+	}
 	if r, _ := mallory.do(http.MethodGet, "/static/console.css", nil); r.StatusCode != 200 {
 		t.Errorf("static: %d", r.StatusCode)
 	}

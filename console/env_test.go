@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,12 +38,31 @@ const (
 
 // env is a console over a fresh database, served over real HTTP.
 type env struct {
-	t      *testing.T
-	st     *store.Store
-	srv    *httptest.Server
-	rule   *RuleInfo // a rule of the embedded pack the alerts name
-	ctx    context.Context
-	logBuf *strings.Builder
+	t    *testing.T
+	st   *store.Store
+	srv  *httptest.Server
+	rule *RuleInfo // a rule of the embedded pack the alerts name
+	ctx  context.Context
+	logs *lockedBuffer
+}
+
+// lockedBuffer collects the server's log lines (written from its
+// goroutines) for the test to read.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func usersFile(t *testing.T) *Users {
@@ -82,10 +102,10 @@ func newEnv(t *testing.T, db string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, ctx: ctx, rule: pack.Status().Rules[0], logBuf: &strings.Builder{}}
+	e := &env{t: t, st: st, ctx: ctx, rule: pack.Status().Rules[0], logs: &lockedBuffer{}}
 	e.seed()
 	svc := triage.New(st)
-	log := zerolog.New(io.Discard)
+	log := zerolog.New(e.logs)
 	con, err := New(Config{Triage: svc, Store: st, Users: usersFile(t), API: api.New(svc, &api.Tokens{}, log), Rules: pack, Log: log})
 	if err != nil {
 		t.Fatal(err)

@@ -233,6 +233,11 @@ func (s *Server) alert(w http.ResponseWriter, r *http.Request, v *view) {
 
 	ids := slices.Clone(a.EventIDs)
 	for _, dt := range det.Detections {
+		if scope.Tenant() != "" && dt.Tenant != scope.Tenant() {
+			// An alert grouped across tenants (a mass push) keeps the
+			// other tenants' detections from a tenant viewer.
+			continue
+		}
 		ids = append(ids, dt.EventIDs...)
 		d.Timeline = append(d.Timeline, timelineItem{Time: dt.FirstTime, Kind: "detection", ID: dt.DetectionID, Title: dt.Summary,
 			Details: nonEmpty(kv{"rule", dt.RuleID}, kv{"tenant", dt.Tenant}, kv{"actor", dt.ActorUser}, kv{"suppressed by", dt.SuppressedBy})})

@@ -384,14 +384,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	addrKey, nameKey := "addr:"+clientAddr(r), "name:"+name
 	if blocked, wait := s.limiter.blocked(addrKey, nameKey); blocked {
 		w.Header().Set("Retry-After", strings.TrimSuffix(wait.Round(time.Second).String(), "s"))
-		s.cfg.Log.Warn().Str("user", name).Str("addr", clientAddr(r)).Msg("console login refused: too many failures")
+		s.cfg.Log.Warn().Str("addr", clientAddr(r)).Msg("console login refused: too many failures")
 		s.showLogin(w, r, http.StatusTooManyRequests, "Too many failed logins; wait a few minutes.", next)
 		return
 	}
 	u := s.cfg.Users.Authenticate(name, password)
 	if u == nil {
 		s.limiter.fail(addrKey, nameKey)
-		s.cfg.Log.Warn().Str("user", name).Str("addr", clientAddr(r)).Msg("console login failed")
+		// An unknown name is not logged: it may be a password typed
+		// into the wrong field.
+		logName := "(unknown)"
+		if s.cfg.Users.Lookup(name) != nil {
+			logName = name
+		}
+		s.cfg.Log.Warn().Str("user", logName).Str("addr", clientAddr(r)).Msg("console login failed")
 		s.showLogin(w, r, http.StatusUnauthorized, "Wrong name or password.", next)
 		return
 	}
