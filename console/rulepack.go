@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,24 +88,13 @@ func (p *RulePack) Reload() error {
 		ri := &RuleInfo{ID: c.ID, Title: c.Title, Level: c.Level, Tags: c.Tags, Correlation: true}
 		if c.Sigma != nil {
 			ri.Description = c.Sigma.Description
-			ri.Conditions = []string{c.Sigma.Type + " of " + joinComma(c.Refs) + " by " + joinComma(c.GroupBy) + " within " + c.Sigma.TimespanRaw}
+			ri.Conditions = []string{c.Sigma.Type + " of " + strings.Join(c.Refs, ", ") + " by " + strings.Join(c.GroupBy, ", ") + " within " + c.Sigma.TimespanRaw}
 		}
 		byID[ri.ID] = ri
 		order = append(order, ri)
 	}
 	p.byID, p.order, p.loadedAt = byID, order, now
 	return nil
-}
-
-func joinComma(ss []string) string {
-	out := ""
-	for i, s := range ss {
-		if i > 0 {
-			out += ", "
-		}
-		out += s
-	}
-	return out
 }
 
 // describe renders a detection's conditions and searches for people.
@@ -137,7 +127,7 @@ func describe(d *sigma.Detection) ([]string, []Search) {
 				if len(s.Groups) > 1 {
 					prefix = "or #" + strconv.Itoa(gi+1) + ": "
 				}
-				out.Items = append(out.Items, prefix+field+": "+joinComma(vals))
+				out.Items = append(out.Items, prefix+field+": "+strings.Join(vals, ", "))
 			}
 		}
 		searches = append(searches, out)
