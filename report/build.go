@@ -381,8 +381,23 @@ func activity(e *store.ReportEvent) string {
 }
 
 func (b *builder) exception(e *store.ReportEvent, kind, act, detail string) {
-	b.d.Exceptions = append(b.d.Exceptions, Exception{Time: e.Time, Kind: kind, User: e.ActorUser, Tool: e.Tool,
-		Activity: act, Host: e.TargetHost, Detail: detail})
+	b.d.Summary.Exceptions++
+	if b.room("exceptions", len(b.d.Exceptions)) {
+		b.d.Exceptions = append(b.d.Exceptions, Exception{Time: e.Time, Kind: kind, User: e.ActorUser, Tool: e.Tool,
+			Activity: act, Host: e.TargetHost, Detail: detail})
+	}
+}
+
+// room reports whether a list section holding n rows takes another, and
+// counts the row as omitted when it does not: rows are capped as they
+// come, so a tenant-month of millions of events does not hold millions of
+// rows in memory.
+func (b *builder) room(section string, n int) bool {
+	if n < MaxRows {
+		return true
+	}
+	b.d.Omitted[section]++
+	return false
 }
 
 func (b *builder) heat(e *store.ReportEvent, c *contract.Context) {
@@ -447,6 +462,22 @@ func (b *builder) session(e *store.ReportEvent, c *contract.Context, day *Day) {
 		if day != nil {
 			day.Sessions++
 		}
+		// Judged at the start, in event order, so that the exceptions
+		// are capped in time order like every other row.
+		t := b.techs[e.ActorUser]
+		act := "session " + e.SessionID
+		if s.MFA != nil && !*s.MFA {
+			b.exception(e, ExNoMFA, act, "session after a login without MFA ("+s.MFASource+")")
+			if t != nil {
+				t.s.NoMFASessions++
+			}
+		}
+		if s.InWorkingHours != nil && !*s.InWorkingHours && (s.InMaintenance == nil || !*s.InMaintenance) {
+			b.exception(e, ExOutOfWindow, act, "session outside working hours and maintenance windows")
+			if t != nil {
+				t.s.OutOfWindow++
+			}
+		}
 	case "session.end":
 		end := e.Time
 		s.End = &end
@@ -465,7 +496,10 @@ func (b *builder) session(e *store.ReportEvent, c *contract.Context, day *Day) {
 			if c != nil {
 				cu.InWorkingHours, cu.InMaintenance = c.InWorkingHours, c.InMaintenanceWindow
 			}
-			b.d.Credentials = append(b.d.Credentials, cu)
+			b.d.Summary.PrivilegedCredentials++
+			if b.room("privileged_credentials", len(b.d.Credentials)) {
+				b.d.Credentials = append(b.d.Credentials, cu)
+			}
 			if e.ActorUser != "" {
 				b.techs[e.ActorUser].s.PrivilegedCredUse++
 			}
@@ -488,7 +522,9 @@ func (b *builder) change(e *store.ReportEvent, c *contract.Context, t *techAcc, 
 	if c != nil {
 		ch.InMaintenance, ch.ToolApproved = c.InMaintenanceWindow, c.ToolApproved
 	}
-	b.d.Changes = append(b.d.Changes, ch)
+	if b.room("changes", len(b.d.Changes)) {
+		b.d.Changes = append(b.d.Changes, ch)
+	}
 	if ch.Kind == "push" {
 		b.d.Summary.Pushes++
 		if day != nil {
@@ -533,20 +569,9 @@ func (b *builder) finish() {
 			t.s.SessionSeconds += int(*s.DurationS)
 			d.Summary.SessionSeconds += int(*s.DurationS)
 		}
-		ev := &store.ReportEvent{Time: s.Start, ActorUser: s.User, Tool: s.Tool, TargetHost: first(s.Hosts)}
-		act := "session " + s.SessionID
-		if s.MFA != nil && !*s.MFA {
-			t.s.NoMFASessions++
-			b.exception(ev, ExNoMFA, act, "session after a login without MFA ("+s.MFASource+")")
-		}
-		if s.InWorkingHours != nil && !*s.InWorkingHours && (s.InMaintenance == nil || !*s.InMaintenance) {
-			t.s.OutOfWindow++
-			b.exception(ev, ExOutOfWindow, act, "session outside working hours and maintenance windows")
-		}
 	}
 	d.Summary.Sessions = len(d.Sessions)
 	d.Summary.Hosts = len(b.hosts)
-	d.Summary.PrivilegedCredentials = len(d.Credentials)
 
 	users := make([]string, 0, len(b.techs))
 	for u := range b.techs {
@@ -593,7 +618,6 @@ func (b *builder) finish() {
 		}
 		return strings.Compare(x.Activity, y.Activity)
 	})
-	d.Summary.Exceptions = len(d.Exceptions)
 
 	for k := range b.days {
 		d.Daily = append(d.Daily, *b.days[k])
@@ -606,10 +630,7 @@ func (b *builder) finish() {
 	}
 
 	d.Sessions = capRows(d, "sessions", d.Sessions)
-	d.Changes = capRows(d, "changes", d.Changes)
-	d.Credentials = capRows(d, "privileged_credentials", d.Credentials)
 	d.FailedLogins = capRows(d, "failed_logins", d.FailedLogins)
-	d.Exceptions = capRows(d, "exceptions", d.Exceptions)
 	d.AccessReview.NotInRegistry = capRows(d, "actors_not_in_registry", d.AccessReview.NotInRegistry)
 	if len(d.Omitted) == 0 {
 		d.Omitted = nil
@@ -627,13 +648,6 @@ func (b *builder) anyKnown() bool {
 		}
 	}
 	return false
-}
-
-func first(s []string) string {
-	if len(s) == 0 {
-		return ""
-	}
-	return s[0]
 }
 
 func sortedKeys(m map[string]bool) []string {
