@@ -316,10 +316,15 @@ func (s *Store) AlertDetections(ctx context.Context, scope Scope, a *record.Aler
 	if limit <= 0 || limit > MaxAlertDetections {
 		limit = MaxAlertDetections
 	}
-	// msp and rule_id lead the detections' sorting key.
+	// msp and rule_id lead the detections' sorting key. An alert grouped
+	// across tenants (by package, say) holds other tenants' detections: a
+	// tenant scope sees only its own.
+	cond, args := "msp = ? AND rule_id = ? AND alert_id = ?", []any{a.MSP, a.RuleID, a.AlertID}
+	if t := scope.Tenant(); t != "" {
+		cond, args = cond+" AND tenant = ?", append(args, t)
+	}
 	rows, err := s.conn.Query(ctx, "SELECT detection_id, rule_id, level, tenant, actor_user, first_time, last_time, event_ids, summary, detected_at, incident_id, suppressed_by FROM "+
-		s.table("detections")+fmt.Sprintf(" FINAL WHERE msp = ? AND rule_id = ? AND alert_id = ? ORDER BY first_time, detection_id LIMIT %d", limit),
-		a.MSP, a.RuleID, a.AlertID)
+		s.table("detections")+fmt.Sprintf(" FINAL WHERE %s ORDER BY first_time, detection_id LIMIT %d", cond, limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("alert %s detections: %w", a.AlertID, s.redact(err))
 	}

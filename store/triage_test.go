@@ -301,6 +301,21 @@ func TestTenantScope(t *testing.T) {
 	if log, err := s.AlertActions(ctx, t1, "a2"); err != nil || len(log) != 0 {
 		t.Errorf("t-1 read t-2's log: %v, %v", log, err)
 	}
+	// a1 holds a detection of another tenant too (an alert grouped by
+	// package spans tenants): t-1 sees only its own.
+	a1 := testAlerts(base)[0]
+	if err := s.InsertDetections(ctx, []record.Detection{
+		{DetectionID: "d-own", RuleID: a1.RuleID, Level: "high", MSP: "msp-a", Tenant: "t-1", AlertID: "a1", FirstTime: base, LastTime: base, EventIDs: []string{"e1"}, DetectedAt: base},
+		{DetectionID: "d-other", RuleID: a1.RuleID, Level: "high", MSP: "msp-a", Tenant: "t-2", AlertID: "a1", FirstTime: base, LastTime: base, EventIDs: []string{"e2"}, DetectedAt: base},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := s.AlertDetections(ctx, t1, &a1, 0); err != nil || len(ds) != 1 || ds[0].DetectionID != "d-own" {
+		t.Errorf("t-1's detections of a1 = %+v, %v", ds, err)
+	}
+	if ds, err := s.AlertDetections(ctx, OnlyMSP("msp-a"), &a1, 0); err != nil || len(ds) != 2 {
+		t.Errorf("msp-a's detections of a1 = %d, %v", len(ds), err)
+	}
 	a2 := testAlerts(base)[1]
 	if _, err := s.AlertDetections(ctx, t1, &a2, 0); !errors.Is(err, ErrNotFound) {
 		t.Errorf("t-1 read t-2's detections: %v", err)
