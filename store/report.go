@@ -56,13 +56,14 @@ type ReportEvent struct {
 // field of the normalised document. Anchoring at the end matters: a
 // producer controls everything before it (attributes may hold a key named
 // "context", or "tool_approved"), but not the tail, which ingest writes
-// after discarding any context the producer sent. A context object never
-// nests one (asset tags are strings, whose quotes are escaped), so [^{}]
-// cannot stop early on a real one; a tag holding a brace makes the match
-// fail and reads as "no context", never as a forged one.
-const contextExpr = `extract(doc, '"context":(\\{[^{}]*\\})\\}\\s*$')`
+// after discarding any context the producer sent. Outside JSON strings a
+// context object holds no braces (asset tags are strings, and may hold
+// braces and escaped quotes, which the string alternative consumes), and
+// an unescaped "context": appears nowhere else in a normalised document
+// (a producer's text is always inside a string, its quotes escaped).
+var contextExpr = "extract(doc, " + sqlString(`"context":(\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*\})\}\s*$`) + ")"
 
-const reportEventSelect = "event_id, event_type, time, msp, tenant, tool, actor_user, actor_ip, actor_country, actor_asn, actor_mfa, actor_role, " +
+var reportEventSelect = "event_id, event_type, time, msp, tenant, tool, actor_user, actor_ip, actor_country, actor_asn, actor_mfa, actor_role, " +
 	"target_host, target_host_count, session_id, session_duration_s, session_auth_method, credential_name, credential_privileged, " +
 	"package_name, package_version, package_sha256, package_signer, package_signed, script_name, script_sha256, outcome, reason, change_ticket, " +
 	contextExpr + " AS ctx"
