@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -119,34 +118,8 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	srv := api.NewHTTPServer(*listen, con.Handler())
 	log.Info().Str("addr", ln.Addr().String()).Int("tokens", tokens.Len()).Int("users", usersLen(users)).Bool("tls", *tlsCert != "").Msg("console listening")
-	wctx, stopWatch := context.WithCancel(ctx)
-	watchDone := make(chan struct{})
-	go func() { defer close(watchDone); pack.Watch(wctx, time.Minute) }()
-	defer func() { stopWatch(); <-watchDone }()
-	errc := make(chan error, 1)
-	go func() {
-		if *tlsCert != "" {
-			errc <- srv.ServeTLS(ln, *tlsCert, *tlsKey)
-			return
-		}
-		errc <- srv.Serve(ln)
-	}()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), *shutdown)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	return nil
+	return con.Serve(ctx, ln, console.ServeOptions{TLSCert: *tlsCert, TLSKey: *tlsKey, Shutdown: *shutdown})
 }
 
 func usersLen(us *console.Users) int {

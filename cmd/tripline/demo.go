@@ -3,10 +3,13 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"sort"
@@ -15,12 +18,17 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline/tripline/api"
 	"github.com/tripline/tripline/broker"
 	"github.com/tripline/tripline/chserver"
+	"github.com/tripline/tripline/console"
 	"github.com/tripline/tripline/detect"
+	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/ops"
@@ -30,6 +38,7 @@ import (
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/simulate"
 	"github.com/tripline/tripline/store"
+	"github.com/tripline/tripline/triage"
 	"github.com/tripline/tripline/watermark"
 )
 
@@ -53,6 +62,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	events := fs.Int("events", 60000, "simulated events to send")
 	seed := fs.Int64("seed", 1, "simulator seed")
 	logLevel := fs.String("log-level", "warn", "log level of the workers")
+	exit := fs.Bool("exit", false, "exit after the summary even on a terminal (without it, a demo run on a terminal serves the console until Ctrl-C)")
+	consoleAddr := fs.String("console", "127.0.0.1:8080", "where the demo serves the console (another free port when this one is taken)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -151,7 +162,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := demoSummary(ctx, stdout, st, reg, mgr, addr, *keep, sent+len(demoBadInput), elapsed); err != nil {
 		return err
 	}
-	if *keep {
+	// On a terminal a newcomer gets the console to look at the result;
+	// scripts (stdin not a terminal) and --exit get the summary only.
+	if !*exit && isatty.IsTerminal(os.Stdin.Fd()) {
+		if err := demoConsole(ctx, st, *consoleAddr, log, say); err != nil {
+			return err
+		}
+	} else if *keep {
 		say("--keep: everything keeps running; Ctrl-C to stop")
 		<-ctx.Done()
 	}
@@ -161,6 +178,41 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return pipeErr
 	}
 	return nil
+}
+
+// demoConsole serves the console over the demo's ClickHouse, with a demo
+// login made up for this run, until ctx is cancelled (Ctrl-C).
+func demoConsole(ctx context.Context, st *store.Store, addr string, log zerolog.Logger, say func(string, ...any)) error {
+	var pwBytes [9]byte
+	if _, err := rand.Read(pwBytes[:]); err != nil {
+		return fmt.Errorf("demo password: %w", err)
+	}
+	password := base64.RawURLEncoding.EncodeToString(pwBytes[:])
+	line, err := console.UserLine("demo", console.RoleAdmin, "", "", password)
+	if err != nil {
+		return err
+	}
+	users, err := console.ParseUsers([]byte(line+"\n"), "demo users")
+	if err != nil {
+		return err
+	}
+	pack, err := console.NewRulePack("", engine.Config{})
+	if err != nil {
+		return err
+	}
+	svc := triage.New(st)
+	con, err := console.New(console.Config{Triage: svc, Store: st, Users: users, API: api.New(svc, &api.Tokens{}, log), Rules: pack, Log: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return fmt.Errorf("console: %w", err)
+		}
+	}
+	say("console: http://%s/ (log in as demo, password %s); Ctrl-C to stop", ln.Addr(), password)
+	return con.Serve(ctx, ln, console.ServeOptions{})
 }
 
 // demoProduce sends simulated traffic with the demo's attacks, then a few
