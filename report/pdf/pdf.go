@@ -53,12 +53,37 @@ func FindChromium() (string, error) {
 }
 
 // Render prints html (a self-contained page: report.WriteHTML's output)
-// to A4 PDF pages and returns the PDF. The browser runs in a fresh
-// profile directory, removed afterwards, with every background network
-// feature off: the page loads nothing, and on a closed network Chromium's
-// own connections would only fail and slow it down. The page is set with
-// Page.setDocumentContent on about:blank, so no file or server is needed.
+// to A4 PDF pages with a browser of its own. To print many, use one
+// Renderer.
 func Render(ctx context.Context, html []byte, o Options) ([]byte, error) {
+	r, err := NewRenderer(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.Render(ctx, html)
+}
+
+// Renderer is one running headless Chromium that prints pages to PDF, a
+// tab each. The browser runs in a fresh profile directory, removed by
+// Close, with every background network feature off: the pages load
+// nothing, and on a closed network Chromium's own connections would only
+// fail and slow it down. Pages are set with Page.setDocumentContent on
+// about:blank, so no file or server is needed. Render may be called from
+// several goroutines; Close stops the browser.
+type Renderer struct {
+	bin     string
+	profile string
+	timeout time.Duration
+	out     *limitedWriter
+	bctx    context.Context
+	acancel context.CancelFunc
+	bcancel context.CancelFunc
+}
+
+// NewRenderer starts Chromium; the browser lives until Close or until ctx
+// ends. Starting is bounded by the Options' timeout.
+func NewRenderer(ctx context.Context, o Options) (*Renderer, error) {
 	bin := o.Chromium
 	if bin == "" {
 		var err error
@@ -69,25 +94,18 @@ func Render(ctx context.Context, html []byte, o Options) ([]byte, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoChromium, err)
 	}
-	timeout := o.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
+	r := &Renderer{bin: bin, timeout: o.Timeout, out: &limitedWriter{max: 16 << 10}}
+	if r.timeout <= 0 {
+		r.timeout = DefaultTimeout
 	}
-	profile, err := os.MkdirTemp("", "tripline-chromium-")
-	if err != nil {
+	var err error
+	if r.profile, err = os.MkdirTemp("", "tripline-chromium-"); err != nil {
 		return nil, fmt.Errorf("pdf: profile directory: %w", err)
 	}
-	defer os.RemoveAll(profile)
-
-	// The deadline goes on the allocator's parent: chromedp wants the first
-	// Run's context without a timeout of its own, and cancelling the
-	// parent stops the browser process.
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	out := &limitedWriter{max: 16 << 10}
-	actx, acancel := chromedp.NewExecAllocator(ctx,
+	var actx context.Context
+	actx, r.acancel = chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(bin),
-		chromedp.UserDataDir(profile),
+		chromedp.UserDataDir(r.profile),
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
@@ -104,13 +122,35 @@ func Render(ctx context.Context, html []byte, o Options) ([]byte, error) {
 		chromedp.Flag("metrics-recording-only", true),
 		chromedp.Flag("safebrowsing-disable-auto-update", true),
 		chromedp.Flag("password-store", "basic"),
-		chromedp.CombinedOutput(out),
+		chromedp.CombinedOutput(r.out),
 	)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
+	r.bctx, r.bcancel = chromedp.NewContext(actx)
+	// chromedp ties the browser's life to the context of the first Run,
+	// so that context has no deadline: a timer bounds the start instead
+	// (killing the browser if it fires).
+	timer := time.AfterFunc(r.timeout, r.acancel)
+	_, err = chromedp.Run(r.bctx, func(context.Context, *chromedp.Target) (struct{}, error) { return struct{}{}, nil })
+	if !timer.Stop() && err == nil {
+		err = fmt.Errorf("browser start took more than %v", r.timeout)
+	}
+	if err != nil {
+		err = r.wrap(fmt.Errorf("start: %w", err))
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
 
-	pdf, err := chromedp.Run(bctx, func(ctx context.Context, t *chromedp.Target) ([]byte, error) {
+// Render prints html to A4 PDF pages in a new tab, within the Options'
+// timeout and ctx.
+func (r *Renderer) Render(ctx context.Context, html []byte) ([]byte, error) {
+	tctx, cancel := context.WithTimeout(r.bctx, r.timeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	tab, tcancel := chromedp.NewContext(tctx)
+	defer tcancel()
+	pdf, err := chromedp.Run(tab, func(ctx context.Context, t *chromedp.Target) ([]byte, error) {
 		if _, err := cdp.Call(ctx, t, page.Navigate, page.NavigateParams{URL: "about:blank"}); err != nil {
 			return nil, fmt.Errorf("open blank page: %w", err)
 		}
@@ -133,15 +173,25 @@ func Render(ctx context.Context, html []byte, o Options) ([]byte, error) {
 		return res.Data, nil
 	})
 	if err != nil {
-		if s := bytes.TrimSpace(out.bytes()); len(s) > 0 {
-			return nil, fmt.Errorf("pdf with %s: %w (browser output: %s)", bin, err, lastLines(s, 5))
-		}
-		return nil, fmt.Errorf("pdf with %s: %w", bin, err)
+		return nil, r.wrap(err)
 	}
-	// Close the browser now, while its profile directory still exists. The
-	// PDF is complete: an untidy browser exit is not the caller's problem.
-	_ = chromedp.Cancel(bctx)
 	return pdf, nil
+}
+
+func (r *Renderer) wrap(err error) error {
+	if s := bytes.TrimSpace(r.out.bytes()); len(s) > 0 {
+		return fmt.Errorf("pdf with %s: %w (browser output: %s)", r.bin, err, lastLines(s, 5))
+	}
+	return fmt.Errorf("pdf with %s: %w", r.bin, err)
+}
+
+// Close stops the browser and removes its profile directory.
+func (r *Renderer) Close() {
+	// An untidy browser exit changes nothing for the PDFs already made.
+	_ = chromedp.Cancel(r.bctx)
+	r.bcancel()
+	r.acancel()
+	os.RemoveAll(r.profile)
 }
 
 // limitedWriter keeps the first max bytes of the browser's output, for

@@ -100,3 +100,40 @@ func TestPageCount(t *testing.T) {
 		t.Errorf("PageCount = %d, want 2", n)
 	}
 }
+
+// TestRendererReuse prints several reports with one browser (the MSP's
+// monthly --all-tenants run), two tabs at once, and removes the profile
+// directory on Close.
+func TestRendererReuse(t *testing.T) {
+	bin := chromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	r, err := NewRenderer(ctx, Options{Chromium: bin, Timeout: 3 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var html bytes.Buffer
+	if err := report.WriteHTML(&html, sample()); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 3)
+	for i := 0; i < 3; i++ {
+		go func() {
+			doc, err := r.Render(ctx, html.Bytes())
+			if err == nil && (!bytes.HasPrefix(doc, []byte("%PDF-")) || PageCount(doc) < 2) {
+				err = errors.New("not a multi-page PDF")
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 3; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	profile := r.profile
+	r.Close()
+	if _, err := os.Stat(profile); !os.IsNotExist(err) {
+		t.Errorf("profile directory %s left behind: %v", profile, err)
+	}
+}
