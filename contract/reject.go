@@ -22,6 +22,13 @@ const (
 	// ReasonLimitExceeded: a documented limit other than the message size
 	// (identifier length, attribute count, nesting depth; docs/limits.md).
 	ReasonLimitExceeded Reason = "limit_exceeded"
+	// ReasonUnknownFormat: the message names a source format (the
+	// tripline-format header, or ingest's --topic-format) that this build
+	// has no adapter for.
+	ReasonUnknownFormat Reason = "unknown_format"
+	// ReasonUnmappedRecord: a vendor record its format's adapter cannot
+	// convert (an unknown vendor type, a missing field; docs/sources.md).
+	ReasonUnmappedRecord Reason = "unmapped_record"
 )
 
 // Reasons lists every rejection reason, for metrics and documentation.
@@ -30,6 +37,11 @@ var Reasons = []Reason{
 	ReasonMissingField, ReasonUnknownEventType, ReasonTimeOutOfRange, ReasonInvalidValue,
 	ReasonDuplicateKey, ReasonLimitExceeded,
 }
+
+// SourceReasons are the reasons ingest gives a message in a vendor format
+// (docs/sources.md) before any contract event exists: the decoder never
+// returns them.
+var SourceReasons = []Reason{ReasonUnknownFormat, ReasonUnmappedRecord}
 
 // RejectError is a contract violation: the message cannot become an Event.
 type RejectError struct {

@@ -33,6 +33,8 @@ type Hooks struct {
 	Consumed     func(topic string, n int)
 	Stored       func(n int)
 	DeadLettered func(reason contract.Reason)
+	// Skipped counts vendor records their adapter skips (by format).
+	Skipped func(format string)
 }
 
 // Enricher derives an event's context.* fields; *registry.Watcher
@@ -47,12 +49,15 @@ type Handler struct {
 	// Enricher, when set, fills every event's Context. Whatever "context"
 	// a producer sent is discarded in any case: context comes from the
 	// registry only.
-	Enricher    Enricher
-	Store       EventStore
-	Producer    Producer
-	EventsTopic string
-	DLQTopic    string
-	Hooks       Hooks
+	Enricher Enricher
+	// TopicFormats maps raw topics whose messages are all in one vendor
+	// format (formats.go); message headers win over it.
+	TopicFormats map[string]TopicFormat
+	Store        EventStore
+	Producer     Producer
+	EventsTopic  string
+	DLQTopic     string
+	Hooks        Hooks
 	// MaxMessageBytes is the largest message Producer will send (its
 	// BatchBytes; kafkaio.WriterBatchBytes of the topics' max.message.bytes).
 	// Bigger normalised events and dead letters are dead-lettered, reduced
@@ -175,29 +180,45 @@ func (h *Handler) prepare(batch []kafka.Message) *prepared {
 		if h.Hooks.Consumed != nil {
 			h.Hooks.Consumed(m.Topic, 1)
 		}
-		ev, doc, err := dec.DecodeNormalised(m.Value)
-		var fwd kafka.Message
-		if err == nil {
-			if h.Enricher != nil {
-				if ev.Context = h.Enricher.Context(&ev); ev.Context != nil {
-					doc = contract.WithContext(doc, ev.Context)
-				}
-			}
-			fwd, err = h.forward(m, ev.MSP, doc)
-		}
-		if err == nil {
-			p.rows = append(p.rows, record.Event{Event: &ev, Doc: doc, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
-			if k := (sourceKey{m.Topic, m.Partition}); ev.Time.After(p.maxTimes[k]) {
-				p.maxTimes[k] = ev.Time
-			}
-			p.normalised = append(p.normalised, fwd)
+		if format, msp := h.source(m); format != "" {
+			h.prepareVendor(p, m, format, msp, &dec, now)
 			continue
 		}
-		p.dead = append(p.dead, h.deadLetter(m, err, now()))
-		h.Log.Debug().Str("topic", m.Topic).Int("partition", m.Partition).Int64("offset", m.Offset).
-			Str("reason", string(deadletter.Reason(err))).Err(err).Msg("dead-lettered")
+		h.accept(p, m, m.Value, &dec, now)
 	}
 	return p
+}
+
+// accept decodes and normalises one contract v1 event of message m (the
+// message's value, or an event an adapter made of one of its records),
+// and queues it for storage and forwarding, or m for the dead-letter
+// topic.
+func (h *Handler) accept(p *prepared, m *kafka.Message, raw []byte, dec *contract.Decoder, now func() time.Time) {
+	ev, doc, err := dec.DecodeNormalised(raw)
+	var fwd kafka.Message
+	if err == nil {
+		if h.Enricher != nil {
+			if ev.Context = h.Enricher.Context(&ev); ev.Context != nil {
+				doc = contract.WithContext(doc, ev.Context)
+			}
+		}
+		fwd, err = h.forward(m, ev.MSP, doc)
+	}
+	if err != nil {
+		h.reject(p, m, err, now)
+		return
+	}
+	p.rows = append(p.rows, record.Event{Event: &ev, Doc: doc, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
+	if k := (sourceKey{m.Topic, m.Partition}); ev.Time.After(p.maxTimes[k]) {
+		p.maxTimes[k] = ev.Time
+	}
+	p.normalised = append(p.normalised, fwd)
+}
+
+func (h *Handler) reject(p *prepared, m *kafka.Message, err error, now func() time.Time) {
+	p.dead = append(p.dead, h.deadLetter(m, err, now()))
+	h.Log.Debug().Str("topic", m.Topic).Int("partition", m.Partition).Int64("offset", m.Offset).
+		Str("reason", string(deadletter.Reason(err))).Err(err).Msg("dead-lettered")
 }
 
 // maxMessageBytes is the largest message Producer sends (its BatchBytes).

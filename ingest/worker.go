@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,6 +41,9 @@ type Config struct {
 	// MarkInterval is how often progress markers are written when no
 	// batch wrote one (default DefaultMarkInterval).
 	MarkInterval time.Duration
+	// TopicFormats names the vendor format of raw topics whose messages
+	// carry no tripline-format header (see TopicFormat).
+	TopicFormats map[string]TopicFormat
 }
 
 // DefaultGroup is the ingest consumer group.
@@ -86,6 +90,7 @@ func Run(ctx context.Context, cfg Config) error {
 		EventsTopic:     cfg.EventsTopic,
 		DLQTopic:        cfg.DLQTopic,
 		Enricher:        cfg.Enricher,
+		TopicFormats:    cfg.TopicFormats,
 		Log:             log,
 		Hooks:           m.hooks(),
 		Progress:        &Progress{Tracker: watermark.NewTracker(), Producer: writer, Topic: cfg.EventsTopic},
@@ -125,6 +130,7 @@ type Metrics struct {
 	batchSize    prometheus.Histogram
 	batchSeconds prometheus.Histogram
 	batchErrors  prometheus.Counter
+	skipped      *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them on reg (if not nil).
@@ -148,12 +154,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		batchErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tripline_ingest_batch_errors_total", Help: "Failed batch attempts (retried).",
 		}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tripline_ingest_vendor_records_skipped_total", Help: "Vendor records their format's adapter skips (known types that carry nothing the contract describes; docs/sources.md), by format.",
+		}, []string{"format"}),
 	}
-	for _, r := range contract.Reasons {
+	for _, r := range append(slices.Clone(contract.Reasons), contract.SourceReasons...) {
 		m.deadLettered.WithLabelValues(string(r))
 	}
 	if reg != nil {
-		reg.MustRegister(m.consumed, m.stored, m.deadLettered, m.batchSize, m.batchSeconds, m.batchErrors)
+		reg.MustRegister(m.consumed, m.stored, m.deadLettered, m.batchSize, m.batchSeconds, m.batchErrors, m.skipped)
 	}
 	return m
 }
@@ -163,6 +172,7 @@ func (m *Metrics) hooks() Hooks {
 		Consumed:     func(topic string, n int) { m.consumed.WithLabelValues(topic).Add(float64(n)) },
 		Stored:       func(n int) { m.stored.Add(float64(n)) },
 		DeadLettered: func(r contract.Reason) { m.deadLettered.WithLabelValues(string(r)).Inc() },
+		Skipped:      func(format string) { m.skipped.WithLabelValues(format).Inc() },
 	}
 }
 

@@ -32,6 +32,14 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	eventsTopic := fs.String("events-topic", kafkaio.TopicEvents, "normalised events topic")
 	dlqTopic := fs.String("dlq-topic", kafkaio.TopicDLQ, "dead-letter topic")
 	registryFile := fs.String("registry", "", "MSP relationship registry (YAML, docs/registry.md): enrich events with context.* fields; reloaded when it changes and on SIGHUP")
+	topicFormats := map[string]ingest.TopicFormat{}
+	fs.Func("topic-format", "TOPIC=FORMAT[:MSP]: every message of a raw topic is in this vendor format (docs/sources.md; a tripline-format header wins); repeatable", func(v string) error {
+		topic, tf, err := ingest.ParseTopicFormat(v)
+		if err == nil {
+			topicFormats[topic] = tf
+		}
+		return err
+	})
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -64,8 +72,8 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 			enricher = w
 		}
 		return ingest.Run(ctx, ingest.Config{
-			Enricher: enricher,
-			Kafka:    kcfg, Group: *group, RawTopics: splitList(*topics),
+			Enricher: enricher, TopicFormats: topicFormats,
+			Kafka: kcfg, Group: *group, RawTopics: splitList(*topics),
 			EventsTopic: *eventsTopic, DLQTopic: *dlqTopic,
 			BatchSize: c.batchSize, FlushInterval: c.flushEvery, ShutdownTimeout: c.shutdownWait, MaxMessageBytes: c.maxMessage,
 			Store: storemetrics.Instrument(st, reg), Log: log, Registerer: reg, Ready: ready,
