@@ -94,7 +94,8 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	r := reportRenderer{format: *format, pdf: pdf.Options{Chromium: *chromium, Timeout: *timeout}}
+	r := &reportRenderer{format: *format, pdfOpts: pdf.Options{Chromium: *chromium, Timeout: *timeout}}
+	defer r.close()
 
 	if *all {
 		refs, err := st.ReportTenants(ctx, opts.Scope, *msp, from, to)
@@ -154,14 +155,23 @@ func tenantMSP(ctx context.Context, st *store.Store, tenant string, from, to tim
 	return "", fmt.Errorf("tenant %q has events from several MSPs (%s): choose one with --msp", tenant, strings.Join(msps, ", "))
 }
 
+// reportRenderer writes reports in one format; for PDF it starts one
+// browser for all of them.
 type reportRenderer struct {
-	format string
-	pdf    pdf.Options
+	format  string
+	pdfOpts pdf.Options
+	pdf     *pdf.Renderer
+}
+
+func (r *reportRenderer) close() {
+	if r.pdf != nil {
+		r.pdf.Close()
+	}
 }
 
 // build builds one report and writes it to file ("" or "-": stdout),
 // returning its digest.
-func (r reportRenderer) build(ctx context.Context, st *store.Store, o report.Options, file string, stdout io.Writer) (string, error) {
+func (r *reportRenderer) build(ctx context.Context, st *store.Store, o report.Options, file string, stdout io.Writer) (string, error) {
 	rep, err := report.Build(ctx, st, o)
 	if err != nil {
 		return "", err
@@ -171,7 +181,12 @@ func (r reportRenderer) build(ctx context.Context, st *store.Store, o report.Opt
 		if err := report.WriteHTML(&buf, rep); err != nil {
 			return "", err
 		}
-		doc, err := pdf.Render(ctx, buf.Bytes(), r.pdf)
+		if r.pdf == nil {
+			if r.pdf, err = pdf.NewRenderer(ctx, r.pdfOpts); err != nil {
+				return "", err
+			}
+		}
+		doc, err := r.pdf.Render(ctx, buf.Bytes())
 		if err != nil {
 			return "", err
 		}

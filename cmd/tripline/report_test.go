@@ -48,7 +48,7 @@ func TestReportCLI(t *testing.T) {
 	dec := contract.Decoder{DiscardContext: true, Now: func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }}
 	var rows []record.Event
 	tenants := map[string]bool{}
-	var tenant string
+	var tenant, msp string
 	for m, ok := g.Next(); ok; m, ok = g.Next() {
 		ev, doc, err := dec.DecodeNormalised(m.Value)
 		if err != nil {
@@ -59,7 +59,7 @@ func TestReportCLI(t *testing.T) {
 		if ev.Tenant != "" {
 			tenants[ev.MSP+"/"+ev.Tenant] = true
 			if tenant == "" && ev.EventType == "session.start" {
-				tenant = ev.Tenant
+				tenant, msp = ev.Tenant, ev.MSP
 			}
 		}
 	}
@@ -126,8 +126,16 @@ func TestReportCLI(t *testing.T) {
 	}
 	pdfFile := filepath.Join(dir, "r.pdf")
 	cli(0, "report", "--tenant", tenant, "--month", "2026-11", "--format", "pdf", "--out", pdfFile, "--registry", regFile)
-	doc, _ := os.ReadFile(pdfFile)
-	if !bytes.HasPrefix(doc, []byte("%PDF-")) || pdf.PageCount(doc) < 1 {
-		t.Errorf("pdf: %d bytes, %d pages", len(doc), pdf.PageCount(doc))
+	pdfDir := filepath.Join(dir, "pdf")
+	cli(0, "report", "--all-tenants", "--msp", msp, "--month", "2026-11", "--out", pdfDir, "--format", "pdf")
+	pdfs, _ := filepath.Glob(filepath.Join(pdfDir, "*_2026-11.pdf"))
+	if len(pdfs) != 3 { // the MSP's three tenants, with one browser
+		t.Errorf("%d PDFs for the 3 tenants of %s", len(pdfs), msp)
+	}
+	for _, f := range append(pdfs, pdfFile) {
+		doc, _ := os.ReadFile(f)
+		if !bytes.HasPrefix(doc, []byte("%PDF-")) || pdf.PageCount(doc) < 1 {
+			t.Errorf("%s: %d bytes, %d pages", f, len(doc), pdf.PageCount(doc))
+		}
 	}
 }
