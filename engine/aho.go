@@ -44,28 +44,35 @@ func newAutomaton(needles []string, ids []int32) *automaton {
 		}
 	}
 	nc := a.ncls
-	newState := func() int32 {
-		s := int32(len(a.next) / nc)
-		for i := 0; i < nc; i++ {
-			a.next = append(a.next, -1)
-		}
-		return s
+	// The trie is built sparse first and the dense table allocated once at
+	// its final size: growing a states x classes table by appending row
+	// after row copied it over and over (most of a SigmaHQ load's time).
+	type edge struct {
+		s int32
+		c uint8
 	}
-	newState()
+	edges := make(map[edge]int32)
 	own := [][]int32{nil}
 	for i, n := range needles {
 		s := int32(0)
 		for j := 0; j < len(n); j++ {
-			c := int(a.cls[n[j]])
-			t := a.next[int(s)*nc+c]
-			if t < 0 {
-				t = newState()
-				a.next[int(s)*nc+c] = t
+			e := edge{s, a.cls[n[j]]}
+			t, ok := edges[e]
+			if !ok {
+				t = int32(len(own))
+				edges[e] = t
 				own = append(own, nil)
 			}
 			s = t
 		}
 		own[s] = append(own[s], ids[i])
+	}
+	a.next = make([]int32, len(own)*nc)
+	for i := range a.next {
+		a.next[i] = -1
+	}
+	for e, t := range edges {
+		a.next[int(e.s)*nc+int(e.c)] = t
 	}
 	ns := len(own)
 	fail := make([]int32, ns)
