@@ -9,8 +9,8 @@ import (
 	"text/template"
 )
 
-// ports are the loopback ports one server listens on.
-type ports struct {
+// Ports are the loopback ports one server listens on.
+type Ports struct {
 	TCP, HTTP, Interserver int
 }
 
@@ -20,7 +20,7 @@ type configData struct {
 	Dir       string
 	LogFile   string
 	UsersFile string
-	Ports     ports
+	Ports     Ports
 }
 
 // configTemplate is the smallest config that works on both 18.16 and current
@@ -103,7 +103,7 @@ func xmlText(s string) (string, error) {
 
 // writeConfig writes config.xml and users.xml into dir and creates the data
 // directories, returning the config file's path.
-func writeConfig(dir, logFile string, p ports) (string, error) {
+func writeConfig(dir, logFile string, p Ports) (string, error) {
 	for _, sub := range []string{"data", "tmp", "user_files", "format_schemas"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return "", fmt.Errorf("create server directory: %w", err)

@@ -44,6 +44,12 @@ type Options struct {
 	// StopTimeout is how long Stop waits after SIGTERM before SIGKILL; zero
 	// means DefaultStopTimeout.
 	StopTimeout time.Duration
+	// Ports, when set, are used instead of free ports picked by Start: the
+	// servers of a cluster must know each other's ports before any of them
+	// starts. A port taken meanwhile is then an error for the caller to
+	// retry. Files in Dir/config.d (macros, remote_servers, zookeeper) are
+	// merged into the generated config by the server itself.
+	Ports *Ports
 }
 
 // Server is a running (or stopped) private clickhouse-server. Its methods are
@@ -54,7 +60,7 @@ type Server struct {
 	removeDir  bool
 	configPath string
 	logPath    string
-	ports      ports
+	ports      Ports
 	startWait  time.Duration
 	stopWait   time.Duration
 
@@ -118,7 +124,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 
 	var err error
 	for attempt := 1; attempt <= startAttempts; attempt++ {
-		if s.ports, err = freePorts(); err != nil {
+		if opts.Ports != nil {
+			s.ports = *opts.Ports
+		} else if s.ports, err = freePorts(); err != nil {
 			break
 		}
 		if s.configPath, err = writeConfig(s.dir, s.logPath, s.ports); err != nil {
@@ -132,7 +140,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 		// Another process may have taken a port between freePorts closing
 		// its listener and the server binding it: pick new ports.
-		if !strings.Contains(s.logTail(), "Address already in use") || ctx.Err() != nil {
+		if opts.Ports != nil || !strings.Contains(s.logTail(), "Address already in use") || ctx.Err() != nil {
 			break
 		}
 	}
@@ -341,7 +349,7 @@ func tail(path string, lines int, maxBytes int64) string {
 // freePorts reserves three distinct loopback ports by listening on port 0.
 // All listeners stay open until all are chosen so the kernel cannot hand out
 // the same port twice.
-func freePorts() (ports, error) {
+func freePorts() (Ports, error) {
 	var ls [3]net.Listener
 	defer func() {
 		for _, l := range ls {
@@ -354,10 +362,10 @@ func freePorts() (ports, error) {
 	for i := range ls {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return ports{}, fmt.Errorf("pick free port: %w", err)
+			return Ports{}, fmt.Errorf("pick free port: %w", err)
 		}
 		ls[i] = l
 		nums[i] = l.Addr().(*net.TCPAddr).Port
 	}
-	return ports{TCP: nums[0], HTTP: nums[1], Interserver: nums[2]}, nil
+	return Ports{TCP: nums[0], HTTP: nums[1], Interserver: nums[2]}, nil
 }
