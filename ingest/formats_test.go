@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/tripline/tripline/deadletter"
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/store/storetest"
 )
 
@@ -38,6 +40,13 @@ func TestVendorFormats(t *testing.T) {
 		Decoder:      contract.Decoder{Now: func() time.Time { return time.Date(2025, 11, 21, 0, 0, 0, 0, time.UTC) }},
 		TopicFormats: map[string]ingest.TopicFormat{"vendor.ninjaone": {Format: "ninjaone", MSP: "msp-northwind"}},
 	}
+	// The registry names NinjaOne organization 12 (the sample's) as the
+	// tenant "county-clinic": its events are stored under that name.
+	reg, err := registry.Parse([]byte("msps:\n  - id: msp-northwind\n    tenants:\n      - {id: county-clinic, vendor_ids: [\"ninjaone:org:12\"]}\n"), "reg.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Enricher = reg
 	var dead []contract.Reason
 	h.Hooks.DeadLettered = func(r contract.Reason) { dead = append(dead, r) }
 
@@ -90,11 +99,24 @@ func TestVendorFormats(t *testing.T) {
 		t.Fatalf("ClickHouse has %d rows / %d distinct (%v), want %d", rows, distinct, err, len(wantEvents))
 	}
 	norm := readAll(t, b.Config(), kafkaio.TopicEvents)
+	clinic := 0
 	for _, m := range norm {
 		ev, err := (&contract.Decoder{Now: h.Decoder.Now}).Decode(m.Value)
 		if err != nil || !wantEvents[ev.EventID] || ev.MSP != "msp-northwind" || ev.Tool != "ninjaone" {
 			t.Errorf("normalised %s (msp %s, tool %s): %v", ev.EventID, ev.MSP, ev.Tool, err)
 		}
+		if strings.HasPrefix(ev.Tenant, "ninjaone:org:12") {
+			t.Errorf("event %s kept the vendor id %s the registry maps", ev.EventID, ev.Tenant)
+		}
+		if ev.Tenant == "county-clinic" {
+			clinic++
+			if ev.Attributes[registry.VendorTenantAttribute] != "ninjaone:org:12" || ev.Context == nil || ev.Context.TenantContracted == nil || !*ev.Context.TenantContracted {
+				t.Errorf("event %s: attributes %v, context %+v", ev.EventID, ev.Attributes, ev.Context)
+			}
+		}
+	}
+	if clinic == 0 {
+		t.Error("no event was mapped to the registry's tenant")
 	}
 	if len(norm) != len(wantEvents) {
 		t.Errorf("%d normalised messages, want %d", len(norm), len(wantEvents))

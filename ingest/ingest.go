@@ -43,6 +43,13 @@ type Enricher interface {
 	Context(ev *contract.Event) *contract.Context
 }
 
+// TenantResolver is implemented by an Enricher that maps vendor client IDs
+// (what adapters put in tenant) to the registry's tenants; ingest calls it
+// before Context.
+type TenantResolver interface {
+	ResolveTenant(ev *contract.Event) bool
+}
+
 // Handler is the ingest batch handler.
 type Handler struct {
 	Decoder contract.Decoder
@@ -196,6 +203,12 @@ func (h *Handler) prepare(batch []kafka.Message) *prepared {
 func (h *Handler) accept(p *prepared, m *kafka.Message, raw []byte, dec *contract.Decoder, now func() time.Time) {
 	ev, doc, err := dec.DecodeNormalised(raw)
 	var fwd kafka.Message
+	if err == nil {
+		if r, ok := h.Enricher.(TenantResolver); ok && r.ResolveTenant(&ev) {
+			// The document must say what rules and storage see.
+			doc, err = ev.MarshalJSON()
+		}
+	}
 	if err == nil {
 		if h.Enricher != nil {
 			if ev.Context = h.Enricher.Context(&ev); ev.Context != nil {

@@ -197,3 +197,31 @@ func lowerInto(dst []byte, s string) []byte {
 	}
 	return dst
 }
+
+// VendorTenantAttribute keeps, in an event's attributes, the vendor client
+// ID that ResolveTenant replaced.
+const VendorTenantAttribute = "tenant.vendor_id"
+
+// ResolveTenant replaces ev's tenant when it is a vendor client ID the
+// registry lists for one of the msp's tenants (vendor_ids), keeping the
+// raw ID in attributes, and reports whether it did. Ingest calls it before
+// Context, so rules, storage and the report see the registry's tenant.
+func (r *Registry) ResolveTenant(ev *contract.Event) bool {
+	if r == nil || ev.Tenant == "" {
+		return false
+	}
+	m := lookup(r.msps, ev.MSP)
+	if m == nil {
+		return false
+	}
+	t := m.vendorIDs[ev.Tenant]
+	if t == nil {
+		return false
+	}
+	if ev.Attributes == nil {
+		ev.Attributes = map[string]string{}
+	}
+	ev.Attributes[VendorTenantAttribute] = ev.Tenant
+	ev.Tenant = t.id
+	return true
+}

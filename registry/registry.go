@@ -55,8 +55,12 @@ type msp struct {
 	tools   map[string]bool // approved at every tenant
 	techs   map[string]*technician
 	tenants map[string]*tenant
-	loc     *time.Location // default zone; also the zone of tenant-less events
-	working *weekMask
+	// vendorIDs maps the vendor client IDs adapters put in tenant
+	// (NAMESPACE:KIND:RAW-ID, docs/sources.md) to their tenant. Exact
+	// match: vendor IDs and names may be case-sensitive.
+	vendorIDs map[string]*tenant
+	loc       *time.Location // default zone; also the zone of tenant-less events
+	working   *weekMask
 }
 
 type technician struct {
@@ -76,6 +80,7 @@ type tenant struct {
 	working     *weekMask
 	hosts       map[string][]string // lower-cased host -> tags (sorted)
 	patterns    []hostPattern
+	vendorIDs   []*yaml.Node // its vendor_ids, checked for clashes by the msp
 }
 
 type hostPattern struct {
@@ -404,7 +409,7 @@ func (p *parser) tools(n *yaml.Node, into map[string]bool) {
 }
 
 func (p *parser) msp(n *yaml.Node) *msp {
-	m := &msp{tools: map[string]bool{}, techs: map[string]*technician{}, tenants: map[string]*tenant{}}
+	m := &msp{tools: map[string]bool{}, techs: map[string]*technician{}, tenants: map[string]*tenant{}, vendorIDs: map[string]*tenant{}}
 	var tenantsNode, techsNode, workingNode *yaml.Node
 	ok := p.mapping(n, "an msp", map[string]func(k, v *yaml.Node){
 		"id": func(_, v *yaml.Node) {
@@ -464,6 +469,36 @@ func (p *parser) msp(n *yaml.Node) *msp {
 			continue
 		}
 		m.tenants[key] = tn
+	}
+	// In list order, so that a clash is reported at the later tenant.
+	var listed []*yaml.Node
+	if tenantsNode.Kind == yaml.SequenceNode {
+		listed = tenantsNode.Content // p.list reported anything else
+	}
+	for _, t := range listed {
+		var tn *tenant
+		if t.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(t.Content); i += 2 {
+				if t.Content[i].Value == "id" {
+					tn = lookup(m.tenants, t.Content[i+1].Value)
+				}
+			}
+		}
+		if tn == nil {
+			continue
+		}
+		for _, vn := range tn.vendorIDs {
+			id := vn.Value
+			if other := m.vendorIDs[id]; other != nil {
+				p.errorf(vn, "vendor id %q names tenants %q and %q of msp %q", id, other.id, tn.id, m.id)
+				continue
+			}
+			if other := lookup(m.tenants, id); other != nil {
+				p.errorf(vn, "vendor id %q of tenant %q is the id of tenant %q", id, tn.id, other.id)
+				continue
+			}
+			m.vendorIDs[id] = tn
+		}
 	}
 	return m
 }
@@ -554,6 +589,17 @@ func (p *parser) tenant(n *yaml.Node, m *msp) *tenant {
 		"maintenance":   func(_, v *yaml.Node) { maintNode = v; t.maintenance, maintLoc = p.windows(v, "maintenance") },
 		"working_hours": func(_, v *yaml.Node) { workingNode = v; t.working, workingLoc = p.windows(v, "working_hours") },
 		"assets":        func(_, v *yaml.Node) { assetsNode = v },
+		"vendor_ids": func(_, v *yaml.Node) {
+			for _, vn := range p.list(v, "vendor_ids") {
+				if s, ok := p.scalar(vn, "vendor id"); ok {
+					if ns, rest, _ := strings.Cut(s, ":"); ns == "" || !strings.Contains(rest, ":") {
+						p.errorf(vn, "vendor id %q: want NAMESPACE:KIND:ID as adapters write it (ninjaone:org:12, entra:tenant:GUID; docs/sources.md)", s)
+						continue
+					}
+					t.vendorIDs = append(t.vendorIDs, vn)
+				}
+			}
+		},
 	})
 	if !ok {
 		return nil

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tripline/tripline/contract"
 )
 
 const good = `
@@ -72,6 +74,8 @@ func TestParseErrors(t *testing.T) {
 		{"unknown tenant key", "msps:\n  - id: a\n    tenants:\n      - id: t\n        tool: [x]\n", []string{"5:9: unknown key \"tool\" in a tenant"}},
 		{"technician hours without msp zone", "msps:\n  - id: a\n    technicians: [{user: j, hours: [{days: [daily], from: \"19:00\", to: \"07:00\"}]}]\n    tenants: [t]\n", []string{"3:36: technician \"j\" has hours but msp \"a\" has no tz"}},
 		{"technician hours with their own zone", "msps:\n  - id: a\n    tz: UTC\n    technicians: [{user: j, hours: {tz: UTC, windows: [{days: [sat], from: \"01:00\", to: \"02:00\"}]}}]\n    tenants: [t]\n", []string{"4:36: a technician's hours are on the msp's clock"}},
+		{"bad vendor id", "msps:\n  - id: a\n    tenants:\n      - id: t\n        vendor_ids: [\"12\"]\n", []string{"5:22: vendor id \"12\": want NAMESPACE:KIND:ID"}},
+		{"vendor id of two tenants", "msps:\n  - id: a\n    tenants:\n      - {id: t1, vendor_ids: [\"ninjaone:org:12\"]}\n      - {id: t2, vendor_ids: [\"ninjaone:org:12\"]}\n", []string{"5:31: vendor id \"ninjaone:org:12\" names tenants \"t1\" and \"t2\""}},
 		{"several at once", "msps:\n  - id: a\n    tz: Mars/Olympus\n    technicians: [{user: j, countries: [xx1]}]\n    tenants: [t]\n", []string{"3:9: tz", "4:41: country"}},
 	}
 	for _, c := range cases {
@@ -236,5 +240,37 @@ func TestExampleRegistry(t *testing.T) {
 	_, body, _ := strings.Cut(string(data), "\nversion: 1\n")
 	if !strings.Contains(string(doc), "version: 1\n"+body) {
 		t.Error("docs/registry.md does not show deployments/registry.example.yml (from version: 1 on) verbatim")
+	}
+}
+
+func TestResolveTenant(t *testing.T) {
+	r, err := Parse([]byte("msps:\n  - id: msp-a\n    tenants:\n      - {id: clinic, vendor_ids: [\"ninjaone:org:12\", \"entra:tenant:0f9e\"]}\n      - other\n"), "reg.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		msp, tenant, want string
+		resolved          bool
+	}{
+		{"msp-a", "ninjaone:org:12", "clinic", true},
+		{"MSP-A", "entra:tenant:0f9e", "clinic", true},
+		{"msp-a", "ninjaone:org:13", "ninjaone:org:13", false},
+		{"msp-a", "NINJAONE:ORG:12", "NINJAONE:ORG:12", false}, // vendor IDs match exactly
+		{"msp-b", "ninjaone:org:12", "ninjaone:org:12", false},
+		{"msp-a", "other", "other", false},
+	} {
+		ev := &contract.Event{MSP: tc.msp, Tenant: tc.tenant}
+		got := r.ResolveTenant(ev)
+		if got != tc.resolved || ev.Tenant != tc.want {
+			t.Errorf("ResolveTenant(%s, %s) = %v, tenant %q; want %v, %q", tc.msp, tc.tenant, got, ev.Tenant, tc.resolved, tc.want)
+		}
+		if got && ev.Attributes[VendorTenantAttribute] != tc.tenant {
+			t.Errorf("the raw vendor id is not kept: %v", ev.Attributes)
+		}
+		if got {
+			if c := r.Context(ev); c.TenantContracted == nil || !*c.TenantContracted {
+				t.Errorf("a resolved tenant is not contracted: %+v", c)
+			}
+		}
 	}
 }

@@ -93,6 +93,12 @@ func (w *Watcher) Context(ev *contract.Event) *contract.Context {
 	return w.current.Load().Context(ev)
 }
 
+// ResolveTenant maps a vendor client ID to its tenant with the current
+// registry (Registry.ResolveTenant).
+func (w *Watcher) ResolveTenant(ev *contract.Event) bool {
+	return w.current.Load().ResolveTenant(ev)
+}
+
 func (w *Watcher) install(r *Registry, fp fingerprint) {
 	w.current.Store(r)
 	w.fp = fp
