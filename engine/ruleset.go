@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -283,8 +285,48 @@ func (rs *RuleSet) build() {
 			rs.dropSlot(slot, ids)
 			continue
 		}
-		rs.pf.fields = append(rs.pf.fields, pfField{slot: slot, ac: newAutomaton(ns, perSlotIDs[slot])})
+		rs.pf.fields = append(rs.pf.fields, pfField{slot: slot})
 	}
+	buildAutomata(rs.pf.fields, perSlot, perSlotIDs)
+}
+
+// buildAutomata builds the fields' automata on up to GOMAXPROCS goroutines:
+// they are independent, and a large set's few big ones (CommandLine,
+// Image) are most of its compile time. Each goroutine writes only its own
+// fields' entries, so the result does not depend on scheduling.
+func buildAutomata(fields []pfField, perSlot map[int][]string, perSlotIDs map[int][]int32) {
+	workers := min(runtime.GOMAXPROCS(0), len(fields))
+	// Largest first, so one big automaton does not start last.
+	order := make([]int, len(fields))
+	size := make([]int, len(fields))
+	for i := range order {
+		order[i] = i
+		for _, n := range perSlot[fields[i].slot] {
+			size[i] += len(n)
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return size[order[a]] > size[order[b]] })
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(fields) {
+				return
+			}
+			f := &fields[order[i]]
+			f.ac = newAutomaton(perSlot[f.slot], perSlotIDs[f.slot])
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	work()
+	wg.Wait()
 }
 
 // needOf computes a necessary condition for n: n can only be true if one

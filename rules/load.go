@@ -8,8 +8,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/detection"
@@ -122,28 +124,15 @@ func LoadBundle(src Source, cfg engine.Config) (*Bundle, []error) {
 	}
 	var coll sigma.Collection
 	var errs []error
-	for _, f := range files {
-		data, err := fs.ReadFile(fsys, f)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("read %s: %w", f, err))
-			continue
-		}
-		name := f
-		if prefix != "" {
-			name = filepath.Join(prefix, f)
-		} else {
-			name = path.Join("rules", f)
-		}
-		c, err := sigma.ParseBytes(data, name)
-		if err != nil {
-			errs = append(errs, flatten(err)...)
-		}
-		coll.Add(c)
+	parseFiles(fsys, files, prefix, func(p *parsedFile) bool {
+		errs = append(errs, p.errs...)
+		coll.Add(p.coll)
 		if coll.Nodes > maxSetNodes {
-			errs = append(errs, setTooLarge(name, coll.Nodes))
-			break
+			errs = append(errs, setTooLarge(p.name, coll.Nodes))
+			return false
 		}
-	}
+		return true
+	})
 	// An id or name used twice would resolve references to one of the two
 	// rules and silently starve the other.
 	errs = append(errs, coll.RemoveDuplicates()...)
@@ -153,6 +142,91 @@ func LoadBundle(src Source, cfg engine.Config) (*Bundle, []error) {
 	errs = append(errs, corrErrs...)
 	policies, perrs := alertPolicies(&coll)
 	return &Bundle{Rules: rs, Correlations: cs, Alerts: policies}, append(errs, perrs...)
+}
+
+// parsedFile is one rule file read and parsed.
+type parsedFile struct {
+	name string
+	coll *sigma.Collection
+	errs []error
+}
+
+func parseFile(fsys fs.FS, f, prefix string) parsedFile {
+	name := f
+	if prefix != "" {
+		name = filepath.Join(prefix, f)
+	} else {
+		name = path.Join("rules", f)
+	}
+	data, err := fs.ReadFile(fsys, f)
+	if err != nil {
+		return parsedFile{name: name, errs: []error{fmt.Errorf("read %s: %w", f, err)}}
+	}
+	c, err := sigma.ParseBytes(data, name)
+	p := parsedFile{name: name, coll: c}
+	if err != nil {
+		p.errs = flatten(err)
+	}
+	return p
+}
+
+// parseFiles reads and parses files on up to GOMAXPROCS goroutines (YAML
+// parsing is most of a large load) and hands the results to add in file
+// order, so the set, the order of its errors and the node budget are those
+// of a sequential load. Workers run at most a window of files ahead of add,
+// which bounds what is held past the budget; add returning false stops the
+// load. Every goroutine has returned when parseFiles does.
+func parseFiles(fsys fs.FS, files []string, prefix string, add func(*parsedFile) bool) {
+	workers := min(runtime.GOMAXPROCS(0), len(files))
+	if workers <= 1 {
+		for _, f := range files {
+			p := parseFile(fsys, f, prefix)
+			if !add(&p) {
+				return
+			}
+		}
+		return
+	}
+	// One buffered channel per file: a worker never waits for add.
+	results := make([]chan parsedFile, len(files))
+	for i := range results {
+		results[i] = make(chan parsedFile, 1)
+	}
+	window := make(chan struct{}, 4*workers)
+	jobs := make(chan int)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(jobs)
+		for i := range files {
+			select {
+			case window <- struct{}{}:
+			case <-stop:
+				return
+			}
+			jobs <- i
+		}
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				results[i] <- parseFile(fsys, files[i], prefix)
+			}
+		}()
+	}
+	defer wg.Wait()
+	defer close(stop)
+	for i := range files {
+		p := <-results[i]
+		<-window
+		if !add(&p) {
+			return
+		}
+	}
 }
 
 // flatten unpacks joined errors so each is reported on its own line.
