@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	stdhtml "html"
 	"os"
 	"os/exec"
 	"sync"
@@ -32,6 +33,9 @@ type Options struct {
 	Chromium string
 	// Timeout bounds the rendering (DefaultTimeout).
 	Timeout time.Duration
+	// Footer is plain text printed at the foot of every page with the
+	// page number (Render only; Renderer.Render takes it per page).
+	Footer string
 }
 
 // FindChromium returns the Chromium to use: $TRIPLINE_CHROMIUM, else
@@ -61,7 +65,7 @@ func Render(ctx context.Context, html []byte, o Options) ([]byte, error) {
 		return nil, err
 	}
 	defer r.Close()
-	return r.Render(ctx, html)
+	return r.Render(ctx, html, o.Footer)
 }
 
 // Renderer is one running headless Chromium that prints pages to PDF, a
@@ -141,9 +145,11 @@ func NewRenderer(ctx context.Context, o Options) (*Renderer, error) {
 	return r, nil
 }
 
-// Render prints html to A4 PDF pages in a new tab, within the Options'
-// timeout and ctx.
-func (r *Renderer) Render(ctx context.Context, html []byte) ([]byte, error) {
+// Render prints html to PDF pages (their size and margins from the page's
+// CSS @page) in a new tab, within the Options' timeout and ctx. footer,
+// plain text, is printed at the foot of every page with "page N of M", so
+// a printed page can be traced to its report.
+func (r *Renderer) Render(ctx context.Context, html []byte, footer string) ([]byte, error) {
 	tctx, cancel := context.WithTimeout(r.bctx, r.timeout)
 	defer cancel()
 	stop := context.AfterFunc(ctx, cancel)
@@ -166,6 +172,11 @@ func (r *Renderer) Render(ctx context.Context, html []byte) ([]byte, error) {
 		res, err := cdp.Call(ctx, t, page.PrintToPDF, page.PrintToPDFParams{
 			PrintBackground: &yes, PreferCSSPageSize: &yes,
 			PaperWidth: chromedp.PaperA4.Width, PaperHeight: chromedp.PaperA4.Height,
+			DisplayHeaderFooter: &yes,
+			// Chromium fills the classes; the text is escaped here.
+			HeaderTemplate: "<span></span>",
+			FooterTemplate: `<div style="font-size:7px;width:100%;padding:0 10mm;color:#555;display:flex;justify-content:space-between">` +
+				`<span>` + stdhtml.EscapeString(footer) + `</span><span>page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>`,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("print: %w", err)

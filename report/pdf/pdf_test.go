@@ -67,7 +67,7 @@ func TestRenderPDF(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	start := time.Now()
-	pdf, err := Render(ctx, html.Bytes(), Options{Chromium: bin, Timeout: 3 * time.Minute})
+	pdf, err := Render(ctx, html.Bytes(), Options{Chromium: bin, Timeout: 3 * time.Minute, Footer: "county-elections-ks · 2026-11 · <digest>"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestRendererReuse(t *testing.T) {
 	errs := make(chan error, 3)
 	for i := 0; i < 3; i++ {
 		go func() {
-			doc, err := r.Render(ctx, html.Bytes())
+			doc, err := r.Render(ctx, html.Bytes(), "footer")
 			if err == nil && (!bytes.HasPrefix(doc, []byte("%PDF-")) || PageCount(doc) < 2) {
 				err = errors.New("not a multi-page PDF")
 			}
