@@ -10,14 +10,17 @@ import (
 	"strings"
 
 	"github.com/tripline/tripline/adapt"
+	"github.com/tripline/tripline/registry"
 )
 
-const convertUsage = `Usage: tripline convert --format FORMAT --msp MSP [FILE|-]
+const convertUsage = `Usage: tripline convert --format FORMAT --msp MSP [--registry FILE] [FILE|-]
 
 Converts vendor logs (one JSON value per line: a record, an array of records
 or an API page) into contract v1 JSON lines on stdout, in input order.
 Skips and errors go to stderr with their line numbers; the exit status is 1
-if any record failed. Formats: %s. See docs/sources.md.
+if any record failed. With --registry, vendor client IDs the MSP registry
+lists (vendor_ids) become the registry's tenants, as ingest maps them.
+Formats: %s. See docs/sources.md.
 `
 
 // runConvert parses flags and wires adapt.Stream to stdin or a file.
@@ -28,6 +31,7 @@ func runConvert(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	format := fs.String("format", "", "input format: "+strings.Join(adapt.Names(), ", "))
 	msp := fs.String("msp", "", "MSP identifier written to every event")
 	verbose := fs.Bool("v", false, "also report every skipped record")
+	registryFile := fs.String("registry", "", "MSP relationship registry (docs/registry.md): map vendor client IDs to its tenants")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
@@ -41,6 +45,13 @@ func runConvert(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fs.Usage()
 		return errUsage
+	}
+	var reg *registry.Registry
+	if *registryFile != "" {
+		var err error
+		if reg, err = registry.Load(*registryFile); err != nil {
+			return err
+		}
 	}
 	in := io.Reader(os.Stdin)
 	if name := fs.Arg(0); name != "" && name != "-" {
@@ -65,7 +76,14 @@ func runConvert(_ context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		default:
 			events++
-			out.Write(l.JSON)
+			doc := l.JSON
+			if reg.ResolveTenant(l.Event) {
+				var err error
+				if doc, err = adapt.Encode(l.Event); err != nil {
+					return fmt.Errorf("line %d: %w", l.Line, err)
+				}
+			}
+			out.Write(doc)
 			return out.WriteByte('\n')
 		}
 		return nil

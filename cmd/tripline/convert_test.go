@@ -49,6 +49,19 @@ func TestConvert(t *testing.T) {
 		}
 	}
 
+	// With the registry, NinjaOne organization 12 is the tenant it names.
+	reg := filepath.Join(dir, "reg.yml")
+	os.WriteFile(reg, []byte("msps:\n  - id: msp-northwind\n    tenants:\n      - {id: county-clinic, vendor_ids: [\"ninjaone:org:12\"]}\n"), 0o644)
+	_, plain, _ := convert("--format", "ninjaone", "--msp", "msp-northwind", "../../adapt/testdata/ninjaone.jsonl")
+	_, mapped, _ := convert("--format", "ninjaone", "--msp", "msp-northwind", "--registry", reg, "../../adapt/testdata/ninjaone.jsonl")
+	if n := strings.Count(plain, `"tenant":"ninjaone:org:12"`); n == 0 || strings.Count(mapped, `"tenant":"county-clinic"`) != n ||
+		strings.Count(mapped, `"tenant.vendor_id":"ninjaone:org:12"`) != n || strings.Contains(mapped, `"tenant":"ninjaone:org:12"`) {
+		t.Errorf("--registry: %d events of org 12 without it; with it:\n%s", n, mapped)
+	}
+	if code, _, errOut := convert("--format", "ninjaone", "--msp", "m", "--registry", filepath.Join(dir, "none.yml"), good); code != 1 || !strings.Contains(errOut, "none.yml") {
+		t.Errorf("missing registry: exit %d, %s", code, errOut)
+	}
+
 	if code, _, _ := convert("--format", "nope", "--msp", "m", good); code != 2 {
 		t.Errorf("unknown format: exit %d", code)
 	}
