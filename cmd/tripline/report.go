@@ -186,7 +186,8 @@ func (r *reportRenderer) build(ctx context.Context, st *store.Store, o report.Op
 				return "", err
 			}
 		}
-		doc, err := r.pdf.Render(ctx, buf.Bytes())
+		footer := fmt.Sprintf("MSP access report · %s · %s · %s · %s", rep.Data.MSP, rep.Data.Tenant, rep.Data.Period.Month, rep.Digest)
+		doc, err := r.pdf.Render(ctx, buf.Bytes(), footer)
 		if err != nil {
 			return "", err
 		}
