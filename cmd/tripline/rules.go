@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -117,7 +118,6 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		in = f
 	}
 	ls := parseLogsource(*logsource)
-	dec := contract.Decoder{}
 	counts := map[string]int{}
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
@@ -152,17 +152,10 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	evalStart := time.Now()
 	// A line over the limit is skipped with its number, not the end of
 	// the input.
-	err = rules.ReadLines(in, contract.MaxMessageBytes, func(n int, raw []byte, err error) error {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err == nil && len(strings.TrimSpace(string(raw))) == 0 {
-			return nil
-		}
-		var ev rules.OfflineEvent
-		if err == nil {
-			ev, err = rules.ParseOfflineEvent(&dec, raw, ls)
-		}
+	// Lines are read and decoded on another goroutine, a few batches
+	// ahead, while this one evaluates: decoding costs about what matching
+	// does.
+	err = rules.ReadEvents(ctx, in, contract.MaxMessageBytes, ls, func(n int, ev *rules.OfflineEvent, err error) error {
 		if err != nil {
 			badLines++
 			fmt.Fprintf(stderr, "%s:%d: skipped: %v\n", *eventsPath, n, err)
@@ -184,7 +177,7 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		// Events without an ID are identified by their line.
 		id := ev.ID
 		if id == "" {
-			id = fmt.Sprintf("line:%d", n)
+			id = "line:" + strconv.Itoa(n)
 		}
 		line = n
 		in := ev.Input(id)

@@ -1,0 +1,86 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/tripline/tripline/fields"
+)
+
+func TestReadEventsOrderAndErrors(t *testing.T) {
+	var in strings.Builder
+	const n = 3*eventBatch + 7
+	for i := 1; i <= n; i++ {
+		switch {
+		case i%100 == 0:
+			in.WriteString("\n") // blank: skipped
+		case i%101 == 0:
+			in.WriteString("{not json\n")
+		case i%102 == 0:
+			in.WriteString(`{"x":"` + strings.Repeat("a", 200) + "\"}\n") // over the limit
+		default:
+			fmt.Fprintf(&in, "{\"event_id\":\"e%d\"}\n", i)
+		}
+	}
+	var lines []int
+	var bad int
+	err := ReadEvents(context.Background(), strings.NewReader(in.String()), 100, fields.Logsource{}, func(line int, ev *OfflineEvent, err error) error {
+		lines = append(lines, line)
+		if err != nil {
+			bad++
+			if ev != nil {
+				t.Errorf("line %d: an event with an error", line)
+			}
+			return nil
+		}
+		if want := fmt.Sprintf("e%d", line); ev.ID != want {
+			t.Errorf("line %d: id %q, want %q", line, ev.ID, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(lines); i++ {
+		if lines[i] <= lines[i-1] {
+			t.Fatalf("line %d after line %d", lines[i], lines[i-1])
+		}
+	}
+	if want := n - n/100; len(lines) != want {
+		t.Errorf("%d events and errors, want %d", len(lines), want)
+	}
+	if want := n/101 + n/102; bad != want {
+		t.Errorf("%d bad lines, want %d", bad, want)
+	}
+}
+
+func TestReadEventsStops(t *testing.T) {
+	in := strings.Repeat("{\"a\":1}\n", 10*eventBatch)
+	stop := errors.New("stop")
+	calls := 0
+	err := ReadEvents(context.Background(), strings.NewReader(in), 1<<10, fields.Logsource{}, func(line int, ev *OfflineEvent, err error) error {
+		calls++
+		if line == 300 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || calls != 300 {
+		t.Fatalf("err %v after %d calls, want stop after 300", err, calls)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	calls = 0
+	err = ReadEvents(ctx, strings.NewReader(in), 1<<10, fields.Logsource{}, func(line int, ev *OfflineEvent, err error) error {
+		calls++
+		if line == 10 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || calls >= 10*eventBatch {
+		t.Fatalf("err %v after %d calls, want canceled early", err, calls)
+	}
+}
