@@ -54,3 +54,20 @@ func TestReportEventsContext(t *testing.T) {
 		t.Errorf("other tenant's scope: %v", err)
 	}
 }
+
+func TestTTLDaysPattern(t *testing.T) {
+	for create, want := range map[string]string{
+		"ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(time) ORDER BY (msp, tenant, time, event_id) TTL toDateTime(time) + toIntervalDay(180) SETTINGS index_granularity = 8192": "180",
+		"ORDER BY (msp, tenant, time, event_id)\nTTL toDateTime(time) + INTERVAL 30 DAY": "30",
+		"ENGINE = ReplacingMergeTree(ingested_at) ORDER BY (msp, tenant, time, event_id)":         "",
+	} {
+		m := ttlDaysRe.FindStringSubmatch(create)
+		got := ""
+		if m != nil {
+			got = m[1] + m[2]
+		}
+		if got != want {
+			t.Errorf("%q: %q, want %q", create, got, want)
+		}
+	}
+}
