@@ -58,8 +58,8 @@ func TestReportEventsContext(t *testing.T) {
 func TestTTLDaysPattern(t *testing.T) {
 	for create, want := range map[string]string{
 		"ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(time) ORDER BY (msp, tenant, time, event_id) TTL toDateTime(time) + toIntervalDay(180) SETTINGS index_granularity = 8192": "180",
-		"ORDER BY (msp, tenant, time, event_id)\nTTL toDateTime(time) + INTERVAL 30 DAY": "30",
-		"ENGINE = ReplacingMergeTree(ingested_at) ORDER BY (msp, tenant, time, event_id)":         "",
+		"ORDER BY (msp, tenant, time, event_id)\nTTL toDateTime(time) + INTERVAL 30 DAY":                                                                                                          "30",
+		"ENGINE = ReplacingMergeTree(ingested_at) ORDER BY (msp, tenant, time, event_id)":                                                                                                         "",
 	} {
 		m := ttlDaysRe.FindStringSubmatch(create)
 		got := ""
