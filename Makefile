@@ -45,7 +45,7 @@ test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
 bench: clickhouse
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./contract/ ./registry/ ./ingest/ ./engine/ ./rules/ ./simulate/ ./store/ ./pipeline/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./contract/ ./registry/ ./ingest/ ./engine/ ./rules/ ./simulate/ ./store/ ./pipeline/ ./report/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./contract/

@@ -130,9 +130,12 @@ type TechnicianSummary struct {
 // Session is one remote session (its session.start, credential.use and
 // session.end events, by session ID).
 type Session struct {
-	SessionID  string     `json:"session_id"`
-	User       string     `json:"user"`
-	Tool       string     `json:"tool"`
+	SessionID string `json:"session_id"`
+	User      string `json:"user"`
+	Tool      string `json:"tool"`
+	// Start is the session.start's time; for a session that started
+	// before the period, the time of its first event in it (and the
+	// start's fields, source, MFA and context, are unknown).
 	Start      time.Time  `json:"start"`
 	End        *time.Time `json:"end"`
 	DurationS  *int64     `json:"duration_s"`
