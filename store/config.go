@@ -47,6 +47,11 @@ type Config struct {
 	// DetectionRetentionDays is the same for detections, which are few and
 	// usually kept longer than raw events.
 	DetectionRetentionDays int
+	// Cluster is the ClickHouse cluster (remote_servers) the schema lives
+	// on; empty for a single server. Migrate then creates replicated
+	// per-shard tables and Distributed tables over them ON CLUSTER (see
+	// cluster.go), and inserts wait for every shard (insert_distributed_sync).
+	Cluster string
 }
 
 var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -75,6 +80,9 @@ func (c Config) withDefaults() (Config, error) {
 	// identifiers only rather than quote arbitrary text.
 	if !identRe.MatchString(c.Database) {
 		return c, fmt.Errorf("store config: database name %q is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Database)
+	}
+	if c.Cluster != "" && !identRe.MatchString(c.Cluster) {
+		return c, fmt.Errorf("store config: cluster name %q is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Cluster)
 	}
 	if c.RetentionDays < 0 || c.DetectionRetentionDays < 0 {
 		return c, errors.New("store config: retention days must not be negative")

@@ -29,10 +29,10 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	defer s.migrateMu.Unlock()
 
 	db := s.cfg.Database
-	if err := s.conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE IF NOT EXISTS `%s`", db)); err != nil {
+	if err := s.exec(ctx, fmt.Sprintf("CREATE DATABASE IF NOT EXISTS `%s`", db)); err != nil {
 		return nil, fmt.Errorf("migrate: create database %s: %w", db, s.redact(err))
 	}
-	if err := s.conn.Exec(ctx, migrationsTableDDL(db)); err != nil {
+	if err := s.exec(ctx, migrationsTableDDL(db)); err != nil {
 		return nil, fmt.Errorf("migrate: create schema_migrations: %w", s.redact(err))
 	}
 	done, err := s.appliedVersions(ctx)
@@ -46,7 +46,7 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 			continue
 		}
 		for _, stmt := range m.statements {
-			if err := s.conn.Exec(ctx, stmt); err != nil && !duplicateColumn(stmt, err) {
+			if err := s.exec(ctx, stmt); err != nil {
 				return applied, fmt.Errorf("migrate: %04d_%s: %w", m.version, m.name, s.redact(err))
 			}
 		}
@@ -56,6 +56,22 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		applied = append(applied, fmt.Sprintf("%04d_%s", m.version, m.name))
 	}
 	return applied, nil
+}
+
+// exec runs one schema statement, in its cluster form when the store is
+// on a cluster (clusterStatements), tolerating a racing migrator's
+// duplicate column.
+func (s *Store) exec(ctx context.Context, stmt string) error {
+	stmts, err := clusterStatements(stmt, s.cfg.Cluster)
+	if err != nil {
+		return err
+	}
+	for _, q := range stmts {
+		if err := s.conn.Exec(ctx, q); err != nil && !duplicateColumn(q, err) {
+			return err
+		}
+	}
+	return nil
 }
 
 // duplicateColumn reports whether err is an ADD COLUMN finding the column

@@ -292,12 +292,20 @@ func DDL(cfg Config, f Features) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []string{
+	all := []string{
 		fmt.Sprintf("CREATE DATABASE IF NOT EXISTS `%s`", cfg.Database),
 		migrationsTableDDL(cfg.Database),
 	}
 	for _, m := range migrations(cfg, f) {
-		out = append(out, m.statements...)
+		all = append(all, m.statements...)
+	}
+	var out []string
+	for _, stmt := range all {
+		stmts, err := clusterStatements(stmt, cfg.Cluster)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, stmts...)
 	}
 	return out, nil
 }

@@ -52,6 +52,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			{Name: "tripline", Version: "1"},
 		}},
 	}
+	if cfg.Cluster != "" {
+		// Writes go through the Distributed tables and return once every
+		// shard has the rows: a worker commits its Kafka offsets only
+		// after that, so a lost node cannot lose acknowledged events
+		// (asynchronous Distributed inserts would queue them on the node
+		// that took the insert). Numeric: 18.16 takes no string settings
+		// from a client.
+		opts.Settings = clickhouse.Settings{"insert_distributed_sync": 1}
+	}
 	if cfg.Compress {
 		opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
 	}

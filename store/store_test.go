@@ -464,7 +464,12 @@ func TestDetectionsRoundTrip(t *testing.T) {
 
 func TestAnalystQueriesRun(t *testing.T) {
 	// The queries name the default database.
-	s := openTest(t, DefaultDatabase)
+	runAnalystQueries(t, openTest(t, DefaultDatabase))
+}
+
+// runAnalystQueries seeds s and runs every query of queries.sql, each of
+// which must answer with rows; TestCluster runs it on a cluster too.
+func runAnalystQueries(t *testing.T, s *Store) {
 	ctx := testCtx(t)
 	var rows []record.Event
 	for i := range 20 {

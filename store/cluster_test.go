@@ -1,0 +1,276 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/tripline/tripline/chcluster"
+	"github.com/tripline/tripline/record"
+)
+
+func TestClusterStatementsCoverSchema(t *testing.T) {
+	for _, f := range []Features{{}, FeaturesFor(Version{Major: 24, Minor: 8})} {
+		ddl, err := DDL(Config{Cluster: "c"}, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range ddl {
+			if strings.HasPrefix(q, "DROP TABLE") && !strings.Contains(q, LocalSuffix) {
+				continue // a Distributed table recreated after an ALTER
+			}
+			if !strings.Contains(q, "ON CLUSTER `c`") {
+				t.Errorf("statement without ON CLUSTER: %s", q)
+			}
+			if strings.Contains(q, "ENGINE = ReplacingMergeTree") || strings.Contains(q, "ENGINE = MergeTree") {
+				t.Errorf("unreplicated table on a cluster: %s", q)
+			}
+		}
+	}
+	if _, err := clusterStatements("CREATE TABLE IF NOT EXISTS `db`.unknown (\n x UInt8\n) ENGINE = MergeTree()\nORDER BY x", "c"); err == nil {
+		t.Error("a table without a sharding key was accepted")
+	}
+	if _, err := clusterStatements("DROP TABLE x", "c"); err == nil {
+		t.Error("an unknown statement shape was passed through")
+	}
+	if _, err := Open(context.Background(), Config{Cluster: "a b"}); err == nil {
+		t.Error("a cluster name with a space was accepted")
+	}
+}
+
+// TestCluster runs the store on a real cluster (chcluster: ZooKeeper, two
+// shards, the first with two replicas). Subtests share the cluster and run
+// in order.
+func TestCluster(t *testing.T) {
+	t0 := time.Now()
+	c := chcluster.ForTest(t)
+	t.Logf("cluster of %d servers up in %s", len(c.Replicas), time.Since(t0).Round(time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	open := func(t *testing.T, addr string) *Store {
+		t.Helper()
+		s, err := Open(ctx, Config{Addr: addr, Database: DefaultDatabase, Cluster: c.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	replica := func(t *testing.T, r *chcluster.Replica) driver.Conn {
+		t.Helper()
+		conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{r.Addr()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	count := func(t *testing.T, conn driver.Conn, q string) uint64 {
+		t.Helper()
+		var n uint64
+		if err := conn.QueryRow(ctx, q).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return n
+	}
+	syncReplicas := func(t *testing.T, table string) {
+		t.Helper()
+		for _, r := range c.Replicas {
+			if err := replica(t, r).Exec(ctx, "SYSTEM SYNC REPLICA tripline."+table+LocalSuffix); err != nil {
+				t.Fatalf("sync %s on %s: %v", table, r.Name, err)
+			}
+		}
+	}
+
+	t.Run("MigrateConcurrent", func(t *testing.T) {
+		// One migrator per server, all at once, as three processes
+		// starting together would.
+		start := time.Now()
+		var wg sync.WaitGroup
+		errs := make([]error, len(c.Replicas))
+		stores := make([]*Store, len(c.Replicas))
+		for i, r := range c.Replicas {
+			stores[i] = open(t, r.Addr())
+		}
+		for i, s := range stores {
+			wg.Go(func() { _, errs[i] = s.Migrate(ctx) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("migrator on %s: %v", c.Replicas[i].Name, err)
+			}
+		}
+		t.Logf("3 concurrent migrators done in %s", time.Since(start).Round(time.Millisecond))
+		for i, s := range stores {
+			if applied, err := s.Migrate(ctx); err != nil || len(applied) != 0 {
+				t.Fatalf("second Migrate on %s: %v, %v", c.Replicas[i].Name, applied, err)
+			}
+		}
+		for _, r := range c.Replicas {
+			conn := replica(t, r)
+			if n := count(t, conn, "SELECT uniqExact(version) FROM tripline.schema_migrations"); n != uint64(len(migrations(Config{}, Features{}))) {
+				t.Errorf("%s: schema_migrations has %d versions", r.Name, n)
+			}
+			if n := count(t, conn, "SELECT count() FROM system.tables WHERE database = 'tripline' AND engine LIKE 'Replicated%'"); n != uint64(len(shardKeys)+1) {
+				t.Errorf("%s: %d replicated tables, want %d", r.Name, n, len(shardKeys)+1)
+			}
+			if n := count(t, conn, "SELECT count() FROM system.tables WHERE database = 'tripline' AND engine = 'Distributed'"); n != uint64(len(shardKeys)) {
+				t.Errorf("%s: %d distributed tables, want %d", r.Name, n, len(shardKeys))
+			}
+			if n := count(t, conn, "SELECT count() FROM system.columns WHERE database = 'tripline' AND name = 'alert_id' AND table IN ('detections', 'detections_local')"); n != 2 {
+				t.Errorf("%s: detections and detections_local have alert_id %d times, want 2", r.Name, n)
+			}
+		}
+	})
+
+	t.Run("InsertReadDedup", func(t *testing.T) {
+		s := open(t, c.Addr())
+		var rows []record.Event
+		for i := range 300 {
+			rows = append(rows, record.Event{Event: minimalEvent(t, i, time.Duration(i)*time.Minute)})
+		}
+		for range 2 { // a replay writes everything again
+			if err := s.InsertEvents(ctx, rows); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, distinct, err := s.CountEvents(ctx)
+		if err != nil || got != 300 || distinct != 300 {
+			t.Fatalf("CountEvents through Distributed FINAL = %d rows, %d ids (%v), want 300", got, distinct, err)
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		ds := []record.Detection{
+			{DetectionID: "d1", RuleID: "r1", Level: "high", MSP: "msp-0", FirstTime: now, LastTime: now, DetectedAt: now, EventIDs: []string{"ev-000000"}},
+			{DetectionID: "d2", RuleID: "r1", Level: "high", MSP: "msp-1", FirstTime: now, LastTime: now, DetectedAt: now},
+			{DetectionID: "d3", RuleID: "r2", Level: "low", MSP: "msp-2", FirstTime: now, LastTime: now, DetectedAt: now},
+		}
+		for range 2 {
+			if err := s.InsertDetections(ctx, ds); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all, err := s.Detections(ctx)
+		if err != nil || len(all) != 3 {
+			t.Fatalf("Detections through Distributed FINAL = %d (%v), want 3", len(all), err)
+		}
+		// Every MSP lives on exactly one shard, and both replicas of
+		// shard 1 hold the same rows.
+		syncReplicas(t, "events")
+		perShard := map[int]map[string]bool{}
+		perReplica := map[string]uint64{}
+		for _, r := range c.Replicas {
+			conn := replica(t, r)
+			rs, err := conn.Query(ctx, "SELECT DISTINCT msp FROM tripline.events_local")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rs.Next() {
+				var msp string
+				rs.Scan(&msp)
+				if perShard[r.Shard] == nil {
+					perShard[r.Shard] = map[string]bool{}
+				}
+				perShard[r.Shard][msp] = true
+			}
+			rs.Close()
+			perReplica[r.Name] = count(t, conn, "SELECT count() FROM tripline.events_local FINAL")
+		}
+		for msp := range perShard[1] {
+			if perShard[2][msp] {
+				t.Errorf("msp %s on both shards", msp)
+			}
+		}
+		if perReplica["s1r1"] != perReplica["s1r2"] || perReplica["s1r1"]+perReplica["s2r1"] != 300 {
+			t.Errorf("rows per replica %v: shard 1's replicas differ or shards do not add up to 300", perReplica)
+		}
+		t.Logf("events per replica (FINAL): %v", perReplica)
+	})
+
+	t.Run("AnalystQueries", func(t *testing.T) {
+		runAnalystQueries(t, open(t, c.Addr()))
+	})
+
+	t.Run("ReplicaKilledDuringInserts", func(t *testing.T) {
+		s := open(t, c.Addr())
+		var victim *chcluster.Replica
+		for _, r := range c.Replicas {
+			if r.Name == "s1r2" {
+				victim = r
+			}
+		}
+		const batches, perBatch = 40, 250
+		var (
+			wg      sync.WaitGroup
+			retries int
+			insErr  error
+		)
+		killAt := make(chan struct{})
+		wg.Go(func() {
+			for b := range batches {
+				if b == batches/3 {
+					close(killAt)
+				}
+				var rows []record.Event
+				for i := range perBatch {
+					n := b*perBatch + i
+					rows = append(rows, record.Event{Event: decode(t, fmt.Sprintf(
+						`{"event_id":"kill-%06d","event_type":"auth.login","time":"%s","msp":"msp-k%d","tool":"rmm","actor":{"user":"u"}}`,
+						n, recent(time.Duration(n)*time.Second), n%16))})
+				}
+				// A worker retries a failed batch until it is stored
+				// (at-least-once); duplicates collapse under FINAL.
+				for {
+					err := s.InsertEvents(ctx, rows)
+					if err == nil {
+						break
+					}
+					retries++
+					if retries > 200 || ctx.Err() != nil {
+						insErr = fmt.Errorf("batch %d: %w", b, err)
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+		})
+		<-killAt
+		if err := victim.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		killed := time.Now()
+		wg.Wait()
+		if insErr != nil {
+			t.Fatal(insErr)
+		}
+		if err := victim.Restart(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("replica %s SIGKILLed during %d inserts, back after %s; %d retried batches",
+			victim.Name, batches, time.Since(killed).Round(time.Millisecond), retries)
+		syncReplicas(t, "events")
+		conn := replica(t, c.Replicas[0])
+		const want = batches * perBatch
+		if n := count(t, conn, "SELECT count() FROM tripline.events FINAL WHERE msp LIKE 'msp-k%'"); n != want {
+			t.Errorf("after the kill: %d events (FINAL), want %d", n, want)
+		}
+		if n := count(t, conn, "SELECT uniqExact(event_id) FROM tripline.events WHERE msp LIKE 'msp-k%'"); n != want {
+			t.Errorf("after the kill: %d distinct event ids, want %d", n, want)
+		}
+		// The restarted replica caught up with what its peer took while
+		// it was down.
+		held := map[string]uint64{}
+		for _, r := range c.Replicas {
+			held[r.Name] = count(t, replica(t, r), "SELECT count() FROM tripline.events_local FINAL WHERE msp LIKE 'msp-k%'")
+		}
+		if held["s1r1"] == 0 || held["s1r1"] != held["s1r2"] || held["s1r1"]+held["s2r1"] != want {
+			t.Errorf("events per replica after the kill %v: shard 1's replicas differ or shards do not add up to %d", held, want)
+		}
+	})
+}
