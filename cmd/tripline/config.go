@@ -90,6 +90,7 @@ type commonFlags struct {
 	lagEvery     time.Duration
 	session      time.Duration
 	maxMessage   int
+	cluster      string // ClickHouse cluster name, empty for one server
 
 	// Security settings; passwords are not flags (see secret).
 	chTLS      bool
@@ -104,6 +105,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, workers bool) {
 	fs.StringVar(&c.clickhouse, "clickhouse", "127.0.0.1:9000", "ClickHouse native-protocol address HOST:PORT")
 	fs.StringVar(&c.database, "clickhouse-db", "tripline", "ClickHouse database")
 	fs.StringVar(&c.chUser, "clickhouse-user", "default", "ClickHouse user (password: TRIPLINE_CLICKHOUSE_PASSWORD or _FILE)")
+	fs.StringVar(&c.cluster, "cluster", "", "ClickHouse cluster (remote_servers) name: migrate creates the schema ON CLUSTER, replicated and sharded by msp; workers insert synchronously through the Distributed tables (docs/cluster.md)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, console, or auto (console when stderr is a terminal)")
 	// Flag names are literal so that tools (and the deployment tests) can
@@ -186,7 +188,7 @@ func (c *commonFlags) storeConfig() (store.Config, error) {
 	if err != nil {
 		return store.Config{}, err
 	}
-	cfg := store.Config{Addr: c.clickhouse, Database: c.database, User: c.chUser, Password: pw}
+	cfg := store.Config{Addr: c.clickhouse, Database: c.database, User: c.chUser, Password: pw, Cluster: c.cluster}
 	if tlsWanted(c.chTLS, c.chTLSFiles) {
 		if cfg.TLS, err = c.chTLSFiles.Config(); err != nil {
 			return cfg, fmt.Errorf("clickhouse: %w", err)

@@ -19,7 +19,7 @@ const usage = `tripline — supply-chain anomaly detection for MSP remote-manage
 Usage:
   tripline ingest   --brokers HOST:PORT[,...] --clickhouse HOST:PORT [--group NAME] [--registry FILE]
   tripline detect   --brokers ... --clickhouse ... [--rules DIR] [--group NAME]
-  tripline migrate  --clickhouse HOST:PORT
+  tripline migrate  --clickhouse HOST:PORT [--cluster NAME]
   tripline notify   --config FILE --brokers ... --clickhouse ... [--group NAME]
   tripline notify lint --config FILE [--resolve]
   tripline simulate (--brokers ... | --out FILE.jsonl) [--seed N] [--events N] [--rate R] [--scenario NAME]
