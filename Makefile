@@ -4,7 +4,7 @@ BIN      := bin/tripline
 PKGS     := ./...
 BENCHTIME ?= 2s
 
-.PHONY: all build demo test test-short vet bench fuzz faults clickhouse chromium clean
+.PHONY: all build demo test test-short test-cluster vet bench fuzz faults clickhouse zookeeper chromium clean
 
 all: build
 
@@ -15,6 +15,11 @@ build:
 # demo run a private server as a child process).
 clickhouse:
 	@scripts/ensure-clickhouse.sh
+
+# Installs Debian's zookeeper when missing: the cluster tests (chcluster/)
+# start a private ZooKeeper beside three clickhouse-server processes.
+zookeeper:
+	@scripts/ensure-zookeeper.sh
 
 # Installs Debian's chromium when missing: PDF reports (tripline report
 # --format pdf) print through headless Chromium, and its test fails under
@@ -31,7 +36,7 @@ vet:
 
 # Unit and integration tests (real ClickHouse child process, in-process Kafka
 # broker over TCP), fuzz seed corpora, and the shipped rules' own tests.
-test: clickhouse chromium vet build
+test: clickhouse zookeeper chromium vet build
 	$(GO) test -count=1 -timeout 12m $(PKGS)
 	$(BIN) rules test rules/
 
@@ -40,6 +45,13 @@ test: clickhouse chromium vet build
 # rebalance, the broker going away, poison messages. About 2 minutes.
 faults: clickhouse
 	$(GO) test -count=1 -timeout 10m -v ./faults/
+
+# The ClickHouse cluster tests alone (they are also part of `make test`,
+# about 40 s): a real cluster on loopback (ZooKeeper, 2 shards, one with 2
+# replicas), migrate ON CLUSTER, dedup through Distributed tables,
+# queries.sql, a replica SIGKILLed during inserts. See docs/cluster.md.
+test-cluster: clickhouse zookeeper
+	$(GO) test -count=1 -timeout 10m -v -run 'Cluster' ./chcluster/ ./store/ ./cmd/tripline/
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)

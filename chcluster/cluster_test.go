@@ -8,9 +8,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 )
 
-// TestStart starts the cluster and checks every replica sees the whole
+// TestClusterStart starts the cluster and checks every replica sees the whole
 // topology and that ON CLUSTER DDL reaches every server through ZooKeeper.
-func TestStart(t *testing.T) {
+func TestClusterStart(t *testing.T) {
 	t0 := time.Now()
 	c := ForTest(t)
 	t.Logf("cluster up in %s", time.Since(t0).Round(time.Millisecond))
