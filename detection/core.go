@@ -190,6 +190,20 @@ func (c *Core) Swap(snap *Snapshot) {
 // watermark passes it (Advance) or at the end of the input (Flush).
 func (c *Core) Process(ev *Event, emit Emit) {
 	c.matched = c.snap.Rules.Match(ev.Source, c.matched[:0])
+	c.process(ev, emit)
+}
+
+// ProcessMatched is Process for an event already matched against the
+// snapshot's plain rules (Snapshot().Rules), in the order Match returns
+// them: matching is stateless and may run ahead on other goroutines, while
+// what follows it (detections in input order, correlation state) stays
+// here. matched is not retained.
+func (c *Core) ProcessMatched(ev *Event, matched []*engine.Rule, emit Emit) {
+	c.matched = append(c.matched[:0], matched...)
+	c.process(ev, emit)
+}
+
+func (c *Core) process(ev *Event, emit Emit) {
 	cs := c.snap.Correlations
 	consumed := false
 	for _, r := range c.matched {

@@ -67,10 +67,10 @@ func newAutomaton(needles []string, ids []int32) *automaton {
 		}
 		own[s] = append(own[s], ids[i])
 	}
+	// 0 marks a missing edge until the row is completed below: no trie
+	// edge leads back to the root, and not filling the table with another
+	// marker spares a pass over it.
 	a.next = make([]int32, len(own)*nc)
-	for i := range a.next {
-		a.next[i] = -1
-	}
 	for e, t := range edges {
 		a.next[int(e.s)*nc+int(e.c)] = t
 	}
@@ -89,8 +89,7 @@ func newAutomaton(needles []string, ids []int32) *automaton {
 	a.dict[0] = -1
 	for c := 0; c < nc; c++ {
 		t := a.next[c]
-		if t < 0 {
-			a.next[c] = 0
+		if t == 0 {
 			continue
 		}
 		fail[t] = 0
@@ -101,7 +100,7 @@ func newAutomaton(needles []string, ids []int32) *automaton {
 		u := queue[qi]
 		for c := 0; c < nc; c++ {
 			t := a.next[int(u)*nc+c]
-			if t < 0 {
+			if t == 0 {
 				a.next[int(u)*nc+c] = a.next[int(fail[u])*nc+c]
 				continue
 			}

@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
 )
 
@@ -25,6 +26,9 @@ type OfflineEvent struct {
 	// ContractErr says why an input that declares a contract event_type was
 	// not accepted as one (it is then evaluated as arbitrary JSON).
 	ContractErr error
+	// Matched is, when ReadEvents was asked to match, the plain rules the
+	// event matched (engine.RuleSet.Match).
+	Matched []*engine.Rule
 }
 
 // ParseOfflineEvent decodes one JSON object. An object whose event_type is a

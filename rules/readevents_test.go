@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/fields"
+	"github.com/tripline/tripline/sigma"
 )
 
 func TestReadEventsOrderAndErrors(t *testing.T) {
@@ -27,7 +29,7 @@ func TestReadEventsOrderAndErrors(t *testing.T) {
 	}
 	var lines []int
 	var bad int
-	err := ReadEvents(context.Background(), strings.NewReader(in.String()), 100, fields.Logsource{}, func(line int, ev *OfflineEvent, err error) error {
+	err := ReadEvents(context.Background(), strings.NewReader(in.String()), ReadConfig{Limit: 100}, func(line int, ev *OfflineEvent, err error) error {
 		lines = append(lines, line)
 		if err != nil {
 			bad++
@@ -61,7 +63,7 @@ func TestReadEventsStops(t *testing.T) {
 	in := strings.Repeat("{\"a\":1}\n", 10*eventBatch)
 	stop := errors.New("stop")
 	calls := 0
-	err := ReadEvents(context.Background(), strings.NewReader(in), 1<<10, fields.Logsource{}, func(line int, ev *OfflineEvent, err error) error {
+	err := ReadEvents(context.Background(), strings.NewReader(in), ReadConfig{Limit: 1 << 10}, func(line int, ev *OfflineEvent, err error) error {
 		calls++
 		if line == 300 {
 			return stop
@@ -73,7 +75,7 @@ func TestReadEventsStops(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	calls = 0
-	err = ReadEvents(ctx, strings.NewReader(in), 1<<10, fields.Logsource{}, func(line int, ev *OfflineEvent, err error) error {
+	err = ReadEvents(ctx, strings.NewReader(in), ReadConfig{Limit: 1 << 10}, func(line int, ev *OfflineEvent, err error) error {
 		calls++
 		if line == 10 {
 			cancel()
@@ -82,5 +84,47 @@ func TestReadEventsStops(t *testing.T) {
 	})
 	if !errors.Is(err, context.Canceled) || calls >= 10*eventBatch {
 		t.Fatalf("err %v after %d calls, want canceled early", err, calls)
+	}
+}
+
+func TestReadEventsMatchesInOrder(t *testing.T) {
+	coll, err := sigma.ParseBytes([]byte(`title: odd
+id: 7c1b3f40-0000-4000-8000-000000000001
+logsource: {product: windows}
+detection:
+  sel: {Image|endswith: '\odd.exe'}
+  condition: sel
+`), "odd.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, errs := engine.CompileCollection(coll, engine.Config{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var in strings.Builder
+	const n = 5*eventBatch + 3
+	for i := 1; i <= n; i++ {
+		img := `C:\\even.exe`
+		if i%2 == 1 {
+			img = `C:\\odd.exe`
+		}
+		fmt.Fprintf(&in, "{\"Image\":%q,\"n\":%d}\n", img, i)
+	}
+	prepared := 0
+	cfg := ReadConfig{Logsource: fields.Logsource{Product: "windows"}, Match: rs, Prepare: func(*OfflineEvent) {}}
+	err = ReadEvents(context.Background(), strings.NewReader(strings.ReplaceAll(in.String(), `\\\\`, `\\`)), cfg, func(line int, ev *OfflineEvent, err error) error {
+		if err != nil {
+			t.Fatalf("line %d: %v", line, err)
+		}
+		prepared++
+		want := rs.Match(ev.Source, nil)
+		if len(ev.Matched) != len(want) || (line%2 == 1) != (len(want) == 1) {
+			t.Fatalf("line %d: matched %v, want %v", line, ev.Matched, want)
+		}
+		return nil
+	})
+	if err != nil || prepared != n {
+		t.Fatalf("%d events, err %v", prepared, err)
 	}
 }

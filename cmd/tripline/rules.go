@@ -152,10 +152,21 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	evalStart := time.Now()
 	// A line over the limit is skipped with its number, not the end of
 	// the input.
-	// Lines are read and decoded on another goroutine, a few batches
-	// ahead, while this one evaluates: decoding costs about what matching
-	// does.
-	err = rules.ReadEvents(ctx, in, contract.MaxMessageBytes, ls, func(n int, ev *rules.OfflineEvent, err error) error {
+	// Lines are decoded and matched against the plain rules on every core,
+	// a few batches ahead, while this goroutine hands them to the
+	// detection core in input order (detections, correlations) and writes
+	// the output.
+	readCfg := rules.ReadConfig{Limit: contract.MaxMessageBytes, Logsource: ls, Match: rs}
+	if reg != nil {
+		// As ingest does: the registry's context replaces whatever the
+		// input carried, before the rules see the event.
+		readCfg.Prepare = func(ev *rules.OfflineEvent) {
+			if ev.Contract != nil {
+				ev.Contract.Context = reg.Context(ev.Contract)
+			}
+		}
+	}
+	err = rules.ReadEvents(ctx, in, readCfg, func(n int, ev *rules.OfflineEvent, err error) error {
 		if err != nil {
 			badLines++
 			fmt.Fprintf(stderr, "%s:%d: skipped: %v\n", *eventsPath, n, err)
@@ -164,11 +175,6 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		events++
 		if ev.Contract != nil {
 			contractEvents++
-			if reg != nil {
-				// As ingest does: the registry's context replaces whatever
-				// the input carried.
-				ev.Contract.Context = reg.Context(ev.Contract)
-			}
 		}
 		if ev.ContractErr != nil {
 			invalidContract++
@@ -181,7 +187,7 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		line = n
 		in := ev.Input(id)
-		core.Process(&in, emit)
+		core.ProcessMatched(&in, ev.Matched, emit)
 		if *noSort && !in.Time.IsZero() {
 			core.Advance(in.Partition, in.Time.Add(-*lateness), emit)
 		}
