@@ -170,6 +170,21 @@ func (c *Cluster) Addr() string { return c.Replicas[0].Addr() }
 // Dir holds every process's config, data and log.
 func (c *Cluster) Dir() string { return c.dir }
 
+// PIDs are the process IDs of ZooKeeper and every running server, for
+// tests that check nothing outlives Stop.
+func (c *Cluster) PIDs() []int {
+	var pids []int
+	if c.zk != nil {
+		pids = append(pids, c.zk.cmd.Process.Pid)
+	}
+	for _, r := range c.Replicas {
+		if r != nil && r.PID() != 0 {
+			pids = append(pids, r.PID())
+		}
+	}
+	return pids
+}
+
 // ZooKeeperAddr is ZooKeeper's client address.
 func (c *Cluster) ZooKeeperAddr() string { return c.zk.addr() }
 

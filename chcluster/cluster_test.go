@@ -2,6 +2,8 @@ package chcluster
 
 import (
 	"context"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -42,5 +44,21 @@ func TestClusterStart(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Errorf("replica %s: database count %d, %v", r.Name, n, err)
 		}
+	}
+	// Stop leaves no process and no directory behind.
+	pids := c.PIDs()
+	if len(pids) != 4 {
+		t.Fatalf("PIDs = %v, want ZooKeeper and 3 servers", pids)
+	}
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range pids {
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("process %d outlived Stop", pid)
+		}
+	}
+	if _, err := os.Stat(c.Dir()); !os.IsNotExist(err) {
+		t.Errorf("%s still there after Stop (%v)", c.Dir(), err)
 	}
 }
