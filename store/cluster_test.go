@@ -285,3 +285,47 @@ func TestCluster(t *testing.T) {
 		t.Logf("replicas converged %s after the restart: %v", time.Since(restarted).Round(time.Millisecond), held)
 	})
 }
+
+// BenchmarkClusterInsertEvents compares InsertEvents on one server with
+// the same batches written through the cluster's Distributed tables
+// (insert_distributed_sync=1: each batch is split by msp and written to
+// one replica of each shard before the call returns). docs/cluster.md
+// quotes it.
+func BenchmarkClusterInsertEvents(b *testing.B) {
+	const batch = 10_000
+	rows := make([]record.Event, batch)
+	for i := range rows {
+		raw := strings.Replace(fmt.Sprintf(fullEventFmt, fmt.Sprintf("bench-%d", i), recent(time.Duration(i)*time.Second)),
+			`"msp":"msp-a"`, fmt.Sprintf(`"msp":"msp-%d"`, i%50), 1)
+		ev := decode(b, raw)
+		doc, err := ev.MarshalJSON()
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows[i] = record.Event{Event: ev, Doc: doc, Topic: "tripline.events", Partition: i % 12, Offset: int64(i)}
+	}
+	run := func(b *testing.B, s *Store) {
+		ctx := context.Background()
+		b.ResetTimer()
+		for b.Loop() {
+			if err := s.InsertEvents(ctx, rows); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+	}
+	b.Run("single", func(b *testing.B) { run(b, openTest(b, "b_cluster_single")) })
+	b.Run("distributed-sync", func(b *testing.B) {
+		c := chcluster.ForTest(b)
+		ctx := context.Background()
+		s, err := Open(ctx, Config{Addr: c.Addr(), Database: "b_cluster", Cluster: c.Name})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.Migrate(ctx); err != nil {
+			b.Fatal(err)
+		}
+		run(b, s)
+	})
+}
