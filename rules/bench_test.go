@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/engine"
+	"github.com/tripline/tripline/fields"
 	"github.com/tripline/tripline/simulate"
 )
 
@@ -81,4 +83,24 @@ func benchmarkPackMatch(b *testing.B, src Source, hot bool) {
 	if matches == 0 && b.N > len(events) {
 		b.Fatal("no matches on traffic with attacks")
 	}
+}
+
+// BenchmarkParseOfflineEvent decodes Sysmon process-creation lines as rules
+// eval does (plain JSON, not contract events).
+func BenchmarkParseOfflineEvent(b *testing.B) {
+	var buf bytes.Buffer
+	if err := simulate.WriteSysmon(&buf, 1000, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)); err != nil {
+		b.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
+	ls := fields.Logsource{Product: "windows", Category: "process_creation"}
+	var dec contract.Decoder
+	b.ReportAllocs()
+	b.SetBytes(int64(buf.Len() / len(lines)))
+	for i := 0; b.Loop(); i++ {
+		if _, err := ParseOfflineEvent(&dec, lines[i%len(lines)], ls); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
