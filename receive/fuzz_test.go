@@ -1,0 +1,90 @@
+package receive_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tripline/tripline/deadletter"
+	"github.com/tripline/tripline/ingest"
+	"github.com/tripline/tripline/receive"
+)
+
+// recorder is a producer that keeps what it is given.
+type recorder struct{ msgs []kafka.Message }
+
+func (r *recorder) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
+	r.msgs = append(r.msgs, msgs...)
+	return nil
+}
+
+// FuzzReceive: whatever the path, token and body, the receiver answers
+// without panicking, with a status of its contract; what it accepts is
+// written as messages within the limit, under the token's MSP.
+func FuzzReceive(f *testing.F) {
+	secret, line, err := receive.NewToken("fuzz", "msp-a")
+	if err != nil {
+		f.Fatal(err)
+	}
+	toks, err := receive.ParseTokens([]byte(line), "tokens")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, l := range ninjaLines(f) {
+		f.Add("ninjaone", true, l)
+	}
+	f.Add("ninjaone", true, []byte(`[{"id":1},{"id":2}]`))
+	f.Add("contract-v1", true, []byte("{\"msp\":\"msp-a\"}\n{\"msp\":\"msp-b\"}"))
+	f.Add("contract-v1", true, []byte("{\"msp\":\"msp-a\",\"event_id\":\"x\"}\n"))
+	f.Add("teamviewer", false, []byte(`{"AuditEvents":[]}`))
+	f.Add("nope", true, []byte(`{}`))
+	f.Add("ninjaone", true, []byte("[1,2,"))
+	f.Add("ninjaone", true, []byte("\xff"))
+	const limit = 512
+	f.Fuzz(func(t *testing.T, format string, auth bool, body []byte) {
+		p := &recorder{}
+		s, err := receive.New(receive.Config{Producer: p, Tokens: toks, MaxBodyBytes: 4 << 10, MaxRecords: 50, MaxMessageBytes: limit, Log: zerolog.Nop()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The format is a path segment: keep the request line valid.
+		format = strings.NewReplacer("/", "", "?", "", "#", "", "%", "").Replace(format)
+		req, err := http.NewRequest(http.MethodPost, "http://x/v1/ingest/"+format, bytes.NewReader(body))
+		if err != nil {
+			t.Skip()
+		}
+		if auth {
+			req.Header.Set("Authorization", "Bearer "+secret)
+		}
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, req)
+		switch w.Code {
+		case 202:
+			if len(p.msgs) == 0 {
+				t.Fatal("202 without a message")
+			}
+		case 400, 401, 403, 404, 405, 413:
+			if len(p.msgs) != 0 {
+				t.Fatalf("%d with %d messages written", w.Code, len(p.msgs))
+			}
+		default:
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		for _, m := range p.msgs {
+			if deadletter.Size(&m) > limit {
+				t.Fatalf("message of %d bytes over the limit %d", deadletter.Size(&m), limit)
+			}
+			for _, h := range m.Headers {
+				if h.Key == ingest.HeaderMSP && string(h.Value) != "msp-a" {
+					t.Fatalf("msp header %q", h.Value)
+				}
+			}
+		}
+	})
+}
