@@ -255,8 +255,12 @@ func writeClusterConfig(dir, name string, self serverSpec, all []serverSpec, zkP
 	fmt.Fprintf(&b, "<?xml version=\"1.0\"?>\n<clickhouse>\n")
 	fmt.Fprintf(&b, "    <macros>\n        <shard>%02d</shard>\n        <replica>%s</replica>\n        <cluster>%s</cluster>\n    </macros>\n",
 		self.shard, x(self.name), x(name))
+	// A SIGKILLed replica comes back active only once its old session has
+	// expired (its is_active node is ephemeral): 10 s rather than the
+	// 30 s default keeps the fault tests short, and is still far above
+	// any pause of a busy two-core box.
 	fmt.Fprintf(&b, "    <zookeeper>\n        <node><host>127.0.0.1</host><port>%d</port></node>\n"+
-		"        <session_timeout_ms>30000</session_timeout_ms>\n    </zookeeper>\n", zkPort)
+		"        <session_timeout_ms>10000</session_timeout_ms>\n    </zookeeper>\n", zkPort)
 	// The DDL queue of ON CLUSTER queries, in ZooKeeper.
 	fmt.Fprintf(&b, "    <distributed_ddl>\n        <path>/clickhouse/task_queue/ddl</path>\n    </distributed_ddl>\n")
 	fmt.Fprintf(&b, "    <remote_servers>\n        <%s>\n", x(name))

@@ -197,6 +197,30 @@ func TestCluster(t *testing.T) {
 		runAnalystQueries(t, open(t, c.Addr()))
 	})
 
+	t.Run("Triage", func(t *testing.T) {
+		// The alert list joins alerts to their actions with IN
+		// subqueries: on a cluster they read each shard's local tables
+		// (distributed_product_mode=local), right because both are
+		// sharded by msp.
+		s := open(t, c.Addr())
+		base := time.Now().UTC().Truncate(time.Second)
+		if err := s.InsertAlerts(ctx, testAlerts(base)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AppendActions(ctx, OnlyMSP("msp-a"), []record.AlertAction{{ActionID: "act-1", AlertID: "a1", MSP: "msp-a",
+			At: base, Actor: "alice", Action: ActionAck, StatusFrom: StatusOpen, StatusTo: StatusAcknowledged}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Alerts(ctx, AllMSPs(), AlertFilter{Status: StatusAcknowledged})
+		if err != nil || len(got) != 1 || got[0].AlertID != "a1" {
+			t.Fatalf("acknowledged alerts on the cluster = %v (%v), want a1", ids(got), err)
+		}
+		open, err := s.Alerts(ctx, AllMSPs(), AlertFilter{Status: StatusOpen})
+		if err != nil || len(open) != 3 {
+			t.Fatalf("open alerts on the cluster = %v (%v), want a2 a3 a4", ids(open), err)
+		}
+	})
+
 	t.Run("ReplicaKilledDuringInserts", func(t *testing.T) {
 		s := open(t, c.Addr())
 		var victim *chcluster.Replica
