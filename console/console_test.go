@@ -253,7 +253,9 @@ func TestConsole(t *testing.T) {
 	for path, want := range map[string]int{
 		"/alerts/a-1": 200, "/alerts/a-3": 404, "/alerts/b-1": 404, "/tenant": 200, "/tenant?msp=msp-a&tenant=t-1": 200,
 		"/tenant?msp=msp-a&tenant=t-2": 404, "/rules": 404, "/report?tenant=t-2&month=2026-11": 404,
-		"/report?tenant=t-1&month=2026-11": http.StatusNotImplemented, "/api/alerts/a-3": 404, "/api/alerts/b-1": 404,
+		"/report?tenant=t-1&month=2026-11": 200, "/report?msp=msp-b&tenant=t-1&month=2026-11": 404,
+		"/report?tenant=t-1&month=2026-11&format=csv": 200, "/report?tenant=t-1&month=26-11": 400,
+		"/api/alerts/a-3": 404, "/api/alerts/b-1": 404,
 	} {
 		if status, _ := v.get(path); status != want {
 			t.Errorf("viewer GET %s: %d, want %d", path, status, want)
@@ -262,7 +264,10 @@ func TestConsole(t *testing.T) {
 	if _, ap := v.get("/alerts/a-1"); strings.Contains(ap, `id="ack"`) {
 		t.Error("viewer sees triage forms")
 	}
-	if _, tp := v.get("/tenant"); !strings.Contains(tp, "/report?tenant=t-1&amp;month=") {
+	if _, rp := v.get("/report?tenant=t-1&month=2026-11"); !strings.Contains(rp, "t-1") || !strings.Contains(rp, "<svg") {
+		t.Error("the report page is not the tenant's report")
+	}
+	if _, tp := v.get("/tenant"); !strings.Contains(tp, "tenant=t-1&amp;month=") {
 		t.Error("tenant page lacks the report links")
 	}
 	_, api := v.get("/api/alerts")

@@ -106,7 +106,8 @@ func newEnv(t *testing.T, db string) *env {
 	e.seed()
 	svc := triage.New(st)
 	log := zerolog.New(e.logs)
-	con, err := New(Config{Triage: svc, Store: st, Users: usersFile(t), API: api.New(svc, &api.Tokens{}, log), Rules: pack, Log: log})
+	con, err := New(Config{Triage: svc, Store: st, Users: usersFile(t), API: api.New(svc, &api.Tokens{}, log), Rules: pack, Log: log,
+		Report: ReportHandler(st, nil, log)})
 	if err != nil {
 		t.Fatal(err)
 	}

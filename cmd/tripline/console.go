@@ -10,12 +10,14 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tripline/tripline/api"
 	"github.com/tripline/tripline/console"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/triage"
 )
@@ -51,6 +53,7 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	tokensFile := fs.String("tokens", "", "API tokens file: lines name:sha256hex:role[:msp[:tenant]]")
 	usersFile := fs.String("users", "", "console users file: lines name:hash:role[:msp[:tenant]] or YAML (docs/console.md)")
 	rulesDir := fs.String("rules", "", "rule directory or file for the rule pages (default: the embedded pack, as detect)")
+	registryFile := fs.String("registry", "", "MSP relationship registry (docs/registry.md) for the access report's review and maintenance windows")
 	placeholders := fs.String("placeholders", "", "YAML file with the values of |expand placeholders (name: [values])")
 	secureCookies := fs.Bool("secure-cookies", false, "mark cookies Secure (behind a TLS-terminating proxy; implied by --tls-cert)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key)")
@@ -80,6 +83,15 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if users, err = console.LoadUsers(*usersFile); err != nil {
 			return err
 		}
+	}
+	// The registry adds the report's access review and window outlines.
+	var reg atomic.Pointer[registry.Registry]
+	if *registryFile != "" {
+		r, err := registry.Load(*registryFile)
+		if err != nil {
+			return err
+		}
+		reg.Store(r)
 	}
 	values, err := rules.LoadPlaceholders(*placeholders)
 	if err != nil {
@@ -114,7 +126,7 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		log.Warn().Msg("no --users: nobody can log in to the console (tripline console user add makes a users-file line)")
 	}
 	con, err := console.New(console.Config{Triage: svc, Store: st, Users: users, API: api.New(svc, tokens, log), Rules: pack,
-		SecureCookies: *secureCookies || *tlsCert != "", Log: log})
+		Report: console.ReportHandler(st, reg.Load, log), SecureCookies: *secureCookies || *tlsCert != "", Log: log})
 	if err != nil {
 		return err
 	}
