@@ -75,7 +75,10 @@ type Config struct {
 	WriteTimeout time.Duration
 	Registerer   prometheus.Registerer
 	Log          zerolog.Logger
-	Now          func() time.Time
+	// Ready, when set, is told each Kafka write's outcome (ops.Run's
+	// readiness: a receiver that cannot write is not ready).
+	Ready func(ok bool)
+	Now   func() time.Time
 }
 
 // Server handles POST /v1/ingest/{format}.
@@ -209,6 +212,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, format string) (
 	start := time.Now()
 	err = s.cfg.Producer.WriteMessages(ctx, msgs...)
 	s.m.write.Observe(time.Since(start).Seconds())
+	if s.cfg.Ready != nil {
+		s.cfg.Ready(err == nil || errors.Is(err, kafka.MessageSizeTooLarge))
+	}
 	if err != nil {
 		err = kafkaio.SummariseWriteError(err)
 		if errors.Is(err, kafka.MessageSizeTooLarge) {

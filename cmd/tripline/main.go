@@ -29,6 +29,7 @@ Usage:
   tripline rules test PATH...
   tripline registry lint FILE...
   tripline convert  --format FORMAT --msp MSP [FILE|-]
+  tripline receive  --listen ADDR --tokens FILE [--topic msp.vendor] [--tls-cert F --tls-key F]   (vendor webhooks and batch posts)
   tripline alerts   list|show|ack|assign|close|note|reopen|silence|silences|expire ... [--clickhouse ...]
   tripline console  --listen ADDR --tokens FILE [--clickhouse ...]   (HTTP JSON API under /api/)
   tripline report   --tenant T --month YYYY-MM [--format html|pdf|csv|json] [--out FILE] [--registry FILE]
@@ -62,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"rules":    runRules,
 		"registry": runRegistry,
 		"convert":  runConvert,
+		"receive":  runReceive,
 		"alerts":   runAlerts,
 		"console":  runConsole,
 		"notify":   runNotify,

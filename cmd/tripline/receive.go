@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/ops"
+	"github.com/tripline/tripline/receive"
+)
+
+const receiveUsage = `Usage:
+  tripline receive --listen ADDR --tokens FILE [--topic msp.vendor] [--tls-cert F --tls-key F] [--brokers ...]
+  tripline receive token --name NAME --msp MSP
+
+receive serves POST /v1/ingest/{format} for vendor webhooks and batch posts
+(docs/sources.md, "Webhooks and batch posts"): bodies in a format of
+tripline convert, or contract-v1 JSON lines, from senders holding a bearer
+token of --tokens (lines name:sha256hex:msp; the token decides the msp).
+Bodies are written unconverted to --topic with the tripline-format and
+tripline-msp headers, for tripline ingest (add the topic to its --topics).
+202 means Kafka acknowledged them (acks=all); 429 and 503 mean retry.
+token prints a new random token on stdout and, on stderr, the tokens-file
+line (which stores only its SHA-256).
+`
+
+func runReceive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "token" {
+		return runReceiveToken(args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("receive", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, receiveUsage); fs.PrintDefaults() }
+	var c commonFlags
+	c.registerKafka(fs, "127.0.0.1:9092")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, console, or auto (console when stderr is a terminal)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address (e.g. :9464)")
+	fs.IntVar(&c.maxMessage, "max-message-bytes", 0, "max.message.bytes of --topic (0: ask the brokers, Kafka's default 1048588 if they cannot say)")
+	listen := fs.String("listen", "127.0.0.1:8443", "HTTP(S) listen address")
+	tokensFile := fs.String("tokens", "", "sender tokens file: lines name:sha256hex:msp (required)")
+	topic := fs.String("topic", receive.DefaultTopic, "raw topic to write (created if missing, with --partitions)")
+	partitions := fs.Int("partitions", 6, "partitions of --topic when the receiver creates it")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key)")
+	tlsKey := fs.String("tls-key", "", "private key of --tls-cert (PEM)")
+	maxBody := fs.Int64("max-body-bytes", receive.DefaultMaxBodyBytes, "largest request body; larger gets 413")
+	maxRecords := fs.Int("max-records", receive.DefaultMaxRecords, "most records in one request; more gets 413")
+	maxInFlight := fs.Int("max-in-flight", receive.DefaultMaxInFlight, "requests handled at once; more get 429")
+	writeTimeout := fs.Duration("write-timeout", receive.DefaultWriteTimeout, "how long a request waits for Kafka's acknowledgement before 503")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *tokensFile == "" || (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprint(stderr, "tripline receive: --tokens is required; --tls-cert and --tls-key go together\n\n"+receiveUsage)
+		return errUsage
+	}
+	log, err := newLogger(stderr, c.logLevel, c.logFormat)
+	if err != nil {
+		return err
+	}
+	tokens, err := receive.LoadTokens(*tokensFile)
+	if err != nil {
+		return err
+	}
+	kcfg, err := c.kafka()
+	if err != nil {
+		return err
+	}
+	if len(kcfg.Brokers) == 0 {
+		return errors.New("no --brokers")
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	o := ops.Config{Addr: c.metricsAddr, Log: log.With().Str("worker", "receive").Logger(), Kafka: kcfg}
+	return ops.Run(ctx, o, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
+		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if err := kcfg.EnsureTopics(sctx, []kafkaio.TopicSpec{{Name: *topic, Partitions: *partitions}}); err != nil {
+			// An operator may have created it (or forbid creating topics).
+			log.Warn().Err(err).Str("topic", *topic).Msg("could not ensure the topic exists")
+		}
+		limit, err := kcfg.WriterLimit(sctx, c.maxMessage, *topic)
+		if err != nil {
+			log.Warn().Err(err).Msg("message limit")
+		}
+		w := kcfg.NewWriterLimit(limit)
+		defer w.Close()
+		srv, err := receive.New(receive.Config{Producer: w, Topic: *topic, Tokens: tokens,
+			MaxBodyBytes: *maxBody, MaxRecords: *maxRecords, MaxMessageBytes: limit, MaxInFlight: *maxInFlight,
+			WriteTimeout: *writeTimeout, Registerer: reg, Log: log, Ready: ready})
+		if err != nil {
+			return err
+		}
+		log.Info().Str("addr", ln.Addr().String()).Str("topic", *topic).Int("tokens", tokens.Len()).Bool("tls", *tlsCert != "").
+			Int("max_message_bytes", limit).Msg("receive listening")
+		return srv.Serve(ctx, ln, receive.ServeOptions{TLSCert: *tlsCert, TLSKey: *tlsKey})
+	})
+}
+
+// runReceiveToken prints a new sender token and its tokens-file line.
+func runReceiveToken(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("receive token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "token name, e.g. the sending tool (required)")
+	msp := fs.String("msp", "", "the MSP whose records the token posts (required)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	secret, line, err := receive.NewToken(*name, *msp)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "add this line to the tokens file:\n%s\n", line)
+	fmt.Fprintln(stdout, secret)
+	return nil
+}
