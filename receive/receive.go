@@ -60,6 +60,10 @@ type Config struct {
 	Producer Producer
 	Topic    string // default DefaultTopic
 	Tokens   *Tokens
+	// TokenInURL also admits the token as ?token= on the URL, for
+	// vendor webhooks that cannot set headers. Off by default: URLs end up
+	// in proxy and vendor logs.
+	TokenInURL bool
 	// MaxBodyBytes bounds a request body (default 8 MiB).
 	MaxBodyBytes int64
 	// MaxRecords bounds the records of one request (default 10,000).
@@ -172,7 +176,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, format string) (
 		w.Header().Set("Retry-After", "1")
 		return fail(w, &reqError{status: http.StatusTooManyRequests, code: "busy", reason: "too many requests in flight; retry"}), 0, 0
 	}
-	tok := s.cfg.Tokens.Lookup(bearer(r))
+	secret := bearer(r)
+	if secret == "" && s.cfg.TokenInURL {
+		secret = r.URL.Query().Get("token")
+	}
+	tok := s.cfg.Tokens.Lookup(secret)
 	if tok == nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tripline"`)
 		return fail(w, &reqError{status: http.StatusUnauthorized, code: "unauthorized", reason: "missing or unknown bearer token"}), 0, 0

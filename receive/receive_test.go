@@ -201,6 +201,22 @@ func TestAccepted(t *testing.T) {
 	}
 }
 
+// With TokenInURL a webhook that cannot set headers passes its token in
+// the query; without it, that token is not admitted.
+func TestTokenInURL(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		e := newEnv(t, receive.Config{TokenInURL: allow})
+		resp, err := http.Post(e.srv.URL+"/v1/ingest/ninjaone?token="+e.tokens["msp-contoso"], "application/json", strings.NewReader(`{"id":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{false: 401, true: 202}[allow]; resp.StatusCode != want {
+			t.Errorf("TokenInURL %v: %d, want %d", allow, resp.StatusCode, want)
+		}
+	}
+}
+
 // Bad input gets a 4xx with a JSON reason and writes nothing.
 func TestRejects(t *testing.T) {
 	e := newEnv(t, receive.Config{MaxBodyBytes: 64 << 10, MaxRecords: 100, MaxMessageBytes: 16 << 10})

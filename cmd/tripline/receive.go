@@ -53,6 +53,7 @@ func runReceive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	maxBody := fs.Int64("max-body-bytes", receive.DefaultMaxBodyBytes, "largest request body; larger gets 413")
 	maxRecords := fs.Int("max-records", receive.DefaultMaxRecords, "most records in one request; more gets 413")
 	maxInFlight := fs.Int("max-in-flight", receive.DefaultMaxInFlight, "requests handled at once; more get 429")
+	tokenInURL := fs.Bool("token-in-url", false, "also accept the token as ?token= on the URL, for webhooks that cannot set an Authorization header (URLs end up in logs: prefer the header)")
 	writeTimeout := fs.Duration("write-timeout", receive.DefaultWriteTimeout, "how long a request waits for Kafka's acknowledgement before 503")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -95,7 +96,7 @@ func runReceive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		w := kcfg.NewWriterLimit(limit)
 		defer w.Close()
-		srv, err := receive.New(receive.Config{Producer: w, Topic: *topic, Tokens: tokens,
+		srv, err := receive.New(receive.Config{Producer: w, Topic: *topic, Tokens: tokens, TokenInURL: *tokenInURL,
 			MaxBodyBytes: *maxBody, MaxRecords: *maxRecords, MaxMessageBytes: limit, MaxInFlight: *maxInFlight,
 			WriteTimeout: *writeTimeout, Registerer: reg, Log: log, Ready: ready})
 		if err != nil {
