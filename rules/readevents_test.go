@@ -1,9 +1,12 @@
 package rules
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -127,4 +130,33 @@ detection:
 	if err != nil || prepared != n {
 		t.Fatalf("%d events, err %v", prepared, err)
 	}
+}
+
+// FuzzDecodeFlatObject holds the fast path to encoding/json: whenever it
+// accepts an input, it must decode it as encoding/json (UseNumber) does.
+func FuzzDecodeFlatObject(f *testing.F) {
+	for _, s := range []string{
+		`{}`, ` { } `, `{"a":"b"}`, `{"a":1,"b":-0.5e+3,"c":true,"d":false,"e":null}`,
+		`{"Image":"C:\\Windows\\System32\\cmd.exe","q":"\"x\"\/\b\f\n\r\t"}`,
+		`{"a":"b","a":"c"}`, `{"a":"\u00e9"}`, `{"a":"é®"}`, "{\"a\":\"\xff\"}", `{"a":{"b":1}}`,
+		`{"a":[1]}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":1e}`, `{"a":"b"} x`, `{"a":"b",}`,
+		`{"a" : "b" , "c":2}`, "{\"a\":\"\t\"}", `[1]`, `"s"`, `{"a":tru}`, `{"a":"b"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := decodeFlatObject(raw)
+		if !ok {
+			return
+		}
+		var v any
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		if err := d.Decode(&v); err != nil {
+			t.Fatalf("%q: fast path accepted, encoding/json: %v", raw, err)
+		}
+		if !reflect.DeepEqual(any(got), v) {
+			t.Fatalf("%q: fast path %#v, encoding/json %#v", raw, got, v)
+		}
+	})
 }
