@@ -52,6 +52,10 @@ func newAutomaton(needles []string, ids []int32) *automaton {
 		c uint8
 	}
 	edges := make(map[edge]int32)
+	// order lists the edges as created: states are numbered in that
+	// order, so filling the table from it writes it front to back, where
+	// the map's order scattered the writes over it.
+	var order []edge
 	own := [][]int32{nil}
 	for i, n := range needles {
 		s := int32(0)
@@ -61,6 +65,7 @@ func newAutomaton(needles []string, ids []int32) *automaton {
 			if !ok {
 				t = int32(len(own))
 				edges[e] = t
+				order = append(order, e)
 				own = append(own, nil)
 			}
 			s = t
@@ -71,8 +76,8 @@ func newAutomaton(needles []string, ids []int32) *automaton {
 	// edge leads back to the root, and not filling the table with another
 	// marker spares a pass over it.
 	a.next = make([]int32, len(own)*nc)
-	for e, t := range edges {
-		a.next[int(e.s)*nc+int(e.c)] = t
+	for i, e := range order {
+		a.next[int(e.s)*nc+int(e.c)] = int32(i + 1) // state i+1 is the i-th edge's target
 	}
 	ns := len(own)
 	fail := make([]int32, ns)
