@@ -57,7 +57,7 @@ test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
 bench: clickhouse
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./contract/ ./registry/ ./ingest/ ./engine/ ./rules/ ./simulate/ ./store/ ./pipeline/ ./report/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./contract/ ./registry/ ./ingest/ ./engine/ ./rules/ ./cmd/tripline/ ./simulate/ ./store/ ./pipeline/ ./report/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./contract/
