@@ -64,6 +64,8 @@ type Config struct {
 	// vendor webhooks that cannot set headers. Off by default: URLs end up
 	// in proxy and vendor logs.
 	TokenInURL bool
+	// Secrets, when set, also admit HMAC-signed bodies (hmac.go).
+	Secrets *Secrets
 	// MaxBodyBytes bounds a request body (default 8 MiB).
 	MaxBodyBytes int64
 	// MaxRecords bounds the records of one request (default 10,000).
@@ -180,8 +182,12 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, format string) (
 	if secret == "" && s.cfg.TokenInURL {
 		secret = r.URL.Query().Get("token")
 	}
-	tok := s.cfg.Tokens.Lookup(secret)
-	if tok == nil {
+	var msp, sender string
+	if tok := s.cfg.Tokens.Lookup(secret); tok != nil {
+		msp, sender = tok.MSP, tok.Name
+	}
+	signed := msp == "" && s.cfg.Secrets != nil && r.Header.Get(HeaderSignature) != ""
+	if msp == "" && !signed {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tripline"`)
 		return fail(w, &reqError{status: http.StatusUnauthorized, code: "unauthorized", reason: "missing or unknown bearer token"}), 0, 0
 	}
@@ -197,15 +203,23 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, format string) (
 		}
 		return fail(w, badRequest("read_body", "reading the body: %v", err)), 0, 0
 	}
+	if signed {
+		// The signature covers the body, so it is checked once the body
+		// is read (bounded by MaxBodyBytes).
+		if msp, err = s.cfg.Secrets.verify(r.Header.Get(HeaderSignedMSP), r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), body, s.cfg.Now()); err != nil {
+			return fail(w, &reqError{status: http.StatusUnauthorized, code: "bad_signature", reason: err.Error()}), 0, 0
+		}
+		sender = "hmac:" + msp
+	}
 	receivedAt := s.cfg.Now().UTC().Format(time.RFC3339Nano)
 	headers := []kafka.Header{
 		{Key: ingest.HeaderFormat, Value: []byte(format)},
-		{Key: ingest.HeaderMSP, Value: []byte(tok.MSP)},
+		{Key: ingest.HeaderMSP, Value: []byte(msp)},
 		{Key: HeaderReceivedAt, Value: []byte(receivedAt)},
 	}
-	key := []byte(tok.MSP)
+	key := []byte(msp)
 	overhead := deadletter.Size(&kafka.Message{Key: key, Headers: headers})
-	values, records, rerr := split(format, body, tok.MSP, limits{value: s.cfg.MaxMessageBytes - overhead, records: s.cfg.MaxRecords})
+	values, records, rerr := split(format, body, msp, limits{value: s.cfg.MaxMessageBytes - overhead, records: s.cfg.MaxRecords})
 	if rerr != nil {
 		return fail(w, rerr), 0, 0
 	}
@@ -228,11 +242,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, format string) (
 		if errors.Is(err, kafka.MessageSizeTooLarge) {
 			return fail(w, tooLarge("message_too_large", "the topic refused a message as too large; post fewer records per request")), 0, 0
 		}
-		s.cfg.Log.Warn().Err(err).Str("format", format).Str("msp", tok.MSP).Str("token", tok.Name).Int("messages", len(msgs)).Msg("kafka write failed: 503")
+		s.cfg.Log.Warn().Err(err).Str("format", format).Str("msp", msp).Str("sender", sender).Int("messages", len(msgs)).Msg("kafka write failed: 503")
 		w.Header().Set("Retry-After", "5")
 		return fail(w, &reqError{status: http.StatusServiceUnavailable, code: "kafka_unavailable", reason: "the records could not be stored (Kafka did not acknowledge them); retry"}), 0, 0
 	}
-	writeJSON(w, http.StatusAccepted, accepted{Records: records, Messages: len(msgs), MSP: tok.MSP, Format: format, ReceivedAt: receivedAt})
+	writeJSON(w, http.StatusAccepted, accepted{Records: records, Messages: len(msgs), MSP: msp, Format: format, ReceivedAt: receivedAt})
 	return http.StatusAccepted, records, len(body)
 }
 

@@ -410,3 +410,60 @@ func TestBrokerDown(t *testing.T) {
 	}
 	t.Logf("statuses %v; %d accepted requests all on the topic after the restart (%d stored in all)", codes, len(accepted), len(got))
 }
+
+// HMAC-signed bodies: the MSP whose secret signed is the msp; a wrong
+// signature, a changed body, an unknown MSP or a timestamp outside five
+// minutes is 401.
+func TestHMAC(t *testing.T) {
+	secret := strings.Repeat("s3cr3t-", 6)
+	secrets, err := receive.ParseSecrets([]byte("# per MSP\nmsp-contoso:"+secret+"\n"), "secrets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := receive.ParseSecrets([]byte("msp-a:tiny-value\n"), "secrets"); err == nil || strings.Contains(err.Error(), "tiny-value") {
+		t.Errorf("short secret: %v (the error must not show it)", err)
+	}
+	e := newEnv(t, receive.Config{Secrets: secrets})
+	body := []byte(`[{"id":7,"activityType":"SYSTEM"}]`)
+	post := func(msp string, ts time.Time, sig string, body []byte) int {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/ingest/ninjaone", bytes.NewReader(body))
+		req.Header.Set(receive.HeaderSignedMSP, msp)
+		req.Header.Set(receive.HeaderTimestamp, fmt.Sprint(ts.Unix()))
+		req.Header.Set(receive.HeaderSignature, sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	now := time.Now()
+	good := receive.Sign([]byte(secret), now, body)
+	for _, tc := range []struct {
+		name string
+		code int
+		got  int
+	}{
+		{"signed", 202, post("msp-contoso", now, good, body)},
+		{"another msp claimed", 401, post("msp-northwind", now, good, body)},
+		{"changed body", 401, post("msp-contoso", now, good, append(bytes.Clone(body), ' '))},
+		{"wrong secret", 401, post("msp-contoso", now, receive.Sign([]byte(secret+"x"), now, body), body)},
+		{"old timestamp", 401, post("msp-contoso", now.Add(-6*time.Minute), receive.Sign([]byte(secret), now.Add(-6*time.Minute), body), body)},
+		{"future timestamp", 401, post("msp-contoso", now.Add(6*time.Minute), receive.Sign([]byte(secret), now.Add(6*time.Minute), body), body)},
+		{"timestamp not the signed one", 401, post("msp-contoso", now.Add(time.Second), good, body)},
+	} {
+		if tc.got != tc.code {
+			t.Errorf("%s: %d, want %d", tc.name, tc.got, tc.code)
+		}
+	}
+	msgs := readTopic(t, e.b.Config(), receive.DefaultTopic)
+	if len(msgs) != 1 || header(msgs[0], ingest.HeaderMSP) != "msp-contoso" || string(msgs[0].Key) != "msp-contoso" || !bytes.Equal(msgs[0].Value, body) {
+		t.Errorf("%d messages; want the signed body once under msp-contoso", len(msgs))
+	}
+	// Without secrets configured, a signature admits nothing.
+	e2 := newEnv(t, receive.Config{})
+	e.srv = e2.srv
+	if got := post("msp-contoso", now, good, body); got != 401 {
+		t.Errorf("signature without --hmac-secrets: %d", got)
+	}
+}

@@ -17,13 +17,14 @@ import (
 )
 
 const receiveUsage = `Usage:
-  tripline receive --listen ADDR --tokens FILE [--topic msp.vendor] [--tls-cert F --tls-key F] [--brokers ...]
+  tripline receive --listen ADDR --tokens FILE [--hmac-secrets FILE] [--topic msp.vendor] [--tls-cert F --tls-key F] [--brokers ...]
   tripline receive token --name NAME --msp MSP
 
 receive serves POST /v1/ingest/{format} for vendor webhooks and batch posts
 (docs/sources.md, "Webhooks and batch posts"): bodies in a format of
 tripline convert, or contract-v1 JSON lines, from senders holding a bearer
-token of --tokens (lines name:sha256hex:msp; the token decides the msp).
+token of --tokens (lines name:sha256hex:msp; the token decides the msp) or
+signing bodies with an MSP's secret of --hmac-secrets.
 Bodies are written unconverted to --topic with the tripline-format and
 tripline-msp headers, for tripline ingest (add the topic to its --topics).
 202 means Kafka acknowledged them (acks=all); 429 and 503 mean retry.
@@ -45,7 +46,8 @@ func runReceive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address (e.g. :9464)")
 	fs.IntVar(&c.maxMessage, "max-message-bytes", 0, "max.message.bytes of --topic (0: ask the brokers, Kafka's default 1048588 if they cannot say)")
 	listen := fs.String("listen", "127.0.0.1:8443", "HTTP(S) listen address")
-	tokensFile := fs.String("tokens", "", "sender tokens file: lines name:sha256hex:msp (required)")
+	tokensFile := fs.String("tokens", "", "sender tokens file: lines name:sha256hex:msp")
+	secretsFile := fs.String("hmac-secrets", "", "per-MSP HMAC secrets file, lines msp:secret (32+ characters; keep it mode 0600): also admit bodies signed with X-Tripline-Signature")
 	topic := fs.String("topic", receive.DefaultTopic, "raw topic to write (created if missing, with --partitions)")
 	partitions := fs.Int("partitions", 6, "partitions of --topic when the receiver creates it")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key)")
@@ -58,17 +60,25 @@ func runReceive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *tokensFile == "" || (*tlsCert == "") != (*tlsKey == "") {
-		fmt.Fprint(stderr, "tripline receive: --tokens is required; --tls-cert and --tls-key go together\n\n"+receiveUsage)
+	if (*tokensFile == "" && *secretsFile == "") || (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprint(stderr, "tripline receive: --tokens or --hmac-secrets is required; --tls-cert and --tls-key go together\n\n"+receiveUsage)
 		return errUsage
 	}
 	log, err := newLogger(stderr, c.logLevel, c.logFormat)
 	if err != nil {
 		return err
 	}
-	tokens, err := receive.LoadTokens(*tokensFile)
-	if err != nil {
-		return err
+	var tokens *receive.Tokens
+	if *tokensFile != "" {
+		if tokens, err = receive.LoadTokens(*tokensFile); err != nil {
+			return err
+		}
+	}
+	var secrets *receive.Secrets
+	if *secretsFile != "" {
+		if secrets, err = receive.LoadSecrets(*secretsFile); err != nil {
+			return err
+		}
 	}
 	kcfg, err := c.kafka()
 	if err != nil {
@@ -96,13 +106,13 @@ func runReceive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		w := kcfg.NewWriterLimit(limit)
 		defer w.Close()
-		srv, err := receive.New(receive.Config{Producer: w, Topic: *topic, Tokens: tokens, TokenInURL: *tokenInURL,
+		srv, err := receive.New(receive.Config{Producer: w, Topic: *topic, Tokens: tokens, TokenInURL: *tokenInURL, Secrets: secrets,
 			MaxBodyBytes: *maxBody, MaxRecords: *maxRecords, MaxMessageBytes: limit, MaxInFlight: *maxInFlight,
 			WriteTimeout: *writeTimeout, Registerer: reg, Log: log, Ready: ready})
 		if err != nil {
 			return err
 		}
-		log.Info().Str("addr", ln.Addr().String()).Str("topic", *topic).Int("tokens", tokens.Len()).Bool("tls", *tlsCert != "").
+		log.Info().Str("addr", ln.Addr().String()).Str("topic", *topic).Int("tokens", tokens.Len()).Int("hmac_msps", secrets.Len()).Bool("tls", *tlsCert != "").
 			Int("max_message_bytes", limit).Msg("receive listening")
 		return srv.Serve(ctx, ln, receive.ServeOptions{TLSCert: *tlsCert, TLSKey: *tlsKey})
 	})
