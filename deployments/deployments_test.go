@@ -287,11 +287,13 @@ func (s *composeService) build() (context, dockerfile string, ok bool) {
 var composeServices = []string{"kafka", "clickhouse", "kafka-init", "migrate", "ingest", "detect", "notify", "console", "simulator"}
 
 // tripline services run the tripline image.
-var triplineServices = []string{"migrate", "registry-init", "ingest", "detect", "notify", "console", "simulator"}
+var triplineServices = []string{"migrate", "registry-init", "ingest", "detect", "notify", "console", "simulator", "migrate-cluster"}
 
-// optionalServices run only with their profile: the simulator, and notify
-// and console, which need secrets and a tokens file first.
-var optionalServices = map[string]string{"simulator": "simulate", "notify": "notify", "console": "console"}
+// optionalServices run only with their profile: the simulator, notify and
+// console, which need secrets and a tokens file first, and the ClickHouse
+// cluster (docs/cluster.md).
+var optionalServices = map[string]string{"simulator": "simulate", "notify": "notify", "console": "console",
+	"keeper": "cluster", "ch-s1r1": "cluster", "ch-s1r2": "cluster", "ch-s2r1": "cluster", "migrate-cluster": "cluster"}
 
 func TestComposeServices(t *testing.T) {
 	c := loadCompose(t)
@@ -2089,4 +2091,54 @@ func loadNotifyExample(t *testing.T) *notify.Config {
 		t.Fatalf("%s: want receivers with env: and file: secret references (it documents both)", notifyExamplePath)
 	}
 	return cfg
+}
+
+// TestComposeCluster: the cluster profile's servers are the hosts of
+// remote_servers, each with its own {shard}/{replica} macros and the
+// cluster config, Keeper and profile mounted; migrate-cluster migrates ON
+// the cluster remote_servers defines.
+func TestComposeCluster(t *testing.T) {
+	c := loadCompose(t)
+	raw, err := os.ReadFile("cluster/cluster.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := string(raw)
+	replicas := map[string]string{}
+	for _, name := range []string{"ch-s1r1", "ch-s1r2", "ch-s2r1"} {
+		s := c.service(t, name)
+		env := s.env()
+		if env["CH_REPLICA"] != name {
+			t.Errorf("%s: CH_REPLICA = %q, want its service name (unique across the cluster)", name, env["CH_REPLICA"])
+		}
+		if prev, ok := replicas[env["CH_REPLICA"]]; ok {
+			t.Errorf("%s and %s share replica name %s", prev, name, env["CH_REPLICA"])
+		}
+		replicas[env["CH_REPLICA"]] = name
+		if !strings.Contains(cfg, "<host>"+name+"</host>") {
+			t.Errorf("%s is not a replica in cluster/cluster.xml", name)
+		}
+		m := s.mounts()
+		if !strings.HasSuffix(m["/etc/clickhouse-server/config.d/tripline-cluster.xml"], "cluster/cluster.xml") ||
+			!strings.HasSuffix(m["/etc/clickhouse-server/users.d/tripline-cluster.xml"], "cluster/profile.xml") {
+			t.Errorf("%s: cluster config or profile not mounted: %v", name, m)
+		}
+		if s.Healthcheck == nil {
+			t.Errorf("%s: no healthcheck", name)
+		}
+	}
+	if !strings.HasSuffix(c.service(t, "keeper").mounts()["/etc/clickhouse-keeper/keeper_config.d/tripline.xml"], "cluster/keeper.xml") {
+		t.Error("keeper: cluster/keeper.xml not mounted")
+	}
+	env := c.service(t, "migrate-cluster").env()
+	if cl := env["TRIPLINE_CLUSTER"]; cl == "" || !strings.Contains(cfg, "<"+cl+">") {
+		t.Errorf("migrate-cluster: TRIPLINE_CLUSTER = %q, not a cluster of cluster/cluster.xml", cl)
+	}
+	if cmd := words(c.service(t, "migrate-cluster").Command); len(cmd) == 0 || cmd[0] != "migrate" {
+		t.Errorf("migrate-cluster: command %v", cmd)
+	}
+	profile, err := os.ReadFile("cluster/profile.xml")
+	if err != nil || !strings.Contains(string(profile), "<distributed_product_mode>local</distributed_product_mode>") {
+		t.Errorf("cluster/profile.xml lacks distributed_product_mode=local (%v)", err)
+	}
 }
