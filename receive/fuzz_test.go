@@ -3,10 +3,12 @@ package receive_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
@@ -37,19 +39,29 @@ func FuzzReceive(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, l := range ninjaLines(f) {
-		f.Add("ninjaone", true, l)
+		f.Add("ninjaone", byte(1), "", l)
 	}
-	f.Add("ninjaone", true, []byte(`[{"id":1},{"id":2}]`))
-	f.Add("contract-v1", true, []byte("{\"msp\":\"msp-a\"}\n{\"msp\":\"msp-b\"}"))
-	f.Add("contract-v1", true, []byte("{\"msp\":\"msp-a\",\"event_id\":\"x\"}\n"))
-	f.Add("teamviewer", false, []byte(`{"AuditEvents":[]}`))
-	f.Add("nope", true, []byte(`{}`))
-	f.Add("ninjaone", true, []byte("[1,2,"))
-	f.Add("ninjaone", true, []byte("\xff"))
+	f.Add("ninjaone", byte(1), "", []byte(`[{"id":1},{"id":2}]`))
+	f.Add("contract-v1", byte(1), "", []byte("{\"msp\":\"msp-a\"}\n{\"msp\":\"msp-b\"}"))
+	f.Add("contract-v1", byte(1), "", []byte("{\"msp\":\"msp-a\",\"event_id\":\"x\"}\n"))
+	f.Add("teamviewer", byte(0), "", []byte(`{"AuditEvents":[]}`))
+	f.Add("nope", byte(1), "", []byte(`{}`))
+	f.Add("ninjaone", byte(1), "", []byte("[1,2,"))
+	f.Add("ninjaone", byte(1), "", []byte("\xff"))
+	f.Add("ninjaone", byte(2), "", []byte(`[{"id":1}]`))
+	f.Add("contract-v1", byte(2), "", []byte(`{"msp":"msp-a"}`))
+	f.Add("ninjaone", byte(3), "sha256=00", []byte(`{"id":1}`))
 	const limit = 512
-	f.Fuzz(func(t *testing.T, format string, auth bool, body []byte) {
+	hmacSecret := []byte(strings.Repeat("k", 32))
+	secrets, err := receive.ParseSecrets([]byte("msp-a:"+string(hmacSecret)), "secrets")
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	// auth: 0 none, 1 bearer token, 2 a valid signature, 3 sig as given.
+	f.Fuzz(func(t *testing.T, format string, auth byte, sig string, body []byte) {
 		p := &recorder{}
-		s, err := receive.New(receive.Config{Producer: p, Tokens: toks, MaxBodyBytes: 4 << 10, MaxRecords: 50, MaxMessageBytes: limit, Log: zerolog.Nop()})
+		s, err := receive.New(receive.Config{Producer: p, Tokens: toks, Secrets: secrets, Now: func() time.Time { return now }, MaxBodyBytes: 4 << 10, MaxRecords: 50, MaxMessageBytes: limit, Log: zerolog.Nop()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,8 +71,16 @@ func FuzzReceive(f *testing.F) {
 		if err != nil {
 			t.Skip()
 		}
-		if auth {
+		switch auth % 4 {
+		case 1:
 			req.Header.Set("Authorization", "Bearer "+secret)
+		case 2:
+			sig = receive.Sign(hmacSecret, now, body)
+			fallthrough
+		case 3:
+			req.Header.Set(receive.HeaderSignedMSP, "msp-a")
+			req.Header.Set(receive.HeaderTimestamp, fmt.Sprint(now.Unix()))
+			req.Header.Set(receive.HeaderSignature, sig)
 		}
 		w := httptest.NewRecorder()
 		s.Handler().ServeHTTP(w, req)

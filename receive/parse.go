@@ -143,9 +143,10 @@ func splitLines(body []byte, msp string, lim limits) ([][]byte, int, *reqError) 
 		if len(line) > lim.value {
 			return nil, 0, tooLarge("message_too_large", "line %d: %d bytes, over the %d a Kafka message may hold", n, len(line), lim.value)
 		}
-		var ev struct {
-			MSP *string `json:"msp"`
-		}
+		// Members by their exact key, as the contract decoder reads them
+		// (a struct would match "MSP" or "Msp" too, case-insensitively,
+		// and let {"msp":"other","Msp":"mine"} through).
+		var ev map[string]json.RawMessage
 		if line[0] != '{' {
 			return nil, 0, badRequest("malformed_json", "line %d: not a JSON object", n)
 		}
@@ -153,8 +154,10 @@ func splitLines(body []byte, msp string, lim limits) ([][]byte, int, *reqError) 
 			return nil, 0, badRequest("malformed_json", "line %d: not a JSON object: %v", n, err)
 		}
 		// The token says whose events these are; an event may repeat it but
-		// never name another MSP.
-		if ev.MSP == nil || *ev.MSP != msp {
+		// never name another MSP. (A key given twice is the contract
+		// decoder's duplicate_key reject in ingest.)
+		var got string
+		if raw, ok := ev["msp"]; !ok || json.Unmarshal(raw, &got) != nil || got != msp {
 			return nil, 0, &reqError{status: http.StatusForbidden, code: "wrong_msp",
 				reason: fmt.Sprintf("line %d: msp must be the token's (%s)", n, msp)}
 		}

@@ -238,6 +238,8 @@ func TestRejects(t *testing.T) {
 		{"not utf-8", "ninjaone", tok, "{\"id\":\"\xff\"}", 400},
 		{"contract not json", "contract-v1", tok, "{\"msp\":\"msp-northwind\"}\nnope", 400},
 		{"contract without msp", "contract-v1", tok, `{"event_id":"x"}`, 403},
+		{"contract msp by another case", "contract-v1", tok, `{"msp":"msp-contoso","Msp":"msp-northwind"}`, 403},
+		{"contract msp not a string", "contract-v1", tok, `{"msp":1}`, 403},
 		{"body over the limit", "ninjaone", tok, "[" + strings.Repeat(`{"id":1},`, 10000) + `{"id":1}]`, 413},
 		{"record over the message limit", "ninjaone", tok, big, 413},
 		{"page over the message limit", "ninjaone", tok, bigPage, 413},
