@@ -45,7 +45,10 @@ func TestClusterStart(t *testing.T) {
 			t.Errorf("replica %s: database count %d, %v", r.Name, n, err)
 		}
 	}
-	// Stop leaves no process and no directory behind.
+	// Stop leaves no process and no directory behind. (Close the
+	// connection first: a server waits for open connections when it
+	// shuts down.)
+	conn.Close()
 	pids := c.PIDs()
 	if len(pids) != 4 {
 		t.Fatalf("PIDs = %v, want ZooKeeper and 3 servers", pids)
