@@ -65,7 +65,7 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func usersFile(t *testing.T) *Users {
+func usersFile(t testing.TB) *Users {
 	t.Helper()
 	var lines []string
 	for _, u := range [][5]string{
