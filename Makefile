@@ -49,9 +49,10 @@ faults: clickhouse
 # The ClickHouse cluster tests alone (they are also part of `make test`,
 # about 40 s): a real cluster on loopback (ZooKeeper, 2 shards, one with 2
 # replicas), migrate ON CLUSTER, dedup through Distributed tables,
-# queries.sql, a replica SIGKILLed during inserts. See docs/cluster.md.
+# queries.sql and the Grafana dashboard's queries, a replica SIGKILLed
+# during inserts. See docs/cluster.md.
 test-cluster: clickhouse zookeeper
-	$(GO) test -count=1 -timeout 10m -v -run 'Cluster' ./chcluster/ ./store/ ./cmd/tripline/
+	$(GO) test -count=1 -timeout 10m -v -run 'Cluster' ./chcluster/ ./store/ ./cmd/tripline/ ./deployments/
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)

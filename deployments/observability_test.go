@@ -12,14 +12,17 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/yaml.v3"
 
 	"github.com/tripline/tripline/alert"
+	"github.com/tripline/tripline/chcluster"
 	"github.com/tripline/tripline/chserver"
 	"github.com/tripline/tripline/notify"
+	"github.com/tripline/tripline/store"
 	"github.com/tripline/tripline/store/storetest"
 )
 
@@ -550,8 +553,30 @@ func expandMacros(sql string) string {
 // dashboard.
 func TestGrafanaQueriesRun(t *testing.T) {
 	srv := chserver.ForTest(t)
-	ctx := context.Background()
 	storetest.Migrated(t, srv.Addr())
+	runDashboardQueries(t, srv.Addr())
+}
+
+// TestGrafanaQueriesRunOnCluster runs them unchanged on a ClickHouse
+// cluster (docs/cluster.md), where the tables they name are Distributed.
+func TestGrafanaQueriesRunOnCluster(t *testing.T) {
+	c := chcluster.ForTest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	st, err := store.Open(ctx, store.Config{Addr: c.Addr(), Cluster: c.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runDashboardQueries(t, c.Addr())
+}
+
+func runDashboardQueries(t *testing.T, addr string) {
+	t.Helper()
+	ctx := context.Background()
 	d := loadDashboard(t)
 	var queries []string
 	for _, p := range d.Panels {
@@ -566,7 +591,7 @@ func TestGrafanaQueriesRun(t *testing.T) {
 			queries = append(queries, q)
 		}
 	}
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{srv.Addr()}})
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}})
 	if err != nil {
 		t.Fatal(err)
 	}
