@@ -92,7 +92,7 @@ func (h *Handler) prepareVendor(p *prepared, m *kafka.Message, format, msp strin
 					Detail: fmt.Sprintf("%s record %d: %v", format, o.Record, err)}, now)
 				return nil
 			}
-			h.accept(p, m, raw, dec, now)
+			h.accept(p, m, raw, msp, dec, now)
 		default:
 			if h.Hooks.Skipped != nil {
 				h.Hooks.Skipped(format)

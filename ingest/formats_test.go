@@ -91,6 +91,16 @@ func TestVendorFormats(t *testing.T) {
 		kafka.Message{Topic: kafkaio.TopicRemoteSessions, Offset: n + 1, Value: []byte(`not json`),
 			Headers: []kafka.Header{{Key: ingest.HeaderFormat, Value: []byte("ninjaone")}, {Key: ingest.HeaderMSP, Value: []byte("m")}}},
 	)
+	// A contract v1 event from a producer bound to one msp (tripline
+	// receive) naming another is refused.
+	golden, err := os.ReadFile("../adapt/testdata/ninjaone.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := bytes.Cut(golden, []byte("\n"))
+	batch = append(batch, kafka.Message{Topic: kafkaio.TopicRemoteSessions, Offset: n + 2,
+		Value:   bytes.Replace(first, []byte(`"msp":"msp-northwind"`), []byte(`"msp":"msp-other"`), 1),
+		Headers: []kafka.Header{{Key: ingest.HeaderMSP, Value: []byte("msp-northwind")}}})
 	if err := h.HandleBatch(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
@@ -126,8 +136,8 @@ func TestVendorFormats(t *testing.T) {
 		count[r]++
 	}
 	if count[contract.ReasonUnmappedRecord] != wantUnmapped || count[contract.ReasonUnknownFormat] != 1 ||
-		count[contract.ReasonMalformedJSON] != wantMalformed+1 || len(dead) != wantUnmapped+wantMalformed+2 {
-		t.Errorf("dead letters by reason %v, want %d unmapped_record, 1 unknown_format, %d malformed_json", count, wantUnmapped, wantMalformed+1)
+		count[contract.ReasonMalformedJSON] != wantMalformed+1 || count[contract.ReasonInvalidValue] != 1 || len(dead) != wantUnmapped+wantMalformed+3 {
+		t.Errorf("dead letters by reason %v, want %d unmapped_record, 1 unknown_format, %d malformed_json, 1 invalid_value (another msp)", count, wantUnmapped, wantMalformed+1)
 	}
 	for _, m := range readAll(t, b.Config(), kafkaio.TopicDLQ) {
 		if deadletter.Header(m, deadletter.HeaderReason) == string(contract.ReasonUnmappedRecord) && len(m.Value) == 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -187,11 +188,12 @@ func (h *Handler) prepare(batch []kafka.Message) *prepared {
 		if h.Hooks.Consumed != nil {
 			h.Hooks.Consumed(m.Topic, 1)
 		}
-		if format, msp := h.source(m); format != "" {
+		format, msp := h.source(m)
+		if format != "" {
 			h.prepareVendor(p, m, format, msp, &dec, now)
 			continue
 		}
-		h.accept(p, m, m.Value, &dec, now)
+		h.accept(p, m, m.Value, msp, &dec, now)
 	}
 	return p
 }
@@ -200,8 +202,15 @@ func (h *Handler) prepare(batch []kafka.Message) *prepared {
 // message's value, or an event an adapter made of one of its records),
 // and queues it for storage and forwarding, or m for the dead-letter
 // topic.
-func (h *Handler) accept(p *prepared, m *kafka.Message, raw []byte, dec *contract.Decoder, now func() time.Time) {
+//
+// msp, when set (the tripline-msp header of a producer bound to one MSP,
+// such as tripline receive), is the only msp the event may name.
+func (h *Handler) accept(p *prepared, m *kafka.Message, raw []byte, msp string, dec *contract.Decoder, now func() time.Time) {
 	ev, doc, err := dec.DecodeNormalised(raw)
+	if err == nil && msp != "" && !strings.EqualFold(ev.MSP, msp) {
+		err = &contract.RejectError{Reason: contract.ReasonInvalidValue, Field: "msp",
+			Detail: fmt.Sprintf("msp %q is not the %s %q its producer is bound to", ev.MSP, HeaderMSP, msp)}
+	}
 	var fwd kafka.Message
 	if err == nil {
 		if r, ok := h.Enricher.(TenantResolver); ok && r.ResolveTenant(&ev) {
