@@ -221,14 +221,12 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
-	t.Run("ReplicaKilledDuringInserts", func(t *testing.T) {
+	// killDuringInserts SIGKILLs victim a third of the way through 40
+	// batches of 250 events (prefix in their IDs and MSPs), restarts it
+	// after down, and checks every event is stored once and the replicas
+	// converge. The writer retries a failed batch as a worker does.
+	killDuringInserts := func(t *testing.T, victim *chcluster.Replica, prefix string, down time.Duration) {
 		s := open(t, c.Addr())
-		var victim *chcluster.Replica
-		for _, r := range c.Replicas {
-			if r.Name == "s1r2" {
-				victim = r
-			}
-		}
 		const batches, perBatch = 40, 250
 		var (
 			wg      sync.WaitGroup
@@ -236,6 +234,7 @@ func TestCluster(t *testing.T) {
 			insErr  error
 		)
 		killAt := make(chan struct{})
+		insertDeadline := time.Now().Add(2 * time.Minute)
 		wg.Go(func() {
 			for b := range batches {
 				if b == batches/3 {
@@ -245,8 +244,8 @@ func TestCluster(t *testing.T) {
 				for i := range perBatch {
 					n := b*perBatch + i
 					rows = append(rows, record.Event{Event: decode(t, fmt.Sprintf(
-						`{"event_id":"kill-%06d","event_type":"auth.login","time":"%s","msp":"msp-k%d","tool":"rmm","actor":{"user":"u"}}`,
-						n, recent(time.Duration(n)*time.Second), n%16))})
+						`{"event_id":"%s-%06d","event_type":"auth.login","time":"%s","msp":"%s-%d","tool":"rmm","actor":{"user":"u"}}`,
+						prefix, n, recent(time.Duration(n)*time.Second), prefix, n%16))})
 				}
 				// A worker retries a failed batch until it is stored
 				// (at-least-once); duplicates collapse under FINAL.
@@ -256,7 +255,7 @@ func TestCluster(t *testing.T) {
 						break
 					}
 					retries++
-					if retries > 200 || ctx.Err() != nil {
+					if time.Now().After(insertDeadline) || ctx.Err() != nil {
 						insErr = fmt.Errorf("batch %d: %w", b, err)
 						return
 					}
@@ -269,23 +268,24 @@ func TestCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		killed := time.Now()
-		wg.Wait()
-		if insErr != nil {
-			t.Fatal(insErr)
-		}
+		time.Sleep(down)
 		if err := victim.Restart(ctx); err != nil {
 			t.Fatal(err)
 		}
 		restarted := time.Now()
-		t.Logf("replica %s SIGKILLed during %d inserts, back after %s; %d retried batches",
-			victim.Name, batches, time.Since(killed).Round(time.Millisecond), retries)
+		wg.Wait()
+		if insErr != nil {
+			t.Fatal(insErr)
+		}
+		t.Logf("replica %s SIGKILLed during %d inserts, serving again %s later; all inserts done %s after the kill; %d retried batches",
+			victim.Name, batches, restarted.Sub(killed).Round(time.Millisecond), time.Since(killed).Round(time.Millisecond), retries)
 		syncReplicas(t, "events")
 		conn := replica(t, c.Replicas[0])
 		const want = batches * perBatch
-		if n := count(t, conn, "SELECT count() FROM tripline.events FINAL WHERE msp LIKE 'msp-k%'"); n != want {
+		if n := count(t, conn, "SELECT count() FROM tripline.events FINAL WHERE msp LIKE '"+prefix+"-%'"); n != want {
 			t.Errorf("after the kill: %d events (FINAL), want %d", n, want)
 		}
-		if n := count(t, conn, "SELECT uniqExact(event_id) FROM tripline.events WHERE msp LIKE 'msp-k%'"); n != want {
+		if n := count(t, conn, "SELECT uniqExact(event_id) FROM tripline.events WHERE msp LIKE '"+prefix+"-%'"); n != want {
 			t.Errorf("after the kill: %d distinct event ids, want %d", n, want)
 		}
 		// The restarted replica catches up with what its peer took while
@@ -296,7 +296,7 @@ func TestCluster(t *testing.T) {
 		deadline := time.Now().Add(90 * time.Second)
 		for {
 			for _, r := range c.Replicas {
-				held[r.Name] = count(t, replica(t, r), "SELECT count() FROM tripline.events_local FINAL WHERE msp LIKE 'msp-k%'")
+				held[r.Name] = count(t, replica(t, r), "SELECT count() FROM tripline.events_local FINAL WHERE msp LIKE '"+prefix+"-%'")
 			}
 			if held["s1r1"] != 0 && held["s1r1"] == held["s1r2"] && held["s1r1"]+held["s2r1"] == want {
 				break
@@ -307,6 +307,17 @@ func TestCluster(t *testing.T) {
 			time.Sleep(500 * time.Millisecond)
 		}
 		t.Logf("replicas converged %s after the restart: %v", time.Since(restarted).Round(time.Millisecond), held)
+	}
+
+	t.Run("ReplicaKilledDuringInserts", func(t *testing.T) {
+		// Not the server the writer talks to: the Distributed insert
+		// fails over to the other replica of shard 1.
+		killDuringInserts(t, c.Replicas[1], "kill1", 0)
+	})
+	t.Run("EntryServerKilledDuringInserts", func(t *testing.T) {
+		// The server the writer talks to, down for 3 s: batches fail,
+		// some after a shard took its part, and are retried.
+		killDuringInserts(t, c.Replicas[0], "kill2", 3*time.Second)
 	})
 }
 
