@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/tripline/tripline/chserver"
 )
 
@@ -160,7 +161,49 @@ func start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	if err := errors.Join(errs...); err != nil {
 		return c, fmt.Errorf("start cluster: %w", err)
 	}
+	if err := c.waitDDLReady(ctx, opts.StartTimeout); err != nil {
+		return c, fmt.Errorf("start cluster: %w", err)
+	}
 	return c, nil
+}
+
+// waitDDLReady waits until every server talks to ZooKeeper and the
+// distributed DDL queue exists. 18.16 segfaults on an ON CLUSTER query
+// that arrives before its DDL worker has its ZooKeeper session (the worker
+// connects in a thread of its own, after the server already answers
+// queries), so a cluster is ready only once that has happened everywhere.
+// The worker takes the server's shared session, which system.zookeeper
+// proves; the extra second covers the worker thread picking it up.
+func (c *Cluster) waitDDLReady(ctx context.Context, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for _, r := range c.Replicas {
+		conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{r.Addr()}, DialTimeout: time.Second})
+		if err != nil {
+			return fmt.Errorf("replica %s: %w", r.Name, err)
+		}
+		var last error
+		for {
+			var n uint64
+			last = conn.QueryRow(ctx, "SELECT count() FROM system.zookeeper WHERE path = '/clickhouse/task_queue' AND name = 'ddl'").Scan(&n)
+			if last == nil && n == 1 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				conn.Close()
+				return fmt.Errorf("replica %s: distributed DDL queue not ready after %s (last: n=%d, %v)", r.Name, wait, n, last)
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		conn.Close()
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Second):
+	}
+	return nil
 }
 
 // Addr is the native address of the first replica: any replica can take

@@ -67,13 +67,21 @@ func startZooKeeper(ctx context.Context, dir string, port int, wait time.Duratio
 	if err != nil {
 		return nil, fmt.Errorf("start zookeeper: %w", err)
 	}
+	// Loopback only; no admin server (its HTTP port would be 8080, shared
+	// by everyone); srvr is the readiness probe.
+	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"+
+		"admin.enableServer=false\n4lw.commands.whitelist=srvr\n", filepath.Join(dir, "data"), port)
+	cfgPath := filepath.Join(dir, "zoo.cfg")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start zookeeper: %w", err)
+	}
 	z.cmd = exec.Command(java,
 		"-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
-		"-Dzookeeper.admin.enableServer=false", // its HTTP port would be 8080, shared by everyone
-		"-Dzookeeper.4lw.commands.whitelist=srvr",
-		"-Dzookeeper.clientPortAddress=127.0.0.1",
+		// slf4j-simple (a dependency of Debian's package) makes its log
+		// readable in a failed test's output.
 		"-cp", jar+":/usr/share/java/slf4j-simple.jar", "org.apache.zookeeper.server.ZooKeeperServerMain",
-		strconv.Itoa(port), filepath.Join(dir, "data"))
+		cfgPath)
 	z.cmd.Dir = dir
 	z.cmd.Stdout, z.cmd.Stderr = logFile, logFile
 	z.cmd.SysProcAttr = sysProcAttr()
