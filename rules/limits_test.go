@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,8 +50,9 @@ func limitRule(id, name, eventType string) string {
 func TestManagerRejectsAliasBombOnReload(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "a.yml", limitRule("aaaaaaaa-0000-4000-8000-000000000001", "login", "auth.login"))
-	var logs strings.Builder
-	m, err := NewManager(ManagerConfig{Dir: dir, PollInterval: 5 * time.Millisecond, Log: zerolog.New(&logs)})
+	// The watcher logs on its goroutine while the test reads: locked.
+	logs := &lockedLog{}
+	m, err := NewManager(ManagerConfig{Dir: dir, PollInterval: 5 * time.Millisecond, Log: zerolog.New(logs)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,4 +292,22 @@ func TestSetNodeLimit(t *testing.T) {
 	if len(got) != 1 || !strings.HasPrefix(got[0], filepath.Join(dir, "r4.yml")+": error: the rule set reaches ") {
 		t.Fatalf("lint errors %q, want one at r4.yml", got)
 	}
+}
+
+// lockedLog is a log buffer a goroutine writes while the test reads it.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

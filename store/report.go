@@ -233,11 +233,26 @@ var ttlDaysRe = regexp.MustCompile(`TTL\s+toDateTime\(time\)\s*\+\s*(?:toInterva
 // EventRetentionDays is the events table's TTL in days, 0 when it has
 // none (18.16 has no TTL: events are kept until deleted).
 func (s *Store) EventRetentionDays(ctx context.Context) (int, error) {
-	var create string
-	if err := s.conn.QueryRow(ctx, "SELECT create_table_query FROM system.tables WHERE database = ? AND name = 'events'", s.cfg.Database).Scan(&create); err != nil {
+	// On a cluster the TTL is on the shards' events_local; events is the
+	// Distributed table over them (docs/cluster.md).
+	rows, err := s.conn.Query(ctx, "SELECT create_table_query FROM system.tables WHERE database = ? AND name IN ('events', 'events"+LocalSuffix+"')", s.cfg.Database)
+	if err != nil {
 		return 0, fmt.Errorf("events retention: %w", s.redact(err))
 	}
-	m := ttlDaysRe.FindStringSubmatch(create)
+	defer rows.Close()
+	var m []string
+	for rows.Next() {
+		var create string
+		if err := rows.Scan(&create); err != nil {
+			return 0, fmt.Errorf("events retention: %w", s.redact(err))
+		}
+		if found := ttlDaysRe.FindStringSubmatch(create); found != nil {
+			m = found
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("events retention: %w", s.redact(err))
+	}
 	if m == nil {
 		return 0, nil
 	}
