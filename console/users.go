@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/alexedwards/argon2id"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/tripline/tripline/api"
 	"github.com/tripline/tripline/store"
+	"github.com/tripline/tripline/yamlbound"
 )
 
 // Roles of console users.
@@ -86,6 +88,42 @@ type yamlUser struct {
 	Tenant   string `yaml:"tenant"`
 }
 
+// usersYAMLLimits bound a YAML users file.
+var usersYAMLLimits = yamlbound.Limits{MaxBytes: 4 << 20, MaxNodes: 200_000, MaxDepth: 16, MaxDocuments: 1}
+
+// checkUserKeys refuses keys a YAML users file does not have, with their
+// line.
+func checkUserKeys(file string, doc *yaml.Node) error {
+	root := doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	known := func(n *yaml.Node, allowed ...string) error {
+		if n.Kind != yaml.MappingNode {
+			return nil // Decode reports the type
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; !slices.Contains(allowed, k.Value) {
+				return fmt.Errorf("%s:%d:%d: unknown key %q (known: %s)", file, k.Line, k.Column, k.Value, strings.Join(allowed, ", "))
+			}
+		}
+		return nil
+	}
+	if err := known(root, "users"); err != nil {
+		return err
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if list := root.Content[i+1]; root.Content[i].Value == "users" && list.Kind == yaml.SequenceNode {
+			for _, u := range list.Content {
+				if err := known(u, "name", "password_hash", "role", "msp", "tenant"); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // ParseUsers reads a users file, either lines
 //
 //	name:hash:role[:msp[:tenant]]
@@ -102,9 +140,20 @@ func ParseUsers(data []byte, file string) (*Users, error) {
 		var doc struct {
 			Users []yamlUser `yaml:"users"`
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&doc); err != nil {
+		// Bounded like every YAML tripline reads (yamlbound: size, nodes
+		// after alias expansion, depth), and strict: an unknown key is a
+		// typo that would otherwise drop a field silently.
+		docs, err := yamlbound.Decode(data, file, usersYAMLLimits)
+		if err != nil {
+			return nil, err
+		}
+		if len(docs) != 1 {
+			return nil, fmt.Errorf("%s: want one YAML document, found %d", file, len(docs))
+		}
+		if err := checkUserKeys(file, docs[0]); err != nil {
+			return nil, err
+		}
+		if err := docs[0].Decode(&doc); err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
 		entries = doc.Users
