@@ -1,20 +1,13 @@
 package api
 
 import (
-	"bufio"
-	"bytes"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/tripline/tripline/store"
+	"github.com/tripline/tripline/tokenfile"
 )
 
 // Roles a token can have.
@@ -36,7 +29,6 @@ type Token struct {
 	// Tenant narrows an MSP-bound token to one tenant of it (a client's
 	// view: its alerts and incidents, no silences).
 	Tenant string
-	hash   [sha256.Size]byte
 }
 
 // Scope is the store scope of the token.
@@ -52,12 +44,11 @@ func (t *Token) CanWrite() bool { return t.Role == RoleAnalyst }
 
 // Tokens is the set of API tokens, read from a file.
 type Tokens struct {
-	tokens []Token
+	entries []tokenfile.Entry
+	tokens  []Token // aligned with entries
 }
 
-var tokenNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
-
-// ParseTokens reads a tokens file: one token a line,
+// ParseTokens reads a tokens file (package tokenfile): one token a line,
 //
 //	name:sha256hex:role[:msp[:tenant]]
 //
@@ -65,78 +56,36 @@ var tokenNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 // ignored. The file holds hashes only (see NewToken), so a leaked file
 // does not leak tokens. Errors name the file and line.
 func ParseTokens(data []byte, file string) (*Tokens, error) {
-	var (
-		ts     Tokens
-		errs   []error
-		names  = map[string]bool{}
-		hashes = map[[sha256.Size]byte]bool{}
-	)
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fail := func(format string, args ...any) {
-			errs = append(errs, fmt.Errorf("%s:%d: %s", file, n, fmt.Sprintf(format, args...)))
-		}
-		parts := strings.Split(line, ":")
-		if len(parts) < 3 || len(parts) > 5 {
-			fail("want name:sha256hex:role[:msp[:tenant]]")
-			continue
-		}
-		t := Token{Name: parts[0], Role: parts[2]}
-		if len(parts) >= 4 {
-			t.MSP = parts[3]
-		}
-		if len(parts) == 5 {
-			t.Tenant = parts[4]
-		}
-		if !tokenNameRe.MatchString(t.Name) {
-			fail("token name %q: letters, digits and ._@- only, at most 64", t.Name)
-			continue
-		}
-		if names[t.Name] {
-			fail("token name %q appears twice", t.Name)
-			continue
-		}
-		names[t.Name] = true
-		h, err := hex.DecodeString(parts[1])
-		if err != nil || len(h) != sha256.Size {
-			// Not the value: it might be a pasted token rather than its hash.
-			fail("token %s: the second field must be the 64-hex-digit SHA-256 of the token", t.Name)
-			continue
-		}
-		copy(t.hash[:], h)
-		if hashes[t.hash] {
-			fail("token %s: the same hash as another token (one token, one name)", t.Name)
-			continue
-		}
-		hashes[t.hash] = true
-		if t.Role != RoleViewer && t.Role != RoleAnalyst {
-			fail("token %s: role %q: want %s or %s", t.Name, t.Role, RoleViewer, RoleAnalyst)
-			continue
-		}
-		if len(parts) >= 4 && strings.TrimSpace(t.MSP) == "" {
-			fail("token %s: empty msp (leave the field out for every MSP)", t.Name)
-			continue
-		}
-		if len(parts) == 5 && strings.TrimSpace(t.Tenant) == "" {
-			fail("token %s: empty tenant (leave the field out for the whole MSP)", t.Name)
-			continue
-		}
-		ts.tokens = append(ts.tokens, t)
-	}
-	if err := sc.Err(); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", file, err))
-	}
-	if err := errors.Join(errs...); err != nil {
+	entries, err := tokenfile.Parse(data, file, tokenfile.Layout{
+		Usage: "name:sha256hex:role[:msp[:tenant]]", MinFields: 1, MaxFields: 3, Duplicate: "one token, one name",
+		Check: func(e *tokenfile.Entry) error {
+			if role := e.Fields[0]; role != RoleViewer && role != RoleAnalyst {
+				return fmt.Errorf("role %q: want %s or %s", role, RoleViewer, RoleAnalyst)
+			}
+			if len(e.Fields) >= 2 && strings.TrimSpace(e.Fields[1]) == "" {
+				return errors.New("empty msp (leave the field out for every MSP)")
+			}
+			if len(e.Fields) == 3 && strings.TrimSpace(e.Fields[2]) == "" {
+				return errors.New("empty tenant (leave the field out for the whole MSP)")
+			}
+			return nil
+		},
+	})
+	if err != nil {
 		return nil, err
 	}
-	if len(ts.tokens) == 0 {
-		return nil, fmt.Errorf("%s: no tokens", file)
+	ts := &Tokens{entries: entries, tokens: make([]Token, len(entries))}
+	for i, e := range entries {
+		t := Token{Name: e.Name, Role: e.Fields[0]}
+		if len(e.Fields) >= 2 {
+			t.MSP = e.Fields[1]
+		}
+		if len(e.Fields) == 3 {
+			t.Tenant = e.Fields[2]
+		}
+		ts.tokens[i] = t
 	}
-	return &ts, nil
+	return ts, nil
 }
 
 // LoadTokens reads and parses a tokens file.
@@ -151,21 +100,13 @@ func LoadTokens(path string) (*Tokens, error) {
 // Len is the number of tokens.
 func (ts *Tokens) Len() int { return len(ts.tokens) }
 
-// Lookup returns the token whose hash is secret's SHA-256, or nil. Every
-// stored hash is compared, in constant time, so the time taken says
-// nothing about which hash (or how much of one) matched.
+// Lookup returns the token whose hash is secret's SHA-256, or nil, in
+// constant time (tokenfile.Lookup).
 func (ts *Tokens) Lookup(secret string) *Token {
-	if secret == "" {
-		return nil
+	if i := tokenfile.Lookup(ts.entries, secret); i >= 0 {
+		return &ts.tokens[i]
 	}
-	sum := sha256.Sum256([]byte(secret))
-	var found *Token
-	for i := range ts.tokens {
-		if subtle.ConstantTimeCompare(sum[:], ts.tokens[i].hash[:]) == 1 {
-			found = &ts.tokens[i]
-		}
-	}
-	return found
+	return nil
 }
 
 // NewToken makes a random token (256 bits, URL-safe base64) and the
@@ -184,11 +125,9 @@ func NewToken(name, role, msp, tenant string) (secret, line string, err error) {
 	if _, err := ParseTokens([]byte(name+":"+strings.Repeat("0", 64)+":"+role+suffix), "token"); err != nil {
 		return "", "", err
 	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", "", fmt.Errorf("new token: %w", err)
+	secret, hash, err := tokenfile.New("tl_")
+	if err != nil {
+		return "", "", err
 	}
-	secret = "tl_" + base64.RawURLEncoding.EncodeToString(b)
-	sum := sha256.Sum256([]byte(secret))
-	return secret, name + ":" + hex.EncodeToString(sum[:]) + ":" + role + suffix, nil
+	return secret, name + ":" + hash + ":" + role + suffix, nil
 }
