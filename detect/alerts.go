@@ -10,6 +10,7 @@ import (
 
 	"github.com/tripline/tripline/alert"
 	"github.com/tripline/tripline/detection"
+	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/record"
 	"github.com/tripline/tripline/silence"
 )
@@ -159,7 +160,7 @@ func (h *Handler) storeAlerts(ctx context.Context, p *pendingBatch) error {
 			return err
 		}
 		if err := h.Producer.WriteMessages(ctx, msgs...); err != nil {
-			return fmt.Errorf("write %s: %w", h.AlertTopic, err)
+			return fmt.Errorf("write %s: %w", h.AlertTopic, kafkaio.SummariseWriteError(err))
 		}
 		if h.AlertMessages != nil {
 			for i := range b.messages {

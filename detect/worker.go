@@ -117,12 +117,8 @@ func Run(ctx context.Context, cfg Config) error {
 		defer func() { stop(); wg.Wait() }()
 		silences = w.set.Load
 	}
-	var alerts AlertStore
-	if cfg.Alerts != nil {
-		alerts = cfg.Alerts // a nil *store.Store must not become a non-nil interface
-	}
 	h := &Handler{
-		Alerts: alerts,
+		Alerts: cfg.Alerts,
 		// Normalised documents may be larger than the contract's 1 MiB.
 		Decoder:         contract.Decoder{MaxBytes: contract.MaxNormalisedBytes},
 		Rules:           cfg.Rules,
