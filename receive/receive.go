@@ -212,20 +212,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, format string) (
 		sender = "hmac:" + msp
 	}
 	receivedAt := s.cfg.Now().UTC().Format(time.RFC3339Nano)
-	headers := []kafka.Header{
-		{Key: ingest.HeaderFormat, Value: []byte(format)},
-		{Key: ingest.HeaderMSP, Value: []byte(msp)},
-		{Key: HeaderReceivedAt, Value: []byte(receivedAt)},
-	}
-	key := []byte(msp)
-	overhead := deadletter.Size(&kafka.Message{Key: key, Headers: headers})
-	values, records, rerr := split(format, body, msp, limits{value: s.cfg.MaxMessageBytes - overhead, records: s.cfg.MaxRecords})
+	msgs, records, rerr := messages(s.cfg.Topic, format, msp, receivedAt, body, s.cfg.MaxMessageBytes, s.cfg.MaxRecords)
 	if rerr != nil {
 		return fail(w, rerr), 0, 0
-	}
-	msgs := make([]kafka.Message, len(values))
-	for i, v := range values {
-		msgs[i] = kafka.Message{Topic: s.cfg.Topic, Key: key, Value: v, Headers: headers}
 	}
 	// The write outlives a sender that hangs up: once handed to Kafka the
 	// outcome is the same for everyone, and a retry dedups by event_id.
@@ -248,6 +237,44 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, format string) (
 	}
 	writeJSON(w, http.StatusAccepted, accepted{Records: records, Messages: len(msgs), MSP: msp, Format: format, ReceivedAt: receivedAt})
 	return http.StatusAccepted, records, len(body)
+}
+
+// Messages returns the Kafka messages the receiver writes to topic for
+// body, one value of format holding msp's records (a record, an array or
+// an API page), and the records they hold: key msp, the tripline-format,
+// tripline-msp and tripline-received-at headers, values cut to fit
+// maxMessageBytes (the producer's per-message limit). It is the receiver's
+// own path, exported so that tripline poll writes what it pulls exactly as
+// a post of the same page would be written. An error is the reason a post
+// of body would be refused.
+func Messages(topic, format, msp string, receivedAt time.Time, body []byte, maxMessageBytes, maxRecords int) ([]kafka.Message, int, error) {
+	if !knownFormat(format) {
+		return nil, 0, fmt.Errorf("unknown format %q (known: %s)", format, strings.Join(Formats(), ", "))
+	}
+	msgs, records, rerr := messages(topic, format, msp, receivedAt.UTC().Format(time.RFC3339Nano), body, maxMessageBytes, maxRecords)
+	if rerr != nil {
+		return nil, 0, rerr
+	}
+	return msgs, records, nil
+}
+
+func messages(topic, format, msp, receivedAt string, body []byte, maxMessageBytes, maxRecords int) ([]kafka.Message, int, *reqError) {
+	headers := []kafka.Header{
+		{Key: ingest.HeaderFormat, Value: []byte(format)},
+		{Key: ingest.HeaderMSP, Value: []byte(msp)},
+		{Key: HeaderReceivedAt, Value: []byte(receivedAt)},
+	}
+	key := []byte(msp)
+	overhead := deadletter.Size(&kafka.Message{Key: key, Headers: headers})
+	values, records, rerr := split(format, body, msp, limits{value: maxMessageBytes - overhead, records: maxRecords})
+	if rerr != nil {
+		return nil, 0, rerr
+	}
+	msgs := make([]kafka.Message, len(values))
+	for i, v := range values {
+		msgs[i] = kafka.Message{Topic: topic, Key: key, Value: v, Headers: headers}
+	}
+	return msgs, records, nil
 }
 
 // accepted is the 202 body.
