@@ -52,6 +52,7 @@ type wire struct {
 	EventID    *string           `json:"event_id"`
 	EventType  *string           `json:"event_type"`
 	Time       *string           `json:"time"`
+	TimeLocal  json.RawMessage   `json:"time_local"`
 	MSP        *string           `json:"msp"`
 	Tenant     *string           `json:"tenant"`
 	Tool       *string           `json:"tool"`
@@ -72,7 +73,7 @@ type wire struct {
 // knownTop and knownNested list the contract's field names; anything else
 // is kept in attributes rather than dropped.
 var knownTop = map[string]bool{
-	"event_id": true, "event_type": true, "time": true, "msp": true, "tenant": true,
+	"event_id": true, "event_type": true, "time": true, "time_local": true, "msp": true, "tenant": true,
 	"tool": true, "actor": true, "target": true, "session": true, "credential": true,
 	"package": true, "script": true, "source": true, "outcome": true, "reason": true,
 	"change": true, "attributes": true, "context": true,
@@ -111,13 +112,20 @@ func (d *Decoder) decode(raw []byte, wantDoc bool) (Event, []byte, error) {
 	if ev.EventID != "" && !wantDoc {
 		return ev, nil, nil
 	}
+	// A derived ID hashes the document without time_local (see DeriveID);
+	// the offset is spliced in afterwards rather than encoding twice.
+	local := ev.TimeLocal
+	if ev.EventID == "" {
+		ev.TimeLocal = ""
+	}
 	doc, err := ev.MarshalJSON()
 	if err != nil {
 		return ev, nil, reject(ReasonInvalidValue, "", "cannot encode the normalised event: %v", err)
 	}
 	if ev.EventID == "" {
 		ev.EventID = idOf(doc)
-		doc = withID(doc, ev.EventID)
+		ev.TimeLocal = local
+		doc = withID(doc, ev.EventID, local)
 	}
 	return ev, doc, nil
 }
@@ -126,14 +134,38 @@ func (d *Decoder) decode(raw []byte, wantDoc bool) (Event, []byte, error) {
 // the first field and has no omitempty.
 const emptyIDPrefix = `{"event_id":""`
 
-// withID splices id into a document marshalled with an empty event_id.
-// Derived IDs are UUIDs, which need no JSON escaping.
-func withID(doc []byte, id string) []byte {
-	out := make([]byte, 0, len(doc)+len(id))
+// timeKey precedes the time value in a marshalled Event (event_type, a
+// fixed set of slugs, is the only field before it).
+const timeKey = `,"time":"`
+
+// withID splices id into a document marshalled with an empty event_id and
+// no time_local, and local (when set) after the time, where MarshalJSON
+// puts it. Derived IDs are UUIDs and times RFC 3339: neither needs JSON
+// escaping.
+func withID(doc []byte, id, local string) []byte {
+	out := make([]byte, 0, len(doc)+len(id)+len(local)+len(`,"time_local":""`))
 	out = append(out, `{"event_id":"`...)
 	out = append(out, id...)
 	out = append(out, '"')
-	return append(out, doc[len(emptyIDPrefix):]...)
+	rest := doc[len(emptyIDPrefix):]
+	if local == "" {
+		return append(out, rest...)
+	}
+	i := bytes.Index(rest, []byte(timeKey))
+	j := -1
+	if i >= 0 {
+		j = bytes.IndexByte(rest[i+len(timeKey):], '"')
+	}
+	if j < 0 {
+		// Unreachable for a marshalled Event; keep the document valid.
+		return append(out, rest...)
+	}
+	end := i + len(timeKey) + j + 1
+	out = append(out, rest[:end]...)
+	out = append(out, `,"time_local":"`...)
+	out = append(out, local...)
+	out = append(out, '"')
+	return append(out, rest[end:]...)
 }
 
 func idOf(canonical []byte) string { return uuid.NewSHA1(IDNamespace, canonical).String() }
@@ -272,6 +304,9 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 		return ev, reject(ReasonTimeOutOfRange, "time", "%s is more than 24h in the future", timeText)
 	}
 	ev.Time = t.UTC()
+	if ev.TimeLocal, err = d.localTime(timeText, t, w.TimeLocal); err != nil {
+		return ev, err
+	}
 
 	if ev.MSP = str(w.MSP); ev.MSP == "" {
 		return ev, reject(ReasonMissingField, "msp", "required")
@@ -360,6 +395,14 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 	if w.Change != nil {
 		ev.Change.Ticket = strings.TrimSpace(w.Change.Ticket)
 	}
+	if d.DiscardContext && len(w.TimeLocal) > 0 {
+		// time_local is derived; one a producer sends stays what any field
+		// outside the contract is, an attribute.
+		if extra == nil {
+			extra = map[string]string{}
+		}
+		extra["time_local"] = attributeText(w.TimeLocal)
+	}
 	if len(w.Attributes) > 0 || len(extra) > 0 {
 		ev.Attributes = make(map[string]string, len(w.Attributes)+len(extra))
 		for k, v := range extra {
@@ -392,6 +435,65 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 		return ev, err
 	}
 	return ev, nil
+}
+
+// localTime is the event time in the producer's own offset, from the
+// wire's time (or, in a normalised document, its time_local). "Z" and
+// "-00:00" say the local offset is unknown (RFC 9557, RFC 3339 4.3): no
+// local time then. A normalised document's time_local must name the same
+// instant as its time.
+func (d *Decoder) localTime(text string, t time.Time, sent json.RawMessage) (string, error) {
+	local := ""
+	if knownOffset(text) {
+		local = t.Format(localLayout)
+	}
+	if d.DiscardContext || len(sent) == 0 || bytes.Equal(sent, []byte("null")) {
+		return local, nil
+	}
+	var s string
+	if err := json.Unmarshal(sent, &s); err != nil {
+		return "", reject(ReasonWrongType, "time_local", "expected string, got JSON %s", jsonKind(sent))
+	}
+	if s = strings.TrimSpace(s); s == "" {
+		return local, nil
+	}
+	lt, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || !knownOffset(s) {
+		return "", reject(ReasonInvalidValue, "time_local", "not RFC 3339 with a local offset: %s", quoteShort(s))
+	}
+	if !lt.Equal(t) {
+		return "", reject(ReasonInvalidValue, "time_local", "%s is not the instant of time %s", quoteShort(s), quoteShort(text))
+	}
+	return lt.Format(localLayout), nil
+}
+
+// localLayout is RFC 3339 that writes a zero offset as +00:00, never Z:
+// "Z" would read back as "offset unknown".
+const localLayout = "2006-01-02T15:04:05.999999999-07:00"
+
+// knownOffset reports whether an RFC 3339 time names a local offset.
+func knownOffset(s string) bool {
+	if n := len(s); n > 0 && (s[n-1] == 'Z' || s[n-1] == 'z') {
+		return false
+	}
+	return !strings.HasSuffix(s, "-00:00")
+}
+
+// jsonKind names the JSON type of a raw value for a wrong_type message.
+func jsonKind(v json.RawMessage) string {
+	switch b := bytes.TrimSpace(v); {
+	case len(b) == 0:
+		return "value"
+	case b[0] == '{':
+		return "object"
+	case b[0] == '[':
+		return "array"
+	case b[0] == '"':
+		return "string"
+	case b[0] == 't' || b[0] == 'f':
+		return "bool"
+	}
+	return "number"
 }
 
 // identifier rejects an identifier longer than MaxIdentifierBytes: IDs are
@@ -485,6 +587,7 @@ func isUpperAlpha(s string) bool {
 func DeriveID(ev *Event) string {
 	c := *ev
 	c.EventID = ""
+	c.TimeLocal = ""
 	b, err := c.MarshalJSON()
 	if err != nil {
 		// Marshalling a validated Event cannot fail; fall back to a

@@ -37,6 +37,14 @@ type Event struct {
 	EventID    string            `json:"event_id"`
 	EventType  string            `json:"event_type"`
 	Time       time.Time         `json:"time"`
+	// TimeLocal is the event time as the producer wrote it, in its own UTC
+	// offset (RFC 3339, e.g. 2026-11-20T03:10:00-07:00), so that rules can
+	// ask for the local hour or weekday without a registry. Empty when the
+	// producer gave no local offset ("Z" or "-00:00": RFC 9557 reads both
+	// as "UTC, local offset unknown"). Derived by the decoder, never taken
+	// from a producer, and left out of derived event IDs: the same instant
+	// written with another offset is the same event.
+	TimeLocal  string            `json:"time_local,omitempty"`
 	MSP        string            `json:"msp"`
 	Tenant     string            `json:"tenant,omitempty"`
 	Tool       string            `json:"tool"`

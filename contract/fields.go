@@ -16,6 +16,8 @@ func (e *Event) Lookup(path string) fields.Value {
 		return str(e.EventType)
 	case "time":
 		return str(e.TimeText())
+	case "time_local":
+		return str(e.TimeLocal)
 	case "msp":
 		return str(e.MSP)
 	case "tenant":
@@ -135,7 +137,7 @@ func (e *Event) Logsource() fields.Logsource {
 // FieldPaths lists every dotted path Lookup resolves (attributes.* aside),
 // for rule linting against the contract.
 var FieldPaths = []string{
-	"event_id", "event_type", "time", "msp", "tenant", "tool", "outcome", "reason",
+	"event_id", "event_type", "time", "time_local", "msp", "tenant", "tool", "outcome", "reason",
 	"actor.user", "actor.ip", "actor.country", "actor.asn", "actor.mfa", "actor.role",
 	"target.host", "target.host_count", "target.os", "target.tags",
 	"session.id", "session.duration_s", "session.auth_method",
