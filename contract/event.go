@@ -34,9 +34,9 @@ const (
 // "absent" and "zero" stay distinguishable for rules (mfa: false is a finding;
 // a missing mfa is not).
 type Event struct {
-	EventID    string            `json:"event_id"`
-	EventType  string            `json:"event_type"`
-	Time       time.Time         `json:"time"`
+	EventID   string    `json:"event_id"`
+	EventType string    `json:"event_type"`
+	Time      time.Time `json:"time"`
 	// TimeLocal is the event time as the producer wrote it, in its own UTC
 	// offset (RFC 3339, e.g. 2026-11-20T03:10:00-07:00), so that rules can
 	// ask for the local hour or weekday without a registry. Empty when the
