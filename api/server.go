@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -44,8 +45,10 @@ const (
 
 // Server is the API's handler.
 type Server struct {
-	svc    *triage.Service
-	tokens *Tokens
+	svc *triage.Service
+	// tokens is shared by the copies WithSession makes, so that
+	// SetTokens reaches every one.
+	tokens *atomic.Pointer[Tokens]
 	log    zerolog.Logger
 	now    func() time.Time
 	// session admits a request without a bearer token (the console's
@@ -65,7 +68,19 @@ func (s *Server) WithSession(session func(*http.Request) *Token) *Server {
 
 // New returns the API on svc, admitting tokens.
 func New(svc *triage.Service, tokens *Tokens, log zerolog.Logger) *Server {
-	return &Server{svc: svc, tokens: tokens, log: log, now: time.Now}
+	s := &Server{svc: svc, tokens: &atomic.Pointer[Tokens]{}, log: log, now: time.Now}
+	s.SetTokens(tokens)
+	return s
+}
+
+// SetTokens replaces the admitted tokens (a re-read tokens file): the
+// next request sees the new set, and a removed token no longer works.
+// nil admits no token.
+func (s *Server) SetTokens(tokens *Tokens) {
+	if tokens == nil {
+		tokens = &Tokens{}
+	}
+	s.tokens.Store(tokens)
 }
 
 // Handler routes /api/. The console mounts it next to its pages.
@@ -116,7 +131,7 @@ func (s *Server) auth(h http.HandlerFunc, write bool) http.Handler {
 		scheme, secret, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		var tok *Token
 		if strings.EqualFold(scheme, "Bearer") {
-			tok = s.tokens.Lookup(strings.TrimSpace(secret))
+			tok = s.tokens.Load().Lookup(strings.TrimSpace(secret))
 		} else if s.session != nil && r.Header.Get("Authorization") == "" {
 			tok = s.session(r)
 		}
@@ -219,15 +234,17 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 	if !method(w, r, http.MethodGet) {
 		return
 	}
-	q, err := query(r, "status", "level", "msp", "tenant", "rule", "incident", "since", "limit")
+	q, err := query(r, "status", "level", "msp", "tenant", "rule", "incident", "since", "until", "after", "limit")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	f := triage.ListFilter{Status: q.Get("status"), MinLevel: q.Get("level"), MSP: q.Get("msp"), Tenant: q.Get("tenant"),
 		RuleID: q.Get("rule"), IncidentID: q.Get("incident")}
-	if f.Since, err = triage.ParseSince(q.Get("since"), s.now()); err == nil {
-		f.Limit, err = limitParam(q)
+	if f.Since, f.Until, err = triage.ParseWindow(q.Get("since"), q.Get("until"), s.now()); err == nil {
+		if f.After, err = triage.ParseCursor(q.Get("after")); err == nil {
+			f.Limit, err = limitParam(q)
+		}
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -240,9 +257,14 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 	}
 	out := struct {
 		Alerts []Alert `json:"alerts"`
+		// Next is the after of the next page, when this one is full.
+		Next string `json:"next,omitempty"`
 	}{Alerts: make([]Alert, 0, len(as))}
 	for i := range as {
 		out.Alerts = append(out.Alerts, AlertOf(&as[i]))
+	}
+	if n := len(as); n > 0 && n == store.LimitOf(f.Limit) {
+		out.Next = store.CursorOf(&as[n-1].Alert).String()
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -311,21 +333,20 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	if !method(w, r, http.MethodGet) {
 		return
 	}
-	q, err := query(r, "level", "msp", "since", "limit")
+	q, err := query(r, "level", "msp", "since", "until", "limit")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	since, err := triage.ParseSince(q.Get("since"), s.now())
-	var limit int
-	if err == nil {
-		limit, err = limitParam(q)
+	f := triage.IncidentFilter{MinLevel: q.Get("level"), MSP: q.Get("msp")}
+	if f.Since, f.Until, err = triage.ParseWindow(q.Get("since"), q.Get("until"), s.now()); err == nil {
+		f.Limit, err = limitParam(q)
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	is, err := s.svc.Incidents(r.Context(), tokenOf(r).Scope(), q.Get("level"), q.Get("msp"), since, limit)
+	is, err := s.svc.Incidents(r.Context(), tokenOf(r).Scope(), f)
 	if err != nil {
 		s.fail(w, r, err)
 		return

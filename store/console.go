@@ -91,9 +91,11 @@ type RuleTotal struct {
 }
 
 // RuleActivity returns the scope's detections per rule per day since
-// since, and per rule over everything stored. Without FINAL: a replay not
-// yet merged may count twice, which a health view can afford and a
-// million-detection scan with FINAL cannot.
+// since, and per rule over everything stored. A replayed detection is
+// stored again under the same detection_id until the ReplacingMergeTree
+// merges, so the counts are of distinct IDs (uniqExact) rather than of
+// rows: exact on 18.16, and cheaper than FINAL, which would merge every
+// part of a million-detection scan before counting.
 func (s *Store) RuleActivity(ctx context.Context, scope Scope, since time.Time) ([]RuleDay, []RuleTotal, error) {
 	cond, args, err := scope.where("tenant = ?")
 	if err != nil {

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,9 +58,50 @@ type AlertFilter struct {
 	IncidentID string
 	// Since: alerts whose last detection is at or after Since.
 	Since time.Time
+	// Until: alerts whose first detection is before Until. With Since,
+	// the alerts active in [Since, Until).
+	Until time.Time
+	// After continues a listing after the alert the cursor names (the
+	// last of the previous page); nil starts at the newest.
+	After *AlertCursor
 	// Limit caps the result (default DefaultAlertLimit, at most
 	// MaxAlertLimit).
 	Limit int
+}
+
+// AlertCursor is a position in the alert list's order (last_time
+// descending, then alert_id): a keyset cursor. Unlike an OFFSET, it
+// neither skips nor repeats alerts when new ones arrive at the top while
+// an analyst pages; an alert whose last_time moves up while the analyst
+// is on a later page shows at the top, where it now belongs.
+type AlertCursor struct {
+	LastTime time.Time
+	AlertID  string
+}
+
+// CursorOf is the cursor just after a.
+func CursorOf(a *record.Alert) *AlertCursor {
+	return &AlertCursor{LastTime: a.LastTime.UTC().Truncate(time.Second), AlertID: a.AlertID}
+}
+
+// String encodes the cursor for a URL: opaque to callers, but only the
+// position, never anything the scope hides.
+func (c *AlertCursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.LastTime.Unix(), 10) + ":" + c.AlertID))
+}
+
+// ParseAlertCursor decodes AlertCursor.String.
+func ParseAlertCursor(s string) (*AlertCursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(raw) > 512 {
+		return nil, fmt.Errorf("cursor %.40q: not a cursor of this list", s)
+	}
+	sec, id, ok := strings.Cut(string(raw), ":")
+	n, err := strconv.ParseInt(sec, 10, 64)
+	if !ok || err != nil || id == "" {
+		return nil, fmt.Errorf("cursor %.40q: not a cursor of this list", s)
+	}
+	return &AlertCursor{LastTime: time.Unix(n, 0).UTC(), AlertID: id}, nil
 }
 
 // Result-size bounds of the list queries.
@@ -66,6 +109,10 @@ const (
 	DefaultAlertLimit = 100
 	MaxAlertLimit     = 5000
 )
+
+// LimitOf is the number of rows a list asked for n returns at most: a
+// page is full, and may have a next, when it holds this many.
+func LimitOf(n int) int { return limitOf(n) }
 
 func limitOf(n int) int {
 	switch {
@@ -117,6 +164,15 @@ func (s *Store) alertsQuery(scope Scope, f AlertFilter, alertID string) (string,
 	if !f.Since.IsZero() {
 		// Seconds: 18.16 stores DateTime.
 		add("last_time >= ?", f.Since.UTC().Truncate(time.Second))
+	}
+	if !f.Until.IsZero() {
+		add("first_time < ?", f.Until.UTC().Truncate(time.Second))
+	}
+	if c := f.After; c != nil {
+		// The next rows in ORDER BY last_time DESC, alert_id.
+		t := c.LastTime.UTC().Truncate(time.Second)
+		conds = append(conds, "(last_time < ? OR (last_time = ? AND alert_id > ?))")
+		args = append(args, t, t, c.AlertID)
 	}
 	// The action log is folded only for the alerts the filter selects
 	// (which the scope confines), and by msp, its column being the
@@ -350,7 +406,9 @@ type IncidentFilter struct {
 	Levels     []string
 	MSP        string
 	Since      time.Time
-	Limit      int
+	// Until: incidents whose first alert is before Until.
+	Until time.Time
+	Limit int
 }
 
 // Incidents lists incidents, newest last alert first.
@@ -371,6 +429,9 @@ func (s *Store) Incidents(ctx context.Context, scope Scope, f IncidentFilter) ([
 	}
 	if !f.Since.IsZero() {
 		conds, args = append(conds, "last_time >= ?"), append(args, f.Since.UTC().Truncate(time.Second))
+	}
+	if !f.Until.IsZero() {
+		conds, args = append(conds, "first_time < ?"), append(args, f.Until.UTC().Truncate(time.Second))
 	}
 	// An incident that merged into another is written once more with no
 	// alerts (alert.Grouper): skip it. The filter is outside the FINAL

@@ -110,8 +110,13 @@ type ListFilter struct {
 	RuleID   string
 	// IncidentID: the alerts of one incident.
 	IncidentID string
-	Since      time.Time
-	Limit      int
+	// Since and Until: the alerts active in [Since, Until) (last
+	// detection at or after Since, first before Until); zero is open.
+	Since, Until time.Time
+	// After is the cursor of the previous page's last alert (the page
+	// after it); nil is the first page.
+	After *store.AlertCursor
+	Limit int
 }
 
 // List returns alerts with their triage state, newest first.
@@ -127,7 +132,8 @@ func (s *Service) List(ctx context.Context, scope store.Scope, f ListFilter) ([]
 		return nil, fmt.Errorf("%w: limit %d: want 1 to %d", ErrInvalid, f.Limit, store.MaxAlertLimit)
 	}
 	return s.store.Alerts(ctx, scope, store.AlertFilter{
-		Status: f.Status, Levels: levels, MSP: f.MSP, Tenant: f.Tenant, RuleID: f.RuleID, IncidentID: f.IncidentID, Since: f.Since, Limit: f.Limit,
+		Status: f.Status, Levels: levels, MSP: f.MSP, Tenant: f.Tenant, RuleID: f.RuleID, IncidentID: f.IncidentID,
+		Since: f.Since, Until: f.Until, After: f.After, Limit: f.Limit,
 	})
 }
 
@@ -158,6 +164,36 @@ func ParseSince(v string, now time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%w: since %q: want a duration (90m, 24h, 7d) or an RFC 3339 time", ErrInvalid, v)
 	}
 	return now.Add(-d), nil
+}
+
+// ParseWindow reads the since and until parameters of a list (each a
+// duration before now or an RFC 3339 time, empty for open), shared by
+// the API and the console's pages so that both read a window alike.
+func ParseWindow(since, until string, now time.Time) (time.Time, time.Time, error) {
+	s, err := ParseSince(since, now)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	u, err := ParseSince(until, now)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("%w: until %q: want a duration before now (90m, 24h, 7d) or an RFC 3339 time", ErrInvalid, until)
+	}
+	if !s.IsZero() && !u.IsZero() && !u.After(s) {
+		return time.Time{}, time.Time{}, fmt.Errorf("%w: until %s is not after since %s", ErrInvalid, u.UTC().Format(time.RFC3339), s.UTC().Format(time.RFC3339))
+	}
+	return s, u, nil
+}
+
+// ParseCursor reads a list's after parameter (empty: the first page).
+func ParseCursor(after string) (*store.AlertCursor, error) {
+	if after == "" {
+		return nil, nil
+	}
+	c, err := store.ParseAlertCursor(after)
+	if err != nil {
+		return nil, fmt.Errorf("%w: after: %v", ErrInvalid, err)
+	}
+	return c, nil
 }
 
 // ParseDuration reads a non-negative Go duration ("90m", "2h30m") or a
@@ -367,16 +403,26 @@ func name(what, v string, emptyOK bool) error {
 	return nil
 }
 
-// Incidents lists incidents at MinLevel or above.
-func (s *Service) Incidents(ctx context.Context, scope store.Scope, minLevel, msp string, since time.Time, limit int) ([]record.Incident, error) {
-	levels, err := LevelsAtLeast(minLevel)
+// IncidentFilter selects incidents.
+type IncidentFilter struct {
+	// MinLevel: this level or higher.
+	MinLevel string
+	MSP      string
+	// Since and Until: the incidents active in [Since, Until).
+	Since, Until time.Time
+	Limit        int
+}
+
+// Incidents lists incidents at MinLevel or above, newest first.
+func (s *Service) Incidents(ctx context.Context, scope store.Scope, f IncidentFilter) ([]record.Incident, error) {
+	levels, err := LevelsAtLeast(f.MinLevel)
 	if err != nil {
 		return nil, err
 	}
-	if limit < 0 || limit > store.MaxAlertLimit {
-		return nil, fmt.Errorf("%w: limit %d: want 1 to %d", ErrInvalid, limit, store.MaxAlertLimit)
+	if f.Limit < 0 || f.Limit > store.MaxAlertLimit {
+		return nil, fmt.Errorf("%w: limit %d: want 1 to %d", ErrInvalid, f.Limit, store.MaxAlertLimit)
 	}
-	is, err := s.store.Incidents(ctx, scope, store.IncidentFilter{Levels: levels, MSP: msp, Since: since, Limit: limit})
+	is, err := s.store.Incidents(ctx, scope, store.IncidentFilter{Levels: levels, MSP: f.MSP, Since: f.Since, Until: f.Until, Limit: f.Limit})
 	for i := range is {
 		narrow(scope, &is[i], nil)
 	}

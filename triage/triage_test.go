@@ -309,7 +309,7 @@ func TestTenantViewOfIncident(t *testing.T) {
 		strings.Join(d.Incident.AlertIDs, ",") != "alert-2" {
 		t.Errorf("t-2's view of inc-1: %+v, %v", d, err)
 	}
-	list, err := svc.Incidents(ctx, scope, "", "", time.Time{}, 0)
+	list, err := svc.Incidents(ctx, scope, IncidentFilter{})
 	if err != nil || len(list) != 1 || strings.Join(list[0].Tenants, ",") != "t-2" || len(list[0].AlertIDs) != 0 {
 		t.Errorf("t-2's incidents: %+v, %v", list, err)
 	}
