@@ -83,7 +83,7 @@ func TestLimiterAndSessions(t *testing.T) {
 		t.Error("still blocked after the window")
 	}
 	ss := newSessions(time.Minute, time.Hour, 2, clock)
-	s1, _ := ss.create("u1")
+	s1, _ := ss.create("u1", "")
 	if _, ok := ss.get(s1.id); !ok {
 		t.Fatal("fresh session not found")
 	}
@@ -91,10 +91,10 @@ func TestLimiterAndSessions(t *testing.T) {
 	if _, ok := ss.get(s1.id); ok {
 		t.Error("idle session still alive")
 	}
-	a, _ := ss.create("a")
+	a, _ := ss.create("a", "")
 	now = now.Add(time.Second)
-	b, _ := ss.create("b")
-	c, _ := ss.create("c")
+	b, _ := ss.create("b", "")
+	c, _ := ss.create("c", "")
 	if _, ok := ss.get(a.id); ok {
 		t.Error("the least recently seen session survived a full store")
 	}
@@ -179,7 +179,9 @@ func TestConsole(t *testing.T) {
 		t.Fatalf("alert page: %d\n%s", status, ap)
 	}
 	for _, want := range []string{"e-1", "e-2", "clinic-pc-e-2", "update.msi pushed", e.rule.ID, "context.tool_approved", "context.in_maintenance_window",
-		"Clinic second alert", `rule_id=` + e.rule.ID, `actor.user=tech1`, `id="ack"`} {
+		"Clinic second alert", `rule_id=` + e.rule.ID, `actor.user=tech1`, `id="ack"`,
+		// Why it matched: the selection hit both events, with their values.
+		`id="why-heading"`, `data-event="e-1"`, `data-search="selection" data-hit="true"`, `package.signed</code> = <span class="why-value">false`} {
 		if !strings.Contains(ap, want) {
 			t.Errorf("alert page lacks %q", want)
 		}

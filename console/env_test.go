@@ -27,6 +27,10 @@ import (
 
 var ch chserver.Shared
 
+// unsignedPushRule is the embedded pack's "Unsigned Package Pushed
+// Through an RMM Tool".
+const unsignedPushRule = "4a1d0f0e-6a53-4f5e-9c38-1b2b4e3a6a01"
+
 func TestMain(m *testing.M) { os.Exit(ch.Run(m)) }
 
 // Test accounts; passwords are long enough for UserLine.
@@ -102,7 +106,13 @@ func newEnv(t *testing.T, db string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, ctx: ctx, rule: pack.Status().Rules[0], logs: &lockedBuffer{}}
+	// The alerts name the embedded pack's unsigned-push rule, whose
+	// selection the seeded pushes hit (the alert page's "why it matched").
+	rule := pack.Rule(unsignedPushRule)
+	if rule == nil {
+		t.Fatalf("the embedded pack has no rule %s", unsignedPushRule)
+	}
+	e := &env{t: t, st: st, ctx: ctx, rule: rule, logs: &lockedBuffer{}}
 	e.seed()
 	svc := triage.New(st)
 	log := zerolog.New(e.logs)
@@ -146,9 +156,9 @@ func (e *env) seed() {
 	yes, no := true, false
 	var evs []record.Event
 	for i, id := range []string{"e-1", "e-2"} {
-		ev := &contract.Event{EventID: id, EventType: "package.push", Time: now.Add(time.Duration(i-60) * time.Minute), MSP: "msp-a", Tenant: "t-1",
+		ev := &contract.Event{EventID: id, EventType: contract.TypeSoftwarePush, Time: now.Add(time.Duration(i-60) * time.Minute), MSP: "msp-a", Tenant: "t-1",
 			Tool: "kaseya", Actor: contract.Actor{User: "tech1", IP: "198.51.100.7", Country: "NL"}, Target: contract.Target{Host: "clinic-pc-" + id},
-			Package: contract.Package{Name: "update.msi"}, Context: &contract.Context{ToolApproved: &yes, InMaintenanceWindow: &no}}
+			Package: contract.Package{Name: "update.msi", Signed: &no}, Context: &contract.Context{ToolApproved: &yes, InMaintenanceWindow: &no}}
 		evs = append(evs, record.Event{Event: ev, Topic: "tripline.events", Offset: int64(i)})
 	}
 	if err := e.st.InsertEvents(ctx, evs); err != nil {

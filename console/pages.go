@@ -80,15 +80,28 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 
 // queueFilter is the queue's filter form.
 type queueFilter struct {
-	Status, Level, MSP, Tenant, Rule, Since string
+	Status, Level, MSP, Tenant, Rule, Since, Until string
 }
 
-func (f queueFilter) query() string {
+func (f queueFilter) values() url.Values {
 	q := url.Values{}
-	for k, v := range map[string]string{"status": f.Status, "level": f.Level, "msp": f.MSP, "tenant": f.Tenant, "rule": f.Rule, "since": f.Since} {
+	for k, v := range map[string]string{"status": f.Status, "level": f.Level, "msp": f.MSP, "tenant": f.Tenant, "rule": f.Rule,
+		"since": f.Since, "until": f.Until} {
 		if v != "" {
 			q.Set(k, v)
 		}
+	}
+	return q
+}
+
+func (f queueFilter) query() string { return f.values().Encode() }
+
+// page returns the query of the page after cursor (the first page when
+// cursor is empty).
+func (f queueFilter) page(cursor string) string {
+	q := f.values()
+	if cursor != "" {
+		q.Set("after", cursor)
 	}
 	return q.Encode()
 }
@@ -100,9 +113,14 @@ type queueData struct {
 	Statuses  []string
 	Levels    []string
 	Reasons   []string
-	Back      string
-	Limit     int
-	Full      bool
+	// Back is this page's query, where a bulk action returns.
+	Back  string
+	Limit int
+	// Paged: this is not the first page; First is the first page's query
+	// and Next the next page's, when this one is full.
+	// (url.Values.Encode made them: template.URL keeps their & as is).
+	Paged       bool
+	First, Next template.URL
 }
 
 // queueLimit is a page of the queue: enough to triage, cheap to render.
@@ -110,15 +128,23 @@ const queueLimit = 200
 
 func (s *Server) queue(w http.ResponseWriter, r *http.Request, v *view) {
 	q := r.URL.Query()
-	f := queueFilter{Status: q.Get("status"), Level: q.Get("level"), MSP: q.Get("msp"), Tenant: q.Get("tenant"), Rule: q.Get("rule"), Since: q.Get("since")}
+	f := queueFilter{Status: q.Get("status"), Level: q.Get("level"), MSP: q.Get("msp"), Tenant: q.Get("tenant"), Rule: q.Get("rule"),
+		Since: q.Get("since"), Until: q.Get("until")}
 	if v.User.Tenant != "" {
 		// The scope confines a viewer anyway; the form shows it.
 		f.MSP, f.Tenant = v.User.MSP, v.User.Tenant
 	}
 	v.Title, v.Nav = "Queue", "queue"
-	d := &queueData{F: f, Statuses: triage.Statuses, Levels: silence.Levels, Reasons: triage.CloseReasons, Back: f.query(), Limit: queueLimit}
+	after := q.Get("after")
+	d := &queueData{F: f, Statuses: triage.Statuses, Levels: silence.Levels, Reasons: triage.CloseReasons, Back: f.page(after),
+		Limit: queueLimit, Paged: after != "", First: template.URL("/queue?" + f.query())}
 	v.Data = d
-	since, err := triage.ParseSince(f.Since, s.now())
+	// The API reads the same parameters through the same functions.
+	since, until, err := triage.ParseWindow(f.Since, f.Until, s.now())
+	var cursor *store.AlertCursor
+	if err == nil {
+		cursor, err = triage.ParseCursor(after)
+	}
 	if err != nil {
 		v.Error = err.Error()
 		s.render(w, r, http.StatusBadRequest, "queue", v)
@@ -126,9 +152,10 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	scope := v.User.Scope()
 	d.Alerts, err = s.cfg.Triage.List(r.Context(), scope, triage.ListFilter{Status: f.Status, MinLevel: f.Level, MSP: f.MSP, Tenant: f.Tenant,
-		RuleID: f.Rule, Since: since, Limit: queueLimit})
-	if err == nil {
-		d.Incidents, err = s.cfg.Triage.Incidents(r.Context(), scope, f.Level, f.MSP, since, 50)
+		RuleID: f.Rule, Since: since, Until: until, After: cursor, Limit: queueLimit})
+	if err == nil && cursor == nil {
+		// Incidents head the first page only.
+		d.Incidents, err = s.cfg.Triage.Incidents(r.Context(), scope, triage.IncidentFilter{MinLevel: f.Level, MSP: f.MSP, Since: since, Until: until, Limit: 50})
 	}
 	if err != nil {
 		if status, msg := classify(err); status == http.StatusBadRequest {
@@ -139,7 +166,9 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, v *view) {
 		s.fail(w, r, v, err)
 		return
 	}
-	d.Full = len(d.Alerts) == queueLimit
+	if n := len(d.Alerts); n == queueLimit {
+		d.Next = template.URL("/queue?" + f.page(store.CursorOf(&d.Alerts[n-1].Alert).String()))
+	}
 	s.render(w, r, http.StatusOK, "queue", v)
 }
 
@@ -209,8 +238,10 @@ type alertData struct {
 	Context  []kv
 	Matchers string
 	Reasons  []string
-	Capped   bool
-	Events   int
+	// Why says which searches of the rule hit each event.
+	Why    *Why
+	Capped bool
+	Events int
 }
 
 // contextKey reports whether an event attribute is registry context
@@ -278,6 +309,7 @@ func (s *Server) alert(w http.ResponseWriter, r *http.Request, v *view) {
 		d.Timeline = append(d.Timeline, timelineItem{Time: e.Time, Kind: "event", ID: e.EventID, Title: e.EventType, Details: details})
 	}
 	sort.SliceStable(d.Timeline, func(i, j int) bool { return d.Timeline[i].Time.Before(d.Timeline[j].Time) })
+	d.Why = s.cfg.Rules.Explain(a.RuleID, evs)
 
 	if a.IncidentID != "" {
 		inc, err := s.cfg.Triage.Incident(ctx, scope, a.IncidentID)

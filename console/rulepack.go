@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tripline/tripline/correlate"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/sigma"
@@ -42,6 +43,7 @@ type RulePack struct {
 	cfg engine.Config
 
 	mu       sync.Mutex
+	snap     *packSnapshot
 	byID     map[string]*RuleInfo
 	order    []*RuleInfo
 	loadedAt time.Time
@@ -76,7 +78,9 @@ func (p *RulePack) Reload() error {
 	}
 	byID := map[string]*RuleInfo{}
 	var order []*RuleInfo
+	snap := &packSnapshot{set: b.Rules, rules: map[string]*engine.Rule{}, corrs: map[string]*correlate.Rule{}, probes: map[string]*probeSet{}}
 	for _, r := range b.Rules.Rules() {
+		snap.rules[r.Identity()] = r
 		ri := &RuleInfo{ID: r.Identity(), Title: r.Title, Level: r.Level, Tags: r.Tags, Description: r.Description, Path: r.Path}
 		if r.Sigma != nil && r.Sigma.Detection != nil {
 			ri.Conditions, ri.Searches = describe(r.Sigma.Detection)
@@ -85,6 +89,7 @@ func (p *RulePack) Reload() error {
 		order = append(order, ri)
 	}
 	for _, c := range b.Correlations.Rules() {
+		snap.corrs[c.ID] = c
 		ri := &RuleInfo{ID: c.ID, Title: c.Title, Level: c.Level, Tags: c.Tags, Correlation: true}
 		if c.Sigma != nil {
 			ri.Description = c.Sigma.Description
@@ -93,8 +98,47 @@ func (p *RulePack) Reload() error {
 		byID[ri.ID] = ri
 		order = append(order, ri)
 	}
-	p.byID, p.order, p.loadedAt = byID, order, now
+	p.byID, p.order, p.loadedAt, p.snap = byID, order, now, snap
 	return nil
+}
+
+// packSnapshot is the compiled pack as loaded, for "why it matched":
+// the rule set the detector would run, its rules and correlations by
+// identity, and the probes compiled so far (package explain).
+type packSnapshot struct {
+	set   *engine.RuleSet
+	rules map[string]*engine.Rule
+	corrs map[string]*correlate.Rule
+
+	mu     sync.Mutex
+	probes map[string]*probeSet
+}
+
+func (p *RulePack) snapshot() *packSnapshot {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.snap
+}
+
+// probes returns the probes of r, compiled on first use per loaded pack.
+func (p *RulePack) probes(snap *packSnapshot, r *engine.Rule) *probeSet {
+	id := r.Identity()
+	snap.mu.Lock()
+	ps := snap.probes[id]
+	snap.mu.Unlock()
+	if ps != nil {
+		return ps
+	}
+	// Compiled outside the lock: two pages racing compile twice, and
+	// one result is kept.
+	ps = compileProbes(r, p.cfg)
+	snap.mu.Lock()
+	defer snap.mu.Unlock()
+	if old := snap.probes[id]; old != nil {
+		return old
+	}
+	snap.probes[id] = ps
+	return ps
 }
 
 // describe renders a detection's conditions and searches for people.
@@ -112,22 +156,11 @@ func describe(d *sigma.Detection) ([]string, []Search) {
 		out := Search{Name: name}
 		for gi, g := range s.Groups {
 			for _, it := range g.Items {
-				field := it.Field
-				if field == "" {
-					field = "(keywords)"
-				}
-				for _, m := range it.Modifiers {
-					field += "|" + m
-				}
-				var vals []string
-				for _, v := range it.Values {
-					vals = append(vals, v.Raw)
-				}
 				prefix := ""
 				if len(s.Groups) > 1 {
 					prefix = "or #" + strconv.Itoa(gi+1) + ": "
 				}
-				out.Items = append(out.Items, prefix+field+": "+strings.Join(vals, ", "))
+				out.Items = append(out.Items, prefix+itemText(it))
 			}
 		}
 		searches = append(searches, out)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/tripline/tripline/api"
@@ -21,10 +23,17 @@ type ServeOptions struct {
 	// RuleWatch is how often the rule pack is checked for changes
 	// (default a minute).
 	RuleWatch time.Duration
+	// AccountsWatch is how often the users and tokens files are checked
+	// for changes (default 5 s: a stat each).
+	AccountsWatch time.Duration
+	// Hup replaces SIGHUP, which re-reads the users and tokens files
+	// (tests send on it).
+	Hup <-chan os.Signal
 }
 
 // Serve serves the console on ln until ctx is cancelled, then shuts down
-// gracefully. It owns the rule pack's watcher for as long as it serves.
+// gracefully. It owns the watchers of the rule pack and of the users and
+// tokens files for as long as it serves.
 // `tripline console` and `tripline demo` both serve through it.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, o ServeOptions) error {
 	if o.Shutdown <= 0 {
@@ -33,11 +42,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, o ServeOptions) err
 	if o.RuleWatch <= 0 {
 		o.RuleWatch = time.Minute
 	}
+	if o.AccountsWatch <= 0 {
+		o.AccountsWatch = 5 * time.Second
+	}
 	srv := api.NewHTTPServer(ln.Addr().String(), s.Handler())
 	wctx, stopWatch := context.WithCancel(ctx)
-	watchDone := make(chan struct{})
-	go func() { defer close(watchDone); s.cfg.Rules.Watch(wctx, o.RuleWatch) }()
-	defer func() { stopWatch(); <-watchDone }()
+	var watchers sync.WaitGroup
+	watchers.Go(func() { s.cfg.Rules.Watch(wctx, o.RuleWatch) })
+	watchers.Go(func() { s.watchAccounts(wctx, s.acct, o.AccountsWatch, o.Hup) })
+	defer func() { stopWatch(); watchers.Wait() }()
 	errc := make(chan error, 1)
 	go func() {
 		if o.TLSCert != "" {

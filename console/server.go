@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -55,7 +56,13 @@ type Config struct {
 	Triage *triage.Service
 	Store  Store
 	// Users may log in; nil is nobody (the API's tokens still work).
+	// With UsersFile, the users read from it at start (LoadUsers).
 	Users *Users
+	// UsersFile and TokensFile, when set, are re-read while the console
+	// serves (Serve: on SIGHUP and when a poll finds them changed). An
+	// invalid new file is logged with its file:line and the accounts
+	// read before stay in force.
+	UsersFile, TokensFile string
 	// API is the JSON API, mounted under /api/ with the console's
 	// sessions admitted next to its tokens.
 	API   *api.Server
@@ -73,7 +80,10 @@ type Config struct {
 
 // Server is the console's handler.
 type Server struct {
-	cfg      Config
+	cfg Config
+	// users is the current users file, swapped whole by a reload.
+	users    atomic.Pointer[Users]
+	acct     *accounts
 	sessions *sessions
 	limiter  *limiter
 	pages    *pages
@@ -94,13 +104,18 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	now := time.Now
-	return &Server{
+	s := &Server{
 		cfg:      cfg,
 		sessions: newSessions(SessionIdle, SessionMax, MaxSessions, now),
 		limiter:  newLimiter(LoginWindow, LoginFailures, now),
 		pages:    p,
 		now:      now,
-	}, nil
+	}
+	s.users.Store(cfg.Users)
+	if s.acct, err = s.newAccounts(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 type userKey struct{}
@@ -222,9 +237,10 @@ func (s *Server) current(r *http.Request) (session, *User, bool) {
 	if !ok {
 		return session{}, nil, false
 	}
-	u := s.cfg.Users.Lookup(sess.user)
-	if u == nil {
-		// Removed from the users file since: the session ends.
+	u := s.users.Load().Lookup(sess.user)
+	if u == nil || u.Disabled || !u.sameCredential(sess.cred) {
+		// Removed or disabled in the users file since, or its password
+		// changed: the session ends.
 		s.sessions.delete(sess.id)
 		return session{}, nil, false
 	}
@@ -388,13 +404,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, r, http.StatusTooManyRequests, "Too many failed logins; wait a few minutes.", next)
 		return
 	}
-	u := s.cfg.Users.Authenticate(name, password)
+	users := s.users.Load()
+	u := users.Authenticate(name, password)
 	if u == nil {
 		s.limiter.fail(addrKey, nameKey)
 		// An unknown name is not logged: it may be a password typed
 		// into the wrong field.
 		logName := "(unknown)"
-		if s.cfg.Users.Lookup(name) != nil {
+		if users.Lookup(name) != nil {
 			logName = name
 		}
 		s.cfg.Log.Warn().Str("user", logName).Str("addr", clientAddr(r)).Msg("console login failed")
@@ -403,7 +420,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s.limiter.reset(nameKey)
 	// A new session ID at every login: a planted cookie is worthless.
-	sess, err := s.sessions.create(u.Name)
+	sess, err := s.sessions.create(u.Name, u.hash)
 	if err != nil {
 		s.fail(w, r, nil, err)
 		return

@@ -11,8 +11,11 @@ import (
 // session is one logged-in browser. The cookie carries only its random
 // ID; everything else stays on the server, so logout and expiry are real.
 type session struct {
-	id      string
-	user    string
+	id   string
+	user string
+	// cred is the user's password hash at login: a session outlives
+	// neither its user nor a change of password.
+	cred    string
 	csrf    string
 	created time.Time
 	seen    time.Time
@@ -43,8 +46,9 @@ func randomToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// create starts a session for user.
-func (ss *sessions) create(user string) (*session, error) {
+// create starts a session for user, who logged in with the password
+// hash cred.
+func (ss *sessions) create(user, cred string) (*session, error) {
 	id, err := randomToken()
 	if err != nil {
 		return nil, err
@@ -54,7 +58,7 @@ func (ss *sessions) create(user string) (*session, error) {
 		return nil, err
 	}
 	now := ss.now()
-	s := &session{id: id, user: user, csrf: csrf, created: now, seen: now}
+	s := &session{id: id, user: user, cred: cred, csrf: csrf, created: now, seen: now}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	ss.sweepLocked(now)

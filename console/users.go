@@ -39,7 +39,10 @@ type User struct {
 	Role   string
 	MSP    string
 	Tenant string
-	hash   string
+	// Disabled keeps an account in the file that may not log in; its
+	// sessions end at their next request.
+	Disabled bool
+	hash     string
 }
 
 // Scope is the store scope of the user: fail-closed, a viewer without a
@@ -86,7 +89,15 @@ type yamlUser struct {
 	Role     string `yaml:"role"`
 	MSP      string `yaml:"msp"`
 	Tenant   string `yaml:"tenant"`
+	Disabled bool   `yaml:"disabled"`
+	// line is where the entry is written, for errors.
+	line int
 }
+
+// lockPrefix before a hash of the line form disables the account, as a
+// "!" does in /etc/shadow: the hash stays, so re-enabling is one
+// character.
+const lockPrefix = "!"
 
 // usersYAMLLimits bound a YAML users file.
 var usersYAMLLimits = yamlbound.Limits{MaxBytes: 4 << 20, MaxNodes: 200_000, MaxDepth: 16, MaxDocuments: 1}
@@ -115,7 +126,7 @@ func checkUserKeys(file string, doc *yaml.Node) error {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		if list := root.Content[i+1]; root.Content[i].Value == "users" && list.Kind == yaml.SequenceNode {
 			for _, u := range list.Content {
-				if err := known(u, "name", "password_hash", "role", "msp", "tenant"); err != nil {
+				if err := known(u, "name", "password_hash", "role", "msp", "tenant", "disabled"); err != nil {
 					return err
 				}
 			}
@@ -157,6 +168,11 @@ func ParseUsers(data []byte, file string) (*Users, error) {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
 		entries = doc.Users
+		for i, n := range userNodes(docs[0]) {
+			if i < len(entries) {
+				entries[i].line = n.Line
+			}
+		}
 	} else {
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		for n := 1; sc.Scan(); n++ {
@@ -169,7 +185,10 @@ func ParseUsers(data []byte, file string) (*Users, error) {
 				errs = append(errs, fmt.Errorf("%s:%d: want name:hash:role[:msp[:tenant]]", file, n))
 				continue
 			}
-			u := yamlUser{Name: parts[0], Password: parts[1], Role: parts[2]}
+			u := yamlUser{Name: parts[0], Password: parts[1], Role: parts[2], line: n}
+			if h, ok := strings.CutPrefix(u.Password, lockPrefix); ok {
+				u.Password, u.Disabled = h, true
+			}
 			if len(parts) >= 4 {
 				u.MSP = parts[3]
 				if u.MSP == "" {
@@ -193,6 +212,9 @@ func ParseUsers(data []byte, file string) (*Users, error) {
 	us := &Users{byName: map[string]*User{}}
 	for i, e := range entries {
 		where := fmt.Sprintf("%s: user %d (%s)", file, i+1, e.Name)
+		if e.line > 0 {
+			where = fmt.Sprintf("%s:%d: user %s", file, e.line, e.Name)
+		}
 		if err := checkUser(e); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", where, err))
 			continue
@@ -201,7 +223,7 @@ func ParseUsers(data []byte, file string) (*Users, error) {
 			errs = append(errs, fmt.Errorf("%s: the name appears twice", where))
 			continue
 		}
-		us.byName[e.Name] = &User{Name: e.Name, Role: e.Role, MSP: e.MSP, Tenant: e.Tenant, hash: e.Password}
+		us.byName[e.Name] = &User{Name: e.Name, Role: e.Role, MSP: e.MSP, Tenant: e.Tenant, Disabled: e.Disabled, hash: e.Password}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -214,6 +236,24 @@ func ParseUsers(data []byte, file string) (*Users, error) {
 		return nil, err
 	}
 	return us, nil
+}
+
+// userNodes returns the entries of a YAML users file's "users" list, in
+// order, for their lines.
+func userNodes(doc *yaml.Node) []*yaml.Node {
+	root := doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "users" && root.Content[i+1].Kind == yaml.SequenceNode {
+			return root.Content[i+1].Content
+		}
+	}
+	return nil
 }
 
 func stripComments(data []byte) []byte {
@@ -286,7 +326,9 @@ func (us *Users) Authenticate(name, password string) *User {
 	} else {
 		ok = bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 	}
-	if u == nil || !ok {
+	// A disabled account costs the same check and fails like a wrong
+	// password: the login page does not tell that it exists.
+	if u == nil || !ok || u.Disabled {
 		return nil
 	}
 	return u
@@ -295,6 +337,11 @@ func (us *Users) Authenticate(name, password string) *User {
 // Lookup returns the named user, or nil (a session's user may have been
 // removed from the file since).
 func (us *Users) Lookup(name string) *User { return us.byName[name] }
+
+// sameCredential reports whether u still logs in with the password hash
+// a session was opened with: a changed password ends the sessions opened
+// with the old one.
+func (u *User) sameCredential(hash string) bool { return equal(u.hash, hash) }
 
 // argonParams follow OWASP's argon2id minimum (19 MiB, 2 passes): a login
 // stays well under a second on a shared 2-core machine while a stolen

@@ -30,7 +30,9 @@ const consoleUsage = `Usage:
 console serves the analyst console (log in at /, docs/console.md) for the
 users of --users, and the HTTP JSON API under /api/ (see /api/openapi.yaml)
 for their sessions and the tokens of --tokens. Without either file it
-starts, but nobody can log in or call the API.
+starts, but nobody can log in or call the API. Both files are re-read on
+SIGHUP and when they change (an invalid new file is logged with its
+file:line and the previous one stays in force).
 token prints a new random token on stdout and, on stderr, the line to add
 to the tokens file (which stores only its SHA-256).
 user add reads a password from the first line of standard input and prints
@@ -125,8 +127,9 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if users == nil {
 		log.Warn().Msg("no --users: nobody can log in to the console (tripline console user add makes a users-file line)")
 	}
-	con, err := console.New(console.Config{Triage: svc, Store: st, Users: users, API: api.New(svc, tokens, log), Rules: pack,
-		Report: console.ReportHandler(st, reg.Load, log), SecureCookies: *secureCookies || *tlsCert != "", Log: log})
+	con, err := console.New(console.Config{Triage: svc, Store: st, Users: users, UsersFile: *usersFile, TokensFile: *tokensFile,
+		API: api.New(svc, tokens, log), Rules: pack, Report: console.ReportHandler(st, reg.Load, log),
+		SecureCookies: *secureCookies || *tlsCert != "", Log: log})
 	if err != nil {
 		return err
 	}
