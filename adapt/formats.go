@@ -96,3 +96,12 @@ func (f *Formats) Names() []string {
 
 // String lists the formats for usage and error messages.
 func (f *Formats) String() string { return strings.Join(f.Names(), ", ") }
+
+// FormatSet looks formats up by name: *Formats, or *FormatsWatcher, whose
+// set is replaced when its mapping files change. Ingest, receive and
+// convert take one, so a mapping file's format is read everywhere a
+// built-in one is.
+type FormatSet interface {
+	Get(name string) (Adapter, bool)
+	Names() []string
+}

@@ -35,15 +35,16 @@ type TopicFormat struct {
 }
 
 // ParseTopicFormat reads TOPIC=FORMAT or TOPIC=FORMAT:MSP (ingest's
-// --topic-format).
-func ParseTopicFormat(s string) (topic string, tf TopicFormat, err error) {
+// --topic-format); FORMAT is one of formats (nil: the built-in ones).
+func ParseTopicFormat(s string, formats adapt.FormatSet) (topic string, tf TopicFormat, err error) {
+	formats = formatsOr(formats)
 	topic, rest, ok := strings.Cut(s, "=")
 	if !ok || topic == "" || rest == "" {
 		return "", TopicFormat{}, fmt.Errorf("topic format %q: want TOPIC=FORMAT or TOPIC=FORMAT:MSP", s)
 	}
 	tf.Format, tf.MSP, _ = strings.Cut(rest, ":")
-	if _, known := adapt.Get(tf.Format); !known && tf.Format != FormatContract {
-		return "", TopicFormat{}, fmt.Errorf("topic format %q: unknown format %q (known: %s, %s)", s, tf.Format, FormatContract, strings.Join(adapt.Names(), ", "))
+	if _, known := formats.Get(tf.Format); !known && tf.Format != FormatContract {
+		return "", TopicFormat{}, fmt.Errorf("topic format %q: unknown format %q (known: %s, %s)", s, tf.Format, FormatContract, strings.Join(formats.Names(), ", "))
 	}
 	return topic, tf, nil
 }
@@ -74,10 +75,11 @@ func (h *Handler) source(m *kafka.Message) (format, msp string) {
 // it skips (a known type that carries nothing the contract describes) is
 // counted.
 func (h *Handler) prepareVendor(p *prepared, m *kafka.Message, format, msp string, dec *contract.Decoder, now func() time.Time) {
-	a, ok := adapt.Get(format)
+	formats := formatsOr(h.Formats)
+	a, ok := formats.Get(format)
 	if !ok {
 		h.reject(p, m, &contract.RejectError{Reason: contract.ReasonUnknownFormat,
-			Detail: fmt.Sprintf("%s %q is not a format of this build (%s, %s)", HeaderFormat, format, FormatContract, strings.Join(adapt.Names(), ", "))}, now)
+			Detail: fmt.Sprintf("%s %q is not a format this ingest reads (%s, %s)", HeaderFormat, format, FormatContract, strings.Join(formats.Names(), ", "))}, now)
 		return
 	}
 	err := a.Convert(m.Value, msp, func(o adapt.Out) error {
@@ -105,4 +107,12 @@ func (h *Handler) prepareVendor(p *prepared, m *kafka.Message, format, msp strin
 		// a record, page or array).
 		h.reject(p, m, &contract.RejectError{Reason: contract.ReasonMalformedJSON, Detail: fmt.Sprintf("%s: %v", format, err)}, now)
 	}
+}
+
+// formatsOr is f, or the built-in formats when f is nil.
+func formatsOr(f adapt.FormatSet) adapt.FormatSet {
+	if f == nil {
+		return (*adapt.Formats)(nil)
+	}
+	return f
 }

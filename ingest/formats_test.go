@@ -161,7 +161,7 @@ func TestParseTopicFormat(t *testing.T) {
 		{"=ninjaone", "", ingest.TopicFormat{}, false},
 		{"ninja", "", ingest.TopicFormat{}, false},
 	} {
-		topic, tf, err := ingest.ParseTopicFormat(tc.in)
+		topic, tf, err := ingest.ParseTopicFormat(tc.in, nil)
 		if (err == nil) != tc.ok || topic != tc.topic || tf != tc.want {
 			t.Errorf("ParseTopicFormat(%q) = %q %+v %v", tc.in, topic, tf, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline/tripline/adapt"
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/deadletter"
 	"github.com/tripline/tripline/kafkaio"
@@ -61,11 +62,14 @@ type Handler struct {
 	// TopicFormats maps raw topics whose messages are all in one vendor
 	// format (formats.go); message headers win over it.
 	TopicFormats map[string]TopicFormat
-	Store        EventStore
-	Producer     Producer
-	EventsTopic  string
-	DLQTopic     string
-	Hooks        Hooks
+	// Formats are the vendor formats ingest reads: the built-in adapters
+	// and the mapping files (--mapping); nil means the built-in ones.
+	Formats     adapt.FormatSet
+	Store       EventStore
+	Producer    Producer
+	EventsTopic string
+	DLQTopic    string
+	Hooks       Hooks
 	// MaxMessageBytes is the largest message Producer will send (its
 	// BatchBytes; kafkaio.WriterBatchBytes of the topics' max.message.bytes).
 	// Bigger normalised events and dead letters are dead-lettered, reduced

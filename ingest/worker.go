@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/tripline/tripline/adapt"
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/watermark"
@@ -44,6 +45,8 @@ type Config struct {
 	// TopicFormats names the vendor format of raw topics whose messages
 	// carry no tripline-format header (see TopicFormat).
 	TopicFormats map[string]TopicFormat
+	// Formats are the vendor formats read (nil: the built-in adapters).
+	Formats adapt.FormatSet
 }
 
 // DefaultGroup is the ingest consumer group.
@@ -91,6 +94,7 @@ func Run(ctx context.Context, cfg Config) error {
 		DLQTopic:        cfg.DLQTopic,
 		Enricher:        cfg.Enricher,
 		TopicFormats:    cfg.TopicFormats,
+		Formats:         cfg.Formats,
 		Log:             log,
 		Hooks:           m.hooks(),
 		Progress:        &Progress{Tracker: watermark.NewTracker(), Producer: writer, Topic: cfg.EventsTopic},

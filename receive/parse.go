@@ -41,7 +41,25 @@ func knownFormat(format string) bool {
 	return ok
 }
 
-// Formats lists the formats the receiver accepts.
+// known reports whether format is one this receiver's ingest reads (its
+// Config.Formats).
+func (s *Server) known(format string) bool {
+	if format == FormatContract || s.cfg.Formats == nil {
+		return knownFormat(format)
+	}
+	_, ok := s.cfg.Formats.Get(format)
+	return ok
+}
+
+// formats lists the formats this receiver accepts.
+func (s *Server) formats() []string {
+	if s.cfg.Formats == nil {
+		return Formats()
+	}
+	return append([]string{FormatContract}, s.cfg.Formats.Names()...)
+}
+
+// Formats lists the built-in formats the receiver accepts.
 func Formats() []string {
 	return append([]string{FormatContract}, adapt.Names()...)
 }

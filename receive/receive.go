@@ -26,6 +26,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline/tripline/adapt"
 	"github.com/tripline/tripline/deadletter"
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
@@ -85,6 +86,10 @@ type Config struct {
 	// readiness: a receiver that cannot write is not ready).
 	Ready func(ok bool)
 	Now   func() time.Time
+	// Formats are the vendor formats accepted besides contract v1: the
+	// built-in adapters and the mapping files (--mapping) ingest also
+	// reads; nil means the built-in ones.
+	Formats adapt.FormatSet
 }
 
 // Server handles POST /v1/ingest/{format}.
@@ -154,7 +159,7 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	format := r.PathValue("format")
 	label := format
-	if !knownFormat(format) {
+	if !s.known(format) {
 		label = "unknown"
 	}
 	status, records, n := s.handle(w, r, format)
@@ -191,9 +196,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, format string) (
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tripline"`)
 		return fail(w, &reqError{status: http.StatusUnauthorized, code: "unauthorized", reason: "missing or unknown bearer token"}), 0, 0
 	}
-	if !knownFormat(format) {
+	if !s.known(format) {
 		return fail(w, &reqError{status: http.StatusNotFound, code: "unknown_format",
-			reason: fmt.Sprintf("unknown format %q (known: %s)", format, strings.Join(Formats(), ", "))}), 0, 0
+			reason: fmt.Sprintf("unknown format %q (known: %s)", format, strings.Join(s.formats(), ", "))}), 0, 0
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {

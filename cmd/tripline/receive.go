@@ -7,17 +7,19 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tripline/tripline/adapt"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/ops"
 	"github.com/tripline/tripline/receive"
 )
 
 const receiveUsage = `Usage:
-  tripline receive --listen ADDR --tokens FILE [--hmac-secrets FILE] [--topic msp.vendor] [--tls-cert F --tls-key F] [--brokers ...]
+  tripline receive --listen ADDR --tokens FILE [--hmac-secrets FILE] [--mapping FILE] [--topic msp.vendor] [--tls-cert F --tls-key F] [--brokers ...]
   tripline receive token --name NAME --msp MSP
 
 receive serves POST /v1/ingest/{format} for vendor webhooks and batch posts
@@ -57,7 +59,11 @@ func runReceive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	maxInFlight := fs.Int("max-in-flight", receive.DefaultMaxInFlight, "requests handled at once; more get 429")
 	tokenInURL := fs.Bool("token-in-url", false, "also accept the token as ?token= on the URL, for webhooks that cannot set an Authorization header (URLs end up in logs: prefer the header)")
 	writeTimeout := fs.Duration("write-timeout", receive.DefaultWriteTimeout, "how long a request waits for Kafka's acknowledgement before 503")
+	mappings := mappingFlag(fs, true)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if _, err := adapt.LoadFormats(*mappings...); err != nil {
 		return err
 	}
 	if (*tokensFile == "" && *secretsFile == "") || (*tlsCert == "") != (*tlsKey == "") {
@@ -106,7 +112,14 @@ func runReceive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		w := kcfg.NewWriterLimit(limit)
 		defer w.Close()
-		srv, err := receive.New(receive.Config{Producer: w, Topic: *topic, Tokens: tokens, TokenInURL: *tokenInURL, Secrets: secrets,
+		var wg sync.WaitGroup
+		ctx, stop := context.WithCancel(ctx)
+		defer func() { stop(); wg.Wait() }()
+		formats, err := watchFormats(ctx, &wg, *mappings, log, reg)
+		if err != nil {
+			return err
+		}
+		srv, err := receive.New(receive.Config{Producer: w, Topic: *topic, Tokens: tokens, TokenInURL: *tokenInURL, Secrets: secrets, Formats: formats,
 			MaxBodyBytes: *maxBody, MaxRecords: *maxRecords, MaxMessageBytes: limit, MaxInFlight: *maxInFlight,
 			WriteTimeout: *writeTimeout, Registerer: reg, Log: log, Ready: ready})
 		if err != nil {

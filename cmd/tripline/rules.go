@@ -28,6 +28,7 @@ import (
 
 const rulesUsage = `Usage:
   tripline rules eval --rules PATH --events FILE.jsonl [--logsource product[/category[/service]]] [--alerts] [--stats]
+                     [--format FORMAT --msp MSP [--mapping FILE]]
   tripline rules test [--placeholders FILE] PATH...
   tripline rules lint [--placeholders FILE] PATH...
 `
@@ -80,6 +81,9 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	placeholders := fs.String("placeholders", "", "YAML file with the values of |expand placeholders (name: [values])")
 	registryFile := fs.String("registry", "", "MSP relationship registry (YAML): derive contract events' context.* fields from it, as ingest does (default: keep any context the input carries)")
 	alerts := fs.Bool("alerts", false, "print one line per alert (detections grouped as the detector groups them, docs/alerts.md) instead of one per detection")
+	format := fs.String("format", "", "--events is in this vendor format (as tripline convert --format reads it; docs/sources.md): converted to contract v1 events first, errors on stderr with their line numbers")
+	msp := fs.String("msp", "", "with --format: the MSP whose records these are")
+	mappings := mappingFlag(fs, false)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -116,6 +120,25 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		defer f.Close()
 		in = f
+	}
+	lineOf := func(n int) int { return n }
+	if *format != "" {
+		// Vendor records go through tripline convert's conversion; lines
+		// reported are the vendor file's.
+		c, err := newConverter(*format, *msp, *mappings, *registryFile, stderr)
+		if err != nil {
+			return err
+		}
+		stderr = &lockedWriter{w: stderr}
+		c.stderr, c.prefix = stderr, *eventsPath+": "
+		var wait func() error
+		in, lineOf, wait = c.pipe(in)
+		defer func() {
+			if werr := wait(); werr != nil {
+				fmt.Fprintf(stderr, "%s: %v\n", *eventsPath, werr)
+			}
+			fmt.Fprintf(stderr, "rules eval: %s: %d events converted, %d skipped, %d failed\n", *format, c.events, c.skipped, c.failed)
+		}()
 	}
 	ls := parseLogsource(*logsource)
 	counts := map[string]int{}
@@ -169,7 +192,7 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	err = rules.ReadEvents(ctx, in, readCfg, func(n int, ev *rules.OfflineEvent, err error) error {
 		if err != nil {
 			badLines++
-			fmt.Fprintf(stderr, "%s:%d: skipped: %v\n", *eventsPath, n, err)
+			fmt.Fprintf(stderr, "%s:%d: skipped: %v\n", *eventsPath, lineOf(n), err)
 			return nil
 		}
 		events++
@@ -178,14 +201,14 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		if ev.ContractErr != nil {
 			invalidContract++
-			fmt.Fprintf(stderr, "%s:%d: warning: not a valid contract event (%v); evaluated as plain JSON\n", *eventsPath, n, ev.ContractErr)
+			fmt.Fprintf(stderr, "%s:%d: warning: not a valid contract event (%v); evaluated as plain JSON\n", *eventsPath, lineOf(n), ev.ContractErr)
 		}
 		// Events without an ID are identified by their line.
 		id := ev.ID
 		if id == "" {
 			id = "line:" + strconv.Itoa(n)
 		}
-		line = n
+		line = lineOf(n)
 		in := ev.Input(id)
 		core.ProcessMatched(&in, ev.Matched, emit)
 		if *noSort && !in.Time.IsZero() {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tripline/tripline/adapt"
 	"github.com/tripline/tripline/detect"
 	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/engine"
@@ -32,15 +33,23 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	eventsTopic := fs.String("events-topic", kafkaio.TopicEvents, "normalised events topic")
 	dlqTopic := fs.String("dlq-topic", kafkaio.TopicDLQ, "dead-letter topic")
 	registryFile := fs.String("registry", "", "MSP relationship registry (YAML, docs/registry.md): enrich events with context.* fields; reloaded when it changes and on SIGHUP")
-	topicFormats := map[string]ingest.TopicFormat{}
+	var topicFormatFlags []string
 	fs.Func("topic-format", "TOPIC=FORMAT[:MSP]: every message of a raw topic is in this vendor format (docs/sources.md; a tripline-format header wins); repeatable", func(v string) error {
-		topic, tf, err := ingest.ParseTopicFormat(v)
-		if err == nil {
-			topicFormats[topic] = tf
-		}
-		return err
+		topicFormatFlags = append(topicFormatFlags, v)
+		return nil
 	})
+	mappings := mappingFlag(fs, true)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	// Mapping files and topic formats are checked before anything starts:
+	// a worker must not run without a format it was told to read.
+	formats, err := adapt.LoadFormats(*mappings...)
+	if err != nil {
+		return err
+	}
+	topicFormats, err := parseTopicFormats(topicFormatFlags, formats)
+	if err != nil {
 		return err
 	}
 	log, err := newLogger(stderr, c.logLevel, c.logFormat)
@@ -59,20 +68,24 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	o := ops.Config{Addr: c.metricsAddr, Log: log.With().Str("worker", "ingest").Logger(), Ping: st.Ping,
 		Kafka: kcfg, Group: *group, Topics: splitList(*topics), LagInterval: c.lagEvery}
 	return ops.Run(ctx, o, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
+		var wg sync.WaitGroup
+		ctx, cancel := context.WithCancel(ctx)
+		defer func() { cancel(); wg.Wait() }()
 		var enricher ingest.Enricher
 		if *registryFile != "" {
 			w, err := registry.NewWatcher(registry.WatchConfig{File: *registryFile, Log: log, Registerer: reg})
 			if err != nil {
 				return fmt.Errorf("registry: %w", err)
 			}
-			var wg sync.WaitGroup
-			ctx, cancel := context.WithCancel(ctx)
-			defer func() { cancel(); wg.Wait() }()
 			wg.Go(func() { w.Watch(ctx) })
 			enricher = w
 		}
+		formats, err := watchFormats(ctx, &wg, *mappings, log, reg)
+		if err != nil {
+			return err
+		}
 		return ingest.Run(ctx, ingest.Config{
-			Enricher: enricher, TopicFormats: topicFormats,
+			Enricher: enricher, TopicFormats: topicFormats, Formats: formats,
 			Kafka: kcfg, Group: *group, RawTopics: splitList(*topics),
 			EventsTopic: *eventsTopic, DLQTopic: *dlqTopic,
 			BatchSize: c.batchSize, FlushInterval: c.flushEvery, ShutdownTimeout: c.shutdownWait, MaxMessageBytes: c.maxMessage,
