@@ -390,6 +390,9 @@ var timeLayouts = []string{
 
 func parseTime(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
+	if t, ok := wallClock(s); ok {
+		return t, true
+	}
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
 			return t, true
@@ -399,6 +402,82 @@ func parseTime(s string) (time.Time, bool) {
 		return epochTime(f), true
 	}
 	return time.Time{}, false
+}
+
+// wallClock reads an RFC 3339 timestamp's date and time of day as written,
+// in its own offset, returned as a UTC time with that wall clock: the time
+// part modifiers ask for the hour where the event happened (contract
+// time_local), never for the instant. Read by hand rather than with
+// time.Parse, which allocates a zone for an offset that is not whole hours
+// (+05:30): matching stays allocation-free, and is faster for any offset.
+// The fraction of a second is checked but not kept (no part needs it).
+func wallClock(s string) (time.Time, bool) {
+	n := len(s)
+	switch {
+	case n > 0 && s[n-1] == 'Z':
+		s = s[:n-1]
+	case n >= 6 && (s[n-6] == '+' || s[n-6] == '-') && s[n-3] == ':':
+		oh, ok1 := digits2(s[n-5:])
+		om, ok2 := digits2(s[n-2:])
+		if !ok1 || !ok2 || oh > 23 || om > 59 {
+			return time.Time{}, false
+		}
+		s = s[:n-6]
+	default:
+		return time.Time{}, false
+	}
+	// 2006-01-02T15:04:05[.fraction]
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	if len(s) > 19 {
+		if s[19] != '.' || len(s) == 20 {
+			return time.Time{}, false
+		}
+		for i := 20; i < len(s); i++ {
+			if !isDigit(s[i]) {
+				return time.Time{}, false
+			}
+		}
+	}
+	y1, ok1 := digits2(s[0:])
+	y2, ok2 := digits2(s[2:])
+	mo, ok3 := digits2(s[5:])
+	d, ok4 := digits2(s[8:])
+	h, ok5 := digits2(s[11:])
+	mi, ok6 := digits2(s[14:])
+	sec, ok7 := digits2(s[17:])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 60 {
+		return time.Time{}, false
+	}
+	y := y1*100 + y2
+	if d > daysIn(time.Month(mo), y) {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC), true
+}
+
+// digits2 reads two decimal digits at the start of s.
+func digits2(s string) (int, bool) {
+	if len(s) < 2 || !isDigit(s[0]) || !isDigit(s[1]) {
+		return 0, false
+	}
+	return int(s[0]-'0')*10 + int(s[1]-'0'), true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func daysIn(m time.Month, y int) int {
+	if m == time.February {
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	if m == time.April || m == time.June || m == time.September || m == time.November {
+		return 30
+	}
+	return 31
 }
 
 // epochTime interprets n as Unix seconds, or milliseconds when it is too
@@ -424,6 +503,11 @@ func timeValue(t time.Time, p timePart) float64 {
 		return float64(w)
 	case tpMonth:
 		return float64(t.Month())
+	case tpWeekday:
+		if d := t.Weekday(); d != time.Sunday {
+			return float64(d)
+		}
+		return 7
 	}
 	return float64(t.Year())
 }

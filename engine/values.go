@@ -57,7 +57,14 @@ const (
 	tpWeek
 	tpMonth
 	tpYear
+	// tpWeekday is the ISO 8601 day of the week, 1 (Monday) to 7 (Sunday):
+	// a tripline extension, so "weekend" is weekday|gte: 6.
+	tpWeekday
 )
+
+// weekdayNames lets a weekday rule name its days (weekday: [sat, sun]),
+// the way the registry's context.weekday spells them.
+var weekdayNames = map[string]float64{"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 
 // valm is one compiled rule value. It is a plain struct (not an interface)
 // so matching is a switch over a kind with everything inline.
@@ -159,12 +166,12 @@ func parseMods(it *sigma.Item) (modSet, error) {
 			}
 			ms.hasCmp = true
 			ms.cmp = map[string]cmpOp{"lt": cmpLt, "lte": cmpLte, "gt": cmpGt, "gte": cmpGte}[m]
-		case "minute", "hour", "day", "week", "month", "year":
+		case "minute", "hour", "day", "week", "month", "year", "weekday":
 			if ms.hasTime {
 				return ms, fmt.Errorf("only one time part modifier may be used")
 			}
 			ms.hasTime = true
-			ms.timePart = map[string]timePart{"minute": tpMinute, "hour": tpHour, "day": tpDay, "week": tpWeek, "month": tpMonth, "year": tpYear}[m]
+			ms.timePart = map[string]timePart{"minute": tpMinute, "hour": tpHour, "day": tpDay, "week": tpWeek, "month": tpMonth, "year": tpYear, "weekday": tpWeekday}[m]
 		case "expand":
 			ms.expand = true
 		case "fieldref":
@@ -249,6 +256,9 @@ func (c *compiler) compileValue(it *sigma.Item, ms modSet, v sigma.Value) ([]val
 		return []valm{{kind: vkCIDR, pfx: pfx}}, nil
 	case ms.hasTime:
 		n, ok := numberOf(v)
+		if d, named := weekdayNames[strings.ToLower(strings.TrimSpace(v.Raw))]; !ok && named && ms.timePart == tpWeekday {
+			n, ok = d, true
+		}
 		if !ok {
 			return nil, fmt.Errorf("time part modifier needs a number, got %q", v.Raw)
 		}

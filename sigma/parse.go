@@ -24,7 +24,8 @@ var KnownModifiers = map[string]bool{
 	"utf16le": true, "utf16be": true, "utf16": true, "wide": true,
 	"lt": true, "lte": true, "gt": true, "gte": true,
 	"minute": true, "hour": true, "day": true, "week": true, "month": true, "year": true,
-	"cidr": true, "expand": true, "fieldref": true,
+	"weekday": true, // tripline extension: ISO day of the week, 1 (Monday) to 7 (Sunday)
+	"cidr":    true, "expand": true, "fieldref": true,
 }
 
 // FileLimits bound one rule file, after YAML alias expansion (see package
