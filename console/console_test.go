@@ -59,6 +59,25 @@ func TestParseUsers(t *testing.T) {
 			t.Errorf("the hash field is echoed: %v", err)
 		}
 	}
+	// Errors name file:line, in both forms.
+	for _, tc := range []struct{ data, want string }{
+		{"# users\nalice:" + argon + ":admin\nbob:" + argon + ":root\n", "users:3: user bob"},
+		{"users:\n  - name: alice\n    password_hash: \"" + argon + "\"\n    role: admin\n  - name: bob\n    password_hash: x\n    role: analyst\n", "users:5: user bob"},
+	} {
+		if _, err := ParseUsers([]byte(tc.data), "users"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+	// Disabled accounts stay in the file and cannot log in.
+	for _, data := range []string{
+		"alice:!" + argon + ":admin\n",
+		"users:\n  - name: alice\n    password_hash: \"" + argon + "\"\n    role: admin\n    disabled: true\n",
+	} {
+		d, err := ParseUsers([]byte(data), "users")
+		if err != nil || d.Lookup("alice") == nil || !d.Lookup("alice").Disabled || d.Authenticate("alice", "correct horse battery") != nil {
+			t.Errorf("disabled alice (%q): %v", data[:12], err)
+		}
+	}
 	if _, err := UserLine("dave", RoleAnalyst, "", "", "short"); err == nil {
 		t.Error("UserLine took a short password")
 	}

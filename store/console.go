@@ -101,7 +101,7 @@ func (s *Store) RuleActivity(ctx context.Context, scope Scope, since time.Time) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("rule activity: %w", err)
 	}
-	rows, err := s.conn.Query(ctx, "SELECT rule_id, toDate(first_time) AS d, count() FROM "+s.table("detections")+
+	rows, err := s.conn.Query(ctx, "SELECT rule_id, toDate(first_time) AS d, uniqExact(detection_id) FROM "+s.table("detections")+
 		" WHERE "+cond+" AND first_time >= ? GROUP BY rule_id, d ORDER BY rule_id, d", append(args, since.UTC().Truncate(time.Second))...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rule activity: %w", s.redact(err))
@@ -120,7 +120,7 @@ func (s *Store) RuleActivity(ctx context.Context, scope Scope, since time.Time) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("rule activity: %w", s.redact(err))
 	}
-	rows, err = s.conn.Query(ctx, "SELECT rule_id, count(), max(first_time) FROM "+s.table("detections")+
+	rows, err = s.conn.Query(ctx, "SELECT rule_id, uniqExact(detection_id), max(first_time) FROM "+s.table("detections")+
 		" WHERE "+cond+" GROUP BY rule_id ORDER BY rule_id", args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rule totals: %w", s.redact(err))
