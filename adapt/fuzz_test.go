@@ -14,6 +14,11 @@ import (
 // contract decoder.
 func fuzzAdapter(f *testing.F, name string) {
 	a, _ := Get(name)
+	fuzzConvert(f, a, name)
+}
+
+// fuzzConvert fuzzes a's Convert, seeded with testdata/NAME.jsonl.
+func fuzzConvert(f *testing.F, a Adapter, name string) {
 	input, err := os.ReadFile(filepath.Join("testdata", name+".jsonl"))
 	if err != nil {
 		f.Fatal(err)
@@ -62,3 +67,60 @@ func FuzzEntraSignIn(f *testing.F)   { fuzzAdapter(f, "entra-signin") }
 func FuzzM365Audit(f *testing.F)     { fuzzAdapter(f, "m365-audit") }
 func FuzzDattoRMM(f *testing.F)      { fuzzAdapter(f, "datto-rmm") }
 func FuzzOCSF(f *testing.F)          { fuzzAdapter(f, "ocsf") }
+
+// FuzzMapping fuzzes the example mapping (docs/mappings/kaseya-vsa.yaml)
+// on records, as the built-in adapters are.
+func FuzzMapping(f *testing.F) {
+	m, err := LoadMapping(exampleMapping)
+	if err != nil {
+		f.Fatal(err)
+	}
+	fuzzConvert(f, m, "kaseya-vsa")
+}
+
+// FuzzMappingFile fuzzes mapping files: ParseMapping never panics, every
+// error it reports names the file, and a file it accepts converts the
+// sample records without panicking into events that decode.
+func FuzzMappingFile(f *testing.F) {
+	for _, file := range []string{exampleMapping, "testdata/datto-like.yaml"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("format: a\ntime: {path: t, layouts: [epoch_ms, \"2006-01-02\"], zone: UTC}\nrules:\n  - {when: {path: k, prefix: x}, type: {path: k, values: {xa: auth.login}, match: prefix, default: auth.failure}}\n"))
+	var samples [][]byte
+	for _, name := range []string{"kaseya-vsa", "datto-rmm"} {
+		input, err := os.ReadFile(filepath.Join("testdata", name+".jsonl"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		samples = append(samples, bytes.Split(input, []byte("\n"))...)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseMapping(data, "fuzz.yaml")
+		if err != nil {
+			if !bytes.Contains([]byte(err.Error()), []byte("fuzz.yaml")) {
+				t.Fatalf("error without the file name: %v", err)
+			}
+			return
+		}
+		var dec contract.Decoder
+		for _, s := range samples {
+			_ = m.Convert(s, testMSP, func(o Out) error {
+				if o.Event == nil {
+					return nil
+				}
+				doc, err := Encode(o.Event)
+				if err != nil {
+					t.Fatalf("encode: %v", err)
+				}
+				if _, err := dec.Decode(doc); err != nil {
+					t.Fatalf("emitted event does not decode: %v\n%s", err, doc)
+				}
+				return nil
+			})
+		}
+	})
+}
