@@ -4,7 +4,7 @@ BIN      := bin/tripline
 PKGS     := ./...
 BENCHTIME ?= 2s
 
-.PHONY: all build demo test test-short test-cluster vet bench fuzz faults clickhouse zookeeper chromium clean
+.PHONY: all build demo test test-short test-cluster vet bench bench-e2e fuzz faults clickhouse zookeeper chromium clean
 
 all: build
 
@@ -53,6 +53,14 @@ faults: clickhouse
 # during inserts. See docs/cluster.md.
 test-cluster: clickhouse zookeeper
 	$(GO) test -count=1 -timeout 10m -v -run 'Cluster' ./chcluster/ ./store/ ./cmd/tripline/ ./deployments/
+
+# The end-to-end figure: TRIPLINE_E2E_EVENTS (default 200,000) simulated
+# events already in the broker's raw topics, `tripline ingest` and
+# `tripline detect` as two processes with default flags, the broker and
+# ClickHouse on the same machine; prints events/s and each part's CPU per
+# event (faults/e2e_bench_test.go). A few minutes.
+bench-e2e: clickhouse
+	$(GO) test -run '^$$' -bench EndToEnd -benchtime 1x -timeout 40m ./faults/
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)

@@ -82,7 +82,7 @@ func TestMain(m *testing.M) {
 // env is one test's world: a private ClickHouse, a broker that can be
 // restarted on the same port and data directory, and worker processes.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	ch       *chserver.Server
 	st       *store.Store
 	conn     driver.Conn // for the checks' own queries
@@ -97,7 +97,7 @@ type env struct {
 	workers []*worker
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("fault tests need ClickHouse and worker processes")
@@ -156,7 +156,7 @@ func (e *env) stopBroker() {
 	e.brk = nil
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

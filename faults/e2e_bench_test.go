@@ -1,0 +1,172 @@
+//go:build linux
+
+package faults
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/simulate"
+)
+
+// BenchmarkEndToEnd is the whole pipeline as it is deployed, on this
+// machine: TRIPLINE_E2E_EVENTS simulated events (default 200,000, about
+// the 192,372 of issue 13's measurement) are in the raw topics of a broker
+// listening on TCP before `tripline ingest` and `tripline detect` start as
+// two processes with default flags (the embedded rule pack); the clock
+// runs until both consumer groups have committed everything, which they do
+// only after ClickHouse acknowledged the rows. The broker (kfake, in this
+// test process) and the ClickHouse server share the machine's cores with
+// the workers, as in the smallest deployment.
+//
+// Besides events/s it reports the CPU each part used per event (from
+// /proc and getrusage), the input of the capacity model in the README:
+// ingest-cpu-µs/event, detect-cpu-µs/event, clickhouse-cpu-µs/event and
+// broker-cpu-µs/event (the test process: kfake plus this loop's polling).
+// `make bench-e2e` runs it once; each iteration builds a fresh world, so
+// run it with -benchtime 1x.
+func BenchmarkEndToEnd(b *testing.B) {
+	n := 200000
+	if s := os.Getenv("TRIPLINE_E2E_EVENTS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1000 {
+			b.Fatalf("TRIPLINE_E2E_EVENTS=%q: want a number ≥ 1000", s)
+		}
+		n = v
+	}
+	var events, elapsed, ingestCPU, detectCPU, chCPU, selfCPU float64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		e := newEnv(b)
+		produced := e.produceSimulated(n)
+		chBefore := procCPU(e.ch.Pid())
+		selfBefore := selfCPUSeconds()
+		b.StartTimer()
+
+		start := time.Now()
+		ingest := e.startDefaultWorker("ingest", "ingest-e2e")
+		detect := e.startDefaultWorker("detect", "detect-e2e")
+		e.waitCaughtUp(30*time.Minute, ingest, detect)
+		took := time.Since(start)
+
+		b.StopTimer()
+		ingestCPU += procCPU(ingest.pid())
+		detectCPU += procCPU(detect.pid())
+		chCPU += procCPU(e.ch.Pid()) - chBefore
+		selfCPU += selfCPUSeconds() - selfBefore
+		elapsed += took.Seconds()
+		events += float64(produced)
+		e.stopWorkers(ingest, detect)
+		rows, _, err := e.st.CountEvents(context.Background())
+		if err != nil || rows != uint64(produced) {
+			b.Fatalf("stored %d events, want %d (%v)", rows, produced, err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(events/elapsed, "events/s")
+	perEvent := func(cpu float64) float64 { return cpu / events * 1e6 }
+	b.ReportMetric(perEvent(ingestCPU), "ingest-cpu-µs/event")
+	b.ReportMetric(perEvent(detectCPU), "detect-cpu-µs/event")
+	b.ReportMetric(perEvent(chCPU), "clickhouse-cpu-µs/event")
+	b.ReportMetric(perEvent(selfCPU), "broker-cpu-µs/event")
+}
+
+// produceSimulated writes n simulated events (a month's mix with two
+// attacks) to the raw topics and returns how many were written.
+func (e *env) produceSimulated(n int) int {
+	e.t.Helper()
+	gen, err := simulate.New(simulate.Config{Seed: 11, Events: n,
+		Start:     time.Now().UTC().AddDate(0, 0, -40).Truncate(time.Hour),
+		Scenarios: []string{"kaseya-style", "stolen-credential"}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	w := e.producer()
+	defer w.Close()
+	ctx := context.Background()
+	batch := make([]kafka.Message, 0, 10000)
+	produced := 0
+	for {
+		m, ok := gen.Next()
+		if ok {
+			batch = append(batch, kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value})
+		}
+		if len(batch) == cap(batch) || (!ok && len(batch) > 0) {
+			if err := w.WriteMessages(ctx, batch...); err != nil {
+				e.t.Fatalf("produce: %v", kafkaio.SummariseWriteError(err))
+			}
+			produced += len(batch)
+			batch = batch[:0]
+		}
+		if !ok {
+			return produced
+		}
+	}
+}
+
+// startDefaultWorker starts `tripline ingest|detect` with default flags:
+// only where the broker, ClickHouse and its metrics are, and the group.
+func (e *env) startDefaultWorker(role, name string) *worker {
+	e.t.Helper()
+	w := &worker{e: e, name: name, metrics: "127.0.0.1:" + strconv.Itoa(freePort(e.t)),
+		logPath: e.t.TempDir() + "/" + name + ".log"}
+	group := ingestGroup
+	if role == "detect" {
+		group = detectGroup
+	}
+	w.args = []string{role,
+		"--brokers", strings.Join(e.kafka.Brokers, ","),
+		"--clickhouse", e.ch.Addr(),
+		"--group", group,
+		"--metrics-addr", w.metrics,
+	}
+	e.mu.Lock()
+	e.workers = append(e.workers, w)
+	e.mu.Unlock()
+	w.start()
+	return w
+}
+
+// procCPU is a process's user+system CPU seconds so far, from
+// /proc/PID/stat (0 when it cannot be read).
+func procCPU(pid int) float64 {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces; the fields after its
+	// closing parenthesis are space-separated: utime and stime are the
+	// 12th and 13th of them.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every
+// Linux architecture Go supports.
+const clockTicks = 100
+
+func selfCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
