@@ -22,6 +22,9 @@ type Config struct {
 	// DisablePrefilter evaluates every routed rule on every event. It exists
 	// for tests that check the prefilter never changes results.
 	DisablePrefilter bool
+	// Views present events to rules of other log sources (see View); a
+	// rule matching an event or any of its views matches the event.
+	Views []View
 }
 
 // Rule is a compiled rule plus its Sigma metadata.

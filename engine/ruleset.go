@@ -46,6 +46,7 @@ func (rs *RuleSet) Match(ev fields.Source, dst []*Rule) []*Rule {
 		sc = newScratch(rs)
 	}
 	dst = sc.match(ev, dst)
+	dst = sc.matchViews(ev, dst)
 	sc.ev = nil
 	rs.pool.Put(sc)
 	return dst
@@ -61,6 +62,7 @@ func (rs *RuleSet) NewMatcher() *Matcher { return &Matcher{sc: newScratch(rs)} }
 // Match is RuleSet.Match without the pool round trip.
 func (m *Matcher) Match(ev fields.Source, dst []*Rule) []*Rule {
 	dst = m.sc.match(ev, dst)
+	dst = m.sc.matchViews(ev, dst)
 	m.sc.ev = nil
 	return dst
 }

@@ -41,6 +41,13 @@ func IsTestFile(name string) bool {
 // or the embedded pack when Path is empty.
 type Source struct {
 	Path string
+	// SigmaHQ is a checkout of github.com/SigmaHQ/sigma: the SigmaHQ rules
+	// the source's lists enable are read from it (docs/sigmahq.md). Empty:
+	// the lists are ignored.
+	SigmaHQ string
+	// Warn receives each listed SigmaHQ rule that is skipped (missing,
+	// unmappable, not compiling), with the list's file:line; nil drops them.
+	Warn func(error)
 }
 
 // fsys returns the file system and the root or single file to load.
@@ -133,6 +140,7 @@ func LoadBundle(src Source, cfg engine.Config) (*Bundle, []error) {
 		}
 		return true
 	})
+	errs = append(errs, addSigmaHQ(src, fsys, prefix, &cfg, &coll)...)
 	// An id or name used twice would resolve references to one of the two
 	// rules and silently starve the other.
 	errs = append(errs, coll.RemoveDuplicates()...)

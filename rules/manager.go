@@ -23,8 +23,11 @@ import (
 // ManagerConfig configures a Manager.
 type ManagerConfig struct {
 	// Dir is a rule directory or file; empty means the embedded pack.
-	Dir    string
-	Engine engine.Config
+	Dir string
+	// SigmaHQ is the SigmaHQ checkout the rule lists read from (Source);
+	// empty leaves those rules off.
+	SigmaHQ string
+	Engine  engine.Config
 	// PollInterval is how often Watch looks for changed files (default 2s).
 	// Polling, rather than inotify, also sees Kubernetes ConfigMap updates,
 	// which swap a symlink.
@@ -60,7 +63,9 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	}
 	m := &Manager{
 		cfg: cfg,
-		src: Source{Path: cfg.Dir},
+		src: Source{Path: cfg.Dir, SigmaHQ: cfg.SigmaHQ, Warn: func(err error) {
+			cfg.Log.Warn().Err(err).Msg("SigmaHQ rule skipped")
+		}},
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tripline_rules_reloads_total", Help: "Rule set reload attempts, by result.",
 		}, []string{"result"}),

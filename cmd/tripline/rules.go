@@ -27,7 +27,7 @@ import (
 )
 
 const rulesUsage = `Usage:
-  tripline rules eval --rules PATH --events FILE.jsonl [--logsource product[/category[/service]]] [--alerts] [--stats]
+  tripline rules eval --rules PATH --events FILE.jsonl [--sigmahq DIR] [--logsource product[/category[/service]]] [--alerts] [--stats]
                      [--format FORMAT --msp MSP [--mapping FILE]]
   tripline rules test [--placeholders FILE] PATH...
   tripline rules lint [--placeholders FILE] PATH...
@@ -79,6 +79,7 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	noSort := fs.Bool("no-sort", false, "evaluate as a stream: the watermark trails the newest event time by --lateness, as in the detector, instead of ordering the whole input by event time")
 	maxHeld := fs.Int("max-held", detection.DefaultMaxHeld, "events held for correlations to put the input in event-time order; past it the oldest are released early")
 	placeholders := fs.String("placeholders", "", "YAML file with the values of |expand placeholders (name: [values])")
+	sigmaHQ := fs.String("sigmahq", os.Getenv("TRIPLINE_SIGMAHQ"), sigmaHQUsage)
 	registryFile := fs.String("registry", "", "MSP relationship registry (YAML): derive contract events' context.* fields from it, as ingest does (default: keep any context the input carries)")
 	alerts := fs.Bool("alerts", false, "print one line per alert (detections grouped as the detector groups them, docs/alerts.md) instead of one per detection")
 	format := fs.String("format", "", "--events is in this vendor format (as tripline convert --format reads it; docs/sources.md): converted to contract v1 events first, errors on stderr with their line numbers")
@@ -102,7 +103,8 @@ func runRulesEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return errUsage
 	}
 	start := time.Now()
-	bundle, errs := rules.LoadBundle(rules.Source{Path: *rulesPath}, engine.Config{Placeholders: values})
+	src := rules.Source{Path: *rulesPath, SigmaHQ: *sigmaHQ, Warn: func(err error) { fmt.Fprintln(stderr, "warning:", err) }}
+	bundle, errs := rules.LoadBundle(src, engine.Config{Placeholders: values})
 	if len(errs) > 0 {
 		for _, err := range errs {
 			fmt.Fprintln(stderr, err)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 
@@ -65,7 +66,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o := ops.Config{Addr: c.metricsAddr, Log: log.With().Str("worker", "ingest").Logger(), Ping: st.Ping,
+	o := ops.Config{Addr: c.metricsAddr, Pprof: c.pprof, Log: log.With().Str("worker", "ingest").Logger(), Ping: st.Ping,
 		Kafka: kcfg, Group: *group, Topics: splitList(*topics), LagInterval: c.lagEvery}
 	return ops.Run(ctx, o, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
 		var wg sync.WaitGroup
@@ -101,6 +102,7 @@ func runDetect(ctx context.Context, args []string, _, stderr io.Writer) error {
 	group := fs.String("group", detect.DefaultGroup, "Kafka consumer group")
 	rulesDir := fs.String("rules", "", "directory of Sigma rules, searched recursively (default: the embedded pack)")
 	placeholders := fs.String("placeholders", "", "YAML file with the values of |expand placeholders (name: [values])")
+	sigmaHQ := fs.String("sigmahq", os.Getenv("TRIPLINE_SIGMAHQ"), sigmaHQUsage)
 	eventsTopic := fs.String("events-topic", kafkaio.TopicEvents, "normalised events topic")
 	dlqTopic := fs.String("dlq-topic", kafkaio.TopicDLQ, "dead-letter topic")
 	alertsTopic := fs.String("alerts-topic", kafkaio.TopicAlerts, "topic of alert changes for tripline notify (docs/alerts.md)")
@@ -124,14 +126,14 @@ func runDetect(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o := ops.Config{Addr: c.metricsAddr, Log: log.With().Str("worker", "detect").Logger(), Ping: st.Ping,
+	o := ops.Config{Addr: c.metricsAddr, Pprof: c.pprof, Log: log.With().Str("worker", "detect").Logger(), Ping: st.Ping,
 		Kafka: kcfg, Group: *group, Topics: []string{*eventsTopic}, LagInterval: c.lagEvery}
 	return ops.Run(ctx, o, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
 		values, err := rules.LoadPlaceholders(*placeholders)
 		if err != nil {
 			return err
 		}
-		mgr, err := rules.NewManager(rules.ManagerConfig{Dir: *rulesDir, Engine: engine.Config{Placeholders: values}, Log: o.Log, Registerer: reg})
+		mgr, err := rules.NewManager(rules.ManagerConfig{Dir: *rulesDir, SigmaHQ: *sigmaHQ, Engine: engine.Config{Placeholders: values}, Log: o.Log, Registerer: reg})
 		if err != nil {
 			return err
 		}
