@@ -151,6 +151,20 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(timeline, "clinic-pc-e-1") || !strings.Contains(timeline, "update.msi pushed") {
 		t.Errorf("timeline lacks the events and detections:\n%s", timeline)
 	}
+	// Why it matched: the rule's selection hit each event, with the
+	// event's values of its fields, as an analyst reads it on the page.
+	do("why it matched", chromedp.ScrollIntoView(chromedp.CSS("#why")))
+	why := text("#why")
+	shot("02b-why-it-matched")
+	for _, want := range []string{"Event e-1", "Event e-2", "selection hit", "package.signed: false", "package.signed = false", "event_type = software.push"} {
+		if !strings.Contains(why, want) {
+			t.Errorf("why it matched lacks %q:\n%s", want, why)
+		}
+	}
+	hitCells, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#why td.why-search.hit[data-search="selection"]').length`))
+	if err != nil || hitCells != 2 {
+		t.Errorf("%d events show the selection as hit, want 2 (%v)", hitCells, err)
+	}
 	do("acknowledge", chromedp.Click(chromedp.CSS("#ack")), visible("#flash"))
 	flash, status := text("#flash"), text("#alert-status")
 	shot("03-acknowledged")

@@ -37,6 +37,9 @@ type rulesData struct {
 	Never   []*ruleRow
 	Since   time.Time
 	IsAdmin bool
+	// Accounts is the last re-read of the users and tokens files
+	// (admins only).
+	Accounts AccountsStatus
 }
 
 func (s *Server) ruleHealth(w http.ResponseWriter, r *http.Request, v *view) {
@@ -82,6 +85,9 @@ func (s *Server) ruleHealth(w http.ResponseWriter, r *http.Request, v *view) {
 		rr.Bars = sparkline(rr.Days, since)
 	}
 	d := &rulesData{Status: st, Since: since, IsAdmin: v.User.Role == RoleAdmin}
+	if d.IsAdmin {
+		d.Accounts = s.AccountsStatus()
+	}
 	sort.SliceStable(rows, func(i, j int) bool {
 		if rows[i].Total != rows[j].Total {
 			return rows[i].Total > rows[j].Total
