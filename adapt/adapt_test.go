@@ -44,56 +44,64 @@ func TestGolden(t *testing.T) {
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
 			a, _ := Get(name)
-			input, err := os.ReadFile(filepath.Join("testdata", name+".jsonl"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := convertFile(t, a, input)
-			if again := convertFile(t, a, input); !bytes.Equal(got, again) {
-				t.Fatal("two runs over the same input differ")
-			}
-			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./adapt -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-				for i := 0; i < len(gl) || i < len(wl); i++ {
-					var g, w string
-					if i < len(gl) {
-						g = gl[i]
-					}
-					if i < len(wl) {
-						w = wl[i]
-					}
-					if g != w {
-						t.Fatalf("output line %d differs from %s\n got: %s\nwant: %s", i+1, golden, g, w)
-					}
-				}
-			}
-			events, contractErrs := 0, 0
-			for _, l := range strings.Split(string(got), "\n") {
-				if strings.HasPrefix(l, "{") {
-					events++
-				}
-				if strings.Contains(l, "contract:") {
-					contractErrs++
-				}
-			}
-			if events == 0 {
-				t.Error("no events converted")
-			}
-			if contractErrs > 0 {
-				t.Errorf("%d events the contract decoder rejects: adapters must check what they emit", contractErrs)
-			}
+			golden(t, a, name)
 		})
+	}
+}
+
+// golden converts testdata/NAME.jsonl with a twice, compares the output
+// with testdata/NAME.golden (-update rewrites it) and checks that it holds
+// events and no event the contract decoder rejects.
+func golden(t *testing.T, a Adapter, name string) {
+	t.Helper()
+	input, err := os.ReadFile(filepath.Join("testdata", name+".jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := convertFile(t, a, input)
+	if again := convertFile(t, a, input); !bytes.Equal(got, again) {
+		t.Fatal("two runs over the same input differ")
+	}
+	golden := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./adapt -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+		for i := 0; i < len(gl) || i < len(wl); i++ {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Fatalf("output line %d differs from %s\n got: %s\nwant: %s", i+1, golden, g, w)
+			}
+		}
+	}
+	events, contractErrs := 0, 0
+	for _, l := range strings.Split(string(got), "\n") {
+		if strings.HasPrefix(l, "{") {
+			events++
+		}
+		if strings.Contains(l, "contract:") {
+			contractErrs++
+		}
+	}
+	if events == 0 {
+		t.Error("no events converted")
+	}
+	if contractErrs > 0 {
+		t.Errorf("%d events the contract decoder rejects: adapters must check what they emit", contractErrs)
 	}
 }
 

@@ -42,19 +42,7 @@ func fuzzConvert(f *testing.F, a Adapter, name string) {
 			if n != 1 {
 				t.Fatalf("result %+v has %d of Event, Skip, Err", o, n)
 			}
-			if o.Event == nil {
-				return nil
-			}
-			doc, err := Encode(o.Event)
-			if err != nil {
-				t.Fatalf("encode: %v", err)
-			}
-			if _, err := dec.Decode(doc); err != nil {
-				t.Fatalf("emitted event does not decode: %v\n%s", err, doc)
-			}
-			if want, _ := o.Event.MarshalJSON(); !bytes.Equal(doc, want) {
-				t.Fatalf("Encode differs from MarshalJSON\n got: %s\nwant: %s", doc, want)
-			}
+			checkEvent(t, &dec, o)
 			return nil
 		})
 	})
@@ -109,18 +97,28 @@ func FuzzMappingFile(f *testing.F) {
 		var dec contract.Decoder
 		for _, s := range samples {
 			_ = m.Convert(s, testMSP, func(o Out) error {
-				if o.Event == nil {
-					return nil
-				}
-				doc, err := Encode(o.Event)
-				if err != nil {
-					t.Fatalf("encode: %v", err)
-				}
-				if _, err := dec.Decode(doc); err != nil {
-					t.Fatalf("emitted event does not decode: %v\n%s", err, doc)
-				}
+				checkEvent(t, &dec, o)
 				return nil
 			})
 		}
 	})
+}
+
+// checkEvent holds an emitted event to the contract: it encodes, decodes,
+// and encodes as MarshalJSON does.
+func checkEvent(t *testing.T, dec *contract.Decoder, o Out) {
+	t.Helper()
+	if o.Event == nil {
+		return
+	}
+	doc, err := Encode(o.Event)
+	if err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	if _, err := dec.Decode(doc); err != nil {
+		t.Fatalf("emitted event does not decode: %v\n%s", err, doc)
+	}
+	if want, _ := o.Event.MarshalJSON(); !bytes.Equal(doc, want) {
+		t.Fatalf("Encode differs from MarshalJSON\n got: %s\nwant: %s", doc, want)
+	}
 }

@@ -2,8 +2,6 @@ package adapt
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,29 +24,7 @@ func loadExample(t testing.TB) *Mapping {
 // Warehouse API's documented AgentProcedureStatuses shape, a REST
 // envelope, and error cases) with the documented example mapping.
 func TestMappingGolden(t *testing.T) {
-	m := loadExample(t)
-	input, err := os.ReadFile(filepath.Join("testdata", "kaseya-vsa.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := convertFile(t, m, input)
-	if again := convertFile(t, m, input); !bytes.Equal(got, again) {
-		t.Fatal("two runs over the same input differ")
-	}
-	golden := filepath.Join("testdata", "kaseya-vsa.golden")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./adapt -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("output differs from %s\n got:\n%s\nwant:\n%s", golden, got, want)
-	}
+	golden(t, loadExample(t), "kaseya-vsa")
 }
 
 // TestMappingEvent checks the example's first record field by field (the
