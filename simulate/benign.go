@@ -41,8 +41,12 @@ func (g *Generator) humanEpisode(mi int16, t, local int64) {
 		} else {
 			ti = m.day[r.IntN(len(m.day))]
 		}
-	} else {
+	} else if len(m.noc) > 0 {
 		ti = m.noc[r.IntN(len(m.noc))]
+	} else if k := r.IntN(len(m.day) + 1); k < len(m.day) {
+		ti = m.day[k] // no NOC: whoever is on call
+	} else {
+		ti = m.admin
 	}
 	tc := &m.techs[ti]
 	loc := g.techLoc(mi, ti, t)
@@ -251,7 +255,7 @@ func (g *Generator) autoEpisode(mi int16, t int64) {
 		ev.kind = kScriptRun
 		ev.actor = m.svc
 		ev.script = g.scriptFor(windows)
-		ev.x = g.policy(r.IntN(len(policyExtras)))
+		ev.x = g.policy(mi, r.IntN(len(policyExtras)))
 	}
 	g.push(ev)
 }

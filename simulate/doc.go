@@ -160,4 +160,42 @@
 // logs in with MFA from its usual country but a hosting ASN, then over about
 // three hours opens long sessions into eight tenants, uses privileged domain
 // credentials and runs reconnaissance, ntdsutil and RAR staging commands.
+//
+// rogue-technician mimics persistence through new MSP console accounts (CISA
+// AA22-131A, Scattered Spider): the admin's account, replayed from a hosting
+// network in the MSP's country, creates a plausible technician account,
+// which enrols an MFA device and 70 to 100 minutes later signs in with MFA
+// and opens sessions into five tenants' servers with a privileged credential.
+//
+// mfa-removed mimics the help-desk MFA reset of Scattered Spider (MGM 2023):
+// the admin, from the usual place, resets a technician's MFA; the account
+// then signs in without MFA from a hosting network in the MSP's country and
+// pushes a vendor-signed remote tool the MSP does not use to six tenants
+// without a ticket.
+//
+// api-key-abuse mimics a stolen RMM or PSA API key: the PSA integration
+// account authenticates by API key from a foreign hosting address and runs a
+// PowerShell download-and-execute on eight tenants within ten minutes.
+//
+// election-off-hours is issue 11's missed attack: a real technician, from
+// home with MFA, runs a PowerShell download-and-execute on an election
+// server at about 03:10 tenant local time (the next 03:10 after ScenarioAt).
+//
+// impossible-travel mimics adversary-in-the-middle session theft: a
+// technician signs in as usual (that login is benign traffic) and 20 to 45
+// minutes later the account signs in with MFA satisfied from a foreign
+// hosting network and opens sessions into three of the technician's
+// tenants.
+//
+// # Convention profiles
+//
+// Config.Conventions changes how the benign traffic (and the attacks in it)
+// look, the way real MSPs differ from each other: automation under other
+// names and roles or under the admin's own account, an integration account
+// logging in by API key every hour, other ticket formats or none, vendor
+// download hosts, times in UTC, a follow-the-sun NOC abroad, tenants across
+// time zones, other tool mixes, a two-person MSP with three tenants next to
+// a large one, and producers that leave optional fields out. Profiles names
+// the sets the pack's quality test runs (`tripline simulate --profile`).
+// The zero value is the default traffic, byte for byte.
 package simulate

@@ -70,7 +70,6 @@ type extra struct {
 	authMethod string
 	reason     string
 	attrs      string // inner JSON of "attributes"
-	ticket     string
 }
 
 func newEvent(kind uint8, msp int16, at int64) event {
@@ -140,7 +139,7 @@ func (g *Generator) appendEvent(b []byte, ev *event) []byte {
 	} else {
 		b = append(b, kindNames[ev.kind]...)
 	}
-	b = appendTime(b, ev.at, m.tz, m.zone)
+	b = appendTime(b, ev.at, m.outTZ, m.outZone)
 	b = append(b, `",`...)
 	b = append(b, m.frag...)
 	if ev.tenant >= 0 {
@@ -266,14 +265,9 @@ func (g *Generator) appendEvent(b []byte, ev *event) []byte {
 		b = append(b, failReason(ev.kind)...)
 		b = append(b, '"')
 	}
-	if x.ticket != "" {
-		b = append(b, `,"change":{"ticket":`...)
-		b = jsonStr(b, x.ticket)
-		b = append(b, '}')
-	} else if ev.ticket != 0 {
+	if ev.ticket != 0 && g.cfg.Conventions.Tickets != "none" {
 		b = append(b, `,"change":{"ticket":"`...)
-		b = append(b, m.spec.ticketPrefix...)
-		b = strconv.AppendUint(b, uint64(ev.ticket), 10)
+		b = g.appendTicket(b, m, ev.ticket)
 		b = append(b, `"}`...)
 	}
 	if x.attrs != "" {

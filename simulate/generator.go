@@ -121,8 +121,13 @@ type Generator struct {
 	nextJob int64
 	// svcLogin is each MSP's PSA integration login (Conventions.ServiceLogins).
 	svcLogin []extra
-	jrng     *rand.Rand
-	oobSeq   int
+	// sched is each MSP's scheduled-job actor under
+	// Conventions.ScheduledByAdmin, by policy (0: none, i+1: policy i).
+	sched [][len(policyExtras) + 1]extra
+	// omit are the JSON keys Conventions.Omit drops.
+	omit   []string
+	jrng   *rand.Rand
+	oobSeq int
 }
 
 type source struct {
@@ -167,6 +172,9 @@ func New(cfg Config) (*Generator, error) {
 	}
 	if cfg.MSPs > 1000 || cfg.TenantsPerMSP > 1000 {
 		return nil, errors.New("simulate: at most 1000 MSPs and 1000 tenants per MSP")
+	}
+	if err := cfg.Conventions.validate(); err != nil {
+		return nil, err
 	}
 	var defs []*scenarioDef
 	for _, name := range cfg.Scenarios {
@@ -221,7 +229,7 @@ func newGenerator(cfg Config) *Generator {
 		rng:   rand.New(rand.NewPCG(uint64(cfg.Seed), 0x7472_6970_6c69_6e65)),
 		start: cfg.Start.UnixMilli(),
 	}
-	g.w = newWorld(rand.New(rand.NewPCG(uint64(cfg.Seed), 0x776f_726c_64)), cfg.MSPs, cfg.TenantsPerMSP)
+	g.w = newWorld(rand.New(rand.NewPCG(uint64(cfg.Seed), 0x776f_726c_64)), cfg.MSPs, cfg.TenantsPerMSP, &cfg.Conventions)
 	g.jrng = rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6a6f_6273))
 	g.clock = g.start
 	g.end = math.MaxInt64
@@ -292,6 +300,9 @@ func (g *Generator) Next() (Message, bool) {
 		msg.Scenario = scenarioDefs[ev.scen-1].Name
 	}
 	g.buf = g.appendEvent(g.buf[:0], &ev)
+	if len(g.omit) > 0 {
+		g.buf = stripKeys(g.buf, g.omit)
+	}
 	n := len(g.buf)
 	if cap(g.slab)-len(g.slab) < n {
 		g.slab = make([]byte, 0, max(64<<10, n))

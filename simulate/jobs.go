@@ -252,14 +252,14 @@ func (g *Generator) nightly(mi int16, at int64) {
 		if len(tn.windows) > 0 {
 			ev := newEvent(kScriptRun, mi, t)
 			ev.tool, ev.actor, ev.tenant, ev.script = m.spec.rmm, m.svc, int16(ti), g.w.nightly[0]
-			ev.count, ev.x = int32(len(tn.windows)), g.policy(0)
+			ev.count, ev.x = int32(len(tn.windows)), g.policy(mi, 0)
 			ev.fail = r.IntN(100) == 0
 			g.push(ev)
 		}
 		if len(tn.linux) > 0 {
 			ev := newEvent(kScriptRun, mi, t+5*second)
 			ev.tool, ev.actor, ev.tenant, ev.script = m.spec.rmm, m.svc, int16(ti), g.w.nightly[1]
-			ev.count, ev.x = int32(len(tn.linux)), g.policy(0)
+			ev.count, ev.x = int32(len(tn.linux)), g.policy(mi, 0)
 			g.push(ev)
 		}
 	}

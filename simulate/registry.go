@@ -47,6 +47,7 @@ func (g *Generator) Registry() []byte {
 var (
 	dayShift   = []string{`{days: [weekdays], from: "07:00", to: "19:00"}`}
 	nightShift = []string{`{days: [daily], from: "19:00", to: "07:00"}`, `{days: [weekend], from: "00:00", to: "24:00"}`}
+	onCall     = append(slices.Clone(dayShift), nightShift...)
 )
 
 func (w *world) registry(seed int64) []byte {
@@ -74,6 +75,8 @@ func (w *world) registry(seed int64) []byte {
 				continue
 			case tc.role == "noc":
 				shift = nightShift
+			case len(m.noc) == 0:
+				shift = onCall // no NOC: the staff take the night calls
 			default:
 				shift = dayShift
 			}
@@ -83,6 +86,9 @@ func (w *world) registry(seed int64) []byte {
 		for ti := range m.tenants {
 			t := &m.tenants[ti]
 			fmt.Fprintf(&b, "      - id: %s\n", yamlQuote(t.name))
+			if t.tzHours != spec.tzHours {
+				fmt.Fprintf(&b, "        tz: %s  # UTC%+d all year\n", etcZone(t.tzHours), t.tzHours)
+			}
 			if t.remote != spec.rmm {
 				fmt.Fprintf(&b, "        tools: [%s]\n", toolSlugs[t.remote])
 			}

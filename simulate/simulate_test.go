@@ -362,6 +362,79 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("spans %s, want low and slow (>= 2h)", span)
 			}
 		}},
+		{"rogue-technician", 10, func(t *testing.T, evs []contract.Event, b baseline) {
+			login, created := evs[0], evs[1]
+			if login.EventType != "auth.login" || !isTrue(login.Actor.MFA) || !b.users[login.Actor.User] {
+				t.Fatalf("first event should be a known admin's MFA login: %+v", login)
+			}
+			newUser := created.Attributes["account"]
+			if created.EventType != "account.created" || created.Actor.User != login.Actor.User || b.users[newUser] {
+				t.Fatalf("second event should be the admin creating an unseen account: %+v", created)
+			}
+			var firstUse time.Time
+			for _, e := range evs {
+				if e.EventType == "session.start" && e.Actor.User == newUser && firstUse.IsZero() {
+					firstUse = e.Time
+				}
+			}
+			if gap := firstUse.Sub(created.Time); gap < time.Hour || gap > 2*time.Hour {
+				t.Errorf("the new account's first session %s after its creation, want 1-2h", gap)
+			}
+			if n := distinctTenants(evs, 3*time.Hour, func(e *contract.Event) bool { return e.EventType == "session.start" }); n != 5 {
+				t.Errorf("sessions into %d tenants, want 5", n)
+			}
+		}},
+		{"mfa-removed", 10, func(t *testing.T, evs []contract.Event, b baseline) {
+			reset, login := evs[0], evs[1]
+			if reset.EventType != "account.changed" || reset.Attributes["change"] != "mfa_reset" || !b.users[reset.Actor.User] {
+				t.Fatalf("first event should be a known admin's MFA reset: %+v", reset)
+			}
+			if login.EventType != "auth.login" || !isFalse(login.Actor.MFA) || login.Actor.User != reset.Attributes["account"] {
+				t.Fatalf("second event should be the reset account's login without MFA: %+v", login)
+			}
+			// Within 20 minutes of the login, 40 to 60 after the reset.
+			if n := distinctTenants(evs, time.Hour+5*time.Minute, func(e *contract.Event) bool { return e.EventType == "software.push" && e.Change.Ticket == "" }); n != 6 {
+				t.Errorf("unticketed pushes to %d tenants within an hour of the reset, want 6", n)
+			}
+		}},
+		{"api-key-abuse", 10, func(t *testing.T, evs []contract.Event, b baseline) {
+			login := evs[0]
+			if login.EventType != "auth.login" || login.Session.AuthMethod != "api_key" || login.Actor.Role != "service" || b.countries[login.Actor.User][login.Actor.Country] {
+				t.Fatalf("first event should be an API-key login from a new country: %+v", login)
+			}
+			run := func(e *contract.Event) bool {
+				return e.EventType == "script.run" && strings.Contains(e.Script.Command, "Invoke-WebRequest") && e.Actor.User == login.Actor.User
+			}
+			if n := distinctTenants(evs, 10*time.Minute, run); n != 8 {
+				t.Errorf("download-and-execute at %d tenants within 10 minutes, want 8", n)
+			}
+		}},
+		{"election-off-hours", 10, func(t *testing.T, evs []contract.Event, b baseline) {
+			var run *contract.Event
+			for i := range evs {
+				if evs[i].EventType == "script.run" {
+					run = &evs[i]
+				}
+			}
+			if run == nil || !b.users[run.Actor.User] || !slices.Contains(run.Target.Tags, "election") {
+				t.Fatalf("want a script.run by a known technician on an election host: %+v", run)
+			}
+			if h := run.Time.Hour(); h != 3 { // the event's own (MSP = tenant) zone
+				t.Errorf("script at %s, want about 03:10 local", run.Time)
+			}
+			if !strings.Contains(run.Script.Command, "-OutFile") || !isTrue(evs[0].Actor.MFA) {
+				t.Errorf("want an MFA login and a download-and-execute: %+v", run.Script)
+			}
+		}},
+		{"impossible-travel", 10, func(t *testing.T, evs []contract.Event, b baseline) {
+			login := evs[0]
+			if login.EventType != "auth.login" || !isTrue(login.Actor.MFA) || b.countries[login.Actor.User][login.Actor.Country] {
+				t.Fatalf("first event should be an MFA login from a country the technician never uses: %+v", login)
+			}
+			if n := distinctTenants(evs, time.Hour, func(e *contract.Event) bool { return e.EventType == "session.start" }); n != 3 {
+				t.Errorf("sessions into %d tenants, want 3", n)
+			}
+		}},
 	}
 	if len(tests) != len(scenarioDefs) {
 		t.Errorf("%d scenarios tested, %d defined", len(tests), len(scenarioDefs))
@@ -369,6 +442,9 @@ func TestScenarios(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := Config{Seed: 3, Start: monday, Events: 50000 * tt.tenants / 10, TenantsPerMSP: tt.tenants, Scenarios: []string{tt.name}, ScenarioAt: at}
+			if tt.name == "election-off-hours" {
+				cfg.Events = 80000 // it waits for 03:10 on the tenant's clock
+			}
 			recs, _ := generate(t, cfg)
 			var evs []contract.Event
 			for _, r := range recs {
@@ -382,8 +458,17 @@ func TestScenarios(t *testing.T) {
 				t.Fatal("no scenario messages")
 			}
 			want := monday.Add(at)
-			if d := evs[0].Time.Sub(want); d < 0 || d > time.Second {
-				t.Errorf("first scenario event at %s, want %s", evs[0].Time, want)
+			switch tt.name {
+			case "election-off-hours", "impossible-travel":
+				// The first starts at the next 03:10 tenant time; the
+				// second with the technician's own (benign) login.
+				if d := evs[0].Time.Sub(want); d < 0 || d > 25*time.Hour {
+					t.Errorf("first scenario event at %s, want within a day of %s", evs[0].Time, want)
+				}
+			default:
+				if d := evs[0].Time.Sub(want); d < 0 || d > time.Second {
+					t.Errorf("first scenario event at %s, want %s", evs[0].Time, want)
+				}
 			}
 			if last := recs[len(recs)-1].ev.Time; !last.After(evs[len(evs)-1].Time) {
 				t.Errorf("scenario cut off by the end of the stream")

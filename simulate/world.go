@@ -201,6 +201,9 @@ type tenant struct {
 	creds    []credDef
 	privCred []credDef
 	election bool
+	// tzHours is the tenant's UTC offset: its MSP's, or another under
+	// Conventions.TenantZones.
+	tzHours int
 	// pending: a client not onboarded yet (Config.OnboardAt); it has no
 	// traffic until the onboarding job clears it.
 	pending bool
@@ -223,12 +226,16 @@ type tech struct {
 }
 
 type msp struct {
-	spec      *mspSpec
-	id        string
-	key       []byte
-	frag      string // `"msp":"id"`
-	zone      string // RFC 3339 offset text
-	tz        int64  // seconds
+	spec *mspSpec
+	id   string
+	key  []byte
+	frag string // `"msp":"id"`
+	zone string // RFC 3339 offset text
+	tz   int64  // seconds
+	// outTZ and outZone are how event times are written: the MSP's zone,
+	// or UTC under Conventions.UTCTimestamps.
+	outTZ     int64
+	outZone   string
 	tenants   []tenant
 	techs     []tech
 	day       []int16
@@ -350,7 +357,7 @@ func actorFrag(user, ip, country string, asn int64, role string) string {
 }
 
 // newWorld builds the fixed cast of a generator from its own random stream.
-func newWorld(r *rand.Rand, nMSP, nTenants int) *world {
+func newWorld(r *rand.Rand, nMSP, nTenants int, conv *Conventions) *world {
 	w := &world{}
 	for _, c := range catalog {
 		for _, v := range c.versions {
@@ -396,9 +403,13 @@ func newWorld(r *rand.Rand, nMSP, nTenants int) *world {
 	}
 
 	w.msps = make([]msp, nMSP)
+	nameBase := 0 // tenants of the MSPs before this one
 	for mi := range w.msps {
-		spec := &mspSpecs[mi%len(mspSpecs)]
+		spec := conv.spec(mi)
 		m := &w.msps[mi]
+		nTenants := conv.tenants(mi, nTenants)
+		base := nameBase
+		nameBase += nTenants
 		m.spec = spec
 		m.id = "msp-" + spec.name
 		domain := spec.domain
@@ -410,6 +421,7 @@ func newWorld(r *rand.Rand, nMSP, nTenants int) *world {
 		m.frag = `"msp":"` + m.id + `"`
 		m.zone = zoneText(spec.tzHours)
 		m.tz = int64(spec.tzHours) * 3600
+		m.outTZ, m.outZone = m.tz, m.zone
 		m.tools[spec.rmm], m.tools[spec.remote] = true, true
 		m.agentPkg = [2]int16{agentIdx[spec.rmm], agentIdx[spec.remote]}
 		m.ticketSeq = uint32(10000 + r.IntN(80000))
@@ -418,7 +430,8 @@ func newWorld(r *rand.Rand, nMSP, nTenants int) *world {
 		m.tenants = make([]tenant, nTenants)
 		for ti := range m.tenants {
 			t := &m.tenants[ti]
-			t.name = nameAt(mi*nTenants + ti)
+			t.name = nameAt(base + ti)
+			t.tzHours = spec.tzHours
 			t.frag = `,"tenant":"` + t.name + `"`
 			t.election = strings.HasPrefix(t.name, "county-elections-")
 			t.remote = spec.remote
@@ -473,6 +486,9 @@ func newWorld(r *rand.Rand, nMSP, nTenants int) *world {
 		if nDay > 12 {
 			nDay = 12
 		}
+		if n := conv.dayStaff(mi); n > 0 {
+			nDay = n
+		}
 		used := map[string]bool{}
 		pickName := func() string {
 			for {
@@ -514,6 +530,9 @@ func newWorld(r *rand.Rand, nMSP, nTenants int) *world {
 			}
 		}
 		nNOC := 1 + r.IntN(2)
+		if nDay <= 2 {
+			nNOC = 0 // a small shop: the day staff take the night calls
+		}
 		for i := range nNOC {
 			user := nocNames[i] + "@" + domain
 			country, asn := spec.country, spec.officeASN

@@ -25,6 +25,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	startFlag := fs.String("start", "", "event time of the first event, RFC 3339 (default: far enough back that the last event is not in the future)")
 	msps := fs.Int("msps", 3, "MSPs to simulate")
 	tenants := fs.Int("tenants", 10, "tenants per MSP")
+	profile := fs.String("profile", "default", "convention profile of the traffic (how automation, tickets, zones, tools, sizes and optional fields look): "+strings.Join(simulate.ProfileNames(), ", "))
 	registryOut := fs.String("registry-out", "", "also write the simulated world's MSP registry (YAML, for ingest/rules eval --registry) to this file; alone, write only the registry")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -40,9 +41,13 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			*events = 0
 		}
 	}
+	conv, ok := simulate.Profiles()[*profile]
+	if !ok {
+		return fmt.Errorf("--profile %q: want one of %s", *profile, strings.Join(simulate.ProfileNames(), ", "))
+	}
 	cfg := simulate.Config{
 		Seed: *seed, Events: *events, Scenarios: splitList(*scenario),
-		MSPs: *msps, TenantsPerMSP: *tenants,
+		MSPs: *msps, TenantsPerMSP: *tenants, Conventions: conv,
 	}
 	cfg.Start = simulate.StartBefore(time.Now(), cfg)
 	if *realtime {
@@ -60,8 +65,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if *registryOut != "" {
-		// The registry depends on the seed and the world's size only, so it
-		// is written before any event: a pipeline started with it enriches
+		// The registry depends on the seed, the world's size and the
+		// profile only, so it is written before any event: a pipeline started with it enriches
 		// the first event already.
 		if err := os.WriteFile(*registryOut, gen.Registry(), 0o644); err != nil {
 			return fmt.Errorf("--registry-out: %w", err)
