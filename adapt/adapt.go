@@ -178,14 +178,17 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 		}
 		return nil
 	}
+	ar := arenaPool.Get().(*arena)
+	defer arenaPool.Put(ar)
 	if !list {
-		return one(0, &rec{f: single})
+		defer ar.reset()
+		return one(0, &rec{f: single, arena: ar})
 	}
 	bufp := kvPool.Get().(*[]kv)
 	defer func() { kvPool.Put(bufp) }()
 	buf := *bufp
 	for i, it := range items {
-		var r rec
+		r := rec{arena: ar}
 		var err error
 		if it[0] != '{' {
 			err = errNotObject
@@ -198,7 +201,9 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 			}
 			continue
 		}
-		if err := one(i, &r); err != nil {
+		err = one(i, &r)
+		ar.reset()
+		if err != nil {
 			return err
 		}
 	}
@@ -216,6 +221,9 @@ func jsonErr(err error) string {
 // kvPool holds the members of top-level records between conversions
 // (the events keep copies of what they read, never the members).
 var kvPool = sync.Pool{New: func() any { s := make([]kv, 0, 64); return &s }}
+
+// arenaPool holds the arenas of nested objects between conversions.
+var arenaPool = sync.Pool{New: func() any { return &arena{kvs: make([]kv, 0, 64)} }}
 
 // newEvent starts an event with the fields every adapter sets. Attributes
 // is non-nil so that unmapped vendor fields can be added to it.

@@ -264,8 +264,8 @@ func lookup(r *rec, p mpath) (v []byte, owner *rec, err error) {
 			if isNull(raw) {
 				return nil, cur, nil
 			}
-			next = &rec{parent: cur, name: seg}
-			if next.f = object(raw); next.f == nil {
+			next = &rec{parent: cur, name: seg, arena: cur.arena}
+			if next.f = cur.arena.parse(raw); next.f == nil {
 				return nil, cur, errorf("%s: %s is %s, not an object", p.text, seg, kind(raw))
 			}
 			cur.take(seg)

@@ -26,6 +26,56 @@ type rec struct {
 	err error
 	// id is the vendor record ID, for error messages.
 	id string
+	// arena holds the members of the record's nested objects, shared by
+	// the whole record tree and reused from record to record (nil: each
+	// nested object allocates its own).
+	arena *arena
+}
+
+// arena is a reusable buffer for the members of one record's nested
+// objects: parsing them was the adapters' largest allocation (a slice per
+// object, grown as it filled).
+type arena struct {
+	kvs []kv
+	// need is what the record would have used; the buffer grows to it for
+	// the next record.
+	need int
+}
+
+// parse parses an object value into the arena; nil if it is not one.
+func (a *arena) parse(v []byte) []kv {
+	if v[0] != '{' {
+		return nil
+	}
+	if a == nil {
+		f, err := parseObject(v, nil)
+		if err != nil {
+			return nil
+		}
+		return f
+	}
+	n := len(a.kvs)
+	f, err := parseObject(v, a.kvs[n:n:cap(a.kvs)])
+	if err != nil {
+		return nil
+	}
+	a.need += len(f)
+	if len(f) <= cap(a.kvs)-n {
+		// It fit: the members stay in the arena.
+		a.kvs = a.kvs[:n+len(f)]
+	}
+	return f
+}
+
+// reset makes the arena's buffer free for the next record, growing it to
+// what this one needed. The record's members must no longer be used
+// (events keep copies of what they read).
+func (a *arena) reset() {
+	clear(a.kvs) // no references to the input kept alive
+	if a.need > cap(a.kvs) {
+		a.kvs = make([]kv, 0, 2*a.need)
+	}
+	a.kvs, a.need = a.kvs[:0], 0
 }
 
 func (r *rec) take(k string) []byte {
@@ -165,25 +215,13 @@ func (r *rec) obj(k string) *rec {
 	if v == nil {
 		return emptyRec
 	}
-	c := &rec{parent: r, name: k}
-	if c.f = object(v); c.f == nil {
+	c := &rec{parent: r, name: k, arena: r.arena}
+	if c.f = r.arena.parse(v); c.f == nil {
 		r.fail(k, "an object", v)
 		return c
 	}
 	r.kids = append(r.kids, c)
 	return c
-}
-
-// object parses an object value; nil if it is not one.
-func object(v []byte) []kv {
-	if v[0] != '{' {
-		return nil
-	}
-	f, err := parseObject(v, nil)
-	if err != nil {
-		return nil
-	}
-	return f
 }
 
 // array reads an array field's elements; ok is false (and the field
@@ -209,8 +247,8 @@ func (r *rec) objs(k string) []*rec {
 	}
 	out := make([]*rec, 0, len(items))
 	for i, it := range items {
-		c := &rec{parent: r, name: k + "." + strconv.Itoa(i)}
-		if c.f = object(it); c.f == nil {
+		c := &rec{parent: r, name: k + "." + strconv.Itoa(i), arena: r.arena}
+		if c.f = r.arena.parse(it); c.f == nil {
 			r.fail(k, "an array of objects", v)
 			return nil
 		}
