@@ -234,13 +234,13 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 	if !method(w, r, http.MethodGet) {
 		return
 	}
-	q, err := query(r, "status", "level", "msp", "tenant", "rule", "incident", "since", "until", "after", "limit")
+	q, err := query(r, "status", "level", "msp", "tenant", "rule", "actor", "assignee", "incident", "since", "until", "after", "limit")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	f := triage.ListFilter{Status: q.Get("status"), MinLevel: q.Get("level"), MSP: q.Get("msp"), Tenant: q.Get("tenant"),
-		RuleID: q.Get("rule"), IncidentID: q.Get("incident")}
+		RuleID: q.Get("rule"), Actor: q.Get("actor"), Assignee: q.Get("assignee"), IncidentID: q.Get("incident")}
 	if f.Since, f.Until, err = triage.ParseWindow(q.Get("since"), q.Get("until"), s.now()); err == nil {
 		if f.After, err = triage.ParseCursor(q.Get("after")); err == nil {
 			f.Limit, err = limitParam(q)

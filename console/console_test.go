@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -227,6 +228,41 @@ func TestConsole(t *testing.T) {
 	}
 	ana.do(http.MethodPost, "/alerts/a-1/assign", url.Values{"csrf": {csrf}, "assignee": {"bob"}})
 	ana.do(http.MethodPost, "/alerts/a-1/note", url.Values{"csrf": {csrf}, "note": {"called the clinic"}})
+	// Pivots: by assignee and by actor, pages and API alike.
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"assignee=bob", []string{"a-1"}},
+		{"assignee=ana", nil},
+		{"actor=tech1&msp=msp-a", []string{"a-1", "a-2", "a-3"}},
+		{"actor=tech1&tenant=t-2", []string{"a-3"}},
+		{"actor=nobody", nil},
+	} {
+		_, page := ana.get("/queue?" + tc.query)
+		_, api := ana.get("/api/alerts?" + tc.query)
+		var rows []string
+		for _, m := range rowRe.FindAllStringSubmatch(page, -1) {
+			rows = append(rows, m[1])
+		}
+		var list struct {
+			Alerts []struct {
+				AlertID string `json:"alert_id"`
+			} `json:"alerts"`
+		}
+		if err := json.Unmarshal([]byte(api), &list); err != nil {
+			t.Fatalf("%s: %v", tc.query, err)
+		}
+		var apiIDs []string
+		for _, a := range list.Alerts {
+			apiIDs = append(apiIDs, a.AlertID)
+		}
+		slices.Sort(rows)
+		slices.Sort(apiIDs)
+		if !slices.Equal(rows, tc.want) || !slices.Equal(apiIDs, tc.want) {
+			t.Errorf("%s: queue %v, API %v, want %v", tc.query, rows, apiIDs, tc.want)
+		}
+	}
 	r, _ = ana.do(http.MethodPost, "/alerts/a-1/silence", url.Values{"csrf": {csrf}, "matchers": {"rule_id=" + e.rule.ID + "\nactor.user=tech1"},
 		"duration": {"2h"}, "reason": {"planned rollout"}})
 	if _, ap := ana.get("/alerts/a-1"); r.StatusCode != http.StatusSeeOther || !strings.Contains(ap, "Silence ") {

@@ -80,13 +80,13 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 
 // queueFilter is the queue's filter form.
 type queueFilter struct {
-	Status, Level, MSP, Tenant, Rule, Since, Until string
+	Status, Level, MSP, Tenant, Rule, Actor, Assignee, Since, Until string
 }
 
 func (f queueFilter) values() url.Values {
 	q := url.Values{}
 	for k, v := range map[string]string{"status": f.Status, "level": f.Level, "msp": f.MSP, "tenant": f.Tenant, "rule": f.Rule,
-		"since": f.Since, "until": f.Until} {
+		"actor": f.Actor, "assignee": f.Assignee, "since": f.Since, "until": f.Until} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -129,7 +129,7 @@ const queueLimit = 200
 func (s *Server) queue(w http.ResponseWriter, r *http.Request, v *view) {
 	q := r.URL.Query()
 	f := queueFilter{Status: q.Get("status"), Level: q.Get("level"), MSP: q.Get("msp"), Tenant: q.Get("tenant"), Rule: q.Get("rule"),
-		Since: q.Get("since"), Until: q.Get("until")}
+		Actor: q.Get("actor"), Assignee: q.Get("assignee"), Since: q.Get("since"), Until: q.Get("until")}
 	if v.User.Tenant != "" {
 		// The scope confines a viewer anyway; the form shows it.
 		f.MSP, f.Tenant = v.User.MSP, v.User.Tenant
@@ -152,7 +152,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	scope := v.User.Scope()
 	d.Alerts, err = s.cfg.Triage.List(r.Context(), scope, triage.ListFilter{Status: f.Status, MinLevel: f.Level, MSP: f.MSP, Tenant: f.Tenant,
-		RuleID: f.Rule, Since: since, Until: until, After: cursor, Limit: queueLimit})
+		RuleID: f.Rule, Actor: f.Actor, Assignee: f.Assignee, Since: since, Until: until, After: cursor, Limit: queueLimit})
 	if err == nil && cursor == nil {
 		// Incidents head the first page only.
 		d.Incidents, err = s.cfg.Triage.Incidents(r.Context(), scope, triage.IncidentFilter{MinLevel: f.Level, MSP: f.MSP, Since: since, Until: until, Limit: 50})

@@ -54,6 +54,10 @@ type AlertFilter struct {
 	MSP    string
 	Tenant string
 	RuleID string
+	// ActorUser: the alerts of one actor (the technician's account).
+	ActorUser string
+	// Assignee: the alerts currently assigned to this user.
+	Assignee string
 	// IncidentID: the alerts of one incident.
 	IncidentID string
 	// Since: alerts whose last detection is at or after Since.
@@ -155,6 +159,9 @@ func (s *Store) alertsQuery(scope Scope, f AlertFilter, alertID string) (string,
 	if f.RuleID != "" {
 		add("rule_id = ?", f.RuleID)
 	}
+	if f.ActorUser != "" {
+		add("actor_user = ?", f.ActorUser)
+	}
 	if f.IncidentID != "" {
 		add("incident_id = ?", f.IncidentID)
 	}
@@ -191,13 +198,22 @@ func (s *Store) alertsQuery(scope Scope, f AlertFilter, alertID string) (string,
 		"argMaxIf(reason, at_ns, action = '" + ActionClose + "') AS close_reason, max(at_ns) AS action_ns FROM " + s.table("alert_actions") +
 		" WHERE " + actScope + " AND alert_id IN (SELECT alert_id FROM " + s.table("alerts") + " WHERE " + where + ")"
 	q += " GROUP BY alert_id) USING alert_id"
+	// The triage state is known only after the join.
+	var after []string
 	if f.Status != "" {
 		if f.Status == StatusOpen {
-			q += " WHERE status IN ('', ?)"
+			after = append(after, "status IN ('', ?)")
 		} else {
-			q += " WHERE status = ?"
+			after = append(after, "status = ?")
 		}
 		args = append(args, f.Status)
+	}
+	if f.Assignee != "" {
+		after = append(after, "cur_assignee = ?")
+		args = append(args, f.Assignee)
+	}
+	if len(after) > 0 {
+		q += " WHERE " + strings.Join(after, " AND ")
 	}
 	q += fmt.Sprintf(" ORDER BY last_time DESC, alert_id LIMIT %d", limitOf(f.Limit))
 	return q, args, nil

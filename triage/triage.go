@@ -108,6 +108,9 @@ type ListFilter struct {
 	MSP      string
 	Tenant   string
 	RuleID   string
+	// Actor: the alerts of one actor; Assignee: those assigned to one
+	// user.
+	Actor, Assignee string
 	// IncidentID: the alerts of one incident.
 	IncidentID string
 	// Since and Until: the alerts active in [Since, Until) (last
@@ -132,7 +135,7 @@ func (s *Service) List(ctx context.Context, scope store.Scope, f ListFilter) ([]
 		return nil, fmt.Errorf("%w: limit %d: want 1 to %d", ErrInvalid, f.Limit, store.MaxAlertLimit)
 	}
 	return s.store.Alerts(ctx, scope, store.AlertFilter{
-		Status: f.Status, Levels: levels, MSP: f.MSP, Tenant: f.Tenant, RuleID: f.RuleID, IncidentID: f.IncidentID,
+		Status: f.Status, Levels: levels, MSP: f.MSP, Tenant: f.Tenant, RuleID: f.RuleID, ActorUser: f.Actor, Assignee: f.Assignee, IncidentID: f.IncidentID,
 		Since: f.Since, Until: f.Until, After: f.After, Limit: f.Limit,
 	})
 }
