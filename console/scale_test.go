@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -117,7 +118,21 @@ FROM system.numbers LIMIT %[2]d`, db, alerts/5),
 		b.Fatalf("login: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	for _, path := range []string{"/queue?status=open&level=high", "/queue?status=open&level=high&msp=msp-3&tenant=tenant-3"} {
+	// The second page of the first: its "older" link, a keyset cursor.
+	resp, err = c.Get(hs.URL + "/queue?status=open&level=high")
+	if err != nil {
+		b.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	next := regexp.MustCompile(`href="([^"]+)" id="next-page"`).FindSubmatch(page)
+	if next == nil {
+		b.Fatal("the first queue page has no next page")
+	}
+	for _, path := range []string{"/queue?status=open&level=high", "/queue?status=open&level=high&msp=msp-3&tenant=tenant-3",
+		html.UnescapeString(string(next[1])),
+		"/queue?status=open&since=2026-11-10T00:00:00Z&until=2026-11-11T00:00:00Z",
+		"/queue?actor=tech7", "/api/alerts?status=open&level=high&limit=200"} {
 		b.Run(path, func(b *testing.B) {
 			for b.Loop() {
 				resp, err := c.Get(hs.URL + path)
