@@ -92,11 +92,16 @@ func (c *client) do(ctx context.Context, build func(ctx context.Context) (*http.
 		c.m.requests.WithLabelValues(strconv.Itoa(resp.StatusCode)).Inc()
 		c.m.latency.Observe(time.Since(start).Seconds())
 		switch code := resp.StatusCode; {
-		case code >= 200 && code < 300:
-			if rerr != nil {
-				return nil, fmt.Errorf("%s %s: %w", req.Method, redactURL(req.URL), rerr)
-			}
+		case code >= 200 && code < 300 && rerr == nil:
 			return body, nil
+		case code >= 200 && code < 300 && errors.Is(rerr, errBodyTooLarge):
+			return nil, fmt.Errorf("%s %s: %w", req.Method, redactURL(req.URL), rerr)
+		case code >= 200 && code < 300:
+			// The body was cut short (connection lost): transient.
+			last = fmt.Errorf("%s %s: %w", req.Method, redactURL(req.URL), rerr)
+			if err := sleep(ctx, c.jitter(attempt)); err != nil {
+				return nil, err
+			}
 		case code == http.StatusUnauthorized && c.auth != nil && !reauthorized:
 			// An expired or revoked token: a new one, once.
 			reauthorized = true

@@ -117,20 +117,24 @@ func (k ninjaOne) advance(body []byte, cp Checkpoint, _ time.Time) (page, error)
 		return page{}, err
 	}
 	if n == 0 {
-		// The sweep reached the last ID written.
+		// The sweep reached the last ID written. If it wrote anything,
+		// activities may have arrived since it started (or, resumed
+		// after a kill, since long ago): another sweep from the new
+		// LastID finds them, and ends at once when there are none.
+		more := cp.SweepTop > cp.LastID
 		cp.LastID = max(cp.LastID, cp.SweepTop)
 		cp.SweepTop, cp.SweepBelow = 0, 0
-		return page{next: cp}, nil
+		return page{next: cp, more: more}, nil
 	}
 	var ids []struct {
-		ID json.Number `json:"id"`
+		ID json.RawMessage `json:"id"`
 	}
 	if err := json.Unmarshal(raw, &ids); err != nil {
 		return page{}, pageErr("activities: %v", err)
 	}
 	lo, hi := int64(0), int64(0)
 	for i, a := range ids {
-		id, err := strconv.ParseInt(a.ID.String(), 10, 64)
+		id, err := strconv.ParseInt(string(a.ID), 10, 64)
 		if err != nil || id <= 0 {
 			return page{}, pageErr("activity %d has no positive integer id", i)
 		}
