@@ -285,8 +285,18 @@ func TestConsole(t *testing.T) {
 	if err != nil || len(as) != 2 {
 		t.Errorf("closed alerts after bulk: %d %v", len(as), err)
 	}
-	if _, inc := ana.get("/incidents/i-a"); !strings.Contains(inc, "Clinic second alert") {
-		t.Error("incident page lacks its alerts")
+	if _, inc := ana.get("/incidents/i-a"); !strings.Contains(inc, "Clinic second alert") || !strings.Contains(inc, `id="bulk-close"`) {
+		t.Error("incident page lacks its alerts or its bulk form")
+	}
+	// An incident is triaged as a whole from its page, which the form
+	// returns to.
+	r, _ = ana.do(http.MethodPost, "/queue/bulk", url.Values{"csrf": {csrf}, "action": {"close"}, "reason": {"true_positive"},
+		"id": {"a-1"}, "incident": {"i-a"}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/incidents/i-a" {
+		t.Fatalf("incident bulk close: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if _, inc := ana.get("/incidents/i-a"); !strings.Contains(inc, "Closed 1 alert(s).") || !strings.Contains(inc, "closed (true_positive)") {
+		t.Errorf("incident page after its bulk close:\n%s", inc)
 	}
 	if status, _ := ana.get("/rules"); status != 200 {
 		t.Errorf("analyst rules: %d", status)

@@ -178,6 +178,10 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, v *view) {
 	if b, err := url.ParseQuery(r.PostForm.Get("back")); err == nil && len(b) > 0 {
 		back += "?" + b.Encode()
 	}
+	if inc := r.PostForm.Get("incident"); inc != "" {
+		// The incident page's form returns there.
+		back = "/incidents/" + url.PathEscape(inc)
+	}
 	if !v.User.CanWrite() {
 		s.fail(w, r, v, fmt.Errorf("bulk: %w", store.ErrForbidden))
 		return
@@ -477,13 +481,20 @@ func (s *Server) silence(w http.ResponseWriter, r *http.Request, v *view, id, ba
 	s.fail(w, r, v, err)
 }
 
+// incidentData is the incident page: the incident, its alerts, and the
+// close reasons of its bulk form (an incident is triaged as a whole).
+type incidentData struct {
+	triage.IncidentDetail
+	Reasons []string
+}
+
 func (s *Server) incident(w http.ResponseWriter, r *http.Request, v *view) {
 	d, err := s.cfg.Triage.Incident(r.Context(), v.User.Scope(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, v, err)
 		return
 	}
-	v.Title, v.Nav, v.Data = "Incident "+d.Incident.IncidentID, "queue", d
+	v.Title, v.Nav, v.Data = "Incident "+d.Incident.IncidentID, "queue", incidentData{IncidentDetail: d, Reasons: triage.CloseReasons}
 	s.render(w, r, http.StatusOK, "incident", v)
 }
 

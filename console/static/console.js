@@ -1,5 +1,5 @@
-// The queue's "select all" box: the only script of the console. Every
-// form works without it.
+// The "select all" box of the queue and of the incident page: the only
+// script of the console. Every form works without it.
 document.addEventListener("DOMContentLoaded", function () {
   var all = document.getElementById("select-all");
   if (!all) return;
