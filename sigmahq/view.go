@@ -227,9 +227,11 @@ func Images(interpreter, command string) (images, names []string) {
 		}
 		names = append(names, name)
 	}
+	images, names = make([]string, 0, 4), make([]string, 0, 4)
 	if img, ok := interpreterImage[interpreter]; ok {
 		add(img)
 	}
+	var buf [40]byte // a program's name, lower-cased, without allocating
 	for tok := range strings.FieldsFuncSeq(command, isSeparator) {
 		if len(images) >= maxImages {
 			break
@@ -238,24 +240,44 @@ func Images(interpreter, command string) (images, names []string) {
 		if tok == "" {
 			continue
 		}
-		low := strings.ToLower(tok)
-		if strings.HasSuffix(low, ".exe") || strings.HasSuffix(low, ".com") {
-			base := low[strings.LastIndexAny(low, `\/`)+1:]
-			switch {
-			case strings.ContainsAny(tok, `\/`):
-				add(strings.ReplaceAll(tok, "/", `\`))
-			case knownPrograms[strings.TrimSuffix(strings.TrimSuffix(base, ".exe"), ".com")] != "":
-				add(knownPrograms[strings.TrimSuffix(strings.TrimSuffix(base, ".exe"), ".com")])
-			default:
-				add(`.\` + tok)
-			}
-			continue
+		base := tok[strings.LastIndexAny(tok, `\/`)+1:]
+		exe := hasSuffixFold(base, ".exe") || hasSuffixFold(base, ".com")
+		if exe {
+			base = base[:len(base)-4]
 		}
-		if img, ok := knownPrograms[low]; ok {
-			add(img)
+		var known string
+		if len(base) <= len(buf) {
+			known = knownPrograms[string(lowerInto(buf[:0], base))]
+		}
+		switch {
+		case !exe && known != "" && len(base) == len(tok):
+			add(known) // a bare name: certutil, net
+		case !exe:
+		case strings.ContainsAny(tok, `\/`):
+			add(strings.ReplaceAll(tok, "/", `\`))
+		case known != "":
+			add(known)
+		default:
+			add(`.\` + tok)
 		}
 	}
 	return images, names
+}
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+// lowerInto appends s lower-cased (ASCII) to dst.
+func lowerInto(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // isSeparator splits a command into words: whitespace and the shell's
