@@ -46,6 +46,10 @@ func addSigmaHQ(src Source, fsys fs.FS, prefix string, cfg *engine.Config, coll 
 	if len(errs) > 0 {
 		return errs
 	}
+	if len(lists) == 0 {
+		src.warn(fmt.Errorf("%s: no %s enables a SigmaHQ rule; --sigmahq %s has no effect", src, sigmahq.ListFile, src.SigmaHQ))
+		return nil
+	}
 	loaded, skipped, err := sigmahq.Load(src.SigmaHQ, entries, *cfg)
 	if err != nil {
 		return []error{err}

@@ -74,6 +74,7 @@ func TestLoadBundleSigmaHQ(t *testing.T) {
 	}{
 		{"off without a checkout", Source{Path: dir}, nil, []string{"own-rule"}, 0},
 		{"on with the checkout", Source{Path: dir, SigmaHQ: corpus}, nil, []string{"own-rule", "cc9cbe82-7bc0-4ef5-bc23-bbfb83947be7"}, 1},
+		{"no list in the source", Source{Path: filepath.Join(dir, "own.yml"), SigmaHQ: corpus}, nil, []string{"own-rule"}, 1},
 		{"checkout missing", Source{Path: dir, SigmaHQ: filepath.Join(t.TempDir(), "sigma")}, sigmahq.ErrNoCorpus, nil, 0},
 	}
 	for _, tc := range tests {
@@ -100,7 +101,7 @@ func TestLoadBundleSigmaHQ(t *testing.T) {
 			if len(warns) != tc.warns {
 				t.Fatalf("warnings %v, want %d", warns, tc.warns)
 			}
-			if tc.warns > 0 && !strings.HasPrefix(warns[0].Error(), filepath.Join(dir, "sub", sigmahq.ListFile)+":") {
+			if tc.warns > 0 && tc.src.Path == dir && !strings.HasPrefix(warns[0].Error(), filepath.Join(dir, "sub", sigmahq.ListFile)+":") {
 				t.Errorf("warning %q does not start with the list's file:line", warns[0])
 			}
 		})
