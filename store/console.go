@@ -30,9 +30,10 @@ type EventRow struct {
 	// (context.*) among them when the pipeline stored it.
 	AttrKeys   []string
 	AttrValues []string
-	// Doc is the normalised event document; its "context" object is the
-	// registry context ingest attached (contract, approved tool, windows,
-	// the technician's shift).
+	// Doc is the normalised event document, rebuilt from the stored
+	// columns (see storedEvent); its "context" object is the registry
+	// context ingest attached (contract, approved tool, windows, the
+	// technician's shift).
 	Doc string
 }
 
@@ -54,21 +55,38 @@ func (s *Store) Events(ctx context.Context, scope Scope, msp string, ids []strin
 		return nil, fmt.Errorf("events: %w", err)
 	}
 	args = append(args, msp, ids)
-	rows, err := s.conn.Query(ctx, "SELECT event_id, event_type, time, tenant, tool, actor_user, actor_ip, actor_country, target_host, "+
-		"package_name, script_name, outcome, reason, change_ticket, attributes.key, attributes.value, doc FROM "+s.table("events")+
+	rows, err := s.conn.Query(ctx, "SELECT "+eventReadColumns+" FROM "+s.table("events")+
 		" FINAL WHERE "+cond+" AND msp = ? AND has(?, event_id)"+fmt.Sprintf(" ORDER BY time, event_id LIMIT %d", MaxEvents), args...)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", s.redact(err))
 	}
 	defer rows.Close()
-	var out []EventRow
+	var (
+		out []EventRow
+		r   storedEvent
+	)
+	dest := r.dest()
 	for rows.Next() {
-		var e EventRow
-		if err := rows.Scan(&e.EventID, &e.EventType, &e.Time, &e.Tenant, &e.Tool, &e.ActorUser, &e.ActorIP, &e.ActorCountry, &e.TargetHost,
-			&e.PackageName, &e.ScriptName, &e.Outcome, &e.Reason, &e.ChangeTicket, &e.AttrKeys, &e.AttrValues, &e.Doc); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("events: %w", s.redact(err))
 		}
-		out = append(out, e)
+		ev, err := r.event()
+		if err != nil {
+			return nil, fmt.Errorf("events: %w", err)
+		}
+		doc, err := ev.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("events: event %s: encode: %w", ev.EventID, err)
+		}
+		keys := ev.AttributeKeys()
+		vals := make([]string, len(keys))
+		for i, k := range keys {
+			vals[i] = ev.Attributes[k]
+		}
+		out = append(out, EventRow{EventID: ev.EventID, EventType: ev.EventType, Time: ev.Time, Tenant: ev.Tenant, Tool: ev.Tool,
+			ActorUser: ev.Actor.User, ActorIP: ev.Actor.IP, ActorCountry: ev.Actor.Country, TargetHost: ev.Target.Host,
+			PackageName: ev.Package.Name, ScriptName: ev.Script.Name, Outcome: ev.Outcome, Reason: ev.Reason,
+			ChangeTicket: ev.Change.Ticket, AttrKeys: keys, AttrValues: vals, Doc: string(doc)})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("events: %w", s.redact(err))

@@ -15,8 +15,12 @@
 //
 // # Tables
 //
-// events holds one row per normalised contract.Event, flattened into
-// columns for the analysts' filters plus the full normalised JSON in doc.
+// events holds one row per normalised contract.Event, stored once: every
+// field in a column of its own (the registry context in context_*, the
+// fraction of a second the time column cannot hold in time_frac_ns), from
+// which the readers rebuild the normalised JSON byte for byte. doc, the
+// whole event again as JSON, is empty on rows written since migration
+// 0007; older rows keep theirs and readers use it (docs/storage.md).
 // detections holds one row per rule match. Both are ReplacingMergeTree
 // tables whose sorting key contains the deterministic ID (event_id,
 // detection_id), so a replayed Kafka range inserts duplicates that collapse

@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"slices"
 	"time"
-	"unsafe"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/record"
 )
 
 // eventColumnNames is the explicit INSERT column list; the order matches
-// the Append calls in InsertEvents.
+// eventColumns.appendTo. doc is not in it: the event is stored once, in
+// its columns (docs/storage.md), and doc stays empty on new rows.
 var eventColumnNames = []string{
 	"event_id", "event_type", "time", "msp", "tenant", "tool",
 	"actor_user", "actor_ip", "actor_country", "actor_asn", "actor_mfa", "actor_role",
@@ -24,7 +25,11 @@ var eventColumnNames = []string{
 	"script_name", "script_sha256", "script_interpreter", "script_command",
 	"source_url", "outcome", "reason", "change_ticket",
 	"attributes.key", "attributes.value",
-	"doc", "src_topic", "src_partition", "src_offset", "ingested_at",
+	"src_topic", "src_partition", "src_offset", "ingested_at",
+	"time_frac_ns", "time_offset_s", "extra",
+	"context_msp_known", "context_tenant_contracted", "context_tool_approved", "context_actor_known",
+	"context_actor_usual_country", "context_actor_on_shift", "context_in_maintenance_window", "context_in_working_hours",
+	"context_local_hour", "context_weekday", "context_asset_tags",
 }
 
 var detectionColumnNames = []string{
@@ -46,10 +51,19 @@ type eventColumns struct {
 	attrKeys [][]string
 	attrVals [][]string
 	arena    []string
-	doc      []string
 	part     []int32
 	offset   []int64
 	ingested []time.Time
+	frac     []uint32
+	ctxTags  [][]string
+	offsets  []*int32
+	extra    []string
+
+	// offArena backs the *int32 of time_offset_s; zones and local are
+	// scratch for checking that an offset reproduces time_local.
+	offArena []int32
+	zones    map[int32]*time.Location
+	local    []byte
 
 	// boolVals backs the *uint8 of Nullable(UInt8) columns: every true
 	// points at boolVals[1], every false at boolVals[0].
@@ -85,6 +99,7 @@ const (
 	sReason
 	sChangeTicket
 	sTopic
+	sCtxWeekday
 	numStrCols
 )
 
@@ -92,6 +107,7 @@ const (
 	iASN = iota
 	iHostCount
 	iDuration
+	iCtxLocalHour
 	numIntCols
 )
 
@@ -99,6 +115,14 @@ const (
 	bMFA = iota
 	bPrivileged
 	bSigned
+	bCtxMSPKnown
+	bCtxTenantContracted
+	bCtxToolApproved
+	bCtxActorKnown
+	bCtxActorUsualCountry
+	bCtxActorOnShift
+	bCtxInMaintenance
+	bCtxInWorkingHours
 	numBoolCols
 )
 
@@ -121,9 +145,12 @@ func (c *eventColumns) reset() {
 	clear(c.attrKeys)
 	clear(c.attrVals)
 	clear(c.arena)
-	clear(c.doc)
+	clear(c.ctxTags)
+	clear(c.offsets)
+	clear(c.extra)
+	c.offsets, c.extra, c.offArena = c.offsets[:0], c.extra[:0], c.offArena[:0]
 	c.times, c.tags, c.attrKeys, c.attrVals, c.arena = c.times[:0], c.tags[:0], c.attrKeys[:0], c.attrVals[:0], c.arena[:0]
-	c.doc, c.part, c.offset, c.ingested = c.doc[:0], c.part[:0], c.offset[:0], c.ingested[:0]
+	c.part, c.offset, c.ingested, c.frac, c.ctxTags = c.part[:0], c.offset[:0], c.ingested[:0], c.frac[:0], c.ctxTags[:0]
 	c.boolVals = [2]uint8{0, 1}
 }
 
@@ -137,8 +164,9 @@ func (c *eventColumns) boolPtr(b *bool) *uint8 {
 	return &c.boolVals[0]
 }
 
-// add appends one event. doc must stay unmodified until the batch is sent.
-func (c *eventColumns) add(r *record.Event, doc []byte, ingested time.Time) {
+// add appends one event. extra lists the fields no column holds
+// (eventExtra).
+func (c *eventColumns) add(r *record.Event, ingested time.Time, extra []extraField) error {
 	e := r.Event
 	s := &c.str
 	s[sEventID] = append(s[sEventID], e.EventID)
@@ -198,12 +226,74 @@ func (c *eventColumns) add(r *record.Event, doc []byte, ingested time.Time) {
 	c.attrKeys = append(c.attrKeys, keys)
 	c.attrVals = append(c.attrVals, vals)
 
-	// A string view of doc without copying: the driver copies it into its
-	// column buffer during Append and nothing writes to doc meanwhile.
-	c.doc = append(c.doc, unsafe.String(unsafe.SliceData(doc), len(doc)))
 	c.part = append(c.part, int32(r.Partition))
 	c.offset = append(c.offset, r.Offset)
 	c.ingested = append(c.ingested, ingested)
+	// time keeps whole seconds (18.16) or milliseconds; the fraction
+	// makes the stored time exact whatever the column's precision.
+	c.frac = append(c.frac, uint32(e.Time.Nanosecond()))
+	c.addContext(e.Context)
+
+	off, exact := c.timeOffset(e)
+	c.offsets = append(c.offsets, off)
+	var x string
+	if len(extra) > 0 || !exact {
+		b, err := appendExtra(nil, e, extra, !exact)
+		if err != nil {
+			return err
+		}
+		x = string(b)
+	}
+	c.extra = append(c.extra, x)
+	return nil
+}
+
+// timeOffset returns the time_offset_s of e (nil when it has no time_local)
+// and whether it reproduces time_local exactly; when not, the text goes
+// to extra.
+func (c *eventColumns) timeOffset(e *contract.Event) (*int32, bool) {
+	if e.TimeLocal == "" {
+		return nil, true
+	}
+	off, ok := localOffset(e.TimeLocal)
+	if !ok {
+		return nil, false
+	}
+	loc := c.zones[off]
+	if loc == nil {
+		if c.zones == nil {
+			c.zones = map[int32]*time.Location{}
+		}
+		loc = time.FixedZone("", int(off))
+		c.zones[off] = loc
+	}
+	c.local = e.Time.In(loc).AppendFormat(c.local[:0], localLayout)
+	if string(c.local) != e.TimeLocal {
+		return nil, false
+	}
+	// Pointers into the arena stay valid when a later append moves it:
+	// nothing writes to the old array again.
+	c.offArena = append(c.offArena, off)
+	return &c.offArena[len(c.offArena)-1], true
+}
+
+// addContext appends the registry context's columns; all NULL or empty
+// for an event stored without one.
+func (c *eventColumns) addContext(x *contract.Context) {
+	if x == nil {
+		x = &contract.Context{}
+	}
+	c.bools[bCtxMSPKnown] = append(c.bools[bCtxMSPKnown], c.boolPtr(x.MSPKnown))
+	c.bools[bCtxTenantContracted] = append(c.bools[bCtxTenantContracted], c.boolPtr(x.TenantContracted))
+	c.bools[bCtxToolApproved] = append(c.bools[bCtxToolApproved], c.boolPtr(x.ToolApproved))
+	c.bools[bCtxActorKnown] = append(c.bools[bCtxActorKnown], c.boolPtr(x.ActorKnown))
+	c.bools[bCtxActorUsualCountry] = append(c.bools[bCtxActorUsualCountry], c.boolPtr(x.ActorUsualCountry))
+	c.bools[bCtxActorOnShift] = append(c.bools[bCtxActorOnShift], c.boolPtr(x.ActorOnShift))
+	c.bools[bCtxInMaintenance] = append(c.bools[bCtxInMaintenance], c.boolPtr(x.InMaintenanceWindow))
+	c.bools[bCtxInWorkingHours] = append(c.bools[bCtxInWorkingHours], c.boolPtr(x.InWorkingHours))
+	c.ints[iCtxLocalHour] = append(c.ints[iCtxLocalHour], x.LocalHour)
+	c.str[sCtxWeekday] = append(c.str[sCtxWeekday], x.Weekday)
+	c.ctxTags = append(c.ctxTags, x.AssetTags)
 }
 
 // appendTo hands every column to the batch, in eventColumnNames order.
@@ -219,7 +309,11 @@ func (c *eventColumns) appendTo(b driver.Batch) error {
 		s[sScriptName], s[sScriptSHA], s[sScriptInterp], s[sScriptCmd],
 		s[sSourceURL], s[sOutcome], s[sReason], s[sChangeTicket],
 		c.attrKeys, c.attrVals,
-		c.doc, s[sTopic], c.part, c.offset, c.ingested,
+		s[sTopic], c.part, c.offset, c.ingested,
+		c.frac, c.offsets, c.extra,
+		c.bools[bCtxMSPKnown], c.bools[bCtxTenantContracted], c.bools[bCtxToolApproved], c.bools[bCtxActorKnown],
+		c.bools[bCtxActorUsualCountry], c.bools[bCtxActorOnShift], c.bools[bCtxInMaintenance], c.bools[bCtxInWorkingHours],
+		c.ints[iCtxLocalHour], s[sCtxWeekday], c.ctxTags,
 	}
 	return appendColumns(b, eventColumnNames, cols)
 }
@@ -282,14 +376,9 @@ func (s *Store) InsertEvents(ctx context.Context, rows []record.Event) error {
 		if r.Event == nil {
 			return fmt.Errorf("insert events: row %d (%s/%d@%d) has no event", i, r.Topic, r.Partition, r.Offset)
 		}
-		doc := r.Doc
-		if doc == nil {
-			var err error
-			if doc, err = r.Event.MarshalJSON(); err != nil {
-				return fmt.Errorf("insert events: marshal event %s: %w", r.Event.EventID, err)
-			}
+		if err := c.add(r, ingested, s.extra); err != nil {
+			return fmt.Errorf("insert events: %w", err)
 		}
-		c.add(r, doc, ingested)
 	}
 
 	if err := s.sendBatch(ctx, "events", eventColumnNames, c.appendTo); err != nil {

@@ -47,25 +47,11 @@ type ReportEvent struct {
 	Outcome          string
 	Reason           string
 	ChangeTicket     string
-	// Context is the JSON object ingest wrote as the normalised event's
-	// last field ("" when the event was stored without a registry).
+	// Context is the registry context ingest derived, as the JSON object
+	// the normalised event carries ("" when the event was stored without
+	// a registry).
 	Context string
 }
-
-// contextExpr extracts the "context" object ingest appends as the last
-// field of the normalised document. Anchoring at the end matters: a
-// producer controls everything before it (attributes may hold a key named
-// "context", or "tool_approved"), but not the tail, which ingest writes
-// after discarding any context the producer sent. Outside JSON strings a
-// context object holds no braces (asset tags are strings, and may hold
-// braces and escaped quotes, which the string alternative consumes), and
-// an unescaped "context": appears nowhere else in a normalised document
-// (a producer's text is always inside a string, its quotes escaped).
-// The regular expression runs on the document from its first "context":{
-// (cheap to find), so re2 scans a short tail rather than the whole
-// document; being anchored at the end, it still matches only the tail.
-var contextExpr = "extract(substring(doc, greatest(position(doc, '\"context\":{'), 1)), " +
-	sqlString(`"context":(\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*\})\}\s*$`) + ")"
 
 const reportEventColumns = "event_id, event_type, time, msp, tenant, tool, actor_user, actor_ip, actor_country, actor_asn, actor_mfa, actor_role, " +
 	"target_host, target_host_count, session_id, session_duration_s, session_auth_method, credential_name, credential_privileged, " +
@@ -104,28 +90,35 @@ func (s *Store) ReportEvents(ctx context.Context, scope Scope, msp, tenant strin
 		return fmt.Errorf("report events of %s/%s: %w", msp, tenant, err)
 	}
 	f, t := secondsRange(from, to)
-	// The context is extracted in the outer query, from the rows the inner
-	// one selected: 18.16 otherwise evaluates it on every row it reads.
-	q := "SELECT " + reportEventColumns + ", doc FROM " + s.table("events") + " FINAL WHERE msp = ? AND tenant = ? AND time >= ? AND time < ?"
+	q := "SELECT " + reportEventColumns + ", " + contextReadColumns + ", extra, doc FROM " + s.table("events") +
+		" FINAL WHERE msp = ? AND tenant = ? AND time >= ? AND time < ?"
 	args := []any{msp, tenant, f, t}
 	if len(types) > 0 {
 		q += " AND has(?, event_type)"
 		args = append(args, types)
 	}
-	q = "SELECT " + reportEventColumns + ", " + contextExpr + " AS ctx FROM (" + q + ") ORDER BY time, event_id"
-	rows, err := s.conn.Query(ctx, q, args...)
+	rows, err := s.conn.Query(ctx, q+" ORDER BY time, event_id", args...)
 	if err != nil {
 		return fmt.Errorf("report events of %s/%s: %w", msp, tenant, s.redact(err))
 	}
 	defer rows.Close()
-	var e ReportEvent
-	for rows.Next() {
-		e = ReportEvent{}
-		if err := rows.Scan(&e.EventID, &e.EventType, &e.Time, &e.MSP, &e.Tenant, &e.Tool, &e.ActorUser, &e.ActorIP, &e.ActorCountry,
+	var (
+		e    ReportEvent
+		row  storedEvent
+		dest = []any{&e.EventID, &e.EventType, &e.Time, &e.MSP, &e.Tenant, &e.Tool, &e.ActorUser, &e.ActorIP, &e.ActorCountry,
 			&e.ActorASN, &e.ActorMFA, &e.ActorRole, &e.TargetHost, &e.TargetHostCount, &e.SessionID, &e.SessionDurationS, &e.SessionAuth,
 			&e.CredentialName, &e.CredentialPriv, &e.PackageName, &e.PackageVersion, &e.PackageSHA256, &e.PackageSigner, &e.PackageSigned,
-			&e.ScriptName, &e.ScriptSHA256, &e.Outcome, &e.Reason, &e.ChangeTicket, &e.Context); err != nil {
+			&e.ScriptName, &e.ScriptSHA256, &e.Outcome, &e.Reason, &e.ChangeTicket}
+	)
+	dest = append(append(dest, row.ctx.dest()...), &row.extra, &row.doc)
+	for rows.Next() {
+		e = ReportEvent{}
+		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("report events of %s/%s: %w", msp, tenant, s.redact(err))
+		}
+		row.ev.EventID = e.EventID
+		if e.Context, err = row.contextJSON(); err != nil {
+			return fmt.Errorf("report events of %s/%s: %w", msp, tenant, err)
 		}
 		e.Time = e.Time.UTC()
 		if err := fn(&e); err != nil {

@@ -23,6 +23,7 @@ const (
 	versionAlerts     = 4
 	versionTriage     = 5
 	versionDelivery   = 6
+	versionStoreOnce  = 7
 )
 
 // types are the column types that depend on the server's features.
@@ -177,7 +178,37 @@ func migrations(cfg Config, f Features) []migration {
 		{version: versionAlerts, name: "create_alerts", statements: alertTables(db, t)},
 		{version: versionTriage, name: "create_triage", statements: triageTables(db, t)},
 		{version: versionDelivery, name: "create_alert_deliveries", statements: deliveryTables(db, t)},
+		{version: versionStoreOnce, name: "events_store_once", statements: []string{storeOnceColumns(db, t)}},
 	}
+}
+
+// storeOnceColumns adds what the events table lacked to hold a normalised
+// event without the doc column (docs/storage.md): the fraction of a second
+// of the event time (time holds whole seconds on 18.16 and milliseconds on
+// DateTime64 servers; the fraction makes the stored time exact on both),
+// the producer's UTC offset (time_local is the time in it), the registry
+// context ingest derives (contract.Context), one column per field, and
+// extra, a JSON object of the fields no column holds yet (extra.go). From
+// this version on the writers leave doc empty; rows written before keep
+// their doc and the readers use it (eventrow.go).
+func storeOnceColumns(db string, t types) string {
+	// 18.16 has no ADD COLUMN IF NOT EXISTS; Migrate tolerates the
+	// duplicate-column error of a racing migrator instead.
+	return fmt.Sprintf("ALTER TABLE `%s`.events\n"+
+		"    ADD COLUMN time_frac_ns UInt32,\n"+
+		"    ADD COLUMN time_offset_s Nullable(Int32),\n"+
+		"    ADD COLUMN extra String,\n"+
+		"    ADD COLUMN context_msp_known Nullable(UInt8),\n"+
+		"    ADD COLUMN context_tenant_contracted Nullable(UInt8),\n"+
+		"    ADD COLUMN context_tool_approved Nullable(UInt8),\n"+
+		"    ADD COLUMN context_actor_known Nullable(UInt8),\n"+
+		"    ADD COLUMN context_actor_usual_country Nullable(UInt8),\n"+
+		"    ADD COLUMN context_actor_on_shift Nullable(UInt8),\n"+
+		"    ADD COLUMN context_in_maintenance_window Nullable(UInt8),\n"+
+		"    ADD COLUMN context_in_working_hours Nullable(UInt8),\n"+
+		"    ADD COLUMN context_local_hour Nullable(Int64),\n"+
+		"    ADD COLUMN context_weekday %s,\n"+
+		"    ADD COLUMN context_asset_tags Array(String)", db, t.lc)
 }
 
 // alertTables groups detections into alerts and incidents (docs/alerts.md).

@@ -26,6 +26,9 @@ type Store struct {
 	// eventCols recycles the per-column buffers of InsertEvents so a
 	// steady pipeline does not reallocate ~40 slices per batch.
 	eventCols sync.Pool
+	// extra are the event fields no column holds, written to the extra
+	// column (eventExtra; tests narrow the columns to exercise it).
+	extra []extraField
 }
 
 // Open connects over the native protocol, checks the connection with a
@@ -80,6 +83,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.version = Version{Major: int(sv.Version.Major), Minor: int(sv.Version.Minor), Patch: int(sv.Version.Patch)}
 	s.features = FeaturesFor(s.version)
+	s.extra = eventExtra
 	return s, nil
 }
 

@@ -29,7 +29,8 @@ type Features struct {
 	// TTL (row expiry, Config.RetentionDays) arrived in 19.6.
 	TTL bool
 	// DateTime64 (millisecond event times) arrived in 20.1; older servers
-	// store whole seconds, the exact time stays in the doc column.
+	// store whole seconds. Either way time_frac_ns keeps the exact
+	// fraction of the second.
 	DateTime64 bool
 	// SkipIndexes (minmax, bloom_filter data-skipping indices without an
 	// experimental setting): 20.1.
