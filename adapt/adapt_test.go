@@ -260,3 +260,32 @@ func assertEncodeMatches(t *testing.T, ev *contract.Event) {
 		t.Fatalf("Encode differs from MarshalJSON\n got: %s\nwant: %s", got, want)
 	}
 }
+
+// TestDeriveID: the encoder-based derived ID is contract.DeriveID's, for
+// every event of every golden input (with and without an event_id set).
+func TestDeriveID(t *testing.T) {
+	n := 0
+	for _, name := range Names() {
+		a, _ := Get(name)
+		input, err := os.ReadFile(filepath.Join("testdata", name+".jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = Stream(a, bytes.NewReader(input), testMSP, func(l Line) error {
+			if l.Event == nil {
+				return nil
+			}
+			n++
+			if got, want := deriveID(l.Event), contract.DeriveID(l.Event); got != want {
+				t.Errorf("%s line %d: deriveID %s, contract.DeriveID %s", name, l.Line, got, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n < 20 {
+		t.Fatalf("only %d events compared", n)
+	}
+}

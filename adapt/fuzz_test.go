@@ -121,4 +121,7 @@ func checkEvent(t *testing.T, dec *contract.Decoder, o Out) {
 	if want, _ := o.Event.MarshalJSON(); !bytes.Equal(doc, want) {
 		t.Fatalf("Encode differs from MarshalJSON\n got: %s\nwant: %s", doc, want)
 	}
+	if got, want := deriveID(o.Event), contract.DeriveID(o.Event); got != want {
+		t.Fatalf("deriveID %s, contract.DeriveID %s", got, want)
+	}
 }
