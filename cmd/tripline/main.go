@@ -30,6 +30,7 @@ Usage:
   tripline registry lint FILE...
   tripline convert  --format FORMAT --msp MSP [FILE|-]
   tripline receive  --listen ADDR --tokens FILE [--topic msp.vendor] [--tls-cert F --tls-key F]   (vendor webhooks and batch posts)
+  tripline poll     --source ninjaone|teamviewer|datto-rmm|entra-signin --config FILE [--once]   (vendor APIs, checkpointed)
   tripline alerts   list|show|ack|assign|close|note|reopen|silence|silences|expire ... [--clickhouse ...]
   tripline console  --listen ADDR --tokens FILE [--clickhouse ...]   (HTTP JSON API under /api/)
   tripline report   --tenant T --month YYYY-MM [--format html|pdf|csv|json] [--out FILE] [--registry FILE]
@@ -64,6 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"registry": runRegistry,
 		"convert":  runConvert,
 		"receive":  runReceive,
+		"poll":     runPoll,
 		"alerts":   runAlerts,
 		"console":  runConsole,
 		"notify":   runNotify,
