@@ -271,18 +271,21 @@ func (p *RulePack) Explain(ruleID string, evs []store.EventRow) *Why {
 		w.Note = "The rule " + ruleID + " is not in the rule pack loaded now, so its searches cannot be evaluated."
 		return w
 	}
-	srcs := make([]fields.Source, len(evs))
-	errs := make([]error, len(evs))
-	for i := range evs {
+	// A correlation counts every event; a rule's page explains the first
+	// maxWhyEvents, and only those are decoded.
+	n := min(len(evs), maxWhyEvents)
+	if corr != nil {
+		n = len(evs)
+	}
+	srcs := make([]fields.Source, n)
+	errs := make([]error, n)
+	for i := range n {
 		srcs[i], errs[i] = decodeStored(&evs[i])
 	}
 	if corr != nil {
 		w.Correlation = p.correlationWhy(snap, corr, srcs)
 	}
-	for i := range evs {
-		if w.Shown == maxWhyEvents {
-			break
-		}
+	for i := range min(n, maxWhyEvents) {
 		ew := EventWhy{EventID: evs[i].EventID}
 		if errs[i] != nil {
 			ew.Err = errs[i].Error()
