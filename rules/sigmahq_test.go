@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/sigmahq"
@@ -210,5 +212,32 @@ func TestSigmaHQSubsetQuality(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestManagerSigmaHQ: the detector's rule manager loads the same SigmaHQ
+// rules, logs a skipped one, and refuses to start without the checkout.
+func TestManagerSigmaHQ(t *testing.T) {
+	corpus := sigmaHQCorpus(t)
+	dir := sigmaHQSource(t, "windows/process_creation/proc_creation_win_no_such_rule.yml")
+	var log bytes.Buffer
+	m, err := NewManager(ManagerConfig{Dir: dir, SigmaHQ: corpus, Log: zerolog.New(&log)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := decodeOne(t, `{"event_type":"script.run","time":"2026-11-22T08:10:00Z","msp":"m","tenant":"t","tool":"atera","actor":{"user":"u"},"script":{"interpreter":"powershell","command":"Set-MpPreference -DisableRealtimeMonitoring $true"}}`)
+	var got []string
+	for _, r := range m.Match(ev, nil) {
+		got = append(got, r.ID)
+	}
+	want := []string{"1ec65a5f-9473-4f12-97da-622044d6df21", "14c71865-6cd3-44ae-adaa-1db923fae5f2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("matches %v, want %v", got, want)
+	}
+	if !strings.Contains(log.String(), `"message":"SigmaHQ rule skipped"`) || !strings.Contains(log.String(), "proc_creation_win_no_such_rule.yml skipped") {
+		t.Errorf("log lacks the skipped rule:\n%s", log.String())
+	}
+	if _, err := NewManager(ManagerConfig{Dir: dir, SigmaHQ: t.TempDir(), Log: zerolog.Nop()}); !errors.Is(err, sigmahq.ErrNoCorpus) {
+		t.Errorf("missing checkout: err = %v", err)
 	}
 }

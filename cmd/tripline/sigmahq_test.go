@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestRulesEvalSigmaHQ: `rules eval --sigmahq` raises the listed SigmaHQ
+// rules' detections on pushed scripts, warns about a listed rule it
+// skips, and says clearly when the checkout is missing.
+func TestRulesEvalSigmaHQ(t *testing.T) {
+	corpus := os.Getenv("TRIPLINE_SIGMAHQ")
+	if corpus == "" {
+		corpus = "/work/shared/sigmahq-rules"
+	}
+	if _, err := os.Stat(corpus); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("SigmaHQ corpus missing (%v): set TRIPLINE_SIGMAHQ", err)
+		}
+		t.Skipf("SigmaHQ corpus missing (%v): set TRIPLINE_SIGMAHQ", err)
+	}
+	dir := t.TempDir()
+	list := "windows/process_creation/proc_creation_win_susp_shadow_copies_deletion.yml c947b146-0abc-4c87-9c64-b17e9d7274a2\n" +
+		"windows/process_creation/proc_creation_win_gone.yml\n"
+	events := `{"event_type":"script.run","time":"2026-11-22T08:10:00Z","msp":"m","tenant":"t","tool":"kaseya-vsa","actor":{"user":"u"},"script":{"interpreter":"cmd","command":"vssadmin delete shadows /all /quiet"}}
+{"event_type":"script.run","time":"2026-11-22T08:11:00Z","msp":"m","tenant":"t","tool":"kaseya-vsa","actor":{"user":"u"},"script":{"interpreter":"cmd","command":"vssadmin list shadows"}}
+`
+	for name, data := range map[string]string{"sigmahq.txt": list, "events.jsonl": events} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name      string
+		sigmahq   string
+		wantErr   bool
+		wantRules []string
+		stderr    string
+	}{
+		{"on", corpus, false, []string{"c947b146-0abc-4c87-9c64-b17e9d7274a2"}, "warning: " + filepath.Join(dir, "sigmahq.txt") + ":2:1: SigmaHQ rule windows/process_creation/proc_creation_win_gone.yml skipped: not in the checkout"},
+		{"off", "", false, nil, ""},
+		{"missing checkout", filepath.Join(dir, "nope"), true, nil, "SigmaHQ corpus not found at " + filepath.Join(dir, "nope")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("TRIPLINE_SIGMAHQ", "")
+			var stdout, stderr bytes.Buffer
+			args := []string{"eval", "--rules", dir, "--events", filepath.Join(dir, "events.jsonl"), "--sigmahq", tc.sigmahq}
+			err := runRules(context.Background(), args, &stdout, &stderr)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v; stderr:\n%s", err, tc.wantErr, stderr.String())
+			}
+			var got []string
+			for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+				if line == "" {
+					continue
+				}
+				var out evalOutput
+				if err := json.Unmarshal([]byte(line), &out); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, out.RuleID)
+			}
+			if !slices.Equal(got, tc.wantRules) {
+				t.Errorf("detections of %v, want %v", got, tc.wantRules)
+			}
+			if !strings.Contains(stderr.String(), tc.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tc.stderr, stderr.String())
+			}
+		})
+	}
+}
