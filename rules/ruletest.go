@@ -389,7 +389,9 @@ func expandSequence(c map[string]any) ([]map[string]any, error) {
 			for k, v := range e {
 				cp[k] = v
 			}
-			cp["time"] = t.UTC().Format(time.RFC3339Nano)
+			// In the offset the sequence was written in: contract
+			// time_local keeps it for rules asking for the local hour.
+			cp["time"] = t.Format(time.RFC3339Nano)
 			out = append(out, cp)
 			prev = t
 			t = t.Add(every)
