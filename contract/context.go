@@ -60,6 +60,11 @@ type Context struct {
 	// AssetTags are the registry's tags for target.host merged with the
 	// event's target.tags.
 	AssetTags []string `json:"asset_tags,omitempty"`
+	// UpdateSourceListed: source.url is HTTPS from a host the MSP lists
+	// in update_sources for this tool (its own mirror, an on-premises
+	// server), in addition to the vendors' domains the pack knows; absent
+	// when the MSP lists none or the event has no source.url.
+	UpdateSourceListed *bool `json:"update_source_listed,omitempty"`
 }
 
 // ContextPaths lists the context.* fields Lookup resolves. They exist only
@@ -69,6 +74,7 @@ var ContextPaths = []string{
 	"context.actor_known", "context.actor_usual_country", "context.actor_on_shift",
 	"context.in_maintenance_window", "context.in_working_hours",
 	"context.local_hour", "context.weekday", "context.asset_tags",
+	"context.update_source_listed",
 }
 
 func (e *Event) lookupContext(path string) fields.Value {
@@ -102,6 +108,8 @@ func (e *Event) lookupContext(path string) fields.Value {
 			return fields.Value{}
 		}
 		return fields.Value{Kind: fields.Strings, Strs: c.AssetTags}
+	case "context.update_source_listed":
+		return boolean(c.UpdateSourceListed)
 	}
 	return fields.Value{}
 }
@@ -153,6 +161,7 @@ func (c *Context) AppendJSON(dst []byte) []byte {
 		}
 		dst = append(dst, ']')
 	}
+	boolField("update_source_listed", c.UpdateSourceListed)
 	return append(dst, '}')
 }
 

@@ -52,7 +52,8 @@ func TestContextJSON(t *testing.T) {
 		{},
 		{MSPKnown: &no},
 		{MSPKnown: &yes, TenantContracted: &yes, ToolApproved: &no, ActorKnown: &yes, ActorUsualCountry: &no, ActorOnShift: &yes,
-			InMaintenanceWindow: &no, InWorkingHours: &yes, LocalHour: &h, Weekday: "sun", AssetTags: []string{"critical", "<b>&\"x\"", "ünï"}},
+			InMaintenanceWindow: &no, InWorkingHours: &yes, LocalHour: &h, Weekday: "sun", AssetTags: []string{"critical", "<b>&\"x\"", "ünï"}, UpdateSourceListed: &no},
+		{MSPKnown: &yes, UpdateSourceListed: &yes},
 	} {
 		want, _ := json.Marshal(c)
 		if got := c.AppendJSON(nil); string(got) != string(want) {

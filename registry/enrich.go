@@ -98,6 +98,10 @@ func (r *Registry) Context(ev *contract.Event) *contract.Context {
 		}
 	}
 
+	if len(m.updateSources) > 0 && ev.Source.URL != "" {
+		c.UpdateSourceListed = flag(m.updateListed(ev.Tool, ev.Source.URL))
+	}
+
 	c.AssetTags = ev.Target.Tags
 	if t != nil && ev.Target.Host != "" {
 		c.AssetTags = t.assetTags(ev.Target.Host, ev.Target.Tags)

@@ -61,6 +61,9 @@ type msp struct {
 	vendorIDs map[string]*tenant
 	loc       *time.Location // default zone; also the zone of tenant-less events
 	working   *weekMask
+	// updateSources: tool slug (or "any") to the hosts its agents may
+	// update from besides the vendors' domains (lower case).
+	updateSources map[string][]string
 }
 
 type technician struct {
@@ -423,6 +426,10 @@ func (p *parser) msp(n *yaml.Node) *msp {
 		"technicians":   func(_, v *yaml.Node) { techsNode = v },
 		"tenants":       func(_, v *yaml.Node) { tenantsNode = v },
 		"working_hours": func(_, v *yaml.Node) { workingNode = v },
+		"update_sources": func(_, v *yaml.Node) {
+			m.updateSources = map[string][]string{}
+			p.updateSources(v, m.updateSources)
+		},
 	})
 	if !ok {
 		return nil

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -34,7 +35,31 @@ func TestRuleTestContextsAreWhatIngestWrites(t *testing.T) {
 		if err := yaml.Unmarshal(data, &tf); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		for i, c := range append(tf.Match, tf.NoMatch...) {
+		// A correlation's cases are sequences: each event with its own
+		// time is checked (a _repeat copy is checked as written, so
+		// repeats keep to a weekly rhythm, where the local clock stays).
+		var cases []map[string]any
+		for _, c := range append(tf.Match, tf.NoMatch...) {
+			seq, ok := c["sequence"].([]any)
+			if !ok {
+				cases = append(cases, c)
+				continue
+			}
+			for _, item := range seq {
+				ev, ok := item.(map[string]any)
+				if _, timed := ev["time"]; !ok || !timed {
+					continue
+				}
+				clean := map[string]any{}
+				for k, v := range ev {
+					if !strings.HasPrefix(k, "_") {
+						clean[k] = v
+					}
+				}
+				cases = append(cases, clean)
+			}
+		}
+		for i, c := range cases {
 			written, ok := c["context"]
 			if !ok {
 				continue // the no-registry case
