@@ -15,28 +15,9 @@ import (
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/sigmahq"
+	"github.com/tripline/tripline/sigmahq/sigmahqtest"
 	"github.com/tripline/tripline/simulate"
 )
-
-// sigmaHQCorpus is the shared SigmaHQ checkout: $TRIPLINE_SIGMAHQ, else
-// where the workplace keeps it. Missing, the test skips, or fails under
-// CI=true.
-func sigmaHQCorpus(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("TRIPLINE_SIGMAHQ"); p != "" {
-		return p
-	}
-	for _, p := range []string{"/work/shared/sigmahq-rules", "../../shared/sigmahq-rules"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("SigmaHQ corpus missing: set TRIPLINE_SIGMAHQ to a checkout of github.com/SigmaHQ/sigma")
-	}
-	t.Skip("SigmaHQ corpus missing: set TRIPLINE_SIGMAHQ to a checkout of github.com/SigmaHQ/sigma")
-	return ""
-}
 
 // sigmaHQSource is a rule directory holding one plain rule and the pack's
 // SigmaHQ list, plus extra list lines.
@@ -64,7 +45,7 @@ func sigmaHQSource(t *testing.T, extra ...string) string {
 // adds the listed SigmaHQ rules and their views, reports a rule it skips
 // at the list's file:line, and fails clearly without the checkout.
 func TestLoadBundleSigmaHQ(t *testing.T) {
-	corpus := sigmaHQCorpus(t)
+	corpus := sigmahqtest.Corpus(t)
 	dir := sigmaHQSource(t, "windows/process_creation/proc_creation_win_no_such_rule.yml")
 	ev := decodeOne(t, `{"event_type":"script.run","time":"2026-11-22T08:10:00Z","msp":"m","tenant":"t","tool":"datto-rmm","actor":{"user":"u"},"script":{"interpreter":"cmd","command":"certutil -decode C:\\ProgramData\\a.crt C:\\ProgramData\\a.exe"}}`)
 	tests := []struct {
@@ -131,7 +112,7 @@ func TestSigmaHQSubsetQuality(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates and evaluates the simulator's week on every profile")
 	}
-	corpus := sigmaHQCorpus(t)
+	corpus := sigmahqtest.Corpus(t)
 	dir := t.TempDir()
 	list, err := os.ReadFile(filepath.Join("msp", sigmahq.ListFile))
 	if err != nil {
@@ -218,7 +199,7 @@ func TestSigmaHQSubsetQuality(t *testing.T) {
 // TestManagerSigmaHQ: the detector's rule manager loads the same SigmaHQ
 // rules, logs a skipped one, and refuses to start without the checkout.
 func TestManagerSigmaHQ(t *testing.T) {
-	corpus := sigmaHQCorpus(t)
+	corpus := sigmahqtest.Corpus(t)
 	dir := sigmaHQSource(t, "windows/process_creation/proc_creation_win_no_such_rule.yml")
 	var log bytes.Buffer
 	m, err := NewManager(ManagerConfig{Dir: dir, SigmaHQ: corpus, Log: zerolog.New(&log)})

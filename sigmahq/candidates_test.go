@@ -13,6 +13,7 @@ import (
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/sigma"
+	"github.com/tripline/tripline/sigmahq/sigmahqtest"
 	"github.com/tripline/tripline/simulate"
 )
 
@@ -26,7 +27,7 @@ func TestCandidates(t *testing.T) {
 	if os.Getenv("TRIPLINE_SIGMAHQ_CANDIDATES") != "1" {
 		t.Skip("set TRIPLINE_SIGMAHQ_CANDIDATES=1 to measure every candidate rule")
 	}
-	dir, err := RulesDir(corpusPath(t))
+	dir, err := RulesDir(sigmahqtest.Corpus(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,23 +153,4 @@ func TestCandidates(t *testing.T) {
 		}
 	}
 	t.Logf("tenant-months measured: %.1f", tenantMonths)
-}
-
-// corpusPath is the shared SigmaHQ checkout: $TRIPLINE_SIGMAHQ, else
-// /work/shared/sigmahq-rules, else ../shared/sigmahq-rules from the
-// project root.
-func corpusPath(t testing.TB) string {
-	if p := os.Getenv("TRIPLINE_SIGMAHQ"); p != "" {
-		return p
-	}
-	for _, p := range []string{"/work/shared/sigmahq-rules", "../../shared/sigmahq-rules"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("SigmaHQ corpus missing: set TRIPLINE_SIGMAHQ to a checkout of github.com/SigmaHQ/sigma")
-	}
-	t.Skip("SigmaHQ corpus missing: set TRIPLINE_SIGMAHQ to a checkout of github.com/SigmaHQ/sigma")
-	return ""
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/engine"
+	"github.com/tripline/tripline/sigmahq/sigmahqtest"
 )
 
 // positives names, for every rule the pack enables, the attack script
@@ -65,7 +66,7 @@ func packSet(t *testing.T) (*engine.RuleSet, []Entry) {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	loaded, skipped, err := Load(corpusPath(t), entries, engine.Config{})
+	loaded, skipped, err := Load(sigmahqtest.Corpus(t), entries, engine.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +176,7 @@ func TestEnabledRulesQuietOnRoutineScripts(t *testing.T) {
 // another id, names an unmapped field or has another logsource is
 // reported at the list's line and skipped; the others load.
 func TestLoadSkipsWhatCannotBeUsed(t *testing.T) {
-	corpus := corpusPath(t)
+	corpus := sigmahqtest.Corpus(t)
 	list := strings.Join([]string{
 		"# comment",
 		"windows/process_creation/proc_creation_win_certutil_decode.yml cc9cbe82-7bc0-4ef5-bc23-bbfb83947be7",

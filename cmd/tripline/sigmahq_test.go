@@ -9,22 +9,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tripline/tripline/sigmahq/sigmahqtest"
 )
 
 // TestRulesEvalSigmaHQ: `rules eval --sigmahq` raises the listed SigmaHQ
 // rules' detections on pushed scripts, warns about a listed rule it
 // skips, and says clearly when the checkout is missing.
 func TestRulesEvalSigmaHQ(t *testing.T) {
-	corpus := os.Getenv("TRIPLINE_SIGMAHQ")
-	if corpus == "" {
-		corpus = "/work/shared/sigmahq-rules"
-	}
-	if _, err := os.Stat(corpus); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("SigmaHQ corpus missing (%v): set TRIPLINE_SIGMAHQ", err)
-		}
-		t.Skipf("SigmaHQ corpus missing (%v): set TRIPLINE_SIGMAHQ", err)
-	}
+	corpus := sigmahqtest.Corpus(t)
 	dir := t.TempDir()
 	list := "windows/process_creation/proc_creation_win_susp_shadow_copies_deletion.yml c947b146-0abc-4c87-9c64-b17e9d7274a2\n" +
 		"windows/process_creation/proc_creation_win_gone.yml\n"
