@@ -5,9 +5,13 @@ package faults
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,7 +37,9 @@ import (
 // ingest-cpu-µs/event, detect-cpu-µs/event, clickhouse-cpu-µs/event and
 // broker-cpu-µs/event (the test process: kfake plus this loop's polling).
 // `make bench-e2e` runs it once; each iteration builds a fresh world, so
-// run it with -benchtime 1x.
+// run it with -benchtime 1x. TRIPLINE_E2E_PROFILE=DIR also writes a 20 s
+// CPU profile of each worker (from --pprof) to DIR/ingest.cpu and
+// DIR/detect.cpu, taken from the second second of the run.
 func BenchmarkEndToEnd(b *testing.B) {
 	n := 200000
 	if s := os.Getenv("TRIPLINE_E2E_EVENTS"); s != "" {
@@ -52,11 +58,25 @@ func BenchmarkEndToEnd(b *testing.B) {
 		selfBefore := selfCPUSeconds()
 		b.StartTimer()
 
+		profileDir := os.Getenv("TRIPLINE_E2E_PROFILE")
+		var extra []string
+		if profileDir != "" {
+			extra = []string{"--pprof"}
+		}
 		start := time.Now()
-		ingest := e.startDefaultWorker("ingest", "ingest-e2e")
-		detect := e.startDefaultWorker("detect", "detect-e2e")
+		ingest := e.startDefaultWorker("ingest", "ingest-e2e", extra...)
+		detect := e.startDefaultWorker("detect", "detect-e2e", extra...)
+		var profiles sync.WaitGroup
+		if profileDir != "" {
+			for _, w := range []*worker{ingest, detect} {
+				profiles.Go(func() {
+					w.cpuProfile(filepath.Join(profileDir, strings.TrimSuffix(w.name, "-e2e")+".cpu"), time.Second, 20)
+				})
+			}
+		}
 		e.waitCaughtUp(30*time.Minute, ingest, detect)
 		took := time.Since(start)
+		profiles.Wait()
 
 		b.StopTimer()
 		ingestCPU += procCPU(ingest.pid())
@@ -115,7 +135,7 @@ func (e *env) produceSimulated(n int) int {
 
 // startDefaultWorker starts `tripline ingest|detect` with default flags:
 // only where the broker, ClickHouse and its metrics are, and the group.
-func (e *env) startDefaultWorker(role, name string) *worker {
+func (e *env) startDefaultWorker(role, name string, extra ...string) *worker {
 	e.t.Helper()
 	w := &worker{e: e, name: name, metrics: "127.0.0.1:" + strconv.Itoa(freePort(e.t)),
 		logPath: e.t.TempDir() + "/" + name + ".log"}
@@ -129,6 +149,7 @@ func (e *env) startDefaultWorker(role, name string) *worker {
 		"--group", group,
 		"--metrics-addr", w.metrics,
 	}
+	w.args = append(w.args, extra...)
 	e.mu.Lock()
 	e.workers = append(e.workers, w)
 	e.mu.Unlock()
@@ -169,4 +190,28 @@ func selfCPUSeconds() float64 {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// cpuProfile waits, then saves a CPU profile of seconds from the worker's
+// /debug/pprof/profile to path; a failure is logged, not fatal: the
+// figures do not depend on it.
+func (w *worker) cpuProfile(path string, wait time.Duration, seconds int) {
+	time.Sleep(wait)
+	c := http.Client{Timeout: time.Duration(seconds+10) * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", w.metrics, seconds))
+	if err != nil {
+		w.e.t.Logf("profile %s: %v", w.name, err)
+		return
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	if err != nil {
+		w.e.t.Logf("profile %s: %v", w.name, err)
+	}
 }

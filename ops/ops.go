@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sort"
 	"sync"
 	"time"
@@ -93,6 +94,20 @@ func Handler(reg *prometheus.Registry, ready *Readiness) http.Handler {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	return mux
+}
+
+// WithPprof serves Go's profiler under /debug/pprof/ beside h. A CPU
+// profile or trace must be shorter than the server's write timeout (30 s):
+// ask for ?seconds=25 at most.
+func WithPprof(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
 }
 

@@ -30,6 +30,10 @@ type Config struct {
 	Group       string
 	Topics      []string
 	LagInterval time.Duration // 0: every two seconds
+	// Pprof also serves Go's profiler under /debug/pprof/ on Addr. Off by
+	// default: profiles expose the process's internals (and a CPU profile
+	// costs CPU while it runs), so an operator turns it on to look.
+	Pprof bool
 }
 
 // probeInterval is how often readiness re-checks ClickHouse (and Kafka,
@@ -56,7 +60,11 @@ func Run(ctx context.Context, cfg Config, worker Worker) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var serveErr error
-	wg.Go(func() { serveErr = Serve(ctx, cfg.Addr, Handler(reg, &ready)) })
+	h := Handler(reg, &ready)
+	if cfg.Pprof {
+		h = WithPprof(h)
+	}
+	wg.Go(func() { serveErr = Serve(ctx, cfg.Addr, h) })
 	if cfg.Addr != "" {
 		cfg.Log.Info().Str("addr", cfg.Addr).Msg("serving /metrics, /healthz, /readyz")
 	}

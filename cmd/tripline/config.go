@@ -84,6 +84,7 @@ type commonFlags struct {
 	logLevel     string
 	logFormat    string
 	metricsAddr  string
+	pprof        bool
 	batchSize    int
 	flushEvery   time.Duration
 	shutdownWait time.Duration
@@ -123,6 +124,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, workers bool) {
 	fs.DurationVar(&c.session, "kafka-session-timeout", 10*time.Second, "how long the group waits for a crashed consumer before reassigning its partitions (broker minimum: 6s by default)")
 	fs.DurationVar(&c.lagEvery, "lag-interval", 2*time.Second, "how often the consumer lag metric (and Kafka readiness) is refreshed")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address (e.g. :9464)")
+	fs.BoolVar(&c.pprof, "pprof", false, "also serve Go's profiler under /debug/pprof/ on --metrics-addr (off by default: it exposes the process's internals)")
 	fs.IntVar(&c.batchSize, "batch-size", 5000, "messages per batch (ClickHouse insert)")
 	fs.DurationVar(&c.flushEvery, "flush-interval", 200*time.Millisecond, "longest a message waits for its batch to fill")
 	fs.DurationVar(&c.shutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight batches")

@@ -67,7 +67,7 @@ func runNotify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	o := ops.Config{Addr: c.metricsAddr, Log: log.With().Str("worker", "notify").Logger(), Ping: st.Ping,
+	o := ops.Config{Addr: c.metricsAddr, Pprof: c.pprof, Log: log.With().Str("worker", "notify").Logger(), Ping: st.Ping,
 		Kafka: kcfg, Group: *group, Topics: []string{*topic}, LagInterval: c.lagEvery}
 	return ops.Run(ctx, o, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
 		return notify.Run(ctx, notify.WorkerConfig{
