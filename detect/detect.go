@@ -247,7 +247,7 @@ func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) (*pending
 		}
 		ev := new(contract.Event)
 		var err error
-		if *ev, err = h.Decoder.Decode(m.Value); err != nil {
+		if *ev, err = h.Decoder.DecodeStored(m.Value); err != nil {
 			// Only a foreign producer on tripline.events gets here; keep the
 			// message rather than stall the partition.
 			h.deadLetter(p, m, err, detectedAt)

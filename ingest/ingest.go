@@ -68,8 +68,11 @@ type Handler struct {
 	Store       EventStore
 	Producer    Producer
 	EventsTopic string
-	DLQTopic    string
-	Hooks       Hooks
+	// EventsEncoding is how events are written to EventsTopic; empty means
+	// JSON (the worker, Config, defaults to binary).
+	EventsEncoding contract.Encoding
+	DLQTopic       string
+	Hooks          Hooks
 	// MaxMessageBytes is the largest message Producer will send (its
 	// BatchBytes; kafkaio.WriterBatchBytes of the topics' max.message.bytes).
 	// Bigger normalised events and dead letters are dead-lettered, reduced
@@ -228,7 +231,7 @@ func (h *Handler) accept(p *prepared, m *kafka.Message, raw []byte, msp string, 
 				doc = contract.WithContext(doc, ev.Context)
 			}
 		}
-		fwd, err = h.forward(m, ev.MSP, doc)
+		fwd, err = h.forward(m, &ev, doc)
 	}
 	if err != nil {
 		h.reject(p, m, err, now)
@@ -260,15 +263,22 @@ func (h *Handler) maxMessageBytes() int {
 // the raw topic too big for the events topic) is a permanent error: it is
 // rejected as oversize, to be dead-lettered, rather than failing the batch
 // on every retry.
-func (h *Handler) forward(m *kafka.Message, msp string, doc []byte) (kafka.Message, error) {
+func (h *Handler) forward(m *kafka.Message, ev *contract.Event, doc []byte) (kafka.Message, error) {
 	if len(doc) > contract.MaxNormalisedBytes {
 		return kafka.Message{}, &contract.RejectError{Reason: contract.ReasonOversize,
 			Detail: fmt.Sprintf("normalised event is %d bytes, limit %d", len(doc), contract.MaxNormalisedBytes)}
 	}
+	value := doc
+	if h.EventsEncoding == contract.EncodingBinary {
+		var err error
+		if value, err = ev.AppendBinary(make([]byte, 0, len(doc))); err != nil {
+			return kafka.Message{}, &contract.RejectError{Reason: contract.ReasonInvalidValue, Detail: err.Error()}
+		}
+	}
 	out := kafka.Message{
 		Topic: h.EventsTopic,
-		Key:   []byte(msp),
-		Value: doc,
+		Key:   []byte(ev.MSP),
+		Value: value,
 		Headers: []kafka.Header{
 			{Key: deadletter.HeaderSourceTopic, Value: []byte(m.Topic)},
 			{Key: deadletter.HeaderSourcePartition, Value: strconv.AppendInt(nil, int64(m.Partition), 10)},

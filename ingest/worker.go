@@ -23,7 +23,10 @@ type Config struct {
 	Group       string
 	RawTopics   []string
 	EventsTopic string
-	DLQTopic    string
+	// EventsEncoding is how events are written to EventsTopic (default
+	// binary; docs/event-contract.md).
+	EventsEncoding contract.Encoding
+	DLQTopic       string
 	// BatchSize and FlushInterval bound a batch (count and latency).
 	BatchSize       int
 	FlushInterval   time.Duration
@@ -67,6 +70,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.EventsTopic == "" {
 		cfg.EventsTopic = kafkaio.TopicEvents
 	}
+	if cfg.EventsEncoding == "" {
+		cfg.EventsEncoding = contract.EncodingBinary
+	}
 	if cfg.DLQTopic == "" {
 		cfg.DLQTopic = kafkaio.TopicDLQ
 	}
@@ -91,6 +97,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Store:           cfg.Store,
 		Producer:        writer,
 		EventsTopic:     cfg.EventsTopic,
+		EventsEncoding:  cfg.EventsEncoding,
 		DLQTopic:        cfg.DLQTopic,
 		Enricher:        cfg.Enricher,
 		TopicFormats:    cfg.TopicFormats,

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tripline/tripline/adapt"
+	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/detect"
 	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/engine"
@@ -32,6 +33,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	group := fs.String("group", ingest.DefaultGroup, "Kafka consumer group")
 	topics := fs.String("topics", kafkaio.TopicRemoteSessions+","+kafkaio.TopicSoftwareUpdates, "raw topics to consume, comma-separated")
 	eventsTopic := fs.String("events-topic", kafkaio.TopicEvents, "normalised events topic")
+	eventsEncoding := fs.String("events-encoding", string(contract.EncodingBinary), "how events are written to the events topic: binary (what the detector reads fastest) or json (the normalised document, for other consumers); the detector reads both (docs/event-contract.md)")
 	dlqTopic := fs.String("dlq-topic", kafkaio.TopicDLQ, "dead-letter topic")
 	registryFile := fs.String("registry", "", "MSP relationship registry (YAML, docs/registry.md): enrich events with context.* fields; reloaded when it changes and on SIGHUP")
 	var topicFormatFlags []string
@@ -41,6 +43,10 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	})
 	mappings := mappingFlag(fs, true)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	encoding, err := contract.ParseEncoding(*eventsEncoding)
+	if err != nil {
 		return err
 	}
 	// Mapping files and topic formats are checked before anything starts:
@@ -88,7 +94,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return ingest.Run(ctx, ingest.Config{
 			Enricher: enricher, TopicFormats: topicFormats, Formats: formats,
 			Kafka: kcfg, Group: *group, RawTopics: splitList(*topics),
-			EventsTopic: *eventsTopic, DLQTopic: *dlqTopic,
+			EventsTopic: *eventsTopic, EventsEncoding: encoding, DLQTopic: *dlqTopic,
 			BatchSize: c.batchSize, FlushInterval: c.flushEvery, ShutdownTimeout: c.shutdownWait, MaxMessageBytes: c.maxMessage,
 			Store: storemetrics.Instrument(st, reg), Log: log, Registerer: reg, Ready: ready,
 		})

@@ -1,0 +1,227 @@
+package contract
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// normalisedPush is validPush as the detector receives it: normalised,
+// with its ID and a context from the registry.
+func normalisedPush(t testing.TB) Event {
+	t.Helper()
+	d := Decoder{Now: func() time.Time { return testNow }}
+	raw := strings.Replace(validPush, `"tool":"kaseya-vsa",`,
+		`"tool":"kaseya-vsa","attributes":{"z":"last","a":"first","ticket_system":"none"},"script":{"name":"s.ps1","interpreter":"powershell","command":"Get-Date"},`, 1)
+	_, doc, err := d.DecodeNormalised([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes, no, hour := true, false, int64(3)
+	doc = WithContext(doc, &Context{MSPKnown: &yes, ToolApproved: &no, LocalHour: &hour, Weekday: "sunday", AssetTags: []string{"election"}})
+	ev, err := d.Decode(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// TestBinaryRoundTrip: what the detector decodes from the binary encoding
+// is exactly what it decoded from the JSON document, and one event always
+// encodes to the same bytes.
+func TestBinaryRoundTrip(t *testing.T) {
+	d := Decoder{Now: func() time.Time { return testNow }}
+	for _, raw := range []string{validPush, loginWithAttributes(3), `{"event_type":"session.start","time":"2026-11-20T10:00:00.250-05:00","msp":"m","tenant":"t","tool":"x","actor":{"user":"u"}}`} {
+		_, doc, err := d.DecodeNormalised([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := d.Decode(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRoundTrip(t, want)
+	}
+	checkRoundTrip(t, normalisedPush(t))
+}
+
+func checkRoundTrip(t *testing.T, want Event) {
+	t.Helper()
+	b, err := want.AppendBinary(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !IsBinary(b) {
+		t.Fatalf("IsBinary(%q) = false", b)
+	}
+	got, err := DecodeBinary(b)
+	if err != nil {
+		t.Fatalf("DecodeBinary: %v", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("round trip differs:\n got %+v\nwant %+v", got, want)
+	}
+	again, _ := got.AppendBinary(nil)
+	if !bytes.Equal(again, b) {
+		t.Errorf("encoding is not deterministic:\n%q\n%q", b, again)
+	}
+}
+
+// TestBinaryEveryField fills every field the Event type has, found by
+// reflection, so that a field added to the contract without a tag in the
+// binary encoding fails here rather than vanishing between ingest and the
+// detector.
+func TestBinaryEveryField(t *testing.T) {
+	var ev Event
+	fill(t, reflect.ValueOf(&ev).Elem(), "")
+	ev.Time = time.Date(2026, 11, 20, 10, 0, 0, 123000000, time.UTC)
+	ev.timeText = ev.Time.Format(time.RFC3339Nano)
+	ev.EventType = TypeScriptRun
+	checkRoundTrip(t, ev)
+}
+
+// fill sets every exported field under v to a distinct non-zero value.
+func fill(t *testing.T, v reflect.Value, path string) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("v:" + path)
+	case reflect.Int64:
+		v.SetInt(int64(len(path)) + 7)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(t, v.Elem(), path)
+	case reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), 2, 2)
+		for i := range 2 {
+			fill(t, s.Index(i), path+"["+string(rune('0'+i))+"]")
+		}
+		v.Set(s)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		m.SetMapIndex(reflect.ValueOf("k1"), reflect.ValueOf("v1"))
+		m.SetMapIndex(reflect.ValueOf("k2"), reflect.ValueOf(""))
+		v.Set(m)
+	case reflect.Struct:
+		if v.Type() == reflect.TypeOf(time.Time{}) {
+			return
+		}
+		for i := range v.NumField() {
+			if f := v.Type().Field(i); f.IsExported() {
+				fill(t, v.Field(i), path+"."+f.Name)
+			}
+		}
+	default:
+		t.Fatalf("%s: a field of kind %s: teach fill and the binary encoding about it", path, v.Kind())
+	}
+}
+
+// TestBinaryDamaged: every truncation and a set of corruptions are errors,
+// never a panic; an unknown tag is skipped (a newer writer's field).
+func TestBinaryDamaged(t *testing.T) {
+	ev := normalisedPush(t)
+	b, err := ev.AppendBinary(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range len(b) {
+		if _, err := DecodeBinary(b[:n]); err == nil {
+			// A cut between entries is a shorter valid event only if
+			// what is left still has every required field.
+			got, _ := DecodeBinary(b[:n])
+			if got.EventID == "" || got.MSP == "" {
+				t.Fatalf("prefix of %d bytes decoded without its required fields", n)
+			}
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"JSON", []byte(`{"event_id":"x"}`), "not a binary-encoded event"},
+		{"version", append([]byte(binaryMagic+"\x02"), b[binaryHeader:]...), "version 2"},
+		{"length past the end", append(append([]byte{}, b...), tagTenant, 0x7f, 'x'), "bad length"},
+		{"bad boolean", append(append([]byte{}, b...), tagActorMFA, 1, 7), "bad boolean"},
+		{"bad integer", append(append([]byte{}, b...), tagActorASN, 1, 0x80), "bad integer"},
+		{"invalid UTF-8", append(append([]byte{}, b...), tagTenant, 1, 0xff), "invalid UTF-8"},
+		{"unknown event type", append(append([]byte{}, b...), tagEventType, 3, 'x', 'y', 'z'), "unknown_event_type"},
+	} {
+		_, err := DecodeBinary(tt.b)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+	withUnknown := append(append([]byte{}, b...), 250, 3, 'n', 'e', 'w')
+	got, err := DecodeBinary(withUnknown)
+	if err != nil || !reflect.DeepEqual(got, ev) {
+		t.Errorf("an unknown tag is not skipped: %v", err)
+	}
+}
+
+func FuzzDecodeBinary(f *testing.F) {
+	ev := normalisedPush(f)
+	b, _ := ev.AppendBinary(nil)
+	f.Add(b)
+	f.Add([]byte(binaryMagic + "\x01"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ev, err := DecodeBinary(b)
+		if err != nil {
+			return
+		}
+		again, err := ev.AppendBinary(nil)
+		if err != nil {
+			t.Fatalf("decoded event does not encode: %v", err)
+		}
+		ev2, err := DecodeBinary(again)
+		if err != nil || !reflect.DeepEqual(ev, ev2) {
+			t.Fatalf("re-encoded event differs: %v\n%+v\n%+v", err, ev, ev2)
+		}
+	})
+}
+
+// BenchmarkDecodeStored compares what the detector pays per event on
+// tripline.events: the normalised JSON document (Decode) or its binary
+// encoding (DecodeBinary), for the same registry-enriched event.
+func BenchmarkDecodeStored(b *testing.B) {
+	ev := normalisedPush(b)
+	doc, err := ev.MarshalJSON()
+	if err != nil {
+		b.Fatal(err)
+	}
+	bin, err := ev.AppendBinary(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := Decoder{Now: func() time.Time { return testNow }}
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(doc)))
+		for b.Loop() {
+			if _, err := d.Decode(doc); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("binary", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(bin)))
+		for b.Loop() {
+			if _, err := DecodeBinary(bin); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		buf := make([]byte, 0, 1024)
+		for b.Loop() {
+			buf, _ = ev.AppendBinary(buf[:0])
+		}
+	})
+}
