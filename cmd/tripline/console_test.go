@@ -68,7 +68,7 @@ func TestConsoleUsers(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cctx, stop := context.WithCancel(ctx)
-	var logs bytes.Buffer
+	var logs syncBuffer // read while the console writes it
 	done := make(chan int, 1)
 	go func() {
 		done <- run(cctx, []string{"console", "--listen", addr, "--users", users, "--clickhouse", srv.Addr(), "--clickhouse-db", "t_console_cmd",
@@ -109,6 +109,34 @@ func TestConsoleUsers(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Request.URL.Path != "/queue" || !strings.Contains(string(queue), "Rule One") {
 		t.Errorf("after login: %d %s\n%s", resp.StatusCode, resp.Request.URL, queue)
+	}
+	// The users file is re-read while the console runs: a broken edit is
+	// refused with its file:line, removing ana ends her session.
+	for _, step := range []struct {
+		content, want string
+		sessionEnds   bool
+	}{
+		{line + "\nbob:plain-password:analyst\n", users + ":2: user bob", false},
+		{"# nobody yet\n" + strings.Replace(line, ":$", ":!$", 1) + "\n", "console users file reloaded", true},
+	} {
+		if err := os.WriteFile(users, []byte(step.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(logs.String(), step.want) && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if !strings.Contains(logs.String(), step.want) {
+			t.Fatalf("the log lacks %q after 20 s", step.want)
+		}
+		resp, err := c.Get(base + "/api/alerts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if ended := resp.StatusCode == http.StatusUnauthorized; ended != step.sessionEnds {
+			t.Errorf("after %q: GET /api/alerts with ana's session: %d", step.want, resp.StatusCode)
+		}
 	}
 	stop()
 	if code := <-done; code != 0 {
