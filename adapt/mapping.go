@@ -144,6 +144,14 @@ func ParseMapping(data []byte, file string) (*Mapping, error) {
 	p := &mparser{file: file}
 	m := p.mapping(docs[0].Content[0])
 	if len(p.errs) > 0 {
+		// In file order, as an editor lists them.
+		slices.SortStableFunc(p.errs, func(a, b error) int {
+			ea, eb := a.(*yamlbound.Error), b.(*yamlbound.Error)
+			if ea.Line != eb.Line {
+				return ea.Line - eb.Line
+			}
+			return ea.Col - eb.Col
+		})
 		return nil, errors.Join(p.errs...)
 	}
 	return m, nil
