@@ -32,7 +32,7 @@ const eventReadColumns = "event_id, event_type, time, msp, tenant, tool, " +
 // contextReadColumns are the columns contextColumns.dest scans, in order.
 const contextReadColumns = "context_msp_known, context_tenant_contracted, context_tool_approved, context_actor_known, " +
 	"context_actor_usual_country, context_actor_on_shift, context_in_maintenance_window, context_in_working_hours, " +
-	"context_local_hour, context_weekday, context_asset_tags"
+	"context_local_hour, context_weekday, context_asset_tags, context_update_source_listed"
 
 // storedEvent is one scanned row of eventReadColumns. Reused across rows:
 // dest once, then scan and read each row before the next.
@@ -179,22 +179,23 @@ func legacyContextJSON(doc, id string) (string, error) {
 
 // contextColumns scans the context_* columns (contextReadColumns).
 type contextColumns struct {
-	bools     [8]*uint8
-	localHour *int64
-	weekday   string
-	assetTags []string
+	bools        [8]*uint8
+	localHour    *int64
+	weekday      string
+	assetTags    []string
+	updateSource *uint8
 }
 
 func (c *contextColumns) dest() []any {
 	return []any{&c.bools[0], &c.bools[1], &c.bools[2], &c.bools[3], &c.bools[4], &c.bools[5], &c.bools[6], &c.bools[7],
-		&c.localHour, &c.weekday, &c.assetTags}
+		&c.localHour, &c.weekday, &c.assetTags, &c.updateSource}
 }
 
 // context returns the scanned context, nil when every column is empty:
 // the event was stored without one (ingest ran without a registry). A
 // registry's context always says at least whether the MSP is known.
 func (c *contextColumns) context() *contract.Context {
-	empty := c.localHour == nil && c.weekday == "" && len(c.assetTags) == 0
+	empty := c.localHour == nil && c.weekday == "" && len(c.assetTags) == 0 && c.updateSource == nil
 	for _, b := range c.bools {
 		empty = empty && b == nil
 	}
@@ -213,6 +214,7 @@ func (c *contextColumns) context() *contract.Context {
 		LocalHour:           clonePtr(c.localHour),
 		Weekday:             c.weekday,
 		AssetTags:           cloneStrings(c.assetTags),
+		UpdateSourceListed:  boolOf(c.updateSource),
 	}
 }
 

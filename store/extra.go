@@ -30,7 +30,7 @@ var columnPaths = []string{
 	"source.url", "outcome", "reason", "change.ticket", "attributes",
 	"context.msp_known", "context.tenant_contracted", "context.tool_approved", "context.actor_known",
 	"context.actor_usual_country", "context.actor_on_shift", "context.in_maintenance_window", "context.in_working_hours",
-	"context.local_hour", "context.weekday", "context.asset_tags",
+	"context.local_hour", "context.weekday", "context.asset_tags", "context.update_source_listed",
 }
 
 // extraField is a field of contract.Event that no column holds.

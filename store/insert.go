@@ -29,7 +29,7 @@ var eventColumnNames = []string{
 	"time_frac_ns", "time_offset_s", "extra",
 	"context_msp_known", "context_tenant_contracted", "context_tool_approved", "context_actor_known",
 	"context_actor_usual_country", "context_actor_on_shift", "context_in_maintenance_window", "context_in_working_hours",
-	"context_local_hour", "context_weekday", "context_asset_tags",
+	"context_local_hour", "context_weekday", "context_asset_tags", "context_update_source_listed",
 }
 
 var detectionColumnNames = []string{
@@ -123,6 +123,7 @@ const (
 	bCtxActorOnShift
 	bCtxInMaintenance
 	bCtxInWorkingHours
+	bCtxUpdateSourceListed
 	numBoolCols
 )
 
@@ -294,6 +295,7 @@ func (c *eventColumns) addContext(x *contract.Context) {
 	c.ints[iCtxLocalHour] = append(c.ints[iCtxLocalHour], x.LocalHour)
 	c.str[sCtxWeekday] = append(c.str[sCtxWeekday], x.Weekday)
 	c.ctxTags = append(c.ctxTags, x.AssetTags)
+	c.bools[bCtxUpdateSourceListed] = append(c.bools[bCtxUpdateSourceListed], c.boolPtr(x.UpdateSourceListed))
 }
 
 // appendTo hands every column to the batch, in eventColumnNames order.
@@ -313,7 +315,7 @@ func (c *eventColumns) appendTo(b driver.Batch) error {
 		c.frac, c.offsets, c.extra,
 		c.bools[bCtxMSPKnown], c.bools[bCtxTenantContracted], c.bools[bCtxToolApproved], c.bools[bCtxActorKnown],
 		c.bools[bCtxActorUsualCountry], c.bools[bCtxActorOnShift], c.bools[bCtxInMaintenance], c.bools[bCtxInWorkingHours],
-		c.ints[iCtxLocalHour], s[sCtxWeekday], c.ctxTags,
+		c.ints[iCtxLocalHour], s[sCtxWeekday], c.ctxTags, c.bools[bCtxUpdateSourceListed],
 	}
 	return appendColumns(b, eventColumnNames, cols)
 }

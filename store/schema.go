@@ -208,7 +208,8 @@ func storeOnceColumns(db string, t types) string {
 		"    ADD COLUMN context_in_working_hours Nullable(UInt8),\n"+
 		"    ADD COLUMN context_local_hour Nullable(Int64),\n"+
 		"    ADD COLUMN context_weekday %s,\n"+
-		"    ADD COLUMN context_asset_tags Array(String)", db, t.lc)
+		"    ADD COLUMN context_asset_tags Array(String),\n"+
+		"    ADD COLUMN context_update_source_listed Nullable(UInt8)", db, t.lc)
 }
 
 // alertTables groups detections into alerts and incidents (docs/alerts.md).

@@ -567,19 +567,24 @@ func TestPasswordNeverInErrors(t *testing.T) {
 
 // BenchmarkInsertEvents measures InsertEvents with 10,000-event batches
 // against the private server (one round trip and server-side insert per
-// batch included).
+// batch included). The events carry a registry context and the document
+// ingest hands over, as in the pipeline.
 func BenchmarkInsertEvents(b *testing.B) {
 	s := openTest(b, "b_insert")
 	ctx := context.Background()
 	const batch = 10_000
 	rows := make([]record.Event, batch)
+	yes, no, hour := true, false, int64(14)
 	for i := range rows {
 		ev := decode(b, fmt.Sprintf(fullEventFmt, fmt.Sprintf("bench-%d", i), recent(time.Duration(i)*time.Second)))
 		doc, err := ev.MarshalJSON()
 		if err != nil {
 			b.Fatal(err)
 		}
-		rows[i] = record.Event{Event: ev, Doc: doc, Topic: "tripline.events", Partition: i % 12, Offset: int64(i)}
+		ev.Context = &contract.Context{MSPKnown: &yes, TenantContracted: &yes, ToolApproved: &no, ActorKnown: &yes,
+			ActorUsualCountry: &yes, ActorOnShift: &no, InMaintenanceWindow: &no, InWorkingHours: &yes,
+			LocalHour: &hour, Weekday: "wed", AssetTags: []string{"critical", "dc"}}
+		rows[i] = record.Event{Event: ev, Doc: contract.WithContext(doc, ev.Context), Topic: "tripline.events", Partition: i % 12, Offset: int64(i)}
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
