@@ -213,21 +213,31 @@ func (h *Handler) prepare(batch []kafka.Message) *prepared {
 // msp, when set (the tripline-msp header of a producer bound to one MSP,
 // such as tripline receive), is the only msp the event may name.
 func (h *Handler) accept(p *prepared, m *kafka.Message, raw []byte, msp string, dec *contract.Decoder, now func() time.Time) {
-	ev, doc, err := dec.DecodeNormalised(raw)
+	// The binary encoding is made from the event: the JSON document is
+	// built only when it is what gets written (or to derive an ID).
+	jsonDoc := h.EventsEncoding != contract.EncodingBinary
+	var ev contract.Event
+	var doc []byte
+	var err error
+	if jsonDoc {
+		ev, doc, err = dec.DecodeNormalised(raw)
+	} else {
+		ev, err = dec.Decode(raw)
+	}
 	if err == nil && msp != "" && !strings.EqualFold(ev.MSP, msp) {
 		err = &contract.RejectError{Reason: contract.ReasonInvalidValue, Field: "msp",
 			Detail: fmt.Sprintf("msp %q is not the %s %q its producer is bound to", ev.MSP, HeaderMSP, msp)}
 	}
 	var fwd kafka.Message
 	if err == nil {
-		if r, ok := h.Enricher.(TenantResolver); ok && r.ResolveTenant(&ev) {
+		if r, ok := h.Enricher.(TenantResolver); ok && r.ResolveTenant(&ev) && jsonDoc {
 			// The document must say what rules and storage see.
 			doc, err = ev.MarshalJSON()
 		}
 	}
 	if err == nil {
 		if h.Enricher != nil {
-			if ev.Context = h.Enricher.Context(&ev); ev.Context != nil {
+			if ev.Context = h.Enricher.Context(&ev); ev.Context != nil && jsonDoc {
 				doc = contract.WithContext(doc, ev.Context)
 			}
 		}
@@ -264,16 +274,16 @@ func (h *Handler) maxMessageBytes() int {
 // rejected as oversize, to be dead-lettered, rather than failing the batch
 // on every retry.
 func (h *Handler) forward(m *kafka.Message, ev *contract.Event, doc []byte) (kafka.Message, error) {
-	if len(doc) > contract.MaxNormalisedBytes {
-		return kafka.Message{}, &contract.RejectError{Reason: contract.ReasonOversize,
-			Detail: fmt.Sprintf("normalised event is %d bytes, limit %d", len(doc), contract.MaxNormalisedBytes)}
-	}
 	value := doc
 	if h.EventsEncoding == contract.EncodingBinary {
 		var err error
-		if value, err = ev.AppendBinary(make([]byte, 0, len(doc))); err != nil {
+		if value, err = ev.AppendBinary(make([]byte, 0, len(m.Value)+256)); err != nil {
 			return kafka.Message{}, &contract.RejectError{Reason: contract.ReasonInvalidValue, Detail: err.Error()}
 		}
+	}
+	if len(value) > contract.MaxNormalisedBytes {
+		return kafka.Message{}, &contract.RejectError{Reason: contract.ReasonOversize,
+			Detail: fmt.Sprintf("normalised event is %d bytes, limit %d", len(value), contract.MaxNormalisedBytes)}
 	}
 	out := kafka.Message{
 		Topic: h.EventsTopic,
