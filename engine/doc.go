@@ -47,6 +47,9 @@
 //     conditions are written negated (`not selection`), as in pySigma.
 //   - Logsource routing: a rule sees an event when, for product, category
 //     and service, either side is empty or both are equal.
+//   - Views (Config.Views) present an event to rules of another logsource
+//     (a pushed script as a Windows process creation, for SigmaHQ's rules);
+//     a rule matching the event or one of its views matches once.
 //
 // # Speed
 //
