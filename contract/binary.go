@@ -204,6 +204,7 @@ func (e *Event) AppendBinary(b []byte) ([]byte, error) {
 		for _, t := range c.AssetTags {
 			b = appendEntry(b, tagCtxAssetTag, t)
 		}
+		b = appendBoolPtr(b, tagCtxUpdateSource, c.UpdateSourceListed)
 	}
 	return b, nil
 }
@@ -417,6 +418,8 @@ func DecodeBinary(b []byte) (Event, error) {
 				c := d.context(&ev)
 				c.AssetTags = append(c.AssetTags, t)
 			}
+		case tagCtxUpdateSource:
+			d.context(&ev).UpdateSourceListed, err = d.bool(payload)
 		default:
 			// A field of a newer build: skipped, as the encoding promises.
 		}
