@@ -148,10 +148,18 @@ func Check(r *sigma.Rule) error {
 	for _, name := range r.Detection.Order {
 		for _, g := range r.Detection.Searches[name].Groups {
 			for _, it := range g.Items {
-				if it.Keyword() || known[it.Field] || absentFields[it.Field] {
+				if !it.Keyword() && !known[it.Field] && !absentFields[it.Field] {
+					return sigma.Errorf(it.Pos, "field %s has no counterpart in a pushed script (docs/sigmahq.md)", it.Field)
+				}
+				if !it.Has("fieldref") {
 					continue
 				}
-				return sigma.Errorf(it.Pos, "field %s has no counterpart in a pushed script (docs/sigmahq.md)", it.Field)
+				// fieldref's values are field names too.
+				for _, v := range it.Values {
+					if !known[v.Raw] && !absentFields[v.Raw] {
+						return sigma.Errorf(v.Pos, "field %s (fieldref) has no counterpart in a pushed script (docs/sigmahq.md)", v.Raw)
+					}
+				}
 			}
 		}
 	}

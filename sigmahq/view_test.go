@@ -2,10 +2,12 @@ package sigmahq
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/fields"
+	"github.com/tripline/tripline/sigma"
 )
 
 func TestImages(t *testing.T) {
@@ -103,6 +105,38 @@ func TestViews(t *testing.T) {
 			}
 			if got.Str != tc.expect {
 				t.Errorf("%s = %q, want %q", tc.field, got.Str, tc.expect)
+			}
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct{ name, rule, want string }{
+		{"mapped", "logsource: {product: windows, category: process_creation}\ndetection:\n  sel: {Image|endswith: '\\x.exe', CommandLine|contains: y, ParentImage|endswith: z, OriginalFileName: x.exe, Computer: h, Description: d}\n  condition: sel", ""},
+		{"script block", "logsource: {product: windows, category: ps_script}\ndetection:\n  sel: {ScriptBlockText|contains: y}\n  condition: sel", ""},
+		{"keywords", "logsource: {product: windows, category: process_creation}\ndetection:\n  kw: [mimikatz]\n  condition: kw", ""},
+		{"unmapped field", "logsource: {product: windows, category: process_creation}\ndetection:\n  sel: {CommandLine|contains: y}\n  f:\n    User|contains: SYSTEM\n  condition: sel and not f", "r.yml:7:5: field User has no counterpart"},
+		{"ScriptBlockText is not a process field", "logsource: {product: windows, category: process_creation}\ndetection:\n  sel: {ScriptBlockText: y}\n  condition: sel", "field ScriptBlockText has no counterpart"},
+		{"fieldref to an unmapped field", "logsource: {product: windows, category: process_creation}\ndetection:\n  sel: {CommandLine|fieldref: ParentCommandLine}\n  condition: sel", "field ParentCommandLine (fieldref) has no counterpart"},
+		{"other category", "logsource: {product: windows, category: file_event}\ndetection:\n  sel: {TargetFilename: y}\n  condition: sel", "category \"file_event\" is not one"},
+		{"other product", "logsource: {product: linux, category: process_creation}\ndetection:\n  sel: {CommandLine: y}\n  condition: sel", "logsource linux/process_creation/ is not one"},
+		{"service", "logsource: {product: windows, service: security}\ndetection:\n  sel: {EventID: 1}\n  condition: sel", "is not one a pushed script maps to"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			coll, err := sigma.ParseBytes([]byte("title: t\nid: t\n"+tc.rule+"\n"), "r.yml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = Check(coll.Rules[0])
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Check = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Check = %v, want %q", err, tc.want)
 			}
 		})
 	}
