@@ -155,6 +155,8 @@ type runner struct {
 	cp     Checkpoint
 	pages  int
 	log    zerolog.Logger
+	// loadedNext is the next-page cursor of the checkpoint read at start.
+	loadedNext string
 }
 
 func (p *Poller) newRunner(s Source, m metrics) (*runner, error) {
@@ -244,7 +246,7 @@ func (p *Poller) newRunner(s Source, m metrics) (*runner, error) {
 	if !ok {
 		cp = Checkpoint{Source: s.Source, Name: s.Name, MSP: s.MSP, LastID: s.StartAfterID}
 	}
-	r.cp = cp
+	r.cp, r.loadedNext = cp, cp.Next
 	return r, nil
 }
 
@@ -316,6 +318,25 @@ func (r *runner) page(ctx context.Context) (more bool, err error) {
 		return false, nil
 	}
 	body, err := r.c.do(ctx, func(ctx context.Context) (*http.Request, error) { return r.kind.request(ctx, cp) })
+	var se *statusError
+	if err != nil && cp.Next != "" && cp.Next == r.loadedNext && errors.As(err, &se) && (se.status == http.StatusBadRequest || se.status == http.StatusNotFound || se.status == http.StatusGone) {
+		// A continuation token or next-page URL the vendor no longer
+		// takes (expired after a long stop): re-read the window from its
+		// start. What was written already is written again and dedups by
+		// event_id; nothing is skipped. Only for the cursor read from the
+		// checkpoint at start: a vendor refusing the cursors it just
+		// gave is an error, not a reason to loop over the window.
+		r.log.Warn().Err(err).Time("since", cp.Since).Time("until", cp.Until).Msg("the vendor refused the saved next page; re-reading the window")
+		cp.Next, r.loadedNext = "", ""
+		cp.Written = now.UTC()
+		if err := saveCheckpoint(r.path, cp); err != nil {
+			r.fail(ctx, "checkpoint")
+			return false, err
+		}
+		r.cp = cp
+		r.m.errors.WithLabelValues("stale_cursor").Inc()
+		return true, nil
+	}
 	if err != nil {
 		r.fail(ctx, "http")
 		return false, err

@@ -574,6 +574,56 @@ func TestNextLinkOtherHost(t *testing.T) {
 	}
 }
 
+// A next-page URL or continuation token the vendor no longer takes (a
+// restart after the token expired) re-reads the window from its start:
+// duplicates, never a gap.
+func TestStaleCursor(t *testing.T) {
+	for _, k := range kinds[1:] {
+		t.Run(k.kind, func(t *testing.T) {
+			h := newHarness(t, k.kind, k.pageSize, "")
+			addRecords(h.v)
+			err := h.run(context.Background(), func(_ string, page int) error {
+				if page == 2 {
+					return errors.New("killed")
+				}
+				return nil
+			})
+			if err == nil {
+				t.Fatal("no kill")
+			}
+			first := h.keys(h.messages())
+			cp, _, _ := loadCheckpoint(checkpointFile(filepath.Join(h.dir, "cp"), k.kind+"-"+testMSP))
+			if cp.Next == "" {
+				t.Fatalf("checkpoint %+v: the kill should leave a window being paged", cp)
+			}
+			stale, refused := cp.Next, false
+			h.v.setFault(func(w http.ResponseWriter, r *http.Request, _ int) bool {
+				var q struct{ ContinuationToken string }
+				if r.Body != nil && r.Method == http.MethodPost {
+					b, _ := io.ReadAll(r.Body)
+					json.Unmarshal(b, &q)
+					r.Body = io.NopCloser(bytes.NewReader(b))
+				}
+				// Refused once: the re-read window gets fresh cursors.
+				if !refused && (r.URL.RawQuery != "" && strings.Contains(stale, r.URL.RawQuery) || q.ContinuationToken == stale) {
+					refused = true
+					w.WriteHeader(http.StatusBadRequest)
+					io.WriteString(w, `{"error":"expired"}`)
+					return true
+				}
+				return false
+			})
+			if err := h.run(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := ops.SumBy(h.reg, "tripline_poll_errors_total", "kind")["stale_cursor"]; got != 1 {
+				t.Errorf("stale_cursor errors %v, want 1", got)
+			}
+			h.check(append(first, h.keys(h.messages())...))
+		})
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	t.Setenv("TEST_POLL_SECRET", testSecret)
 	dir := t.TempDir()
