@@ -94,8 +94,8 @@
 // --registry-out FILE`): contracted tenants, approved tools, technicians
 // with their usual countries and shifts, maintenance windows and asset
 // tags, as the MSPs would document their real practice, so the registry
-// rules can be run on simulated traffic. It depends only on Seed, MSPs and
-// TenantsPerMSP. The departed technician is not on it (that is the
+// rules can be run on simulated traffic. It depends only on Seed, MSPs,
+// TenantsPerMSP and Conventions. The departed technician is not on it (that is the
 // dormant-account attack's way in), and the tools attackers bring are not
 // approved anywhere.
 //

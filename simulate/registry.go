@@ -11,7 +11,7 @@ import (
 // (YAML, as `tripline registry lint` and `ingest --registry` read it): what
 // each MSP would document about the work its benign traffic does, so the
 // registry rules can be measured on simulated traffic. It depends only on
-// the Config's Seed, MSPs and TenantsPerMSP (the world), not on how far the
+// the Config's Seed, MSPs, TenantsPerMSP and Conventions (the world), not on how far the
 // generator has run, and is byte-identical for the same world.
 //
 // What it documents, and why:
