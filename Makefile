@@ -50,9 +50,10 @@ faults: clickhouse
 # about 40 s): a real cluster on loopback (ZooKeeper, 2 shards, one with 2
 # replicas), migrate ON CLUSTER, dedup through Distributed tables,
 # queries.sql and the Grafana dashboard's queries, a replica SIGKILLed
-# during inserts. See docs/cluster.md.
+# during inserts, the pipeline with its entry server SIGKILLed (detections
+# equal offline). See docs/cluster.md.
 test-cluster: clickhouse zookeeper
-	$(GO) test -count=1 -timeout 10m -v -run 'Cluster' ./chcluster/ ./store/ ./cmd/tripline/ ./deployments/
+	$(GO) test -count=1 -timeout 10m -v -run 'Cluster' ./chcluster/ ./store/ ./pipeline/ ./cmd/tripline/ ./deployments/
 
 # The end-to-end figure: TRIPLINE_E2E_EVENTS (default 200,000) simulated
 # events already in the broker's raw topics, `tripline ingest` and

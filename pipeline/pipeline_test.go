@@ -60,6 +60,14 @@ func setup(t *testing.T) *world {
 // consumed everything.
 func (w *world) run(t *testing.T, ingestGroup, detectGroup string) {
 	t.Helper()
+	w.runWith(t, ingestGroup, detectGroup, nil)
+}
+
+// runWith is run with during, when set, called once the pipeline is
+// started (a fault injected while it works); the catch-up wait begins
+// when during returns.
+func (w *world) runWith(t *testing.T, ingestGroup, detectGroup string, during func(prometheus.Gatherer)) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	reg := prometheus.NewRegistry()
@@ -74,8 +82,11 @@ func (w *world) run(t *testing.T, ingestGroup, detectGroup string) {
 			Watermark: watermark.Merger{IdleTimeout: 2 * time.Second}, MarkInterval: 500 * time.Millisecond,
 		})
 	}()
+	if during != nil {
+		during(reg)
+	}
 	cfg := w.broker.Config()
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(4 * time.Minute)
 	for {
 		time.Sleep(200 * time.Millisecond)
 		il, err1 := cfg.GroupLag(ctx, ingestGroup, []string{kafkaio.TopicRemoteSessions, kafkaio.TopicSoftwareUpdates})
