@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/receive"
@@ -347,7 +348,7 @@ func (r *runner) page(ctx context.Context) (more bool, err error) {
 		return false, fmt.Errorf("page after checkpoint %s: %w", r.path, err)
 	}
 	if pg.n > 0 {
-		msgs, _, err := receive.Messages(r.p.cfg.Topic, r.format, r.src.MSP, now, pg.records, r.p.cfg.MaxMessageBytes, pg.n)
+		msgs, err := pageMessages(r.p, pg, r.format, r.src.MSP, now)
 		if err != nil {
 			r.fail(ctx, "page")
 			return false, fmt.Errorf("page of %d records: %w", pg.n, err)
@@ -380,6 +381,12 @@ func (r *runner) page(ctx context.Context) (more bool, err error) {
 	r.m.records.Add(float64(pg.n))
 	r.log.Debug().Int("records", pg.n).Bool("more", pg.more).Msg("page written")
 	return pg.more, nil
+}
+
+// pageMessages are the Kafka messages of a page: the receiver's.
+func pageMessages(p *Poller, pg page, format, msp string, now time.Time) ([]kafka.Message, error) {
+	msgs, _, err := receive.Messages(p.cfg.Topic, format, msp, now, pg.records, p.cfg.MaxMessageBytes, pg.n)
+	return msgs, err
 }
 
 func (r *runner) fail(ctx context.Context, kind string) {

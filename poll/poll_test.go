@@ -34,7 +34,7 @@ var now = time.Date(2025, 11, 20, 16, 0, 0, 0, time.UTC)
 // harness is one vendor server, one broker over TCP and one checkpoint
 // directory; each run is a new Poller, as a restarted process would be.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	v      *vendor
 	b      *broker.Broker
 	w      *kafka.Writer
@@ -45,7 +45,7 @@ type harness struct {
 	offset int64 // messages read so far
 }
 
-func newHarness(t *testing.T, kind string, pageSize int, extra string) *harness {
+func newHarness(t testing.TB, kind string, pageSize int, extra string) *harness {
 	t.Helper()
 	t.Setenv("TEST_POLL_SECRET", testSecret)
 	t.Setenv("TEST_POLL_APIKEY", testAPIKey)

@@ -20,7 +20,7 @@ import (
 // (docs/sources.md, "tripline poll"): its token endpoint, its paging and
 // its page shapes, over records it holds in memory.
 type vendor struct {
-	t    *testing.T
+	t    testing.TB
 	kind string
 	srv  *httptest.Server
 
@@ -49,7 +49,7 @@ const (
 	testAPIKey = "datto-api-key-0123"
 )
 
-func newVendor(t *testing.T, kind string) *vendor {
+func newVendor(t testing.TB, kind string) *vendor {
 	v := &vendor{t: t, kind: kind, tokens: map[string]int{}, pageSize: 3}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /ws/oauth/token", v.token)
