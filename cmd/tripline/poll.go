@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/ops"
 	"github.com/tripline/tripline/poll"
 	"github.com/tripline/tripline/receive"
@@ -74,16 +72,7 @@ func runPoll(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	o := ops.Config{Addr: c.metricsAddr, Log: log.With().Str("worker", "poll").Logger(), Kafka: kcfg}
 	return ops.Run(ctx, o, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
-		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		if err := kcfg.EnsureTopics(sctx, []kafkaio.TopicSpec{{Name: *topic, Partitions: *partitions}}); err != nil {
-			log.Warn().Err(err).Str("topic", *topic).Msg("could not ensure the topic exists")
-		}
-		limit, err := kcfg.WriterLimit(sctx, c.maxMessage, *topic)
-		if err != nil {
-			log.Warn().Err(err).Msg("message limit")
-		}
-		w := kcfg.NewWriterLimit(limit)
+		w, limit := rawTopicWriter(ctx, kcfg, *topic, *partitions, c.maxMessage, log)
 		defer w.Close()
 		p, err := poll.New(poll.Config{File: file, Kind: *source, Producer: w, Topic: *topic, MaxMessageBytes: limit,
 			WriteTimeout: *writeTimeout, Once: *once, Registerer: reg, Log: log, Ready: ready})

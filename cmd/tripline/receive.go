@@ -8,12 +8,10 @@ import (
 	"io"
 	"net"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tripline/tripline/adapt"
-	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/ops"
 	"github.com/tripline/tripline/receive"
 )
@@ -100,17 +98,7 @@ func runReceive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer ln.Close()
 	o := ops.Config{Addr: c.metricsAddr, Log: log.With().Str("worker", "receive").Logger(), Kafka: kcfg}
 	return ops.Run(ctx, o, func(ctx context.Context, reg prometheus.Registerer, ready func(bool)) error {
-		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		if err := kcfg.EnsureTopics(sctx, []kafkaio.TopicSpec{{Name: *topic, Partitions: *partitions}}); err != nil {
-			// An operator may have created it (or forbid creating topics).
-			log.Warn().Err(err).Str("topic", *topic).Msg("could not ensure the topic exists")
-		}
-		limit, err := kcfg.WriterLimit(sctx, c.maxMessage, *topic)
-		if err != nil {
-			log.Warn().Err(err).Msg("message limit")
-		}
-		w := kcfg.NewWriterLimit(limit)
+		w, limit := rawTopicWriter(ctx, kcfg, *topic, *partitions, c.maxMessage, log)
 		defer w.Close()
 		var wg sync.WaitGroup
 		ctx, stop := context.WithCancel(ctx)
