@@ -170,8 +170,8 @@ type secret string
 func (secret) String() string   { return "REDACTED" }
 func (secret) GoString() string { return "REDACTED" }
 
-// resolve reads the credential; secretOK says whether a literal value is
-// allowed (it is not for secrets: the config file is not a secret store).
+// resolve reads the credential; secretKind refuses a literal value (the
+// config file is not a secret store).
 func (c Credential) resolve(file, what string, secretKind bool) (secret, error) {
 	n := 0
 	for _, s := range []string{c.Env, c.File, c.Value} {

@@ -267,16 +267,6 @@ func (p *Poller) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Checkpoints returns the sources' checkpoints as they are now (after
-// Run returned).
-func (p *Poller) Checkpoints() map[string]Checkpoint {
-	out := map[string]Checkpoint{}
-	for _, r := range p.runners {
-		out[r.src.Name] = r.cp
-	}
-	return out
-}
-
 func (r *runner) run(ctx context.Context) error {
 	interval := time.Duration(r.p.cfg.File.Interval)
 	for {
