@@ -80,3 +80,23 @@ FROM tripline.events FINAL
 WHERE time >= now() - INTERVAL 7 DAY
 GROUP BY msp
 ORDER BY events DESC;
+
+-- name: unapproved_tool_activity
+-- Activity through a remote tool the tenant has not approved, as ingest's
+-- registry judged it (context.tool_approved = false), per MSP, tenant and
+-- tool over the last 30 days: shadow RMM, or a takeover through a tool
+-- nobody signed off.
+SELECT
+    msp,
+    tenant,
+    tool,
+    count() AS events,
+    groupUniqArray(event_type) AS event_types,
+    groupUniqArray(actor_user) AS technicians,
+    min(time) AS first_seen,
+    max(time) AS last_seen
+FROM tripline.events FINAL
+WHERE context_tool_approved = 0
+  AND time >= now() - INTERVAL 30 DAY
+GROUP BY msp, tenant, tool
+ORDER BY events DESC;

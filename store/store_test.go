@@ -496,11 +496,14 @@ func TestAnalystQueriesRun(t *testing.T) {
 func runAnalystQueries(t *testing.T, s *Store) {
 	ctx := testCtx(t)
 	var rows []record.Event
+	yes, no := true, false
 	for i := range 20 {
 		rows = append(rows, record.Event{Event: decode(t, fmt.Sprintf(fullEventFmt, fmt.Sprintf("q-%d", i), recent(time.Duration(i)*time.Hour)))})
-		rows = append(rows, record.Event{Event: decode(t, fmt.Sprintf(
+		session := decode(t, fmt.Sprintf(
 			`{"event_type":"session.start","time":"%s","msp":"msp-a","tenant":"t%d","tool":"screenconnect","actor":{"user":"jdoe","country":"ru","ip":"198.51.100.%d","mfa":false},"session":{"id":"x%d","duration_s":%d}}`,
-			recent(time.Duration(i)*time.Hour), i%3, i, i, i*60))})
+			recent(time.Duration(i)*time.Hour), i%3, i, i, i*60))
+		session.Context = &contract.Context{MSPKnown: &yes, TenantContracted: &yes, ToolApproved: &no}
+		rows = append(rows, record.Event{Event: session})
 	}
 	if err := s.InsertEvents(ctx, rows); err != nil {
 		t.Fatal(err)
