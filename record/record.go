@@ -9,9 +9,9 @@ import (
 // Event is one normalised event with the Kafka coordinates it came from.
 type Event struct {
 	Event *contract.Event
-	// Doc is the event's JSON (contract.Event.MarshalJSON); nil means the
-	// sink marshals it. Ingest already has it, so passing it saves a
-	// marshal per event.
+	// Doc is the event's normalised JSON as ingest forwards it (nil when
+	// the caller has none). The store does not write it: it stores the
+	// event's fields once, in columns (docs/storage.md).
 	Doc       []byte
 	Topic     string
 	Partition int
