@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -108,4 +109,26 @@ func saveCheckpoint(path string, cp Checkpoint) error {
 		return fmt.Errorf("checkpoint: fsync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// lockCheckpoint takes an exclusive lock beside a checkpoint, so that two
+// pollers of the same source (a second process started by mistake) do not
+// both fetch and overwrite each other's checkpoint. The kernel drops the
+// lock when the process dies, so a kill leaves nothing to clean up.
+func lockCheckpoint(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("checkpoint %s is in use by another poller of the same source", path)
+		}
+		return nil, fmt.Errorf("checkpoint lock %s: %w", path, err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
 }

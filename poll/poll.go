@@ -254,6 +254,13 @@ func (p *Poller) newRunner(s Source, m metrics) (*runner, error) {
 // Run polls every source, each in its own goroutine, until ctx is done
 // (or, with Once, until each is caught up). It waits for all of them.
 func (p *Poller) Run(ctx context.Context) error {
+	for _, r := range p.runners {
+		unlock, err := lockCheckpoint(r.path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.src.Name, err)
+		}
+		defer unlock()
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(p.runners))
 	for i, r := range p.runners {

@@ -711,6 +711,26 @@ func TestCheckpointFile(t *testing.T) {
 	}
 }
 
+// Two pollers of one source cannot run at once: the second refuses to
+// start rather than race the first over the checkpoint.
+func TestCheckpointLocked(t *testing.T) {
+	dir := t.TempDir()
+	path := checkpointFile(dir, "ninjaone-m1")
+	unlock, err := lockCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockCheckpoint(path); err == nil || !strings.Contains(err.Error(), "in use by another poller") {
+		t.Fatalf("second lock: %v", err)
+	}
+	unlock()
+	unlock2, err := lockCheckpoint(path)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	unlock2()
+}
+
 func TestRetryAfter(t *testing.T) {
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	cases := []struct {
