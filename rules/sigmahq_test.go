@@ -130,7 +130,7 @@ func TestSigmaHQSubsetQuality(t *testing.T) {
 		scenarios = append(scenarios, s.Name)
 	}
 	// The attacks whose commands are scripts an intruder pushes.
-	mustCatch := []string{"cloud-hopper", "kaseya-style", "screenconnect-takeover", "stolen-credential"}
+	mustCatch := []string{"api-key-abuse", "cloud-hopper", "election-off-hours", "kaseya-style", "screenconnect-takeover", "stolen-credential"}
 	for _, profile := range simulate.ProfileNames() {
 		t.Run(profile, func(t *testing.T) {
 			gen, err := simulate.New(simulate.Config{Seed: 1, Start: qualityStart, Duration: 7 * 24 * time.Hour,
