@@ -504,11 +504,6 @@ func TestPackQuality30Days(t *testing.T) {
 // rule is fixed, and each one is a finding (see the README's profile
 // table). Remove an entry once its rule is fixed.
 var profileGaps = map[string]map[string]string{
-	"no-tickets": {
-		// At b71e478; the registry rules' owner is reworking this rule.
-		"detections": "push_outside_maintenance_window (rules/msp/registry, not this harness's to change): with no change tickets at all, every routine technician push outside the 01:00-04:00 window is an unticketed job the account had not run outside a window",
-		"alerts":     "the same detections, grouped",
-	},
 	"sparse-fields": {
 		"rogue-technician": "without actor.asn the admin's replayed login from a hosting network looks like any other, and New Console Account Opens Sessions or Runs Jobs Within the Hour waits one hour: the new account's first session 70-100 minutes after its creation is caught (dormant_account_active, unknown_actor_session) about 1h30m after the attack began; nothing reports the creation itself",
 	},
