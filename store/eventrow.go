@@ -89,9 +89,10 @@ func (r *storedEvent) event() (contract.Event, error) {
 	ev.Actor.ASN = clonePtr(ev.Actor.ASN)
 	ev.Target.HostCount = clonePtr(ev.Target.HostCount)
 	ev.Session.DurationS = clonePtr(ev.Session.DurationS)
-	ev.Actor.MFA = boolOf(r.mfa)
-	ev.Credential.Privileged = boolOf(r.priv)
-	ev.Package.Signed = boolOf(r.signed)
+	bools := new(boolArena) // one allocation for all the event's booleans
+	ev.Actor.MFA = bools.of(r.mfa)
+	ev.Credential.Privileged = bools.of(r.priv)
+	ev.Package.Signed = bools.of(r.signed)
 	ev.Target.Tags = cloneStrings(ev.Target.Tags)
 	// The time column holds whole seconds or milliseconds; time_frac_ns
 	// the exact fraction.
@@ -104,7 +105,7 @@ func (r *storedEvent) event() (contract.Event, error) {
 			}
 		}
 	}
-	ev.Context = r.ctx.context()
+	ev.Context = r.ctx.context(bools)
 	if r.offset != nil {
 		ev.TimeLocal = localTime(ev.Time, *r.offset)
 	}
@@ -142,7 +143,7 @@ func (r *storedEvent) contextJSON() (string, error) {
 	if r.legacy() {
 		return legacyContextJSON(r.doc, r.ev.EventID)
 	}
-	x := r.ctx.context()
+	x := r.ctx.context(new(boolArena))
 	if strings.Contains(r.extra, `"context"`) {
 		// Context fields without a column yet: merged like event does.
 		top := struct {
@@ -194,7 +195,7 @@ func (c *contextColumns) dest() []any {
 // context returns the scanned context, nil when every column is empty:
 // the event was stored without one (ingest ran without a registry). A
 // registry's context always says at least whether the MSP is known.
-func (c *contextColumns) context() *contract.Context {
+func (c *contextColumns) context(bools *boolArena) *contract.Context {
 	empty := c.localHour == nil && c.weekday == "" && len(c.assetTags) == 0 && c.updateSource == nil
 	for _, b := range c.bools {
 		empty = empty && b == nil
@@ -203,34 +204,39 @@ func (c *contextColumns) context() *contract.Context {
 		return nil
 	}
 	return &contract.Context{
-		MSPKnown:            boolOf(c.bools[0]),
-		TenantContracted:    boolOf(c.bools[1]),
-		ToolApproved:        boolOf(c.bools[2]),
-		ActorKnown:          boolOf(c.bools[3]),
-		ActorUsualCountry:   boolOf(c.bools[4]),
-		ActorOnShift:        boolOf(c.bools[5]),
-		InMaintenanceWindow: boolOf(c.bools[6]),
-		InWorkingHours:      boolOf(c.bools[7]),
+		MSPKnown:            bools.of(c.bools[0]),
+		TenantContracted:    bools.of(c.bools[1]),
+		ToolApproved:        bools.of(c.bools[2]),
+		ActorKnown:          bools.of(c.bools[3]),
+		ActorUsualCountry:   bools.of(c.bools[4]),
+		ActorOnShift:        bools.of(c.bools[5]),
+		InMaintenanceWindow: bools.of(c.bools[6]),
+		InWorkingHours:      bools.of(c.bools[7]),
 		LocalHour:           clonePtr(c.localHour),
 		Weekday:             c.weekday,
 		AssetTags:           cloneStrings(c.assetTags),
-		UpdateSourceListed:  boolOf(c.updateSource),
+		UpdateSourceListed:  bools.of(c.updateSource),
 	}
 }
 
-// boolValues back the *bool of rebuilt events. Never written: events
-// treat their optional fields as read-only, as the registry's shared
-// context pointers already require.
-var boolValues = [2]bool{false, true}
+// boolArena backs the *bool fields of one rebuilt event: one allocation
+// instead of one per field, and no pointer shared between events.
+type boolArena struct {
+	v [12]bool // 3 in the event, 9 in its context
+	n int
+}
 
-func boolOf(v *uint8) *bool {
-	if v == nil {
+func (a *boolArena) of(p *uint8) *bool {
+	if p == nil {
 		return nil
 	}
-	if *v != 0 {
-		return &boolValues[1]
+	if a.n == len(a.v) { // more fields than planned for: still correct
+		b := *p != 0
+		return &b
 	}
-	return &boolValues[0]
+	a.v[a.n] = *p != 0
+	a.n++
+	return &a.v[a.n-1]
 }
 
 func clonePtr[T any](p *T) *T {
