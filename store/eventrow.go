@@ -13,8 +13,9 @@ import (
 //
 // Since migration 0007 an event is stored once: its columns hold every
 // field of the normalised event (time_frac_ns the part of a second the
-// time column cannot, the context_* columns the registry context) and doc
-// stays empty. Rows written before keep their doc, which is the
+// time column cannot, time_offset_s the offset of time_local, the
+// context_* columns the registry context, extra the fields no column
+// holds yet) and doc stays empty. Rows written before keep their doc, which is the
 // normalised event exactly as ingest produced it; readers take it as is
 // (docs/storage.md). Every reader goes through storedEvent, so the two
 // layouts are told apart in one place.
