@@ -509,6 +509,25 @@ var profileGaps = map[string]map[string]string{
 	},
 }
 
+// profileGaps30 are the known gaps of the 30-day runs only (after the
+// rules' learning weeks), added to profileGaps.
+var profileGaps30 = map[string]map[string]string{
+	"no-tickets": {
+		"detections": "wide_push_without_change_ticket (242 in the month, measured at 7647653): with no tickets at all, after its 7-day learning period every technician's first script on 25+ hosts and every new package wave (Patch Tuesday, emergency patches) is an unticketed job that account never ran; new_package_hash_pushed_widely (9) spares new packages only when signed and ticketed",
+		"alerts":     "the same detections, grouped",
+	},
+}
+
+// gaps30 is a profile's known gaps in the 30-day runs.
+func gaps30(name string) map[string]string {
+	m := maps.Clone(profileGaps[name])
+	if m == nil {
+		m = map[string]string{}
+	}
+	maps.Copy(m, profileGaps30[name])
+	return m
+}
+
 // TestPackQualityProfiles runs every convention profile of the simulator
 // but the default (simulate.Profiles: traffic written with other
 // conventions) for a week, 3 MSPs x 10 tenants (the profile may size them),
@@ -556,7 +575,7 @@ func TestPackQuality30DaysProfiles(t *testing.T) {
 				days: 30, msps: 3, tenants: 30, onboardAt: 7 * 24 * time.Hour,
 				attacksAt: 10*24*time.Hour + 5*time.Hour, spacing: monthSpacing,
 				conv: simulate.Profiles()[name],
-			}, 15*time.Minute, profileGaps[name])
+			}, 15*time.Minute, gaps30(name))
 			rows = append(rows, profileRow(name, sum))
 		})
 	}
