@@ -219,8 +219,6 @@ func LoadFile(path string) (*File, error) {
 	return ParseFile(data, path)
 }
 
-var yamlLineRe = regexp.MustCompile(`line (\d+): (.*)`)
-
 // ParseFile parses a config file (file names it in errors): bounded by
 // FileLimits, unknown keys refused at file:line, every source checked.
 func ParseFile(data []byte, file string) (*File, error) {
@@ -232,15 +230,8 @@ func ParseFile(data []byte, file string) (*File, error) {
 		return nil, fmt.Errorf("%s: want one YAML document, found %d", file, len(docs))
 	}
 	var f File
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		// yaml.v3 says "yaml: unmarshal errors:\n  line 7: field x not
-		// found in type poll.Source": the first line becomes file:line.
-		if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
-			return nil, fmt.Errorf("%s:%s: %s", file, m[1], strings.TrimSpace(m[2]))
-		}
-		return nil, fmt.Errorf("%s: %w", file, err)
+	if err := yamlbound.UnmarshalStrict(data, file, FileLimits, &f); err != nil {
+		return nil, err
 	}
 	f.file = file
 	// Lines of the sources, for errors found after decoding.

@@ -161,6 +161,28 @@ func Unmarshal(data []byte, file string, lim Limits, out any) error {
 	return nil
 }
 
+// UnmarshalStrict is Unmarshal that also refuses keys out has no field
+// for (yaml.v3's KnownFields), at their line. The file is decoded a second
+// time, from its bytes, only after Decode has checked it against lim.
+func UnmarshalStrict(data []byte, file string, lim Limits, out any) error {
+	if lim.MaxDocuments == 0 || lim.MaxDocuments > 1 {
+		lim.MaxDocuments = 1
+	}
+	docs, err := Decode(data, file, lim)
+	if err != nil {
+		return err
+	}
+	if len(docs) == 0 {
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(out); err != nil {
+		return typeError(file, err)
+	}
+	return nil
+}
+
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 // syntaxError turns yaml.v3's "yaml: line 3: did not find expected key"
@@ -189,7 +211,14 @@ func typeError(file string, err error) *Error {
 		}
 		return e
 	}
-	return &Error{File: file, Msg: err.Error()}
+	// A custom UnmarshalYAML's own error that names its line.
+	e := &Error{File: file, Msg: err.Error()}
+	if m := yamlLine.FindStringSubmatch(e.Msg); m != nil && strings.HasPrefix(e.Msg, m[0]) {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Col = 1
+		e.Msg = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(e.Msg, m[0]), ":"))
+	}
+	return e
 }
 
 // result is the expanded size and depth of a node.

@@ -114,8 +114,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	say("%d rules loaded from the embedded pack", mgr.RuleSet().Len())
 
+	// The simulated MSPs send about 60,000 events in three days: start
+	// far enough back that a bigger demo still ends before now (the
+	// contract refuses events more than 24 h ahead of the clock).
+	back := 72 * time.Hour * time.Duration((max(*events, 1)+59999)/60000)
 	gen, err := simulate.New(simulate.Config{
-		Seed: *seed, Events: *events, Start: time.Now().UTC().Add(-72 * time.Hour).Truncate(time.Hour), Scenarios: demoScenarios,
+		Seed: *seed, Events: *events, Start: time.Now().UTC().Add(-back).Truncate(time.Hour), Scenarios: demoScenarios,
 	})
 	if err != nil {
 		return err
