@@ -100,7 +100,7 @@ func TestPollCommandErrors(t *testing.T) {
 	}{
 		{[]string{"--config", bad}, "usage"},
 		{[]string{"--source", "ninjaone"}, "usage"},
-		{[]string{"--source", "ninjaone", "--config", bad}, "bad.yaml:5: field urll not found"},
+		{[]string{"--source", "ninjaone", "--config", bad}, "bad.yaml:5:1: field urll not found"},
 		{[]string{"--source", "ninjaone", "--config", filepath.Join(dir, "missing.yaml")}, "missing.yaml"},
 	}
 	for _, c := range cases {
