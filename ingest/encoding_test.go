@@ -14,6 +14,7 @@ import (
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/simulate"
+	"github.com/tripline/tripline/watermark"
 )
 
 // TestEventsEncodingsAgree: the detector decodes exactly the same events
@@ -47,7 +48,7 @@ func TestEventsEncodingsAgree(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range pr.msgs {
-			if m.Topic == kafkaio.TopicEvents && m.Headers[0].Key != "tripline-control" {
+			if m.Topic == kafkaio.TopicEvents && watermark.Control(&m) == "" {
 				out[enc] = append(out[enc], m)
 			}
 		}

@@ -241,7 +241,7 @@ func (h *Handler) accept(p *prepared, m *kafka.Message, raw []byte, msp string, 
 				doc = contract.WithContext(doc, ev.Context)
 			}
 		}
-		fwd, err = h.forward(m, &ev, doc)
+		fwd, err = h.forward(m, &ev, doc, len(raw))
 	}
 	if err != nil {
 		h.reject(p, m, err, now)
@@ -273,11 +273,14 @@ func (h *Handler) maxMessageBytes() int {
 // the raw topic too big for the events topic) is a permanent error: it is
 // rejected as oversize, to be dead-lettered, rather than failing the batch
 // on every retry.
-func (h *Handler) forward(m *kafka.Message, ev *contract.Event, doc []byte) (kafka.Message, error) {
+//
+// rawSize is the length of the event's own input, which sizes the binary
+// encoding's buffer (m.Value may be a vendor page of many events).
+func (h *Handler) forward(m *kafka.Message, ev *contract.Event, doc []byte, rawSize int) (kafka.Message, error) {
 	value := doc
 	if h.EventsEncoding == contract.EncodingBinary {
 		var err error
-		if value, err = ev.AppendBinary(make([]byte, 0, len(m.Value)+256)); err != nil {
+		if value, err = ev.AppendBinary(make([]byte, 0, rawSize+256)); err != nil {
 			return kafka.Message{}, &contract.RejectError{Reason: contract.ReasonInvalidValue, Detail: err.Error()}
 		}
 	}
