@@ -137,22 +137,7 @@ func (e *env) produceSimulated(n int) int {
 // only where the broker, ClickHouse and its metrics are, and the group.
 func (e *env) startDefaultWorker(role, name string, extra ...string) *worker {
 	e.t.Helper()
-	w := &worker{e: e, name: name, metrics: "127.0.0.1:" + strconv.Itoa(freePort(e.t)),
-		logPath: e.t.TempDir() + "/" + name + ".log"}
-	group := ingestGroup
-	if role == "detect" {
-		group = detectGroup
-	}
-	w.args = []string{role,
-		"--brokers", strings.Join(e.kafka.Brokers, ","),
-		"--clickhouse", e.ch.Addr(),
-		"--group", group,
-		"--metrics-addr", w.metrics,
-	}
-	w.args = append(w.args, extra...)
-	e.mu.Lock()
-	e.workers = append(e.workers, w)
-	e.mu.Unlock()
+	w := e.addWorker(role, name, extra...)
 	w.start()
 	return w
 }

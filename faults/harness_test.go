@@ -194,26 +194,34 @@ func (e *env) startWorker(role, name string, batchSize int, extra ...string) *wo
 // newWorker prepares a worker without starting it.
 func (e *env) newWorker(role, name string, batchSize int, extra ...string) *worker {
 	e.t.Helper()
-	w := &worker{e: e, name: name, metrics: net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(e.t))),
-		logPath: filepath.Join(e.t.TempDir(), name+".log")}
-	group := ingestGroup
-	if role == "detect" {
-		group = detectGroup
-		if !slices.Contains(extra, "--rules") {
-			extra = append(extra, "--rules", rulesDir)
-		}
+	if role == "detect" && !slices.Contains(extra, "--rules") {
+		extra = append(extra, "--rules", rulesDir)
 	}
-	w.args = append([]string{role,
-		"--brokers", strings.Join(e.kafka.Brokers, ","),
-		"--clickhouse", e.ch.Addr(),
-		"--group", group,
-		"--metrics-addr", w.metrics,
+	return e.addWorker(role, name, append([]string{
 		"--batch-size", strconv.Itoa(batchSize),
 		"--flush-interval", "50ms",
 		"--shutdown-timeout", "10s",
 		"--lag-interval", "500ms",
 		"--log-format", "json",
 		"--log-level", "info",
+	}, extra...)...)
+}
+
+// addWorker prepares a worker with only the flags every worker needs (the
+// broker, ClickHouse, its group and metrics address) and then extra.
+func (e *env) addWorker(role, name string, extra ...string) *worker {
+	e.t.Helper()
+	w := &worker{e: e, name: name, metrics: net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(e.t))),
+		logPath: filepath.Join(e.t.TempDir(), name+".log")}
+	group := ingestGroup
+	if role == "detect" {
+		group = detectGroup
+	}
+	w.args = append([]string{role,
+		"--brokers", strings.Join(e.kafka.Brokers, ","),
+		"--clickhouse", e.ch.Addr(),
+		"--group", group,
+		"--metrics-addr", w.metrics,
 	}, extra...)
 	e.mu.Lock()
 	e.workers = append(e.workers, w)

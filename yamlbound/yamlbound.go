@@ -145,26 +145,17 @@ func DecodeNodes(data []byte, file string, lim Limits) (docs []*yaml.Node, nodes
 // unchanged. More than one document is an error: formats read this way
 // have one.
 func Unmarshal(data []byte, file string, lim Limits, out any) error {
-	if lim.MaxDocuments == 0 || lim.MaxDocuments > 1 {
-		lim.MaxDocuments = 1
-	}
-	docs, err := Decode(data, file, lim)
-	if err != nil {
-		return err
-	}
-	if len(docs) == 0 {
-		return nil
-	}
-	if err := docs[0].Decode(out); err != nil {
-		return typeError(file, err)
-	}
-	return nil
+	return unmarshal(data, file, lim, out, false)
 }
 
 // UnmarshalStrict is Unmarshal that also refuses keys out has no field
 // for (yaml.v3's KnownFields), at their line. The file is decoded a second
 // time, from its bytes, only after Decode has checked it against lim.
 func UnmarshalStrict(data []byte, file string, lim Limits, out any) error {
+	return unmarshal(data, file, lim, out, true)
+}
+
+func unmarshal(data []byte, file string, lim Limits, out any, strict bool) error {
 	if lim.MaxDocuments == 0 || lim.MaxDocuments > 1 {
 		lim.MaxDocuments = 1
 	}
@@ -175,9 +166,14 @@ func UnmarshalStrict(data []byte, file string, lim Limits, out any) error {
 	if len(docs) == 0 {
 		return nil
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(out); err != nil {
+	if strict {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		err = dec.Decode(out)
+	} else {
+		err = docs[0].Decode(out)
+	}
+	if err != nil {
 		return typeError(file, err)
 	}
 	return nil
