@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tripline/tripline/atomicfile"
 	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/report"
 	"github.com/tripline/tripline/report/pdf"
@@ -202,32 +203,11 @@ func (r *reportRenderer) build(ctx context.Context, st *store.Store, o report.Op
 		}
 		return rep.Digest, nil
 	}
-	return rep.Digest, writeFileAtomic(file, buf.Bytes())
-}
-
-// writeFileAtomic writes data to file through a temporary file in the same
-// directory, so a reader never sees half a report.
-func writeFileAtomic(file string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".tripline-report-*")
-	if err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write report %s: %w", file, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write report %s: %w", file, err)
-	}
 	// Reports name the client's technicians and hosts: not world-readable.
-	if err := os.Chmod(tmp.Name(), 0o640); err != nil {
-		return fmt.Errorf("write report %s: %w", file, err)
+	if err := atomicfile.Write(file, buf.Bytes(), 0o640); err != nil {
+		return "", fmt.Errorf("write report %s: %w", file, err)
 	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
-		return fmt.Errorf("write report %s: %w", file, err)
-	}
-	return nil
+	return rep.Digest, nil
 }
 
 func runReportVerify(args []string, stdout, stderr io.Writer) error {
