@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"github.com/tripline/tripline/atomicfile"
 )
 
 // registryBomb is issue 10's registry: one tenant list of n ids anchored
@@ -98,7 +99,9 @@ func TestWatcherRejectsAliasBomb(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start := time.Now()
-	if err := os.WriteFile(file, []byte(bomb), 0o644); err != nil {
+	// Replaced atomically: the watcher polls every 5 ms and would
+	// otherwise catch the file truncated and empty, mid-write.
+	if err := atomicfile.Write(file, []byte(bomb), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for metricValue(w.reloads.WithLabelValues("error")) == 0 {
