@@ -86,17 +86,19 @@ func (w *FormatsWatcher) Reload() error {
 	fs, err := LoadFormats(w.cfg.Files...)
 	w.sum = sum // a broken file is not retried every poll, only when it changes
 	if err != nil {
-		w.reloads.WithLabelValues("error").Inc()
-		w.lastReloadOK.Set(0)
+		// Logged before counted: whoever sees the counter move finds the
+		// reason already in the log.
 		for _, e := range unjoin(err) {
 			w.cfg.Log.Error().Str("at", e.Error()).Msg("mapping reload rejected; previous formats stay in use")
 		}
+		w.reloads.WithLabelValues("error").Inc()
+		w.lastReloadOK.Set(0)
 		return err
 	}
 	w.current.Store(fs)
+	w.cfg.Log.Info().Strs("formats", fs.Names()).Msg("mapping files reloaded")
 	w.reloads.WithLabelValues("success").Inc()
 	w.lastReloadOK.Set(1)
-	w.cfg.Log.Info().Strs("formats", fs.Names()).Msg("mapping files reloaded")
 	return nil
 }
 

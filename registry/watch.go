@@ -114,9 +114,8 @@ func (w *Watcher) Reload() error {
 	fp, _ := statFile(w.cfg.File)
 	r, err := Load(w.cfg.File)
 	if err != nil {
-		w.reloads.WithLabelValues("error").Inc()
-		w.lastReloadOK.Set(0)
-		w.fp = fp // do not retry the same broken file every poll
+		// Logged before counted: whoever sees the counter move finds the
+		// reason already in the log.
 		var es Errors
 		if errors.As(err, &es) {
 			for _, e := range es {
@@ -125,11 +124,14 @@ func (w *Watcher) Reload() error {
 		} else {
 			w.cfg.Log.Error().Str("registry", w.cfg.File).Err(err).Msg("registry reload rejected; previous registry stays in use")
 		}
+		w.reloads.WithLabelValues("error").Inc()
+		w.lastReloadOK.Set(0)
+		w.fp = fp // do not retry the same broken file every poll
 		return err
 	}
 	w.install(r, fp)
-	w.reloads.WithLabelValues("success").Inc()
 	w.cfg.Log.Info().Str("registry", w.cfg.File).Int("msps", r.MSPs()).Int("tenants", r.Tenants()).Msg("registry reloaded")
+	w.reloads.WithLabelValues("success").Inc()
 	return nil
 }
 

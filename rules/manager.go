@@ -119,18 +119,20 @@ func (m *Manager) Reload() error {
 	fp, _ := m.fingerprintNow()
 	b, errs := LoadBundle(m.src, m.cfg.Engine)
 	if len(errs) > 0 {
-		m.reloads.WithLabelValues("error").Inc()
-		m.lastReloadOK.Set(0)
-		m.fingerprint = fp // do not retry the same broken files every poll
+		// Logged before counted: whoever sees the counter move (a test, an
+		// alert on the metric) finds the reason already in the log.
 		for _, err := range errs {
 			m.cfg.Log.Error().Str("rules", m.src.String()).Err(err).Msg("rule reload rejected; previous rule set keeps running")
 		}
+		m.reloads.WithLabelValues("error").Inc()
+		m.lastReloadOK.Set(0)
+		m.fingerprint = fp // do not retry the same broken files every poll
 		return fmt.Errorf("%w in %s: %w", ErrInvalid, m.src, errors.Join(errs...))
 	}
 	prev := m.current.Load().Rules.Len()
 	m.install(b, fp)
-	m.reloads.WithLabelValues("success").Inc()
 	m.cfg.Log.Info().Str("rules", m.src.String()).Int("count", b.Rules.Len()).Int("correlations", b.Correlations.Len()).Int("previous", prev).Msg("rules reloaded")
+	m.reloads.WithLabelValues("success").Inc()
 	return nil
 }
 
