@@ -3,10 +3,12 @@ package contract
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // normalisedPush is validPush as the detector receives it: normalised,
@@ -64,9 +66,56 @@ func checkRoundTrip(t *testing.T, want Event) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("round trip differs:\n got %+v\nwant %+v", got, want)
 	}
+	checkOwned(t, b)
 	again, _ := got.AppendBinary(nil)
 	if !bytes.Equal(again, b) {
 		t.Errorf("encoding is not deterministic:\n%q\n%q", b, again)
+	}
+}
+
+// checkOwned: DecodeOwned decodes binary-encoded b as DecodeBinary does,
+// error for error, with its strings in b itself rather than a copy.
+func checkOwned(t *testing.T, b []byte) {
+	t.Helper()
+	if !IsBinary(b) {
+		return
+	}
+	b = bytes.Clone(b) // owned from here on
+	want, wantErr := DecodeBinary(b)
+	var d Decoder
+	got, err := d.DecodeOwned(b)
+	if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+		t.Fatalf("DecodeOwned: err = %v, DecodeBinary's %v", err, wantErr)
+	}
+	if err != nil {
+		return
+	}
+	if !reflect.DeepEqual(*got, want) {
+		t.Fatalf("DecodeOwned differs from DecodeBinary:\n got %+v\nwant %+v", *got, want)
+	}
+	for _, s := range []string{got.EventID, got.MSP} {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		if lo := uintptr(unsafe.Pointer(unsafe.SliceData(b))); p < lo || p >= lo+uintptr(len(b)) {
+			t.Fatalf("DecodeOwned copied %q instead of aliasing its input", s)
+		}
+	}
+}
+
+// TestDecodeOwnedJSON: a JSON document on tripline.events decodes through
+// DecodeOwned as through DecodeStored.
+func TestDecodeOwnedJSON(t *testing.T) {
+	want := normalisedPush(t)
+	doc, err := want.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Decoder{Now: func() time.Time { return testNow }}
+	got, err := d.DecodeOwned(doc)
+	if err != nil || !reflect.DeepEqual(*got, want) {
+		t.Fatalf("DecodeOwned(JSON) = %+v, %v; want %+v", *got, err, want)
+	}
+	if _, err := d.DecodeOwned([]byte(`{"event_type":"nope"}`)); err == nil {
+		t.Fatal("DecodeOwned accepted an invalid JSON document")
 	}
 }
 
@@ -158,6 +207,12 @@ func TestBinaryDamaged(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
 		}
+		if tt.name != "JSON" {
+			checkOwned(t, tt.b)
+		}
+	}
+	for n := range len(b) {
+		checkOwned(t, b[:n])
 	}
 	withUnknown := append(append([]byte{}, b...), 250, 3, 'n', 'e', 'w')
 	got, err := DecodeBinary(withUnknown)
@@ -172,6 +227,7 @@ func FuzzDecodeBinary(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte(binaryMagic + "\x01"))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		checkOwned(t, b)
 		ev, err := DecodeBinary(b)
 		if err != nil {
 			return
@@ -216,6 +272,17 @@ func BenchmarkDecodeStored(b *testing.B) {
 		b.SetBytes(int64(len(bin)))
 		for b.Loop() {
 			if _, err := DecodeBinary(bin); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("binary-owned", func(b *testing.B) {
+		// What the detector pays: the message's bytes are the event's.
+		b.ReportAllocs()
+		b.SetBytes(int64(len(bin)))
+		for b.Loop() {
+			if _, err := d.DecodeOwned(bin); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -209,6 +209,9 @@ func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) (*pending
 	// cause locates the message a detection is attributed to: the event,
 	// or for releases the partition's last message read.
 	var cause detection.Coordinates
+	// in is the core's input, one for the batch: what the core keeps of
+	// an event it copies (Emit's pointers are valid during the call only).
+	var in detection.Event
 	emit := func(r detection.Result) {
 		d := r.Record(detectedAt, cause)
 		h.group(p, &d, r)
@@ -245,9 +248,11 @@ func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) (*pending
 		default:
 			continue // a control message of a newer version: not ours to judge
 		}
-		ev := new(contract.Event)
-		var err error
-		if *ev, err = h.Decoder.DecodeStored(m.Value); err != nil {
+		// The message's bytes become the event's (DecodeOwned): kafka-go
+		// gives every fetched message a value of its own, and nothing
+		// writes to it after the fetch.
+		ev, err := h.Decoder.DecodeOwned(m.Value)
+		if err != nil {
 			// Only a foreign producer on tripline.events gets here; keep the
 			// message rather than stall the partition.
 			h.deadLetter(p, m, err, detectedAt)
@@ -257,7 +262,7 @@ func (h *Handler) evaluate(ctx context.Context, batch []kafka.Message) (*pending
 		// delivers; frontiers records it as started, so a rebuild replays
 		// its stored events.
 		ps.msps[ev.MSP] = true
-		in := detection.ContractEvent(ev)
+		in = detection.ContractEvent(ev)
 		h.core.Process(&in, emit)
 	}
 	// Release what the watermarks now cover, on every partition: time
