@@ -118,28 +118,38 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 	if len(raw) == 0 {
 		return errors.New("empty input")
 	}
-	var items [][]byte
+	// One copy of the input as text: the events' strings are its
+	// substrings (unquote copies only strings with escapes), one
+	// allocation instead of one per field read, and they stay valid
+	// whatever the caller does with raw afterwards. An event kept alive
+	// keeps the input's text alive with it.
+	src := string(raw)
+	itemsp := itemsPool.Get().(*[]string)
+	defer func() { clear(*itemsp); itemsPool.Put(itemsp) }()
+	var items []string
 	var single []kv
-	list := raw[0] == '['
-	switch raw[0] {
+	list := src[0] == '['
+	switch src[0] {
 	case '[':
 		var err error
-		if items, err = parseArray(raw); err != nil {
+		if items, err = parseArray(src, (*itemsp)[:0]); err != nil {
 			return fmt.Errorf("not a JSON array: %v", err)
 		}
+		*itemsp = items
 	case '{':
 		var err error
 		top := kvPool.Get().(*[]kv)
-		defer func() { kvPool.Put(top) }()
-		if single, err = parseObject(raw, (*top)[:0]); err != nil {
+		defer func() { clear(*top); kvPool.Put(top) }()
+		if single, err = parseObject(src, (*top)[:0]); err != nil {
 			return fmt.Errorf("not a JSON object: %v", err)
 		}
 		*top = single
 		for _, m := range single {
-			if len(m.v) > 0 && m.v[0] == '[' && slices.Contains(listKeys, string(m.k)) {
-				if items, err = parseArray(m.v); err != nil {
+			if len(m.v) > 0 && m.v[0] == '[' && slices.Contains(listKeys, m.k) {
+				if items, err = parseArray(m.v, (*itemsp)[:0]); err != nil {
 					return fmt.Errorf("%s: not an array: %v", m.k, err)
 				}
+				*itemsp = items
 				single, list = nil, true
 				break
 			}
@@ -187,7 +197,7 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 		return one(0, &rec{f: single, arena: ar})
 	}
 	bufp := kvPool.Get().(*[]kv)
-	defer func() { kvPool.Put(bufp) }()
+	defer func() { clear(*bufp); kvPool.Put(bufp) }()
 	buf := *bufp
 	for i, it := range items {
 		r := rec{arena: ar}
@@ -221,8 +231,11 @@ func jsonErr(err error) string {
 }
 
 // kvPool holds the members of top-level records between conversions
-// (the events keep copies of what they read, never the members).
+// (the events keep substrings of what they read, never the members).
 var kvPool = sync.Pool{New: func() any { s := make([]kv, 0, 64); return &s }}
+
+// itemsPool holds the records of arrays and pages between conversions.
+var itemsPool = sync.Pool{New: func() any { s := make([]string, 0, 64); return &s }}
 
 // arenaPool holds the arenas of nested objects between conversions.
 var arenaPool = sync.Pool{New: func() any { return &arena{kvs: make([]kv, 0, 64)} }}

@@ -255,8 +255,8 @@ func (m *Mapping) record(r *rec, msp string) ([]*contract.Event, string, error) 
 // lookup finds a path's raw value without consuming it; owner is the
 // object holding its last segment. Objects on the way become the record's
 // children, so that their unread fields are kept as "a.b.field". An
-// absent path is a nil value; a path through a non-object is an error.
-func lookup(r *rec, p mpath) (v []byte, owner *rec, err error) {
+// absent path is an empty value; a path through a non-object is an error.
+func lookup(r *rec, p mpath) (v string, owner *rec, err error) {
 	cur := r
 	last := len(p.segs) - 1
 	for _, seg := range p.segs[:last] {
@@ -270,11 +270,11 @@ func lookup(r *rec, p mpath) (v []byte, owner *rec, err error) {
 		if next == nil {
 			raw := cur.raw(seg)
 			if isNull(raw) {
-				return nil, cur, nil
+				return "", cur, nil
 			}
 			next = &rec{parent: cur, name: seg, arena: cur.arena}
 			if next.f = cur.arena.parse(raw); next.f == nil {
-				return nil, cur, errorf("%s: %s is %s, not an object", p.text, seg, kind(raw))
+				return "", cur, errorf("%s: %s is %s, not an object", p.text, seg, kind(raw))
 			}
 			cur.take(seg)
 			cur.kids = append(cur.kids, next)
@@ -283,7 +283,7 @@ func lookup(r *rec, p mpath) (v []byte, owner *rec, err error) {
 	}
 	v = cur.raw(p.segs[last])
 	if isNull(v) {
-		return nil, cur, nil
+		return "", cur, nil
 	}
 	return v, cur, nil
 }
@@ -295,11 +295,11 @@ func (c *cond) holds(r *rec) bool {
 	}
 	switch c.op {
 	case opPresent:
-		return v != nil
+		return v != ""
 	case opAbsent:
-		return v == nil
+		return v == ""
 	}
-	if v == nil {
+	if v == "" {
 		return false
 	}
 	s, ok := text(v)
@@ -375,7 +375,7 @@ func (s *source) value(r *rec, u *[]used) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if v == nil {
+		if v == "" {
 			break
 		}
 		t, ok := text(v)
@@ -425,8 +425,8 @@ func (s *source) describe() string {
 	return s.path.text
 }
 
-func (t *timeSpec) parse(v []byte) (time.Time, error) {
-	if v == nil {
+func (t *timeSpec) parse(v string) (time.Time, error) {
+	if v == "" {
 		return time.Time{}, errors.New("no time")
 	}
 	s, ok := text(v)

@@ -1,8 +1,6 @@
 package adapt
 
 import (
-	"bytes"
-	stdjson "encoding/json"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -43,7 +41,7 @@ type arena struct {
 }
 
 // parse parses an object value into the arena; nil if it is not one.
-func (a *arena) parse(v []byte) []kv {
+func (a *arena) parse(v string) []kv {
 	if v[0] != '{' {
 		return nil
 	}
@@ -78,30 +76,30 @@ func (a *arena) reset() {
 	a.kvs, a.need = a.kvs[:0], 0
 }
 
-func (r *rec) take(k string) []byte {
+func (r *rec) take(k string) string {
 	for i := range r.f {
-		if string(r.f[i].k) == k {
+		if r.f[i].k == k {
 			v := r.f[i].v
 			last := len(r.f) - 1
 			r.f[i] = r.f[last]
 			r.f = r.f[:last]
 			if isNull(v) {
-				return nil
+				return ""
 			}
 			return v
 		}
 	}
-	return nil
+	return ""
 }
 
 // raw returns a field's raw value without consuming it.
-func (r *rec) raw(k string) []byte {
+func (r *rec) raw(k string) string {
 	for i := range r.f {
-		if string(r.f[i].k) == k {
+		if r.f[i].k == k {
 			return r.f[i].v
 		}
 	}
-	return nil
+	return ""
 }
 
 // peek reads a string field without consuming it.
@@ -110,15 +108,15 @@ func (r *rec) peek(k string) string {
 	return s
 }
 
-func isNull(v []byte) bool { return len(v) == 0 || (len(v) == 4 && string(v) == "null") }
+func isNull(v string) bool { return len(v) == 0 || v == "null" }
 
-func (r *rec) fail(k, want string, v []byte) {
+func (r *rec) fail(k, want string, v string) {
 	if r.err == nil {
 		r.err = fmt.Errorf("%s%s: expected %s, got %s", r.path(), k, want, kind(v))
 	}
 }
 
-func kind(v []byte) string {
+func kind(v string) string {
 	switch v[0] {
 	case '{':
 		return "an object"
@@ -134,7 +132,7 @@ func kind(v []byte) string {
 
 // text reads a JSON scalar as text: strings unquoted, numbers and booleans
 // as written. ok is false for objects and arrays.
-func text(v []byte) (string, bool) {
+func text(v string) (string, bool) {
 	if isNull(v) {
 		return "", true
 	}
@@ -144,13 +142,13 @@ func text(v []byte) (string, bool) {
 	case '{', '[':
 		return "", false
 	}
-	return string(v), true
+	return v, true
 }
 
 // str reads a scalar field as text (trimmed).
 func (r *rec) str(k string) string {
 	v := r.take(k)
-	if v == nil {
+	if v == "" {
 		return ""
 	}
 	s, ok := text(v)
@@ -163,7 +161,7 @@ func (r *rec) str(k string) string {
 // integer reads a whole number (or a string holding one).
 func (r *rec) integer(k string) *int64 {
 	v := r.take(k)
-	if v == nil {
+	if v == "" {
 		return nil
 	}
 	s, ok := text(v)
@@ -182,7 +180,7 @@ func (r *rec) integer(k string) *int64 {
 // boolean reads true/false (or "true"/"false" in a string).
 func (r *rec) boolean(k string) *bool {
 	v := r.take(k)
-	if v == nil {
+	if v == "" {
 		return nil
 	}
 	s, _ := text(v)
@@ -212,7 +210,7 @@ func (r *rec) path() string {
 // absent or null object reads as empty.
 func (r *rec) obj(k string) *rec {
 	v := r.take(k)
-	if v == nil {
+	if v == "" {
 		return emptyRec
 	}
 	c := &rec{parent: r, name: k, arena: r.arena}
@@ -226,14 +224,14 @@ func (r *rec) obj(k string) *rec {
 
 // array reads an array field's elements; ok is false (and the field
 // reported) if it is not an array.
-func (r *rec) array(k string) (v []byte, items [][]byte, ok bool) {
-	if v = r.take(k); v == nil {
-		return nil, nil, false
+func (r *rec) array(k string) (v string, items []string, ok bool) {
+	if v = r.take(k); v == "" {
+		return "", nil, false
 	}
-	items, err := parseArray(v)
+	items, err := parseArray(v, nil)
 	if v[0] != '[' || err != nil {
 		r.fail(k, "an array", v)
-		return nil, nil, false
+		return "", nil, false
 	}
 	return v, items, true
 }
@@ -282,7 +280,7 @@ func (r *rec) rest(attrs map[string]string) {
 	prefix := r.path()
 	for _, m := range r.f {
 		v := m.v
-		key := prefix + string(m.k)
+		key := prefix + m.k
 		if _, ok := attrs[key]; ok || isNull(v) {
 			continue
 		}
@@ -293,15 +291,10 @@ func (r *rec) rest(attrs map[string]string) {
 			continue
 		}
 		if v[0] != '{' && v[0] != '[' {
-			attrs[key] = string(v)
+			attrs[key] = v
 			continue
 		}
-		var b bytes.Buffer
-		if stdjson.Compact(&b, v) == nil {
-			attrs[key] = b.String()
-		} else {
-			attrs[key] = string(v)
-		}
+		attrs[key] = compact(v)
 	}
 	for _, c := range r.kids {
 		c.rest(attrs)
@@ -459,7 +452,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 
 // jsonObject parses s as a JSON object into m.
 func jsonObject(s string, m *[]kv) bool {
-	f, err := parseObject([]byte(s), nil)
+	f, err := parseObject(s, nil)
 	*m = f
 	return err == nil
 }

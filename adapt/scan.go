@@ -1,10 +1,10 @@
 package adapt
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -15,10 +15,11 @@ import (
 // spent most of the time in reflection and allocation); values are read
 // only when an adapter asks for them.
 
-// kv is one member of an object: its key (unescaped) and raw value.
+// kv is one member of an object: its key (unescaped) and raw value, both
+// substrings of the record's text unless the key had escapes.
 type kv struct {
-	k []byte
-	v []byte
+	k string
+	v string
 }
 
 // maxDepth bounds nesting, so that hostile input cannot exhaust the stack.
@@ -35,7 +36,7 @@ func errAt(off int, format string, args ...any) error {
 	return &scanError{off: off, msg: fmt.Sprintf(format, args...)}
 }
 
-func ws(b []byte, i int) int {
+func ws(b string, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
@@ -44,7 +45,7 @@ func ws(b []byte, i int) int {
 
 // parseObject reads b, which must hold exactly one JSON object (and
 // whitespace), into its members. A key that appears twice is an error.
-func parseObject(b []byte, dst []kv) ([]kv, error) {
+func parseObject(b string, dst []kv) ([]kv, error) {
 	i := ws(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return nil, errAt(i, "expected an object")
@@ -58,17 +59,17 @@ func parseObject(b []byte, dst []kv) ([]kv, error) {
 	}
 	for x := 1; x < len(out); x++ {
 		for y := 0; y < x; y++ {
-			if string(out[x].k) == string(out[y].k) {
-				return nil, errAt(0, "key %q appears twice", short(string(out[x].k)))
+			if out[x].k == out[y].k {
+				return nil, errAt(0, "key %q appears twice", short(out[x].k))
 			}
 		}
 		if x > 64 { // large objects: a set instead of pairs
 			seen := make(map[string]struct{}, len(out))
 			for _, m := range out {
-				if _, dup := seen[string(m.k)]; dup {
-					return nil, errAt(0, "key %q appears twice", short(string(m.k)))
+				if _, dup := seen[m.k]; dup {
+					return nil, errAt(0, "key %q appears twice", short(m.k))
 				}
-				seen[string(m.k)] = struct{}{}
+				seen[m.k] = struct{}{}
 			}
 			break
 		}
@@ -77,13 +78,13 @@ func parseObject(b []byte, dst []kv) ([]kv, error) {
 }
 
 // parseArray reads b, which must hold exactly one JSON array, into the raw
-// bytes of its elements.
-func parseArray(b []byte) ([][]byte, error) {
+// text of its elements, appended to dst.
+func parseArray(b string, dst []string) ([]string, error) {
 	i := ws(b, 0)
 	if i >= len(b) || b[i] != '[' {
 		return nil, errAt(i, "expected an array")
 	}
-	var out [][]byte
+	out := dst
 	i = ws(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		if j := ws(b, i+1); j != len(b) {
@@ -117,7 +118,7 @@ func parseArray(b []byte) ([][]byte, error) {
 }
 
 // members reads the object starting at b[i] == '{'.
-func members(b []byte, i int, dst []kv, depth int) ([]kv, int, error) {
+func members(b string, i int, dst []kv, depth int) ([]kv, int, error) {
 	if dst == nil {
 		dst = make([]kv, 0, 8)
 	}
@@ -133,10 +134,7 @@ func members(b []byte, i int, dst []kv, depth int) ([]kv, int, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		key := b[i+1 : kend-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
-			key = []byte(unquote(b[i:kend]))
-		}
+		key := unquote(b[i:kend])
 		i = ws(b, kend)
 		if i >= len(b) || b[i] != ':' {
 			return nil, 0, errAt(i, "expected ':'")
@@ -163,7 +161,7 @@ func members(b []byte, i int, dst []kv, depth int) ([]kv, int, error) {
 }
 
 // value validates the value at b[i] and returns where it ends.
-func value(b []byte, i, depth int) (int, error) {
+func value(b string, i, depth int) (int, error) {
 	if depth > maxDepth {
 		return 0, errAt(i, "nesting deeper than %d", maxDepth)
 	}
@@ -239,14 +237,14 @@ func value(b []byte, i, depth int) (int, error) {
 	return 0, errAt(i, "invalid character %q", b[i])
 }
 
-func literal(b []byte, i int, lit string) (int, error) {
-	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+func literal(b string, i int, lit string) (int, error) {
+	if len(b)-i < len(lit) || b[i:i+len(lit)] != lit {
 		return 0, errAt(i, "invalid literal")
 	}
 	return i + len(lit), nil
 }
 
-func number(b []byte, i int) (int, error) {
+func number(b string, i int) (int, error) {
 	start := i
 	if b[i] == '-' {
 		i++
@@ -283,7 +281,7 @@ func number(b []byte, i int) (int, error) {
 
 // stringEnd validates the string starting at b[i] == '"' and returns the
 // offset after its closing quote. The input is valid UTF-8 (checked once).
-func stringEnd(b []byte, i int) (int, error) {
+func stringEnd(b string, i int) (int, error) {
 	start := i
 	i++
 	for i < len(b) {
@@ -315,8 +313,9 @@ func stringEnd(b []byte, i int) (int, error) {
 	return 0, errAt(start, "unterminated string")
 }
 
-func isHex4(b []byte) bool {
-	for _, c := range b {
+func isHex4(b string) bool {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
 		if !(c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'f') {
 			return false
 		}
@@ -324,66 +323,97 @@ func isHex4(b []byte) bool {
 	return true
 }
 
-// unquote decodes a validated JSON string (with its quotes). Lone
+// unquote decodes a validated JSON string (with its quotes). Without
+// escapes it is a substring of q, which allocates nothing: the record's
+// text is the event's own copy (see run), so its fields may alias it. Lone
 // surrogates become U+FFFD, as encoding/json does.
-func unquote(q []byte) string {
+func unquote(q string) string {
 	s := q[1 : len(q)-1]
-	esc := -1
-	for j, c := range s {
-		if c == '\\' {
-			esc = j
-			break
-		}
-	}
+	esc := strings.IndexByte(s, '\\')
 	if esc < 0 {
-		return string(s)
+		return s
 	}
-	out := make([]byte, 0, len(s))
-	out = append(out, s[:esc]...)
+	// Escapes only shrink the text: one allocation of len(s) holds it.
+	var out strings.Builder
+	out.Grow(len(s))
+	out.WriteString(s[:esc])
 	for i := esc; i < len(s); {
 		c := s[i]
 		if c != '\\' {
-			out = append(out, c)
+			out.WriteByte(c)
 			i++
 			continue
 		}
 		switch s[i+1] {
 		case 'b':
-			out = append(out, '\b')
+			out.WriteByte('\b')
 		case 'f':
-			out = append(out, '\f')
+			out.WriteByte('\f')
 		case 'n':
-			out = append(out, '\n')
+			out.WriteByte('\n')
 		case 'r':
-			out = append(out, '\r')
+			out.WriteByte('\r')
 		case 't':
-			out = append(out, '\t')
+			out.WriteByte('\t')
 		case 'u':
 			r := rune(hex4(s[i+2 : i+6]))
 			i += 6
 			if utf16.IsSurrogate(r) {
 				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
 					if r2 := utf16.DecodeRune(r, rune(hex4(s[i+2:i+6]))); r2 != utf8.RuneError {
-						out = utf8.AppendRune(out, r2)
+						out.WriteRune(r2)
 						i += 6
 						continue
 					}
 				}
 				r = utf8.RuneError
 			}
-			out = utf8.AppendRune(out, r)
+			out.WriteRune(r)
 			continue
 		default: // '"', '\\', '/'
-			out = append(out, s[i+1])
+			out.WriteByte(s[i+1])
 		}
 		i += 2
 	}
-	return string(out)
+	return out.String()
 }
 
-func hex4(b []byte) uint64 {
-	n, _ := strconv.ParseUint(string(b), 16, 32)
+func hex4(b string) uint64 {
+	n, _ := strconv.ParseUint(b, 16, 32)
 	return n
 }
 
 var errNotObject = errors.New("record is not a JSON object")
+
+// compact is v, a validated JSON value, without the whitespace between its
+// tokens, as encoding/json.Compact writes it: v itself when it has none.
+func compact(v string) string {
+	for i, in := 0, false; i < len(v); i++ {
+		switch c := v[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			var b strings.Builder
+			b.Grow(len(v) - 1)
+			b.WriteString(v[:i])
+			for ; i < len(v); i++ {
+				switch c := v[i]; {
+				case in && c == '\\':
+					b.WriteByte(c)
+					i++
+					b.WriteByte(v[i])
+					continue
+				case c == '"':
+					in = !in
+				case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+					continue
+				}
+				b.WriteByte(v[i])
+			}
+			return b.String()
+		}
+	}
+	return v
+}

@@ -1,6 +1,7 @@
 package adapt
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -9,7 +10,8 @@ import (
 
 // FuzzScan holds the scanner to encoding/json: it accepts an object iff
 // encoding/json does (short of duplicate keys and the nesting limit, which
-// it rejects), and reads every key and string value as encoding/json does.
+// it rejects), and reads every key and string value, and compacts every
+// value, as encoding/json does.
 func FuzzScan(f *testing.F) {
 	for _, s := range []string{
 		`{}`, `{"a":1}`, `{"a":"x\"y\\u00e9\ud83d\ude00\ud800z","b":[1,{"c":null}],"d":-0.5e+3}`,
@@ -22,7 +24,7 @@ func FuzzScan(f *testing.F) {
 		if !utf8.Valid(b) {
 			return // run checks UTF-8 once for the whole input
 		}
-		members, err := parseObject(b, nil)
+		members, err := parseObject(string(b), nil)
 		var std map[string]json.RawMessage
 		stdErr := json.Unmarshal(b, &std)
 		valid := json.Valid(b) && len(strings.TrimSpace(string(b))) > 0 && strings.TrimSpace(string(b))[0] == '{'
@@ -39,16 +41,20 @@ func FuzzScan(f *testing.F) {
 			t.Fatalf("%q: %d members, encoding/json %d (%v)", b, len(members), len(std), stdErr)
 		}
 		for _, m := range members {
-			want, ok := std[string(m.k)]
+			want, ok := std[m.k]
 			if !ok {
 				t.Fatalf("%q: key %q not seen by encoding/json", b, m.k)
 			}
 			if string(want) != string(m.v) {
 				t.Fatalf("%q: key %q: value %s, encoding/json %s", b, m.k, m.v, want)
 			}
+			var c bytes.Buffer
+			if json.Compact(&c, []byte(m.v)) != nil || compact(m.v) != c.String() {
+				t.Fatalf("%q: compact(%s) = %s, encoding/json %s", b, m.v, compact(m.v), c.String())
+			}
 			if m.v[0] == '"' {
 				var s string
-				if json.Unmarshal(m.v, &s) != nil || unquote(m.v) != s {
+				if json.Unmarshal([]byte(m.v), &s) != nil || unquote(m.v) != s {
 					t.Fatalf("%q: unquote(%s) = %q, encoding/json %q", b, m.v, unquote(m.v), s)
 				}
 			}

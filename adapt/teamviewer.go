@@ -58,7 +58,7 @@ var tvIgnored = map[string]string{
 }
 
 func (a teamViewer) record(r *rec, msp string) ([]*contract.Event, string, error) {
-	if r.raw("start_date") != nil {
+	if r.raw("start_date") != "" {
 		return a.connection(r, msp)
 	}
 	name := r.str("EventName")
