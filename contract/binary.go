@@ -135,7 +135,9 @@ func (d *Decoder) DecodeStored(b []byte) (Event, error) {
 // which makes a fetched kafka.Message.Value such a b.
 func (d *Decoder) DecodeOwned(b []byte) (*Event, error) {
 	if !IsBinary(b) {
-		ev, err := d.Decode(b)
+		dd := *d
+		dd.AliasInput = true
+		ev, err := dd.Decode(b)
 		return &ev, err
 	}
 	o := new(ownedEvent)

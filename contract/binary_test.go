@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 )
 
 // normalisedPush is validPush as the detector receives it: normalised,
@@ -94,8 +93,7 @@ func checkOwned(t *testing.T, b []byte) {
 		t.Fatalf("DecodeOwned differs from DecodeBinary:\n got %+v\nwant %+v", *got, want)
 	}
 	for _, s := range []string{got.EventID, got.MSP} {
-		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-		if lo := uintptr(unsafe.Pointer(unsafe.SliceData(b))); p < lo || p >= lo+uintptr(len(b)) {
+		if !inside(s, b) {
 			t.Fatalf("DecodeOwned copied %q instead of aliasing its input", s)
 		}
 	}
@@ -113,6 +111,9 @@ func TestDecodeOwnedJSON(t *testing.T) {
 	got, err := d.DecodeOwned(doc)
 	if err != nil || !reflect.DeepEqual(*got, want) {
 		t.Fatalf("DecodeOwned(JSON) = %+v, %v; want %+v", *got, err, want)
+	}
+	if !inside(got.MSP, doc) {
+		t.Errorf("DecodeOwned(JSON) copied msp %q", got.MSP)
 	}
 	if _, err := d.DecodeOwned([]byte(`{"event_type":"nope"}`)); err == nil {
 		t.Fatal("DecodeOwned accepted an invalid JSON document")

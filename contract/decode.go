@@ -40,6 +40,11 @@ type Decoder struct {
 	// contract's limit for what producers send. A reader of normalised
 	// documents sets MaxNormalisedBytes.
 	MaxBytes int
+	// AliasInput lets the event's strings point into the input instead of
+	// copies of it. Set it only for input nobody writes to again, such as
+	// a fetched Kafka message's value (kafka-go allocates one for each
+	// message): ingest's own messages. The event keeps the input alive.
+	AliasInput bool
 }
 
 // Decoding uses github.com/goccy/go-json, a drop-in for encoding/json at
@@ -191,29 +196,57 @@ func (d *Decoder) validate(raw []byte) (Event, error) {
 	}
 
 	var w wire
+	var extra map[string]string
+	opts := []json.DecodeOptionFunc{disallowUnknownFields}
+	if d.AliasInput {
+		opts = append(opts, json.DecodeNoCopyString())
+	}
+	if err := json.UnmarshalWithOption(trimmed, &w, opts...); err != nil {
+		// Not a contract event as it stands (fields outside the contract,
+		// wrong types, bad syntax): decoded again the way that says best
+		// what is wrong, or that collects the fields outside the contract.
+		w = wire{}
+		if extra, err = decodeLenient(trimmed, &w); err != nil {
+			return ev, err
+		}
+	}
+	return d.normalise(&w, extra)
+}
+
+// disallowUnknownFields is go-json's Decoder.DisallowUnknownFields as an
+// option of UnmarshalWithOption, which has no option function for it (the
+// flag's value is pinned by TestUnmarshalOptions). Unmarshal decodes the
+// message in place, where the Decoder reads it through a stream (a reader,
+// a buffer it grows): that stream was a third of decoding a valid event.
+func disallowUnknownFields(o *json.DecodeOption) { o.Flags |= 1 << 4 }
+
+// decodeLenient decodes a message the strict decoding refused: it reports
+// what is wrong with it, or decodes it without the fields outside the
+// contract and returns those as attributes.
+func decodeLenient(trimmed []byte, w *wire) (map[string]string, error) {
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(&w)
+	err := dec.Decode(w)
 	var extra map[string]string
 	switch {
 	case err == nil:
 		if dec.More() {
-			return ev, reject(ReasonMalformedJSON, "", "trailing data after the JSON object")
+			return nil, reject(ReasonMalformedJSON, "", "trailing data after the JSON object")
 		}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		// Rare path: fields outside the contract. Decode again leniently
-		// (Unmarshal also rejects trailing data) and collect the unknown
-		// ones into attributes.
-		w = wire{}
-		err = json.Unmarshal(trimmed, &w)
+		// Fields outside the contract. Decode again leniently (Unmarshal
+		// also rejects trailing data) and collect the unknown ones into
+		// attributes.
+		*w = wire{}
+		err = json.Unmarshal(trimmed, w)
 		if err == nil {
 			extra, err = unknownFields(trimmed)
 		}
 	}
 	if err != nil {
-		return ev, jsonReject(err)
+		return nil, jsonReject(err)
 	}
-	return d.normalise(&w, extra)
+	return extra, nil
 }
 
 func jsonReject(err error) *RejectError {

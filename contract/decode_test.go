@@ -3,9 +3,13 @@ package contract
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
+
+	"github.com/goccy/go-json"
 
 	"github.com/tripline/tripline/fields"
 )
@@ -98,6 +102,10 @@ func TestDecodeRejects(t *testing.T) {
 				t.Fatalf("got reason %s field %q (%v), want %s field %q", rej.Reason, rej.Field, rej, tt.reason, tt.field)
 			}
 			seen[rej.Reason] = true
+			aliasing := Decoder{Now: func() time.Time { return testNow }, AliasInput: true}
+			if _, aerr := aliasing.Decode([]byte(tt.raw)); fmt.Sprint(aerr) != fmt.Sprint(err) {
+				t.Fatalf("with AliasInput: %v, without: %v", aerr, err)
+			}
 		})
 	}
 	for _, r := range Reasons {
@@ -138,6 +146,59 @@ func TestDecodeNormalises(t *testing.T) {
 	if ev.Time.Location() != time.UTC {
 		t.Errorf("time not in UTC: %v", ev.Time.Location())
 	}
+}
+
+// TestUnmarshalOptions pins what the decoding relies on in go-json's
+// options: disallowUnknownFields (a flag value of its internals) refuses a
+// field outside the wire struct, and DecodeNoCopyString leaves strings in
+// the input.
+func TestUnmarshalOptions(t *testing.T) {
+	var w wire
+	err := json.UnmarshalWithOption([]byte(`{"msp":"m","shoe":42}`), &w, disallowUnknownFields)
+	if err == nil || !strings.HasPrefix(err.Error(), "json: unknown field ") {
+		t.Fatalf("disallowUnknownFields: err = %v, want json: unknown field", err)
+	}
+	raw := []byte(`{"msp":"msp-a"}`)
+	if err := json.UnmarshalWithOption(raw, &w, disallowUnknownFields, json.DecodeNoCopyString()); err != nil || !inside(*w.MSP, raw) {
+		t.Fatalf("DecodeNoCopyString: %v, msp %q not in the input", err, *w.MSP)
+	}
+}
+
+// TestAliasInput: with AliasInput a message decodes to the same event
+// (fields outside the contract, escapes and normalisation included), its
+// strings in the input when it is a contract event as it stands (fields
+// outside the contract take the slower, copying way).
+func TestAliasInput(t *testing.T) {
+	for _, tt := range []struct {
+		raw   string
+		alias bool
+	}{
+		{validPush, true},
+		{strings.Replace(validPush, `"tool"`, `"extra":[1,2],"note":"a\u00e9b","tool"`, 1), false},
+		{strings.Replace(validPush, `"msp":"msp-a"`, `"msp":"msp-\u0061"`, 1), false},
+		{strings.Replace(validPush, `"tool"`, `"reason":"a\u00e9b","tool"`, 1), true},
+		{loginWithAttributes(40), true},
+	} {
+		want, err := decode(t, tt.raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := []byte(tt.raw)
+		d := Decoder{Now: func() time.Time { return testNow }, AliasInput: true}
+		got, err := d.Decode(in)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("AliasInput: %v\n got %+v\nwant %+v", err, got, want)
+		}
+		if tt.alias && !inside(got.MSP, in) {
+			t.Errorf("AliasInput copied msp %q of %s", got.MSP, tt.raw)
+		}
+	}
+}
+
+// inside reports whether s's bytes lie in b.
+func inside(s string, b []byte) bool {
+	p, lo := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return len(s) > 0 && p >= lo && p < lo+uintptr(len(b))
 }
 
 func TestDerivedIDDeterministic(t *testing.T) {

@@ -190,6 +190,11 @@ func (h *Handler) prepare(batch []kafka.Message) *prepared {
 	}
 	dec := h.Decoder
 	dec.DiscardContext = true // producers cannot spoof context.* (nor change IDs with it)
+	// A contract event's strings may point into its message: kafka-go
+	// gives each fetched message a value of its own, which nothing writes
+	// to, and the event lives no longer than its batch.
+	own := dec
+	own.AliasInput = true
 	for i := range batch {
 		m := &batch[i]
 		if h.Hooks.Consumed != nil {
@@ -200,7 +205,7 @@ func (h *Handler) prepare(batch []kafka.Message) *prepared {
 			h.prepareVendor(p, m, format, msp, &dec, now)
 			continue
 		}
-		h.accept(p, m, m.Value, msp, &dec, now)
+		h.accept(p, m, m.Value, msp, &own, now)
 	}
 	return p
 }
