@@ -264,7 +264,7 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 		out.Alerts = append(out.Alerts, AlertOf(&as[i]))
 	}
 	if n := len(as); n > 0 && n == store.LimitOf(f.Limit) {
-		out.Next = store.CursorOf(&as[n-1].Alert).String()
+		out.Next = store.AlertCursorOf(&as[n-1].Alert).String()
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -333,14 +333,16 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	if !method(w, r, http.MethodGet) {
 		return
 	}
-	q, err := query(r, "level", "msp", "since", "until", "limit")
+	q, err := query(r, "level", "msp", "since", "until", "after", "limit")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	f := triage.IncidentFilter{MinLevel: q.Get("level"), MSP: q.Get("msp")}
 	if f.Since, f.Until, err = triage.ParseWindow(q.Get("since"), q.Get("until"), s.now()); err == nil {
-		f.Limit, err = limitParam(q)
+		if f.After, err = triage.ParseCursor(q.Get("after")); err == nil {
+			f.Limit, err = limitParam(q)
+		}
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -353,9 +355,14 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	}
 	out := struct {
 		Incidents []Incident `json:"incidents"`
+		// Next: the after of the next page, when this one is full.
+		Next string `json:"next,omitempty"`
 	}{Incidents: make([]Incident, 0, len(is))}
 	for i := range is {
 		out.Incidents = append(out.Incidents, IncidentOf(&is[i]))
+	}
+	if n := len(is); n > 0 && n == store.LimitOf(f.Limit) {
+		out.Next = store.IncidentCursorOf(&is[n-1]).String()
 	}
 	writeJSON(w, http.StatusOK, out)
 }

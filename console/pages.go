@@ -21,7 +21,7 @@ import (
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"login", "error", "queue", "alert", "incident", "tenant", "rules", "report"}
+var pageNames = []string{"login", "error", "queue", "alert", "incident", "incidents", "tenant", "rules", "report"}
 
 type pages struct {
 	byName map[string]*template.Template
@@ -121,7 +121,14 @@ type queueData struct {
 	// (url.Values.Encode made them: template.URL keeps their & as is).
 	Paged       bool
 	First, Next template.URL
+	// MoreIncidents: the incidents page after the first page's, when the
+	// queue shows a full incidentLimit of them.
+	MoreIncidents template.URL
 }
+
+// incidentLimit is the incidents the queue's first page heads with, and a
+// page of the incidents page.
+const incidentLimit = 50
 
 // queueLimit is a page of the queue: enough to triage, cheap to render.
 const queueLimit = 200
@@ -141,7 +148,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, v *view) {
 	v.Data = d
 	// The API reads the same parameters through the same functions.
 	since, until, err := triage.ParseWindow(f.Since, f.Until, s.now())
-	var cursor *store.AlertCursor
+	var cursor *store.Cursor
 	if err == nil {
 		cursor, err = triage.ParseCursor(after)
 	}
@@ -155,7 +162,11 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, v *view) {
 		RuleID: f.Rule, Actor: f.Actor, Assignee: f.Assignee, Since: since, Until: until, After: cursor, Limit: queueLimit})
 	if err == nil && cursor == nil {
 		// Incidents head the first page only.
-		d.Incidents, err = s.cfg.Triage.Incidents(r.Context(), scope, triage.IncidentFilter{MinLevel: f.Level, MSP: f.MSP, Since: since, Until: until, Limit: 50})
+		d.Incidents, err = s.cfg.Triage.Incidents(r.Context(), scope, triage.IncidentFilter{MinLevel: f.Level, MSP: f.MSP, Since: since, Until: until, Limit: incidentLimit})
+		if n := len(d.Incidents); n == incidentLimit {
+			inc := incidentFilter{Level: f.Level, MSP: f.MSP, Since: f.Since, Until: f.Until}
+			d.MoreIncidents = template.URL("/incidents?" + inc.page(store.IncidentCursorOf(&d.Incidents[n-1]).String()))
+		}
 	}
 	if err != nil {
 		if status, msg := classify(err); status == http.StatusBadRequest {
@@ -167,7 +178,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	if n := len(d.Alerts); n == queueLimit {
-		d.Next = template.URL("/queue?" + f.page(store.CursorOf(&d.Alerts[n-1].Alert).String()))
+		d.Next = template.URL("/queue?" + f.page(store.AlertCursorOf(&d.Alerts[n-1].Alert).String()))
 	}
 	s.render(w, r, http.StatusOK, "queue", v)
 }
@@ -479,6 +490,67 @@ func (s *Server) silence(w http.ResponseWriter, r *http.Request, v *view, id, ba
 		return
 	}
 	s.fail(w, r, v, err)
+}
+
+// incidentFilter is the incidents page's filter form.
+type incidentFilter struct {
+	Level, MSP, Since, Until string
+}
+
+// page returns the query of the incidents page after cursor (the first
+// page when cursor is empty).
+func (f incidentFilter) page(cursor string) string {
+	q := url.Values{}
+	for k, v := range map[string]string{"level": f.Level, "msp": f.MSP, "since": f.Since, "until": f.Until, "after": cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q.Encode()
+}
+
+type incidentsData struct {
+	F         incidentFilter
+	Levels    []string
+	Incidents []record.Incident
+	// Paged, First and Next as on the queue.
+	Paged       bool
+	First, Next template.URL
+}
+
+// incidents lists incidents newest first, a page at a time (the queue's
+// first page shows only the newest incidentLimit).
+func (s *Server) incidents(w http.ResponseWriter, r *http.Request, v *view) {
+	q := r.URL.Query()
+	f := incidentFilter{Level: q.Get("level"), MSP: q.Get("msp"), Since: q.Get("since"), Until: q.Get("until")}
+	if v.User.Tenant != "" {
+		f.MSP = v.User.MSP
+	}
+	after := q.Get("after")
+	d := &incidentsData{F: f, Levels: silence.Levels, Paged: after != "", First: template.URL("/incidents?" + f.page(""))}
+	v.Title, v.Nav, v.Data = "Incidents", "queue", d
+	since, until, err := triage.ParseWindow(f.Since, f.Until, s.now())
+	var cursor *store.Cursor
+	if err == nil {
+		cursor, err = triage.ParseCursor(after)
+	}
+	if err == nil {
+		d.Incidents, err = s.cfg.Triage.Incidents(r.Context(), v.User.Scope(), triage.IncidentFilter{MinLevel: f.Level, MSP: f.MSP,
+			Since: since, Until: until, After: cursor, Limit: incidentLimit})
+	}
+	if err != nil {
+		if status, msg := classify(err); status == http.StatusBadRequest {
+			v.Error = msg
+			s.render(w, r, status, "incidents", v)
+			return
+		}
+		s.fail(w, r, v, err)
+		return
+	}
+	if n := len(d.Incidents); n == incidentLimit {
+		d.Next = template.URL("/incidents?" + f.page(store.IncidentCursorOf(&d.Incidents[n-1]).String()))
+	}
+	s.render(w, r, http.StatusOK, "incidents", v)
 }
 
 // incidentData is the incident page: the incident, its alerts, and the

@@ -150,6 +150,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /queue/bulk", s.page(s.bulk))
 	mux.Handle("GET /alerts/{id}", s.page(s.alert))
 	mux.Handle("POST /alerts/{id}/{action}", s.page(s.alertAction))
+	mux.Handle("GET /incidents", s.page(s.incidents))
 	mux.Handle("GET /incidents/{id}", s.page(s.incident))
 	mux.Handle("GET /tenant", s.page(s.tenant))
 	mux.Handle("GET /rules", s.page(s.ruleHealth))

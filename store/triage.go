@@ -67,35 +67,40 @@ type AlertFilter struct {
 	Until time.Time
 	// After continues a listing after the alert the cursor names (the
 	// last of the previous page); nil starts at the newest.
-	After *AlertCursor
+	After *Cursor
 	// Limit caps the result (default DefaultAlertLimit, at most
 	// MaxAlertLimit).
 	Limit int
 }
 
-// AlertCursor is a position in the alert list's order (last_time
-// descending, then alert_id): a keyset cursor. Unlike an OFFSET, it
-// neither skips nor repeats alerts when new ones arrive at the top while
-// an analyst pages; an alert whose last_time moves up while the analyst
-// is on a later page shows at the top, where it now belongs.
-type AlertCursor struct {
+// Cursor is a position in a newest-first list of alerts or incidents
+// (last_time descending, then the ID): a keyset cursor. Unlike an OFFSET,
+// it neither skips nor repeats rows when new ones arrive at the top while
+// an analyst pages; a row whose last_time moves up while the analyst is on
+// a later page shows at the top, where it now belongs.
+type Cursor struct {
 	LastTime time.Time
-	AlertID  string
+	ID       string
 }
 
-// CursorOf is the cursor just after a.
-func CursorOf(a *record.Alert) *AlertCursor {
-	return &AlertCursor{LastTime: a.LastTime.UTC().Truncate(time.Second), AlertID: a.AlertID}
+// AlertCursorOf is the cursor just after a.
+func AlertCursorOf(a *record.Alert) *Cursor {
+	return &Cursor{LastTime: a.LastTime.UTC().Truncate(time.Second), ID: a.AlertID}
+}
+
+// IncidentCursorOf is the cursor just after i.
+func IncidentCursorOf(i *record.Incident) *Cursor {
+	return &Cursor{LastTime: i.LastTime.UTC().Truncate(time.Second), ID: i.IncidentID}
 }
 
 // String encodes the cursor for a URL: opaque to callers, but only the
 // position, never anything the scope hides.
-func (c *AlertCursor) String() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.LastTime.Unix(), 10) + ":" + c.AlertID))
+func (c *Cursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.LastTime.Unix(), 10) + ":" + c.ID))
 }
 
-// ParseAlertCursor decodes AlertCursor.String.
-func ParseAlertCursor(s string) (*AlertCursor, error) {
+// ParseCursor decodes Cursor.String.
+func ParseCursor(s string) (*Cursor, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(raw) > 512 {
 		return nil, fmt.Errorf("cursor %.40q: not a cursor of this list", s)
@@ -105,7 +110,14 @@ func ParseAlertCursor(s string) (*AlertCursor, error) {
 	if !ok || err != nil || id == "" {
 		return nil, fmt.Errorf("cursor %.40q: not a cursor of this list", s)
 	}
-	return &AlertCursor{LastTime: time.Unix(n, 0).UTC(), AlertID: id}, nil
+	return &Cursor{LastTime: time.Unix(n, 0).UTC(), ID: id}, nil
+}
+
+// after is the keyset condition of the rows after c in ORDER BY last_time
+// DESC, idColumn.
+func (c *Cursor) after(idColumn string) (string, []any) {
+	t := c.LastTime.UTC().Truncate(time.Second)
+	return "(last_time < ? OR (last_time = ? AND " + idColumn + " > ?))", []any{t, t, c.ID}
 }
 
 // Result-size bounds of the list queries.
@@ -176,10 +188,8 @@ func (s *Store) alertsQuery(scope Scope, f AlertFilter, alertID string) (string,
 		add("first_time < ?", f.Until.UTC().Truncate(time.Second))
 	}
 	if c := f.After; c != nil {
-		// The next rows in ORDER BY last_time DESC, alert_id.
-		t := c.LastTime.UTC().Truncate(time.Second)
-		conds = append(conds, "(last_time < ? OR (last_time = ? AND alert_id > ?))")
-		args = append(args, t, t, c.AlertID)
+		cond, a := c.after("alert_id")
+		conds, args = append(conds, cond), append(args, a...)
 	}
 	// The action log is folded only for the alerts the filter selects
 	// (which the scope confines), and by msp, its column being the
@@ -424,6 +434,9 @@ type IncidentFilter struct {
 	Since      time.Time
 	// Until: incidents whose first alert is before Until.
 	Until time.Time
+	// After continues a listing after the incident the cursor names (the
+	// last of the previous page); nil starts at the newest.
+	After *Cursor
 	Limit int
 }
 
@@ -448,6 +461,10 @@ func (s *Store) Incidents(ctx context.Context, scope Scope, f IncidentFilter) ([
 	}
 	if !f.Until.IsZero() {
 		conds, args = append(conds, "first_time < ?"), append(args, f.Until.UTC().Truncate(time.Second))
+	}
+	if c := f.After; c != nil {
+		cond, a := c.after("incident_id")
+		conds, args = append(conds, cond), append(args, a...)
 	}
 	// An incident that merged into another is written once more with no
 	// alerts (alert.Grouper): skip it. The filter is outside the FINAL

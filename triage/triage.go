@@ -118,7 +118,7 @@ type ListFilter struct {
 	Since, Until time.Time
 	// After is the cursor of the previous page's last alert (the page
 	// after it); nil is the first page.
-	After *store.AlertCursor
+	After *store.Cursor
 	Limit int
 }
 
@@ -188,11 +188,11 @@ func ParseWindow(since, until string, now time.Time) (time.Time, time.Time, erro
 }
 
 // ParseCursor reads a list's after parameter (empty: the first page).
-func ParseCursor(after string) (*store.AlertCursor, error) {
+func ParseCursor(after string) (*store.Cursor, error) {
 	if after == "" {
 		return nil, nil
 	}
-	c, err := store.ParseAlertCursor(after)
+	c, err := store.ParseCursor(after)
 	if err != nil {
 		return nil, fmt.Errorf("%w: after: %v", ErrInvalid, err)
 	}
@@ -413,7 +413,10 @@ type IncidentFilter struct {
 	MSP      string
 	// Since and Until: the incidents active in [Since, Until).
 	Since, Until time.Time
-	Limit        int
+	// After is the cursor of the previous page's last incident (the page
+	// after it); nil: the first page.
+	After *store.Cursor
+	Limit int
 }
 
 // Incidents lists incidents at MinLevel or above, newest first.
@@ -425,7 +428,7 @@ func (s *Service) Incidents(ctx context.Context, scope store.Scope, f IncidentFi
 	if f.Limit < 0 || f.Limit > store.MaxAlertLimit {
 		return nil, fmt.Errorf("%w: limit %d: want 1 to %d", ErrInvalid, f.Limit, store.MaxAlertLimit)
 	}
-	is, err := s.store.Incidents(ctx, scope, store.IncidentFilter{Levels: levels, MSP: f.MSP, Since: f.Since, Until: f.Until, Limit: f.Limit})
+	is, err := s.store.Incidents(ctx, scope, store.IncidentFilter{Levels: levels, MSP: f.MSP, Since: f.Since, Until: f.Until, After: f.After, Limit: f.Limit})
 	for i := range is {
 		narrow(scope, &is[i], nil)
 	}
