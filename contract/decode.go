@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -123,17 +124,35 @@ func (d *Decoder) decode(raw []byte, wantDoc bool) (Event, []byte, error) {
 	if ev.EventID == "" {
 		ev.TimeLocal = ""
 	}
-	doc, err := ev.MarshalJSON()
+	// Only hashed, the document is built in a recycled buffer.
+	var scratch *[]byte
+	buf := make([]byte, 0, 1024)
+	if !wantDoc {
+		scratch = scratchDocs.Get().(*[]byte)
+		buf = (*scratch)[:0]
+	}
+	doc, err := ev.marshal(buf)
 	if err != nil {
 		return ev, nil, reject(ReasonInvalidValue, "", "cannot encode the normalised event: %v", err)
 	}
 	if ev.EventID == "" {
 		ev.EventID = idOf(doc)
 		ev.TimeLocal = local
-		doc = withID(doc, ev.EventID, local)
+		if wantDoc {
+			doc = withID(doc, ev.EventID, local)
+		}
+	}
+	if scratch != nil {
+		*scratch = doc[:0]
+		scratchDocs.Put(scratch)
+		doc = nil
 	}
 	return ev, doc, nil
 }
+
+// scratchDocs recycles the buffers of documents built only to derive an
+// event's ID.
+var scratchDocs = sync.Pool{New: func() any { return new([]byte) }}
 
 // emptyIDPrefix is how a marshalled Event without ID starts: event_id is
 // the first field and has no omitempty.
@@ -630,13 +649,190 @@ func DeriveID(ev *Event) string {
 	return idOf(b)
 }
 
-// MarshalJSON encodes the normalised event. Map keys are sorted by
-// encoding/json, so the output is canonical.
+// MarshalJSON encodes the normalised event, canonically (attributes in key
+// order). Derived IDs hash this output, so its bytes must stay exactly as
+// they are: what encoding/json produces for the Event's fields, which
+// TestMarshalJSONIsEncodingJSON holds it to over random events. It is
+// written out by hand, without reflection, because every event without an
+// event_id is marshalled for its ID (encoding/json took a quarter of
+// ingest's decoding of such events).
 func (e Event) MarshalJSON() ([]byte, error) {
-	type plain Event
-	// encoding/json, not the decoder's library: derived IDs hash this
-	// output, so its bytes must stay exactly as they are.
-	return stdjson.Marshal(plain(e))
+	return e.marshal(make([]byte, 0, 1024))
+}
+
+// marshal appends MarshalJSON's output to b.
+func (e *Event) marshal(b []byte) ([]byte, error) {
+	out, ok := e.appendJSON(b)
+	if !ok {
+		// A time RFC 3339 cannot write (year outside 0-9999): encoding/json's
+		// own error.
+		type plain Event
+		return stdjson.Marshal(plain(*e))
+	}
+	return out, nil
+}
+
+// appendJSON appends MarshalJSON's output to b; false when the time cannot
+// be written.
+func (e *Event) appendJSON(b []byte) ([]byte, bool) {
+	var j jsonObject
+	b = j.str(b, "event_id", e.EventID)
+	b = j.str(b, "event_type", e.EventType)
+	b = j.key(b, "time")
+	b = append(b, '"')
+	b, err := e.Time.AppendText(b)
+	if err != nil {
+		return b, false
+	}
+	b = append(b, '"')
+	b = j.optStr(b, "time_local", e.TimeLocal)
+	b = j.str(b, "msp", e.MSP)
+	b = j.optStr(b, "tenant", e.Tenant)
+	b = j.str(b, "tool", e.Tool)
+	if a := &e.Actor; *a != (Actor{}) {
+		var o jsonObject
+		b = o.open(j.key(b, "actor"))
+		b = o.optStr(b, "user", a.User)
+		b = o.optStr(b, "ip", a.IP)
+		b = o.optStr(b, "country", a.Country)
+		b = o.optInt(b, "asn", a.ASN)
+		b = o.optBool(b, "mfa", a.MFA)
+		b = o.optStr(b, "role", a.Role)
+		b = append(b, '}')
+	}
+	if t := &e.Target; t.Host != "" || t.HostCount != nil || t.OS != "" || t.Tags != nil {
+		var o jsonObject
+		b = o.open(j.key(b, "target"))
+		b = o.optStr(b, "host", t.Host)
+		b = o.optInt(b, "host_count", t.HostCount)
+		b = o.optStr(b, "os", t.OS)
+		b = o.optStrs(b, "tags", t.Tags)
+		b = append(b, '}')
+	}
+	if s := &e.Session; *s != (Session{}) {
+		var o jsonObject
+		b = o.open(j.key(b, "session"))
+		b = o.optStr(b, "id", s.ID)
+		b = o.optInt(b, "duration_s", s.DurationS)
+		b = o.optStr(b, "auth_method", s.AuthMethod)
+		b = append(b, '}')
+	}
+	if c := &e.Credential; *c != (Credential{}) {
+		var o jsonObject
+		b = o.open(j.key(b, "credential"))
+		b = o.optStr(b, "name", c.Name)
+		b = o.optBool(b, "privileged", c.Privileged)
+		b = append(b, '}')
+	}
+	if p := &e.Package; *p != (Package{}) {
+		var o jsonObject
+		b = o.open(j.key(b, "package"))
+		b = o.optStr(b, "name", p.Name)
+		b = o.optStr(b, "version", p.Version)
+		b = o.optStr(b, "sha256", p.SHA256)
+		b = o.optStr(b, "signer", p.Signer)
+		b = o.optBool(b, "signed", p.Signed)
+		b = append(b, '}')
+	}
+	if s := &e.Script; *s != (Script{}) {
+		var o jsonObject
+		b = o.open(j.key(b, "script"))
+		b = o.optStr(b, "name", s.Name)
+		b = o.optStr(b, "sha256", s.SHA256)
+		b = o.optStr(b, "interpreter", s.Interpreter)
+		b = o.optStr(b, "command", s.Command)
+		b = append(b, '}')
+	}
+	if e.Source != (Source{}) {
+		var o jsonObject
+		b = o.open(j.key(b, "source"))
+		b = o.optStr(b, "url", e.Source.URL)
+		b = append(b, '}')
+	}
+	b = j.optStr(b, "outcome", e.Outcome)
+	b = j.optStr(b, "reason", e.Reason)
+	if e.Change != (Change{}) {
+		var o jsonObject
+		b = o.open(j.key(b, "change"))
+		b = o.optStr(b, "ticket", e.Change.Ticket)
+		b = append(b, '}')
+	}
+	if len(e.Attributes) > 0 {
+		var o jsonObject
+		b = o.open(j.key(b, "attributes"))
+		for _, k := range e.AttributeKeys() {
+			b = o.key(b, k)
+			b = appendJSONString(b, e.Attributes[k])
+		}
+		b = append(b, '}')
+	}
+	if e.Context != nil {
+		b = e.Context.AppendJSON(j.key(b, "context"))
+	}
+	return append(b, '}'), true
+}
+
+// jsonObject writes the members of one JSON object as encoding/json does:
+// omitempty strings, pointers and lists are left out when empty or nil.
+type jsonObject struct{ started bool }
+
+// open starts the object (its first member comes through key).
+func (o *jsonObject) open(b []byte) []byte {
+	o.started = true
+	return append(b, '{')
+}
+
+// key writes a member's name, and the comma before every member but the
+// first; the outermost object opens at its first key.
+func (o *jsonObject) key(b []byte, k string) []byte {
+	switch {
+	case !o.started:
+		o.started = true
+		b = append(b, '{')
+	case b[len(b)-1] != '{':
+		b = append(b, ',')
+	}
+	b = appendJSONString(b, k)
+	return append(b, ':')
+}
+
+func (o *jsonObject) str(b []byte, k, v string) []byte {
+	return appendJSONString(o.key(b, k), v)
+}
+
+func (o *jsonObject) optStr(b []byte, k, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return o.str(b, k, v)
+}
+
+func (o *jsonObject) optInt(b []byte, k string, v *int64) []byte {
+	if v == nil {
+		return b
+	}
+	return strconv.AppendInt(o.key(b, k), *v, 10)
+}
+
+func (o *jsonObject) optBool(b []byte, k string, v *bool) []byte {
+	if v == nil {
+		return b
+	}
+	return strconv.AppendBool(o.key(b, k), *v)
+}
+
+func (o *jsonObject) optStrs(b []byte, k string, v []string) []byte {
+	if len(v) == 0 {
+		return b
+	}
+	b = append(o.key(b, k), '[')
+	for i, s := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
 }
 
 // AttributeKeys returns the attribute names sorted, for stable storage.
