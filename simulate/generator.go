@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 )
 
 // Topics the simulator writes to, by event family.
@@ -89,6 +91,9 @@ type Message struct {
 	// Time is the event's time (the JSON's "time"), for callers that pace
 	// by event time.
 	Time time.Time
+	// Headers are the Kafka headers to send with Value: none for contract
+	// v1, the format headers for a vendor record (simulate/vendor).
+	Headers []kafka.Header
 }
 
 // Generator produces a deterministic stream of MSP events. It is not safe

@@ -62,7 +62,7 @@ func Produce(ctx context.Context, w Writer, next func() (Message, bool), o Produ
 		if !ok {
 			break
 		}
-		batch = append(batch, kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value})
+		batch = append(batch, kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value, Headers: m.Headers})
 		if m.Scenario != "" {
 			attacks++
 		}

@@ -92,6 +92,12 @@ func (w *world) registry(seed int64) []byte {
 			if t.remote != spec.rmm {
 				fmt.Fprintf(&b, "        tools: [%s]\n", toolSlugs[t.remote])
 			}
+			if ids := vendorIDs(m, mi, ti); len(ids) > 0 {
+				for i := range ids {
+					ids[i] = yamlQuote(ids[i])
+				}
+				fmt.Fprintf(&b, "        vendor_ids: [%s]\n", strings.Join(ids, ", "))
+			}
 			b.WriteString("        maintenance:\n")
 			b.WriteString("          - {days: [daily], from: \"01:00\", to: \"04:00\"}\n")
 			b.WriteString("          - {days: [tue], from: \"19:00\", to: \"23:00\"}\n")

@@ -1,0 +1,151 @@
+// Package vendor sends simulated traffic the way MSPs' own tools log it:
+// each event a format can express (adapt.EncodeRecord: the tool's own
+// activity, of a type the vendor logs) becomes that vendor's record on the
+// raw vendor topic, written exactly as tripline receive and tripline poll
+// write what they take in (receive.Messages: key msp, tripline-format and
+// tripline-msp headers); every other event stays contract v1 on its
+// contract topic. Ingest then converts the records with the same adapters
+// real ones go through, so `tripline simulate --format` and the demo show
+// the adapters working on the simulator's attacks.
+//
+// A vendor record carries less than the simulator's event (NinjaOne logs
+// no country or ASN, ScreenConnect no hashes: docs/sources.md lists what
+// each format drops); what is left is what a real deployment fed by that
+// vendor would see.
+package vendor
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tripline/tripline/adapt"
+	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/receive"
+	"github.com/tripline/tripline/simulate"
+)
+
+// DefaultMaxMessageBytes is the message limit assumed when Config leaves
+// it unset: Kafka's default max.message.bytes.
+const DefaultMaxMessageBytes = 1048588
+
+// Config says which formats to write and where.
+type Config struct {
+	// Formats are tried in order for each event (adapt.RecordFormats).
+	Formats []string
+	// Clients gives a tenant's id in a format (simulate.Generator's
+	// VendorClientID); an event of a tenant without one stays contract v1.
+	Clients func(format, msp, tenant string) (string, bool)
+	// Topic is the raw vendor topic (default receive.DefaultTopic).
+	Topic string
+	// MaxMessageBytes is the writer's per-message limit
+	// (default DefaultMaxMessageBytes).
+	MaxMessageBytes int
+}
+
+// Converter rewrites a simulator's messages. It is not safe for
+// concurrent use.
+type Converter struct {
+	cfg     Config
+	dec     contract.Decoder
+	seq     map[string]uint64
+	records map[string]int
+	kept    int
+	err     error
+}
+
+// New checks cfg and returns a Converter.
+func New(cfg Config) (*Converter, error) {
+	if len(cfg.Formats) == 0 {
+		return nil, errors.New("no formats")
+	}
+	for _, f := range cfg.Formats {
+		if !slices.Contains(adapt.RecordFormats(), f) {
+			return nil, fmt.Errorf("format %q: the simulator writes %v", f, adapt.RecordFormats())
+		}
+	}
+	if cfg.Clients == nil {
+		return nil, errors.New("no client ids")
+	}
+	if cfg.Topic == "" {
+		cfg.Topic = receive.DefaultTopic
+	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	// The simulator's own events: its clock, not the wall clock, says
+	// when they are (a --start in the future is ingest's to refuse).
+	far := time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+	return &Converter{cfg: cfg, dec: contract.Decoder{Now: func() time.Time { return far }},
+		seq: map[string]uint64{}, records: map[string]int{}}, nil
+}
+
+// Wrap returns next with every event a format expresses replaced by its
+// vendor record. It stops (returns false) at the first error, which Err
+// then returns.
+func (c *Converter) Wrap(next func() (simulate.Message, bool)) func() (simulate.Message, bool) {
+	return func() (simulate.Message, bool) {
+		if c.err != nil {
+			return simulate.Message{}, false
+		}
+		m, ok := next()
+		if !ok {
+			return m, false
+		}
+		out, err := c.Convert(m)
+		if err != nil {
+			c.err = err
+			return simulate.Message{}, false
+		}
+		return out, true
+	}
+}
+
+// Convert returns m as a vendor record if one of the formats expresses
+// it, else m unchanged.
+func (c *Converter) Convert(m simulate.Message) (simulate.Message, error) {
+	ev, err := c.dec.Decode(m.Value)
+	if err != nil {
+		return m, fmt.Errorf("simulated event: %w", err)
+	}
+	for _, f := range c.cfg.Formats {
+		client := ""
+		if ev.Tenant != "" {
+			id, ok := c.cfg.Clients(f, ev.MSP, ev.Tenant)
+			if !ok {
+				continue
+			}
+			client = id
+		}
+		rec, err := adapt.EncodeRecord(f, &ev, client, c.seq[f]+1)
+		if errors.Is(err, adapt.ErrInexpressible) {
+			continue
+		}
+		if err != nil {
+			return m, err
+		}
+		c.seq[f]++
+		msgs, _, err := receive.Messages(c.cfg.Topic, f, ev.MSP, m.Time, rec.Value, c.cfg.MaxMessageBytes, 1)
+		if err != nil {
+			return m, fmt.Errorf("%s record: %w", f, err)
+		}
+		if len(msgs) != 1 {
+			return m, fmt.Errorf("%s record: %d messages", f, len(msgs))
+		}
+		c.records[f]++
+		km := msgs[0]
+		return simulate.Message{Topic: km.Topic, Key: km.Key, Value: km.Value, Headers: km.Headers, Scenario: m.Scenario, Time: m.Time}, nil
+	}
+	c.kept++
+	return m, nil
+}
+
+// Err is the error that stopped Wrap's function, if any.
+func (c *Converter) Err() error { return c.err }
+
+// Records counts the vendor records written, by format.
+func (c *Converter) Records() map[string]int { return c.records }
+
+// Kept counts the events left as contract v1.
+func (c *Converter) Kept() int { return c.kept }

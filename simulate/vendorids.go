@@ -1,0 +1,62 @@
+package simulate
+
+import "strconv"
+
+// VendorClientID is the id a tool's own logs give a tenant of an MSP, for
+// the tools whose records the simulator can write (simulate/vendor): a
+// NinjaOne organization id, a ScreenConnect company name (the trigger's
+// CustomProperty1). ok is false when the MSP does not run that tool at
+// the tenant (an attacker's remote tool logs nowhere the MSP forwards) or
+// the format has no client id. The registry lists every id as the
+// tenant's vendor_ids, so ingest maps them back. For tenant "" (an event of
+// no tenant, such as a console login), ok says whether the MSP runs the
+// tool at all, and id is "".
+func (g *Generator) VendorClientID(format, msp, tenant string) (id string, ok bool) {
+	for mi := range g.w.msps {
+		m := &g.w.msps[mi]
+		if m.id != msp {
+			continue
+		}
+		for ti := range m.tenants {
+			if tenant == "" {
+				// An event of no tenant (a console login) is in the
+				// tool's logs if the MSP runs the tool anywhere.
+				if _, ok := vendorClientID(m, mi, ti, format); ok {
+					return "", true
+				}
+			} else if m.tenants[ti].name == tenant {
+				return vendorClientID(m, mi, ti, format)
+			}
+		}
+	}
+	return "", false
+}
+
+// vendorClientID is VendorClientID by index.
+func vendorClientID(m *msp, mi, ti int, format string) (string, bool) {
+	t := &m.tenants[ti]
+	uses := func(tool uint8) bool { return m.spec.rmm == tool || t.remote == tool }
+	switch format {
+	case "ninjaone":
+		if uses(toolNinjaOne) {
+			return strconv.Itoa(100*(mi+1) + ti + 1), true
+		}
+	case "screenconnect":
+		if uses(toolScreenConnect) {
+			return t.name, true
+		}
+	}
+	return "", false
+}
+
+// vendorIDs are the registry's vendor_ids of a tenant, as the adapters
+// name them.
+func vendorIDs(m *msp, mi, ti int) []string {
+	var ids []string
+	for _, f := range [...][2]string{{"ninjaone", "ninjaone:org:"}, {"screenconnect", "screenconnect:company:"}} {
+		if id, ok := vendorClientID(m, mi, ti, f[0]); ok {
+			ids = append(ids, f[1]+id)
+		}
+	}
+	return ids
+}
