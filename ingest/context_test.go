@@ -106,7 +106,8 @@ func TestProducerContextIsOverwritten(t *testing.T) {
 	})
 }
 
-// Enrichment adds little to ingest's per-event cost.
+// Enrichment adds little to ingest's per-event cost. registry-binary is
+// what the worker does by default (--events-encoding binary).
 func BenchmarkPrepareWithRegistry(b *testing.B) {
 	reg, err := registry.Load("../deployments/registry.example.yml")
 	if err != nil {
@@ -115,10 +116,11 @@ func BenchmarkPrepareWithRegistry(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		e    ingest.Enricher
-	}{{"none", nil}, {"registry", reg}} {
+		enc  contract.Encoding
+	}{{"none", nil, ""}, {"registry", reg, ""}, {"registry-binary", reg, contract.EncodingBinary}} {
 		b.Run(tc.name, func(b *testing.B) {
 			st, pr := &memStore{}, &memProducer{}
-			h := &ingest.Handler{Store: st, Producer: pr, Enricher: tc.e, Log: zerolog.Nop(), Decoder: contract.Decoder{Now: func() time.Time { return time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC) }}}
+			h := &ingest.Handler{Store: st, Producer: pr, Enricher: tc.e, EventsEncoding: tc.enc, Log: zerolog.Nop(), Decoder: contract.Decoder{Now: func() time.Time { return time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC) }}}
 			batch := make([]kafka.Message, 100)
 			for i := range batch {
 				batch[i] = kafka.Message{Topic: kafkaio.TopicRemoteSessions, Offset: int64(i), Value: []byte(spoofed)}

@@ -282,25 +282,43 @@ func (h *Handler) maxMessageBytes() int {
 // rawSize is the length of the event's own input, which sizes the binary
 // encoding's buffer (m.Value may be a vendor page of many events).
 func (h *Handler) forward(m *kafka.Message, ev *contract.Event, doc []byte, rawSize int) (kafka.Message, error) {
+	// The key and the headers' values share one allocation (with the
+	// binary encoding, the value's too): nothing writes to a message's
+	// bytes once it is built.
+	buf := make([]byte, 0, len(ev.MSP)+len(m.Topic)+2*20)
 	value := doc
 	if h.EventsEncoding == contract.EncodingBinary {
 		var err error
-		if value, err = ev.AppendBinary(make([]byte, 0, rawSize+256)); err != nil {
+		if buf, err = ev.AppendBinary(make([]byte, 0, rawSize+256+cap(buf))); err != nil {
 			return kafka.Message{}, &contract.RejectError{Reason: contract.ReasonInvalidValue, Detail: err.Error()}
 		}
+		value = buf[:len(buf):len(buf)]
 	}
 	if len(value) > contract.MaxNormalisedBytes {
 		return kafka.Message{}, &contract.RejectError{Reason: contract.ReasonOversize,
 			Detail: fmt.Sprintf("normalised event is %d bytes, limit %d", len(value), contract.MaxNormalisedBytes)}
 	}
+	cut := func(from int) []byte { return buf[from:len(buf):len(buf)] }
+	n := len(buf)
+	buf = append(buf, ev.MSP...)
+	key := cut(n)
+	n = len(buf)
+	buf = append(buf, m.Topic...)
+	topic := cut(n)
+	n = len(buf)
+	buf = strconv.AppendInt(buf, int64(m.Partition), 10)
+	partition := cut(n)
+	n = len(buf)
+	buf = strconv.AppendInt(buf, m.Offset, 10)
+	offset := cut(n)
 	out := kafka.Message{
 		Topic: h.EventsTopic,
-		Key:   []byte(ev.MSP),
+		Key:   key,
 		Value: value,
 		Headers: []kafka.Header{
-			{Key: deadletter.HeaderSourceTopic, Value: []byte(m.Topic)},
-			{Key: deadletter.HeaderSourcePartition, Value: strconv.AppendInt(nil, int64(m.Partition), 10)},
-			{Key: deadletter.HeaderSourceOffset, Value: strconv.AppendInt(nil, m.Offset, 10)},
+			{Key: deadletter.HeaderSourceTopic, Value: topic},
+			{Key: deadletter.HeaderSourcePartition, Value: partition},
+			{Key: deadletter.HeaderSourceOffset, Value: offset},
 		},
 	}
 	if n, limit := deadletter.Size(&out), h.maxMessageBytes(); n > limit {
