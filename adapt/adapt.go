@@ -25,6 +25,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -146,9 +147,7 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 		*top = single
 		for _, m := range single {
 			if len(m.v) > 0 && m.v[0] == '[' && slices.Contains(listKeys, m.k) {
-				if items, err = parseArray(m.v, (*itemsp)[:0]); err != nil {
-					return fmt.Errorf("%s: not an array: %v", m.k, err)
-				}
+				items = splitArray(m.v, (*itemsp)[:0])
 				*itemsp = items
 				single, list = nil, true
 				break
@@ -173,6 +172,13 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 			return emit(Out{Record: i, Skip: skip})
 		}
 		for _, ev := range evs {
+			if n := len(ev.Attributes) + r.unread(); n > 8 {
+				// Sized once for what rest may add: growing it field by
+				// field rehashed and left the smaller tables as garbage.
+				m := make(map[string]string, n)
+				maps.Copy(m, ev.Attributes)
+				ev.Attributes = m
+			}
 			r.rest(ev.Attributes)
 			if ev.EventID == "" {
 				// Over the whole event, unmapped vendor fields included.
@@ -194,18 +200,20 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 	defer arenaPool.Put(ar)
 	if !list {
 		defer ar.reset()
-		return one(0, &rec{f: single, arena: ar})
+		r := ar.rec(nil, "")
+		r.f = single
+		return one(0, r)
 	}
 	bufp := kvPool.Get().(*[]kv)
 	defer func() { clear(*bufp); kvPool.Put(bufp) }()
 	buf := *bufp
 	for i, it := range items {
-		r := rec{arena: ar}
+		var f []kv
 		var err error
 		if it[0] != '{' {
 			err = errNotObject
-		} else if r.f, err = parseObject(it, buf[:0]); err == nil {
-			buf, *bufp = r.f, r.f
+		} else if f, err = split(it, buf[:0]); err == nil {
+			buf, *bufp = f, f
 		}
 		if err != nil {
 			if e := emit(Out{Record: i, Err: &Error{Reason: err.Error()}}); e != nil {
@@ -213,7 +221,9 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 			}
 			continue
 		}
-		err = one(i, &r)
+		r := ar.rec(nil, "")
+		r.f = f
+		err = one(i, r)
 		ar.reset()
 		if err != nil {
 			return err

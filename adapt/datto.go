@@ -94,9 +94,9 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	// attributes and a few are read.
 	details := map[string]string{}
 	if d := r.str("details"); d != "" {
-		dr := &rec{parent: r, name: "details"}
+		dr := r.arena.rec(r, "details")
 		if len(d) > 0 && d[0] == '{' && jsonObject(d, &dr.f) {
-			r.kids = append(r.kids, dr)
+			r.adopt(dr)
 			for _, k := range []string{"jobName", "componentName", "scriptType", "sessionId", "softwareName", "version", "passwordName", "targetUser", "result", "ip"} {
 				if v := dr.str(k); v != "" {
 					details[k] = v

@@ -261,8 +261,8 @@ func lookup(r *rec, p mpath) (v string, owner *rec, err error) {
 	last := len(p.segs) - 1
 	for _, seg := range p.segs[:last] {
 		var next *rec
-		for _, k := range cur.kids {
-			if k.name == seg {
+		for k := cur.kids; k != nil; k = k.next {
+			if k.name == seg && !k.elem {
 				next = k
 				break
 			}
@@ -272,12 +272,12 @@ func lookup(r *rec, p mpath) (v string, owner *rec, err error) {
 			if isNull(raw) {
 				return "", cur, nil
 			}
-			next = &rec{parent: cur, name: seg, arena: cur.arena}
+			next = cur.arena.rec(cur, seg)
 			if next.f = cur.arena.parse(raw); next.f == nil {
 				return "", cur, errorf("%s: %s is %s, not an object", p.text, seg, kind(raw))
 			}
 			cur.take(seg)
-			cur.kids = append(cur.kids, next)
+			cur.adopt(next)
 		}
 		cur = next
 	}

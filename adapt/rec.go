@@ -15,11 +15,16 @@ import (
 // path ("severity", "status.additionalDetails").
 type rec struct {
 	f []kv
-	// parent and name give the record's path ("status.", "Target.0."),
-	// computed only when a leftover field or an error needs it.
+	// parent, name and index give the record's path ("status.",
+	// "Target.0."), written only when a leftover field or an error needs
+	// it. index is an element's position in the array name (elem is set).
 	parent *rec
 	name   string
-	kids   []*rec
+	index  int
+	elem   bool
+	// kids are the nested objects read, in the order read (next links
+	// them; last is the newest).
+	kids, last, next *rec
 	// err is the first field of the wrong JSON type.
 	err error
 	// id is the vendor record ID, for error messages.
@@ -38,6 +43,36 @@ type arena struct {
 	// need is what the record would have used; the buffer grows to it for
 	// the next record.
 	need int
+	// recs hold the record and its nested objects, grown to needRecs as
+	// kvs is.
+	recs     []rec
+	needRecs int
+}
+
+// rec starts a record or a nested object of parent (nil for a record):
+// from the arena's buffer while it has room.
+func (a *arena) rec(parent *rec, name string) *rec {
+	if a == nil {
+		return &rec{parent: parent, name: name}
+	}
+	a.needRecs++
+	if n := len(a.recs); n < cap(a.recs) {
+		a.recs = a.recs[:n+1]
+		c := &a.recs[n]
+		c.parent, c.name, c.arena = parent, name, a
+		return c
+	}
+	return &rec{parent: parent, name: name, arena: a}
+}
+
+// adopt makes c the newest of r's nested objects.
+func (r *rec) adopt(c *rec) {
+	if r.last == nil {
+		r.kids = c
+	} else {
+		r.last.next = c
+	}
+	r.last = c
 }
 
 // parse parses an object value into the arena; nil if it is not one.
@@ -46,14 +81,14 @@ func (a *arena) parse(v string) []kv {
 		return nil
 	}
 	if a == nil {
-		f, err := parseObject(v, nil)
+		f, err := split(v, nil)
 		if err != nil {
 			return nil
 		}
 		return f
 	}
 	n := len(a.kvs)
-	f, err := parseObject(v, a.kvs[n:n:cap(a.kvs)])
+	f, err := split(v, a.kvs[n:n:cap(a.kvs)])
 	if err != nil {
 		return nil
 	}
@@ -74,6 +109,11 @@ func (a *arena) reset() {
 		a.kvs = make([]kv, 0, 2*a.need)
 	}
 	a.kvs, a.need = a.kvs[:0], 0
+	clear(a.recs)
+	if a.needRecs > cap(a.recs) {
+		a.recs = make([]rec, 0, 2*a.needRecs)
+	}
+	a.recs, a.needRecs = a.recs[:0], 0
 }
 
 func (r *rec) take(k string) string {
@@ -200,10 +240,30 @@ var emptyRec = &rec{}
 
 // path is the prefix of the record's fields in attribute keys.
 func (r *rec) path() string {
+	return string(r.appendPath(nil))
+}
+
+func (r *rec) appendPath(b []byte) []byte {
 	if r.parent == nil {
-		return ""
+		return b
 	}
-	return r.parent.path() + r.name + "."
+	b = append(r.parent.appendPath(b), r.name...)
+	if r.elem {
+		b = strconv.AppendInt(append(b, '.'), int64(r.index), 10)
+	}
+	return append(b, '.')
+}
+
+// pathLen is len(r.path()).
+func (r *rec) pathLen() int {
+	if r.parent == nil {
+		return 0
+	}
+	n := r.parent.pathLen() + len(r.name) + 1
+	if r.elem {
+		n += 1 + len(strconv.AppendInt(make([]byte, 0, 20), int64(r.index), 10))
+	}
+	return n
 }
 
 // obj reads a nested object; its unread fields are kept as "k.field". An
@@ -213,12 +273,12 @@ func (r *rec) obj(k string) *rec {
 	if v == "" {
 		return emptyRec
 	}
-	c := &rec{parent: r, name: k, arena: r.arena}
+	c := r.arena.rec(r, k)
 	if c.f = r.arena.parse(v); c.f == nil {
 		r.fail(k, "an object", v)
 		return c
 	}
-	r.kids = append(r.kids, c)
+	r.adopt(c)
 	return c
 }
 
@@ -228,11 +288,11 @@ func (r *rec) array(k string) (v string, items []string, ok bool) {
 	if v = r.take(k); v == "" {
 		return "", nil, false
 	}
-	items, err := parseArray(v, nil)
-	if v[0] != '[' || err != nil {
+	if v[0] != '[' {
 		r.fail(k, "an array", v)
 		return "", nil, false
 	}
+	items = splitArray(v, nil)
 	return v, items, true
 }
 
@@ -245,12 +305,13 @@ func (r *rec) objs(k string) []*rec {
 	}
 	out := make([]*rec, 0, len(items))
 	for i, it := range items {
-		c := &rec{parent: r, name: k + "." + strconv.Itoa(i), arena: r.arena}
+		c := r.arena.rec(r, k)
+		c.index, c.elem = i, true
 		if c.f = r.arena.parse(it); c.f == nil {
 			r.fail(k, "an array of objects", v)
 			return nil
 		}
-		r.kids = append(r.kids, c)
+		r.adopt(c)
 		out = append(out, c)
 	}
 	return out
@@ -275,13 +336,59 @@ func (r *rec) strs(k string) []string {
 }
 
 // rest adds the unread fields to attrs (string values as they are, others
-// as compact JSON); an attribute already set wins.
+// as compact JSON); an attribute already set wins. The keys of nested
+// fields ("status.additionalDetails") are written into one buffer, one
+// allocation for the record; the others are the input's own text.
 func (r *rec) rest(attrs map[string]string) {
-	prefix := r.path()
+	var keys strings.Builder
+	keys.Grow(r.keyBytes())
+	r.restInto(attrs, &keys)
+}
+
+// unread is how many fields rest may add at most.
+func (r *rec) unread() int {
+	n := len(r.f)
+	for c := r.kids; c != nil; c = c.next {
+		n += c.unread()
+	}
+	return n
+}
+
+// keyBytes is how many bytes rest writes for nested keys.
+func (r *rec) keyBytes() int {
+	n := 0
+	if r.parent != nil && len(r.f) > 0 {
+		p := r.pathLen()
+		for _, m := range r.f {
+			n += p + len(m.k)
+		}
+	}
+	for c := r.kids; c != nil; c = c.next {
+		n += c.keyBytes()
+	}
+	return n
+}
+
+func (r *rec) restInto(attrs map[string]string, keys *strings.Builder) {
+	var path []byte
+	if r.parent != nil && len(r.f) > 0 {
+		var buf [64]byte
+		path = r.appendPath(buf[:0])
+	}
 	for _, m := range r.f {
 		v := m.v
-		key := prefix + m.k
-		if _, ok := attrs[key]; ok || isNull(v) {
+		if isNull(v) {
+			continue
+		}
+		key := m.k
+		if r.parent != nil {
+			// Builder only appends: what String returned stays valid.
+			n := keys.Len()
+			keys.Write(path)
+			keys.WriteString(m.k)
+			key = keys.String()[n:]
+		}
+		if _, ok := attrs[key]; ok {
 			continue
 		}
 		if s, ok := text(v); ok && v[0] == '"' {
@@ -296,8 +403,8 @@ func (r *rec) rest(attrs map[string]string) {
 		}
 		attrs[key] = compact(v)
 	}
-	for _, c := range r.kids {
-		c.rest(attrs)
+	for c := r.kids; c != nil; c = c.next {
+		c.restInto(attrs, keys)
 	}
 }
 

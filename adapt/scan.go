@@ -57,24 +57,32 @@ func parseObject(b string, dst []kv) ([]kv, error) {
 	if j := ws(b, end); j != len(b) {
 		return nil, errAt(j, "data after the value")
 	}
+	if err := dupKeys(out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// dupKeys reports a key that appears twice among an object's members.
+func dupKeys(out []kv) error {
 	for x := 1; x < len(out); x++ {
 		for y := 0; y < x; y++ {
 			if out[x].k == out[y].k {
-				return nil, errAt(0, "key %q appears twice", short(out[x].k))
+				return errAt(0, "key %q appears twice", short(out[x].k))
 			}
 		}
 		if x > 64 { // large objects: a set instead of pairs
 			seen := make(map[string]struct{}, len(out))
 			for _, m := range out {
 				if _, dup := seen[m.k]; dup {
-					return nil, errAt(0, "key %q appears twice", short(m.k))
+					return errAt(0, "key %q appears twice", short(m.k))
 				}
 				seen[m.k] = struct{}{}
 			}
 			break
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // parseArray reads b, which must hold exactly one JSON array, into the raw
@@ -286,6 +294,10 @@ func stringEnd(b string, i int) (int, error) {
 	i++
 	for i < len(b) {
 		c := b[i]
+		if plain[c] {
+			i++
+			continue
+		}
 		switch {
 		case c == '"':
 			return i + 1, nil
@@ -416,4 +428,114 @@ func compact(v string) string {
 		}
 	}
 	return v
+}
+
+// plain is the bytes a string holds as they are: not a quote, a backslash
+// or a control character. Read only.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// The members of values already validated (the whole input is, by
+// parseObject or parseArray, before any record is read) are split without
+// validating them again: a record's nested objects used to be scanned
+// once per level.
+
+// split reads the members of b, one valid JSON object. A key that appears
+// twice is an error, as in parseObject.
+func split(b string, dst []kv) ([]kv, error) {
+	if dst == nil {
+		dst = make([]kv, 0, 8)
+	}
+	i := ws(b, ws(b, 0)+1)
+	if b[i] == '}' {
+		return dst, nil
+	}
+	for {
+		kend := skipString(b, i)
+		key := unquote(b[i:kend])
+		i = ws(b, ws(b, kend)+1) // past ':'
+		end := skip(b, i)
+		dst = append(dst, kv{key, b[i:end]})
+		i = ws(b, end)
+		if b[i] == '}' {
+			break
+		}
+		i = ws(b, i+1) // past ','
+	}
+	if err := dupKeys(dst); err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// splitArray reads the elements of b, one valid JSON array, appended to
+// dst.
+func splitArray(b string, dst []string) []string {
+	i := ws(b, ws(b, 0)+1)
+	if b[i] == ']' {
+		return dst
+	}
+	for {
+		end := skip(b, i)
+		dst = append(dst, b[i:end])
+		i = ws(b, end)
+		if b[i] == ']' {
+			return dst
+		}
+		i = ws(b, i+1)
+	}
+}
+
+// skip returns where the valid JSON value at b[i] ends.
+func skip(b string, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+	}
+	for i < len(b) {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// skipString returns the offset after the valid JSON string at b[i].
+func skipString(b string, i int) int {
+	i++
+	for {
+		i += strings.IndexByte(b[i:], '"')
+		// Escaped if preceded by an odd number of backslashes (the
+		// opening quote stops the count).
+		n := 0
+		for b[i-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 0 {
+			return i + 1
+		}
+		i++
+	}
 }

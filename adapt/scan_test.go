@@ -3,6 +3,7 @@ package adapt
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -11,7 +12,8 @@ import (
 // FuzzScan holds the scanner to encoding/json: it accepts an object iff
 // encoding/json does (short of duplicate keys and the nesting limit, which
 // it rejects), and reads every key and string value, and compacts every
-// value, as encoding/json does.
+// value, as encoding/json does; split and splitArray, which read what was
+// validated, read it as parseObject and parseArray do.
 func FuzzScan(f *testing.F) {
 	for _, s := range []string{
 		`{}`, `{"a":1}`, `{"a":"x\"y\\u00e9\ud83d\ude00\ud800z","b":[1,{"c":null}],"d":-0.5e+3}`,
@@ -40,7 +42,17 @@ func FuzzScan(f *testing.F) {
 		if stdErr != nil || len(std) != len(members) {
 			t.Fatalf("%q: %d members, encoding/json %d (%v)", b, len(members), len(std), stdErr)
 		}
+		// What validation accepted, split reads the same way.
+		if fast, err := split(string(b), nil); err != nil || !slices.Equal(fast, members) {
+			t.Fatalf("%q: split %q (%v), parseObject %q", b, fast, err, members)
+		}
 		for _, m := range members {
+			if m.v[0] == '[' {
+				items, err := parseArray(m.v, nil)
+				if fast := splitArray(m.v, nil); err != nil || !slices.Equal(fast, items) {
+					t.Fatalf("%q: splitArray(%s) %q, parseArray %q (%v)", b, m.v, fast, items, err)
+				}
+			}
 			want, ok := std[m.k]
 			if !ok {
 				t.Fatalf("%q: key %q not seen by encoding/json", b, m.k)
