@@ -64,6 +64,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	logLevel := fs.String("log-level", "warn", "log level of the workers")
 	exit := fs.Bool("exit", false, "exit after the summary even on a terminal (without it, a demo run on a terminal serves the console until Ctrl-C)")
 	consoleAddr := fs.String("console", "127.0.0.1:8080", "where the demo serves the console (another free port when this one is taken)")
+	sigmaHQ := fs.String("sigmahq", os.Getenv("TRIPLINE_SIGMAHQ"), sigmaHQUsage)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -108,11 +109,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	say("schema migrated (ClickHouse %s)", st.ServerVersion())
 
-	mgr, err := rules.NewManager(rules.ManagerConfig{Log: log})
+	mgr, err := rules.NewManager(rules.ManagerConfig{SigmaHQ: *sigmaHQ, Log: log})
 	if err != nil {
 		return err
 	}
-	say("%d rules loaded from the embedded pack", mgr.RuleSet().Len())
+	if *sigmaHQ != "" {
+		say("%d rules loaded from the embedded pack, with the SigmaHQ rules it lists from %s", mgr.RuleSet().Len(), *sigmaHQ)
+	} else {
+		say("%d rules loaded from the embedded pack (SigmaHQ subset off: --sigmahq DIR or TRIPLINE_SIGMAHQ)", mgr.RuleSet().Len())
+	}
 
 	// The simulated MSPs send about 60,000 events in three days: start
 	// far enough back that a bigger demo still ends before now (the

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/tripline/tripline/chserver"
 	"github.com/tripline/tripline/sigmahq/sigmahqtest"
 )
 
@@ -67,5 +69,36 @@ func TestRulesEvalSigmaHQ(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", tc.stderr, stderr.String())
 			}
 		})
+	}
+}
+
+// TestDemoSigmaHQ: `tripline demo --sigmahq DIR` runs the pack with the
+// SigmaHQ subset it lists, as the quality tests measure it, and the
+// Kaseya-style procedure's certutil decode is reported by SigmaHQ's rule.
+func TestDemoSigmaHQ(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts ClickHouse")
+	}
+	corpus := sigmahqtest.Corpus(t)
+	if _, err := chserver.Find(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	t.Setenv("TRIPLINE_SIGMAHQ", "")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"demo", "--events", "8000", "--exit", "--sigmahq", corpus}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("demo exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		`rules loaded from the embedded pack, with the SigmaHQ rules it lists from ` + regexp.QuoteMeta(corpus),
+		`[1-9]\d*\s+\w+\s+File Decoded From Base64/Hex Via Certutil\.EXE`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
 	}
 }
