@@ -33,7 +33,7 @@ type Options struct {
 }
 
 // PipelineTopics are the topics tripline reads and writes by default.
-var PipelineTopics = []string{kafkaio.TopicRemoteSessions, kafkaio.TopicSoftwareUpdates, kafkaio.TopicEvents, kafkaio.TopicDLQ,
+var PipelineTopics = []string{kafkaio.TopicRemoteSessions, kafkaio.TopicSoftwareUpdates, kafkaio.TopicVendor, kafkaio.TopicEvents, kafkaio.TopicDLQ,
 	kafkaio.TopicAlerts, kafkaio.TopicAlertsDLQ}
 
 // Start starts a single-node cluster on 127.0.0.1 with the pipeline topics.

@@ -65,7 +65,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Group = DefaultGroup
 	}
 	if len(cfg.RawTopics) == 0 {
-		cfg.RawTopics = []string{kafkaio.TopicRemoteSessions, kafkaio.TopicSoftwareUpdates}
+		cfg.RawTopics = kafkaio.RawTopics()
 	}
 	if cfg.EventsTopic == "" {
 		cfg.EventsTopic = kafkaio.TopicEvents

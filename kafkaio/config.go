@@ -17,13 +17,23 @@ import (
 const (
 	TopicRemoteSessions  = "msp.remote_sessions"
 	TopicSoftwareUpdates = "msp.software_updates"
-	TopicEvents          = "tripline.events"
-	TopicDLQ             = "tripline.dlq"
+	// TopicVendor carries vendor records of every format and MSP, told
+	// apart by their tripline-format and tripline-msp headers: what
+	// tripline receive and tripline poll write (docs/sources.md).
+	TopicVendor = "msp.vendor"
+	TopicEvents = "tripline.events"
+	TopicDLQ    = "tripline.dlq"
 	// TopicAlerts carries alert changes from detect to notify
 	// (docs/alerts.md); TopicAlertsDLQ what notify could not deliver.
 	TopicAlerts    = "tripline.alerts"
 	TopicAlertsDLQ = "tripline.alerts.dlq"
 )
+
+// RawTopics are the raw topics ingest reads by default: the two contract
+// topics and the vendor topic. A new slice each call.
+func RawTopics() []string {
+	return []string{TopicRemoteSessions, TopicSoftwareUpdates, TopicVendor}
+}
 
 // Config says how to reach the brokers.
 type Config struct {

@@ -2,6 +2,7 @@ package kafkaio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -50,6 +51,13 @@ func partitionLags(ctx context.Context, client *kafka.Client, group string, topi
 	ends := map[string][]kafka.OffsetRequest{}
 	fetch := map[string][]int{}
 	for _, t := range meta.Topics {
+		if errors.Is(t.Error, kafka.UnknownTopicOrPartition) {
+			// A topic that does not exist yet has nothing to read, as
+			// the consumer group sees it too (no partitions until it is
+			// created): a raw topic no producer has written (msp.vendor
+			// in a deployment without receive or poll) is not an error.
+			continue
+		}
 		if t.Error != nil {
 			return nil, fmt.Errorf("lag of %s: topic %s: %w", group, t.Name, t.Error)
 		}

@@ -63,7 +63,7 @@ func BenchmarkPipeline(b *testing.B) {
 	cfg := br.Config()
 	for {
 		time.Sleep(50 * time.Millisecond)
-		il, err1 := cfg.GroupLag(ctx, "tripline-ingest", []string{kafkaio.TopicRemoteSessions, kafkaio.TopicSoftwareUpdates})
+		il, err1 := cfg.GroupLag(ctx, "tripline-ingest", kafkaio.RawTopics())
 		dl, err2 := cfg.GroupLag(ctx, "tripline-detect", []string{kafkaio.TopicEvents})
 		if err1 == nil && err2 == nil && il == 0 && dl == 0 {
 			break

@@ -33,10 +33,9 @@ import (
 )
 
 // DefaultTopic is the raw topic the receiver writes: vendor records of
-// every format and MSP, told apart by their headers. It is not one of
-// ingest's default topics (a deployment without the receiver would not
-// have it): run ingest with --topics msp.remote_sessions,msp.software_updates,msp.vendor.
-const DefaultTopic = "msp.vendor"
+// every format and MSP, told apart by their headers. Ingest reads it by
+// default (kafkaio.RawTopics).
+const DefaultTopic = kafkaio.TopicVendor
 
 // HeaderReceivedAt is when the receiver accepted the request (RFC 3339,
 // UTC), for tracing a record's delay from the vendor to ingest.

@@ -31,7 +31,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var c commonFlags
 	c.register(fs, true)
 	group := fs.String("group", ingest.DefaultGroup, "Kafka consumer group")
-	topics := fs.String("topics", kafkaio.TopicRemoteSessions+","+kafkaio.TopicSoftwareUpdates, "raw topics to consume, comma-separated")
+	topics := fs.String("topics", strings.Join(kafkaio.RawTopics(), ","), "raw topics to consume, comma-separated (the contract topics and the vendor topic receive and poll write)")
 	eventsTopic := fs.String("events-topic", kafkaio.TopicEvents, "normalised events topic")
 	eventsEncoding := fs.String("events-encoding", string(contract.EncodingBinary), "how events are written to the events topic: binary (what the detector reads fastest) or json (the normalised document, for other consumers); the detector reads both (docs/event-contract.md)")
 	dlqTopic := fs.String("dlq-topic", kafkaio.TopicDLQ, "dead-letter topic")
@@ -63,6 +63,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ingest.TuneGC(os.Getenv)
 	st, err := c.openStore(ctx)
 	if err != nil {
 		return err
