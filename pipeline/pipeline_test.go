@@ -17,6 +17,7 @@ import (
 	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/detection/detectiontest"
 	"github.com/tripline/tripline/engine"
+	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/pipeline"
 	"github.com/tripline/tripline/rules"
@@ -43,6 +44,8 @@ type world struct {
 	broker *broker.Broker
 	store  *store.Store
 	rules  *rules.Manager
+	// enricher, when set, is ingest's registry.
+	enricher ingest.Enricher
 }
 
 func setup(t *testing.T) *world {
@@ -73,7 +76,7 @@ func (w *world) runWith(t *testing.T, ingestGroup, detectGroup string, during fu
 	reg := prometheus.NewRegistry()
 	go func() {
 		done <- pipeline.Run(ctx, pipeline.Config{
-			Kafka: w.broker.Config(), Store: w.store, Rules: w.rules,
+			Kafka: w.broker.Config(), Store: w.store, Rules: w.rules, Enricher: w.enricher,
 			IngestGroup: ingestGroup, DetectGroup: detectGroup,
 			BatchSize: 2000, FlushInterval: 50 * time.Millisecond, Log: testLogger(t), Registerer: reg,
 			// Default lateness; the producer has finished before the
@@ -89,7 +92,7 @@ func (w *world) runWith(t *testing.T, ingestGroup, detectGroup string, during fu
 	deadline := time.Now().Add(4 * time.Minute)
 	for {
 		time.Sleep(200 * time.Millisecond)
-		il, err1 := cfg.GroupLag(ctx, ingestGroup, []string{kafkaio.TopicRemoteSessions, kafkaio.TopicSoftwareUpdates})
+		il, err1 := cfg.GroupLag(ctx, ingestGroup, kafkaio.RawTopics())
 		dl, err2 := cfg.GroupLag(ctx, detectGroup, []string{kafkaio.TopicEvents})
 		if err1 == nil && err2 == nil && il == 0 && dl == 0 && pipeline.Settled(reg, watermark.DefaultLateness) {
 			break

@@ -33,10 +33,12 @@ import (
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/ops"
 	"github.com/tripline/tripline/pipeline"
+	"github.com/tripline/tripline/receive"
 	"github.com/tripline/tripline/record"
 	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/simulate"
+	"github.com/tripline/tripline/simulate/vendor"
 	"github.com/tripline/tripline/store"
 	"github.com/tripline/tripline/triage"
 	"github.com/tripline/tripline/watermark"
@@ -44,6 +46,12 @@ import (
 
 // demoScenarios are the attacks the demo injects into benign traffic.
 var demoScenarios = []string{"kaseya-style", "stolen-credential"}
+
+// demoFormats are the vendor formats the demo's MSPs send what their
+// tools log in: msp-bluefin's NinjaOne activities and msp-northwind's
+// ScreenConnect events go through the adapters, as records on the vendor
+// topic; the rest stays contract v1.
+var demoFormats = []string{"ninjaone", "screenconnect"}
 
 // demoBadInput is malformed traffic the demo sends so the dead-letter path
 // shows up in the summary.
@@ -157,12 +165,24 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer wg.Wait()
 
 	start := time.Now()
-	sent, scenarioEvents, err := demoProduce(ctx, b.Config(), gen)
+	w, limit := rawTopicWriter(ctx, b.Config(), receive.DefaultTopic, 4, 0, log)
+	conv, err := vendor.New(vendor.Config{Formats: demoFormats, Clients: gen.VendorClientID, MaxMessageBytes: limit})
+	if err != nil {
+		w.Close()
+		return err
+	}
+	sent, scenarioEvents, err := demoProduce(ctx, w, conv.Wrap(gen.Next))
+	w.Close()
+	if err == nil {
+		err = conv.Err()
+	}
 	if err != nil {
 		return err
 	}
 	say("sent %d simulated events (%d of them injected attacks: %s) and %d malformed messages in %s",
 		sent, scenarioEvents, strings.Join(demoScenarios, ", "), len(demoBadInput), time.Since(start).Round(time.Millisecond))
+	say("%d of the events as the vendors' own records on %s (%s), for ingest's adapters; %d as contract v1",
+		sum(conv.Records()), receive.DefaultTopic, formatCounts(conv.Records()), conv.Kept())
 
 	if err := demoWait(ctx, b.Config(), st, reg, stdout); err != nil {
 		return err
@@ -226,10 +246,8 @@ func demoConsole(ctx context.Context, st *store.Store, addr string, log zerolog.
 
 // demoProduce sends simulated traffic with the demo's attacks, then a few
 // malformed messages, and returns how many simulated events were sent.
-func demoProduce(ctx context.Context, cfg kafkaio.Config, gen *simulate.Generator) (sent, attacks int, err error) {
-	w := cfg.NewWriter()
-	defer w.Close()
-	p, err := simulate.Produce(ctx, w, gen.Next, simulate.ProduceOptions{BatchSize: 5000})
+func demoProduce(ctx context.Context, w *kafka.Writer, next func() (simulate.Message, bool)) (sent, attacks int, err error) {
+	p, err := simulate.Produce(ctx, w, next, simulate.ProduceOptions{BatchSize: 5000})
 	if err != nil {
 		return p.Messages, p.Attacks, fmt.Errorf("produce simulated events: %w", err)
 	}
@@ -254,7 +272,7 @@ func demoWait(ctx context.Context, cfg kafkaio.Config, st *store.Store, reg *pro
 			return ctx.Err()
 		case <-tick.C:
 		}
-		ingestLag, err1 := cfg.GroupLag(ctx, ingest.DefaultGroup, []string{kafkaio.TopicRemoteSessions, kafkaio.TopicSoftwareUpdates})
+		ingestLag, err1 := cfg.GroupLag(ctx, ingest.DefaultGroup, kafkaio.RawTopics())
 		detectLag, err2 := cfg.GroupLag(ctx, detect.DefaultGroup, []string{kafkaio.TopicEvents})
 		rows, _, _ := st.CountEvents(ctx)
 		fmt.Fprintf(stdout, "  … ingest lag %d, detect lag %d, %d events stored\n", ingestLag, detectLag, rows)

@@ -10,7 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tripline/tripline/adapt"
+	"github.com/tripline/tripline/receive"
 	"github.com/tripline/tripline/simulate"
+	"github.com/tripline/tripline/simulate/vendor"
 )
 
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -26,12 +31,18 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	msps := fs.Int("msps", 3, "MSPs to simulate")
 	tenants := fs.Int("tenants", 10, "tenants per MSP")
 	profile := fs.String("profile", "default", "convention profile of the traffic (how automation, tickets, zones, tools, sizes and optional fields look): "+strings.Join(simulate.ProfileNames(), ", "))
+	formatsFlag := fs.String("format", "", "with --brokers: send each event one of these vendor formats can express ("+strings.Join(adapt.RecordFormats(), ", ")+"; the tool's own activity) as that vendor's record on --vendor-topic, as tripline receive and poll write them; the rest stays contract v1 (docs/sources.md)")
+	vendorTopic := fs.String("vendor-topic", receive.DefaultTopic, "with --format: the raw vendor topic (created if missing)")
 	registryOut := fs.String("registry-out", "", "also write the simulated world's MSP registry (YAML, for ingest/rules eval --registry) to this file; alone, write only the registry")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *brokers != "" && *out != "" || *brokers == "" && *out == "" && *registryOut == "" {
 		fmt.Fprintln(stderr, "tripline simulate: give exactly one of --brokers or --out (or only --registry-out)")
+		return errUsage
+	}
+	if *formatsFlag != "" && *brokers == "" {
+		fmt.Fprintln(stderr, "tripline simulate: --format needs --brokers (vendor records go to the vendor topic with their format headers)")
 		return errUsage
 	}
 	if *realtime {
@@ -77,6 +88,33 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	next := gen.Next
+	var w *kafka.Writer
+	var vconv *vendor.Converter
+	if *brokers != "" {
+		c := commonFlags{brokers: *brokers}
+		kcfg, err := c.kafka()
+		if err != nil {
+			return err
+		}
+		w = kcfg.NewWriter()
+		if *formatsFlag != "" {
+			// The vendor topic exists (or is created) and records are
+			// cut to its limit, as receive and poll write them.
+			log, err := newLogger(stderr, "warn", "auto")
+			if err != nil {
+				return err
+			}
+			var limit int
+			w, limit = rawTopicWriter(ctx, kcfg, *vendorTopic, vendorTopicPartitions, 0, log)
+			vconv, err = vendor.New(vendor.Config{Formats: splitList(*formatsFlag), Clients: gen.VendorClientID, Topic: *vendorTopic, MaxMessageBytes: limit})
+			if err != nil {
+				w.Close()
+				return fmt.Errorf("--format: %w", err)
+			}
+			next = vconv.Wrap(next)
+		}
+		defer w.Close()
+	}
 	switch {
 	case *realtime:
 		next = simulate.InEventTime(ctx, gen.Next)
@@ -102,13 +140,6 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return nil
 	}
 
-	c := commonFlags{brokers: *brokers}
-	kcfg, err := c.kafka()
-	if err != nil {
-		return err
-	}
-	w := kcfg.NewWriter()
-	defer w.Close()
 	o := simulate.ProduceOptions{BatchSize: 2000}
 	switch {
 	case *realtime:
@@ -120,8 +151,35 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return fmt.Errorf("produce: %w", err)
 	}
+	if vconv != nil {
+		if err := vconv.Err(); err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+		fmt.Fprintf(stderr, "simulate: %d of them as vendor records on %s (%s), %d as contract v1\n", sum(vconv.Records()), *vendorTopic, formatCounts(vconv.Records()), vconv.Kept())
+	}
 	fmt.Fprintf(stderr, "simulate: sent %d events to %s\n", sent.Messages, *brokers)
 	return nil
+}
+
+// vendorTopicPartitions are the partitions of a vendor topic the simulator
+// creates: receive's and poll's default.
+const vendorTopicPartitions = 6
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// formatCounts writes counts by format, sorted: "ninjaone 120, screenconnect 40".
+func formatCounts(m map[string]int) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func scenarioNames() string {

@@ -112,3 +112,57 @@ func TestSimulateProfile(t *testing.T) {
 		})
 	}
 }
+
+// TestSimulateFormat: --format sends what NinjaOne and ScreenConnect log
+// as their records on the vendor topic, with the headers ingest reads,
+// and the rest as contract v1; without --brokers it is a usage error, and
+// an unknown format is refused.
+func TestSimulateFormat(t *testing.T) {
+	b, err := broker.Start(broker.Options{Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	var stdout, stderr bytes.Buffer
+	if code := run(ctx, []string{"simulate", "--brokers", b.Addrs()[0], "--events", "3000", "--format", "ninjaone,screenconnect"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("simulate --format: exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "as vendor records on msp.vendor (ninjaone ") {
+		t.Errorf("no account of the vendor records: %s", stderr.String())
+	}
+	count := func(topic string) (n int, formats map[string]int) {
+		formats = map[string]int{}
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: b.Addrs(), Topic: topic, Partition: 0, MaxWait: 100 * time.Millisecond})
+		defer r.Close()
+		for {
+			rctx, cancel := context.WithTimeout(ctx, time.Second)
+			m, err := r.ReadMessage(rctx)
+			cancel()
+			if err != nil {
+				return n, formats
+			}
+			n++
+			for _, h := range m.Headers {
+				if h.Key == "tripline-format" {
+					formats[string(h.Value)]++
+				}
+			}
+		}
+	}
+	nv, formats := count(kafkaio.TopicVendor)
+	nr, _ := count(kafkaio.TopicRemoteSessions)
+	ns, _ := count(kafkaio.TopicSoftwareUpdates)
+	if nv+nr+ns != 3000 || formats["ninjaone"] == 0 || formats["screenconnect"] == 0 || formats["ninjaone"]+formats["screenconnect"] != nv {
+		t.Errorf("vendor %d (%v), remote sessions %d, software updates %d: want 3000 in all, both formats on the vendor topic", nv, formats, nr, ns)
+	}
+	for _, args := range [][]string{
+		{"simulate", "--out", "-", "--format", "ninjaone"},
+		{"simulate", "--brokers", b.Addrs()[0], "--format", "teamviewer", "--events", "10"},
+	} {
+		stderr.Reset()
+		if code := run(ctx, args, &stdout, &stderr); code == 0 {
+			t.Errorf("%v: exit 0", args)
+		}
+	}
+}
