@@ -30,6 +30,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -156,6 +157,8 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 	default:
 		return errors.New("input is neither a JSON object nor an array")
 	}
+	// The clock is read once per input, not once per event.
+	latest := time.Now().Add(24 * time.Hour)
 	one := func(i int, r *rec) error {
 		evs, skip, err := conv(r, msp)
 		if err == nil && r.err != nil {
@@ -184,7 +187,7 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 				// Over the whole event, unmapped vendor fields included.
 				ev.EventID = format + ":" + deriveID(ev)
 			}
-			if err := check(ev); err != nil {
+			if err := check(ev, latest); err != nil {
 				if e := emit(Out{Record: i, Err: &Error{ID: r.id, Reason: err.Error()}}); e != nil {
 					return e
 				}

@@ -415,6 +415,9 @@ func parseTime(s string, noZone bool) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, fmt.Errorf("no time")
 	}
+	if t, sep, z, ok := utcTime(s); ok && sep == 'T' && (z || noZone) {
+		return t, nil
+	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
 	}
@@ -424,6 +427,60 @@ func parseTime(s string, noZone bool) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("time %q is not RFC 3339 with an offset", short(s))
+}
+
+// utcTime reads the UTC times vendors write most, without time.Parse
+// (which, for a time without an offset, failed on RFC 3339 first and
+// built the error): "2006-01-02T15:04:05" with sep 'T' or ' ', an optional
+// fraction of one to nine digits, and an optional "Z" (z). ok is false for
+// anything else, a field out of range included, for the caller's own
+// layouts to read or reject: what it reads, time.Parse reads the same way
+// with the layouts that accept that form (TestUTCTime).
+func utcTime(s string) (t time.Time, sep byte, z, ok bool) {
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' {
+		return t, 0, false, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := num(0, 4), num(5, 2), num(8, 2)
+	hour, min, sec := num(11, 2), num(14, 2), num(17, 2)
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 59 {
+		return t, 0, false, false
+	}
+	if day > 28 && time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC).Day() != day {
+		return t, 0, false, false // February 30th
+	}
+	rest, ns := s[19:], 0
+	if len(rest) > 0 && rest[0] == '.' {
+		n := 1
+		for n < len(rest) && n <= 10 && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		if n == 1 || n > 10 {
+			return t, 0, false, false
+		}
+		ns = num(20, n-1)
+		for i := n; i <= 9; i++ {
+			ns *= 10
+		}
+		rest = rest[n:]
+	}
+	switch rest {
+	case "":
+	case "Z":
+		z = true
+	default:
+		return t, 0, false, false
+	}
+	return time.Date(year, time.Month(month), day, hour, min, sec, ns, time.UTC), s[10], z, true
 }
 
 // parseEpoch reads a decimal number of seconds (scale 1) or milliseconds
@@ -512,12 +569,13 @@ var earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // check applies the contract's rules that depend on the vendor's data, so
 // that an emitted event always decodes (FuzzAdapters holds the adapters to
-// it): required fields, identifier and attribute limits, time range.
-func check(ev *contract.Event) error {
+// it): required fields, identifier and attribute limits, time range
+// (latest is the newest time the contract accepts).
+func check(ev *contract.Event, latest time.Time) error {
 	if ev.Time.Before(earliest) {
 		return fmt.Errorf("time %s is before 2000-01-01", ev.Time.UTC().Format(time.RFC3339))
 	}
-	if ev.Time.After(time.Now().Add(24 * time.Hour)) {
+	if ev.Time.After(latest) {
 		return fmt.Errorf("time %s is more than 24h in the future", ev.Time.UTC().Format(time.RFC3339))
 	}
 	blank := func(s string) bool { return strings.TrimSpace(s) == "" }

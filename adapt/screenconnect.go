@@ -59,6 +59,10 @@ var scTimeLayouts = []string{
 }
 
 func scTime(s string) (time.Time, error) {
+	// Each form utcTime reads is one of the layouts below or RFC 3339.
+	if t, _, _, ok := utcTime(strings.TrimSpace(s)); ok {
+		return t, nil
+	}
 	if t, err := parseTime(s, false); err == nil {
 		return t, nil
 	}
