@@ -78,6 +78,7 @@ func FuzzMappingFile(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add([]byte("format: a\ntime: {path: t, layouts: [epoch_ms, \"2006-01-02\"], zone: UTC}\nrules:\n  - {when: {path: k, prefix: x}, type: {path: k, values: {xa: auth.login}, match: prefix, default: auth.failure}}\n"))
+	f.Add([]byte(pathMapping))
 	var samples [][]byte
 	for _, name := range []string{"kaseya-vsa", "datto-rmm"} {
 		input, err := os.ReadFile(filepath.Join("testdata", name+".jsonl"))

@@ -38,10 +38,13 @@ type Mapping struct {
 	skipUnmatched bool
 }
 
-// mpath is a dotted path into a record ("status.code").
+// mpath is a dotted path into a record ("status.code"), possibly through
+// arrays and JSON strings ("details@json.items[0].name", mapping_path.go).
 type mpath struct {
 	text string
 	segs []string
+	// steps are set for a path with @json or [N] segments.
+	steps []step
 }
 
 type timeSpec struct {
@@ -257,27 +260,15 @@ func (m *Mapping) record(r *rec, msp string) ([]*contract.Event, string, error) 
 // children, so that their unread fields are kept as "a.b.field". An
 // absent path is an empty value; a path through a non-object is an error.
 func lookup(r *rec, p mpath) (v string, owner *rec, err error) {
+	if p.steps != nil {
+		return lookupSteps(r, p)
+	}
 	cur := r
 	last := len(p.segs) - 1
 	for _, seg := range p.segs[:last] {
-		var next *rec
-		for k := cur.kids; k != nil; k = k.next {
-			if k.name == seg && !k.elem {
-				next = k
-				break
-			}
-		}
+		next, err := cur.descend(seg, p.text)
 		if next == nil {
-			raw := cur.raw(seg)
-			if isNull(raw) {
-				return "", cur, nil
-			}
-			next = cur.arena.rec(cur, seg)
-			if next.f = cur.arena.parse(raw); next.f == nil {
-				return "", cur, errorf("%s: %s is %s, not an object", p.text, seg, kind(raw))
-			}
-			cur.take(seg)
-			cur.adopt(next)
+			return "", cur, err
 		}
 		cur = next
 	}
@@ -620,12 +611,12 @@ func (p *mparser) scalars(n *yaml.Node, what string) []string {
 
 func (p *mparser) path(n *yaml.Node, what string) mpath {
 	s := strings.TrimSpace(p.scalar(n, what))
-	segs := strings.Split(s, ".")
-	if s == "" || slices.Contains(segs, "") {
-		p.errorf(n, "%s: %q is not a path (field names separated by dots)", what, s)
+	mp, err := parsePath(s)
+	if err != nil {
+		p.errorf(n, "%s: %v", what, err)
 		return mpath{text: s, segs: []string{s}}
 	}
-	return mpath{text: s, segs: segs}
+	return mp
 }
 
 var mappingKeys = []string{"format", "tool", "records", "id", "time", "fields", "rules", "unmatched"}
@@ -989,12 +980,12 @@ func (p *mparser) template(n *yaml.Node, field string) []tmplPart {
 			return nil
 		}
 		ref := strings.TrimSpace(s[i+1 : i+j])
-		segs := strings.Split(ref, ".")
-		if ref == "" || slices.Contains(segs, "") {
-			p.errorf(n, "%s.template: {%s} is not a path", field, ref)
+		mp, err := parsePath(ref)
+		if err != nil {
+			p.errorf(n, "%s.template: {%s} is not a path: %v", field, ref, err)
 			return nil
 		}
-		parts = append(parts, tmplPart{path: mpath{text: ref, segs: segs}})
+		parts = append(parts, tmplPart{path: mp})
 		paths++
 		s = s[i+j+1:]
 	}
