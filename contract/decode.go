@@ -52,26 +52,28 @@ type Decoder struct {
 // about twice its speed (decode is most of ingest's CPU); error types and
 // messages are the same shape, which the rejection tests pin.
 
-// wire mirrors the contract with pointers so absence and JSON null are
-// visible; encoding/json then reports wrong types with the field's path.
+// wire mirrors the contract; the decoder reports wrong types with the
+// field's path. Absent, JSON null and empty read the same for every field
+// here (a missing required field is one that is empty after trimming), so
+// its fields are values, not pointers that would cost an allocation each.
 type wire struct {
-	EventID    *string           `json:"event_id"`
-	EventType  *string           `json:"event_type"`
-	Time       *string           `json:"time"`
+	EventID    string            `json:"event_id"`
+	EventType  string            `json:"event_type"`
+	Time       string            `json:"time"`
 	TimeLocal  json.RawMessage   `json:"time_local"`
-	MSP        *string           `json:"msp"`
-	Tenant     *string           `json:"tenant"`
-	Tool       *string           `json:"tool"`
-	Actor      *Actor            `json:"actor"`
-	Target     *Target           `json:"target"`
-	Session    *Session          `json:"session"`
-	Credential *Credential       `json:"credential"`
-	Package    *Package          `json:"package"`
-	Script     *Script           `json:"script"`
-	Source     *Source           `json:"source"`
-	Outcome    *string           `json:"outcome"`
-	Reason     *string           `json:"reason"`
-	Change     *Change           `json:"change"`
+	MSP        string            `json:"msp"`
+	Tenant     string            `json:"tenant"`
+	Tool       string            `json:"tool"`
+	Actor      Actor             `json:"actor"`
+	Target     Target            `json:"target"`
+	Session    Session           `json:"session"`
+	Credential Credential        `json:"credential"`
+	Package    Package           `json:"package"`
+	Script     Script            `json:"script"`
+	Source     Source            `json:"source"`
+	Outcome    string            `json:"outcome"`
+	Reason     string            `json:"reason"`
+	Change     Change            `json:"change"`
 	Attributes map[string]string `json:"attributes"`
 	Context    json.RawMessage   `json:"context"`
 }
@@ -322,12 +324,7 @@ func attributeText(v json.RawMessage) string {
 
 func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 	var ev Event
-	str := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return strings.TrimSpace(*p)
-	}
+	str := strings.TrimSpace
 
 	ev.EventType = strings.ToLower(str(w.EventType))
 	if ev.EventType == "" {
@@ -384,69 +381,54 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 		return ev, reject(ReasonInvalidValue, "tool", "%s is not a slug (a-z, 0-9, '-', '_', '.')", quoteShort(ev.Tool))
 	}
 
-	if w.Actor != nil {
-		ev.Actor = *w.Actor
-	}
+	ev.Actor = w.Actor
 	if err := normaliseActor(&ev.Actor); err != nil {
 		return ev, err
 	}
 	if ev.Actor.User == "" && requiresUser(ev.EventType) {
 		return ev, reject(ReasonMissingField, "actor.user", "required for %s", ev.EventType)
 	}
-	if w.Target != nil {
-		ev.Target = *w.Target
-		ev.Target.Host = strings.TrimSpace(ev.Target.Host)
-		if err := identifier(ev.Target.Host, "target.host"); err != nil {
-			return ev, err
-		}
-		ev.Target.OS = strings.TrimSpace(ev.Target.OS)
-		if err := nonNegative(ev.Target.HostCount, "target.host_count"); err != nil {
-			return ev, err
-		}
-		ev.Target.Tags = normaliseTags(ev.Target.Tags)
+	// An absent object normalises to the zero value, as it decoded.
+	ev.Target = w.Target
+	ev.Target.Host = strings.TrimSpace(ev.Target.Host)
+	if err := identifier(ev.Target.Host, "target.host"); err != nil {
+		return ev, err
 	}
-	if w.Session != nil {
-		ev.Session = *w.Session
-		ev.Session.ID = strings.TrimSpace(ev.Session.ID)
-		if err := identifier(ev.Session.ID, "session.id"); err != nil {
-			return ev, err
-		}
-		ev.Session.AuthMethod = strings.TrimSpace(ev.Session.AuthMethod)
-		if err := nonNegative(ev.Session.DurationS, "session.duration_s"); err != nil {
-			return ev, err
-		}
+	ev.Target.OS = strings.TrimSpace(ev.Target.OS)
+	if err := nonNegative(ev.Target.HostCount, "target.host_count"); err != nil {
+		return ev, err
 	}
-	if w.Credential != nil {
-		ev.Credential = *w.Credential
-		ev.Credential.Name = strings.TrimSpace(ev.Credential.Name)
+	ev.Target.Tags = normaliseTags(ev.Target.Tags)
+	ev.Session = w.Session
+	ev.Session.ID = strings.TrimSpace(ev.Session.ID)
+	if err := identifier(ev.Session.ID, "session.id"); err != nil {
+		return ev, err
 	}
-	if w.Package != nil {
-		ev.Package = *w.Package
-		p := &ev.Package
-		p.Name, p.Version, p.Signer = strings.TrimSpace(p.Name), strings.TrimSpace(p.Version), strings.TrimSpace(p.Signer)
-		if p.SHA256, err = normaliseSHA256(p.SHA256, "package.sha256"); err != nil {
-			return ev, err
-		}
+	ev.Session.AuthMethod = strings.TrimSpace(ev.Session.AuthMethod)
+	if err := nonNegative(ev.Session.DurationS, "session.duration_s"); err != nil {
+		return ev, err
 	}
-	if w.Script != nil {
-		ev.Script = *w.Script
-		s := &ev.Script
-		s.Name, s.Interpreter, s.Command = strings.TrimSpace(s.Name), strings.ToLower(strings.TrimSpace(s.Interpreter)), strings.TrimSpace(s.Command)
-		if s.SHA256, err = normaliseSHA256(s.SHA256, "script.sha256"); err != nil {
-			return ev, err
-		}
+	ev.Credential = w.Credential
+	ev.Credential.Name = strings.TrimSpace(ev.Credential.Name)
+	ev.Package = w.Package
+	p := &ev.Package
+	p.Name, p.Version, p.Signer = strings.TrimSpace(p.Name), strings.TrimSpace(p.Version), strings.TrimSpace(p.Signer)
+	if p.SHA256, err = normaliseSHA256(p.SHA256, "package.sha256"); err != nil {
+		return ev, err
 	}
-	if w.Source != nil {
-		ev.Source.URL = strings.TrimSpace(w.Source.URL)
+	ev.Script = w.Script
+	sc := &ev.Script
+	sc.Name, sc.Interpreter, sc.Command = strings.TrimSpace(sc.Name), strings.ToLower(strings.TrimSpace(sc.Interpreter)), strings.TrimSpace(sc.Command)
+	if sc.SHA256, err = normaliseSHA256(sc.SHA256, "script.sha256"); err != nil {
+		return ev, err
 	}
+	ev.Source.URL = strings.TrimSpace(w.Source.URL)
 	ev.Outcome = strings.ToLower(str(w.Outcome))
 	if ev.Outcome != "" && ev.Outcome != "success" && ev.Outcome != "failure" {
 		return ev, reject(ReasonInvalidValue, "outcome", "%s is neither success nor failure", quoteShort(ev.Outcome))
 	}
 	ev.Reason = str(w.Reason)
-	if w.Change != nil {
-		ev.Change.Ticket = strings.TrimSpace(w.Change.Ticket)
-	}
+	ev.Change.Ticket = strings.TrimSpace(w.Change.Ticket)
 	if d.DiscardContext && len(w.TimeLocal) > 0 {
 		// time_local is derived; one a producer sends stays what any field
 		// outside the contract is, an attribute.

@@ -159,8 +159,8 @@ func TestUnmarshalOptions(t *testing.T) {
 		t.Fatalf("disallowUnknownFields: err = %v, want json: unknown field", err)
 	}
 	raw := []byte(`{"msp":"msp-a"}`)
-	if err := json.UnmarshalWithOption(raw, &w, disallowUnknownFields, json.DecodeNoCopyString()); err != nil || !inside(*w.MSP, raw) {
-		t.Fatalf("DecodeNoCopyString: %v, msp %q not in the input", err, *w.MSP)
+	if err := json.UnmarshalWithOption(raw, &w, disallowUnknownFields, json.DecodeNoCopyString()); err != nil || !inside(w.MSP, raw) {
+		t.Fatalf("DecodeNoCopyString: %v, msp %q not in the input", err, w.MSP)
 	}
 }
 
