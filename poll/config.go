@@ -111,6 +111,12 @@ type Source struct {
 	// StartAfterID starts a NinjaOne source without checkpoint after this
 	// activity ID instead of at the start of the retained history.
 	StartAfterID int64 `yaml:"start_after_id"`
+	// Connections (TeamViewer; default true) also polls the connection
+	// reports, GET /api/v1/reports/connections, as a source of its own
+	// named NAME-connections (checkpoint, metrics), besides the event log.
+	Connections *bool `yaml:"connections"`
+	// endpoint is "connections" for the connection reports' runner.
+	endpoint string
 
 	line int
 }
@@ -324,6 +330,9 @@ func (s *Source) check() error {
 		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || p.User != nil {
 			return fmt.Errorf("url %q: want an http(s) URL without credentials", u)
 		}
+	}
+	if s.Connections != nil && s.Source != TeamViewer {
+		return fmt.Errorf("connections: only a teamviewer source has connection reports")
 	}
 	if s.PageSize < 0 || (maxPageSize[s.Source] > 0 && s.PageSize > maxPageSize[s.Source]) {
 		return fmt.Errorf("page_size %d: at most %d for %s", s.PageSize, maxPageSize[s.Source], s.Source)

@@ -1,6 +1,6 @@
 // Package poll is `tripline poll`: it pulls vendor APIs (NinjaOne
-// activities, TeamViewer event logging, Microsoft Graph sign-ins, Datto RMM
-// activity logs) and writes the records, unconverted, to the raw topic
+// activities, TeamViewer event logging and connection reports, Microsoft
+// Graph sign-ins, Datto RMM activity logs) and writes the records, unconverted, to the raw topic
 // exactly as `tripline receive` writes a post of the same records
 // (receive.Messages: same topic, key and headers), for ingest to convert.
 //
@@ -19,8 +19,9 @@
 //     (newerThan); the checkpoint keeps the sweep's lower bound, so a kill
 //     mid-sweep resumes it rather than restarting it.
 //   - TeamViewer, Graph, Datto RMM: a time window [since, until) paged
-//     with the vendor's continuation token or next-page URL, which the
-//     checkpoint keeps. The next window starts `overlap` before the end of
+//     with the vendor's continuation token, next-page URL or offset ID,
+//     which the checkpoint keeps. A TeamViewer source polls its connection
+//     reports as a second source, NAME-connections, with its own window. The next window starts `overlap` before the end of
 //     the last one, because these logs receive records late; the records
 //     of the overlap are fetched twice and deduplicated by event_id.
 //

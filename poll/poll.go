@@ -137,6 +137,16 @@ func New(cfg Config) (*Poller, error) {
 			continue
 		}
 		p.runners = append(p.runners, r)
+		if s.Source == TeamViewer && (s.Connections == nil || *s.Connections) {
+			// The connection reports: the same account, another cursor.
+			c := s
+			c.Name, c.endpoint = s.Name+"-connections", "connections"
+			if r, err = p.newRunner(c, m); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			p.runners = append(p.runners, r)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -220,6 +230,9 @@ func (p *Poller) newRunner(s Source, m metrics) (*runner, error) {
 		}
 		c.auth = bearer{tok: tok}
 		r.kind = teamViewer{window: win, base: s.URL}
+		if s.endpoint == "connections" {
+			r.kind = teamViewerConnections{window: win, base: s.URL}
+		}
 	case DattoRMM:
 		key, err1 := cred(s.APIKey, "api_key", true)
 		sec, err2 := cred(s.APISecret, "api_secret", true)

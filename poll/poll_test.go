@@ -753,3 +753,58 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestTeamViewerConnections: a teamviewer source also polls the connection
+// reports (its own cursor and checkpoint, NAME-connections), paging with
+// offset_id, and every report reaches the vendor topic (the overlap re-reads
+// some, deduplicated by event_id), as a record the teamviewer adapter turns
+// into session.start and session.end.
+func TestTeamViewerConnections(t *testing.T) {
+	h := newHarness(t, TeamViewer, 0, "")
+	h.v.connections = true
+	h.conf = strings.Replace(h.conf, "    connections: false\n", "", 1)
+	start := now.Add(-100 * time.Minute)
+	for i := range 20 {
+		h.v.conns = append(h.v.conns, rec{id: 500 + i, at: start.Add(time.Duration(i) * 4 * time.Minute)})
+	}
+	if err := h.run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := adapt.Get(TeamViewer)
+	seen := map[string]int{}
+	sessions := map[string]int{}
+	for _, m := range h.messages() {
+		if err := a.Convert(m.Value, testMSP, func(o adapt.Out) error {
+			if o.Event == nil {
+				return fmt.Errorf("record %d: %v %s", o.Record, o.Err, o.Skip)
+			}
+			sessions[o.Event.EventType]++
+			if o.Event.EventType == "session.start" {
+				seen[o.Event.EventID]++
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(seen) != 20 || sessions["session.start"] != sessions["session.end"] {
+		t.Fatalf("%d connections seen (%v), want 20 each with its end", len(seen), sessions)
+	}
+	paged := 0
+	for _, q := range h.v.connCalls {
+		if q.Get("offset_id") != "" {
+			paged++
+		}
+	}
+	if paged == 0 {
+		t.Error("no request followed next_offset")
+	}
+	if _, ok, err := loadCheckpoint(checkpointFile(filepath.Join(h.dir, "cp"), TeamViewer+"-"+testMSP+"-connections")); err != nil || !ok {
+		t.Fatalf("connections checkpoint: %v %v", ok, err)
+	}
+	// A source of another kind cannot ask for connection reports.
+	bad := "checkpoint_dir: x\nsources:\n  - source: ninjaone\n    msp: m\n    url: https://x\n    connections: true\n    client_id: {value: a}\n    client_secret: {env: TEST_POLL_SECRET}\n"
+	if _, err := ParseFile([]byte(bad), "poll.yaml"); err == nil || !strings.Contains(err.Error(), "connections") {
+		t.Errorf("connections on a ninjaone source: %v", err)
+	}
+}

@@ -32,6 +32,11 @@ type vendor struct {
 	revokeAfter int // a token is refused after this many uses (0: never)
 	apiCalls    int
 	pageSize    int // server-side page size (TeamViewer has no parameter)
+	// conns are TeamViewer connection reports (ascending start); with
+	// connections unset the source's config turns them off.
+	conns       []rec
+	connections bool
+	connCalls   []url.Values
 	// fault, when it returns true, has answered API call n itself.
 	fault func(w http.ResponseWriter, r *http.Request, n int) bool
 	// tokenBodies are the token requests' forms (to check grants).
@@ -57,6 +62,7 @@ func newVendor(t testing.TB, kind string) *vendor {
 	mux.HandleFunc("POST /tenant/oauth2/v2.0/token", v.token)
 	mux.HandleFunc("GET /v2/activities", v.api(v.ninjaOne))
 	mux.HandleFunc("POST /api/v1/EventLogging", v.api(v.teamViewer))
+	mux.HandleFunc("GET /api/v1/reports/connections", v.api(v.teamViewerConnections))
 	mux.HandleFunc("GET /beta/auditLogs/signIns", v.api(v.graph))
 	mux.HandleFunc("GET /api/v2/activity-logs", v.api(v.datto))
 	v.srv = httptest.NewServer(mux)
@@ -326,9 +332,54 @@ func (v *vendor) sourceYAML(msp string, pageSize int) string {
 		return common + windowed + "    url: " + v.srv.URL + "/beta\n    token_url: " + v.srv.URL + "/tenant/oauth2/v2.0/token\n" +
 			"    client_id: {value: client-1}\n    client_secret: {env: TEST_POLL_SECRET}\n"
 	case TeamViewer:
+		if !v.connections {
+			common += "    connections: false\n"
+		}
 		return common + windowed + "    url: " + v.srv.URL + "\n    token: {env: TEST_POLL_SECRET}\n"
 	case DattoRMM:
 		return common + windowed + "    url: " + v.srv.URL + "\n    api_key: {env: TEST_POLL_APIKEY}\n    api_secret: {env: TEST_POLL_SECRET}\n"
 	}
 	panic("kind")
+}
+
+// teamViewerConnections serves GET /api/v1/reports/connections as
+// documented: from_date/to_date (on the start), offset_id, at most
+// pageSize records under "records", "records_remaining" and "next_offset".
+func (v *vendor) teamViewerConnections(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	v.connCalls = append(v.connCalls, q)
+	from, err1 := time.Parse(time.RFC3339, q.Get("from_date"))
+	until, err2 := time.Parse(time.RFC3339, q.Get("to_date"))
+	if err1 != nil || err2 != nil {
+		http.Error(w, `{"error":"dates"}`, 400)
+		return
+	}
+	var all []rec
+	for _, c := range v.conns {
+		if !c.at.Before(from) && c.at.Before(until) {
+			all = append(all, c)
+		}
+	}
+	off := 0
+	if id := q.Get("offset_id"); id != "" {
+		off = slices.IndexFunc(all, func(c rec) bool { return "conn-"+strconv.Itoa(c.id) == id })
+		if off < 0 {
+			http.Error(w, `{"error":"offset_id"}`, 400)
+			return
+		}
+	}
+	end := min(off+v.pageSize, len(all))
+	io.WriteString(w, `{"records":[`)
+	for i, c := range all[off:end] {
+		if i > 0 {
+			io.WriteString(w, ",")
+		}
+		fmt.Fprintf(w, `{"id":"conn-%d","userid":"u1234567","username":"Tech %d","deviceid":"d%d","devicename":"ws-%03d","groupid":"g98765432","groupname":"Acme Dental","start_date":%q,"end_date":%q,"fee":0,"currency":"EUR","billing_state":"NoBilling","notes":"","session_code":"s%d"}`,
+			c.id, c.id, c.id, c.id, c.at.UTC().Format("2006-01-02T15:04:05Z"), c.at.Add(5*time.Minute).UTC().Format("2006-01-02T15:04:05Z"), c.id)
+	}
+	fmt.Fprintf(w, `],"records_remaining":%d`, len(all)-end)
+	if end < len(all) {
+		fmt.Fprintf(w, `,"next_offset":"conn-%d"`, all[end].id)
+	}
+	io.WriteString(w, "}")
 }
