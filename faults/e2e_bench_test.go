@@ -18,6 +18,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline/tripline/chserver"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/simulate"
 )
@@ -142,32 +143,18 @@ func (e *env) startDefaultWorker(role, name string, extra ...string) *worker {
 	return w
 }
 
-// procCPU is a process's user+system CPU seconds so far, from
-// /proc/PID/stat (0 when it cannot be read).
+// procCPU is a process's user+system CPU seconds so far
+// (chserver.ProcessCPU; 0 when it cannot be read).
 func procCPU(pid int) float64 {
 	if pid == 0 {
 		return 0
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	d, err := chserver.ProcessCPU(pid)
 	if err != nil {
 		return 0
 	}
-	// The command name (field 2) may hold spaces; the fields after its
-	// closing parenthesis are space-separated: utime and stime are the
-	// 12th and 13th of them.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / clockTicks
+	return d.Seconds()
 }
-
-// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every
-// Linux architecture Go supports.
-const clockTicks = 100
 
 func selfCPUSeconds() float64 {
 	var ru syscall.Rusage
