@@ -127,7 +127,12 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 	// keeps the input's text alive with it.
 	src := string(raw)
 	itemsp := itemsPool.Get().(*[]string)
-	defer func() { clear(*itemsp); itemsPool.Put(itemsp) }()
+	// Pooled buffers keep what they point to alive until reused: cleared
+	// after a large input only (clearing memory that holds pointers costs
+	// a write barrier per pointer while the GC runs, and a small input
+	// kept a while longer costs nothing).
+	large := len(src) > keepInput
+	defer func() { clearIf(large, *itemsp); itemsPool.Put(itemsp) }()
 	var items []string
 	var single []kv
 	list := src[0] == '['
@@ -141,7 +146,7 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 	case '{':
 		var err error
 		top := kvPool.Get().(*[]kv)
-		defer func() { clear(*top); kvPool.Put(top) }()
+		defer func() { clearIf(large, *top); kvPool.Put(top) }()
 		if single, err = parseObject(src, (*top)[:0]); err != nil {
 			return fmt.Errorf("not a JSON object: %v", err)
 		}
@@ -200,15 +205,14 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 		return nil
 	}
 	ar := arenaPool.Get().(*arena)
-	defer arenaPool.Put(ar)
+	defer func() { ar.release(large); arenaPool.Put(ar) }()
 	if !list {
-		defer ar.reset()
 		r := ar.rec(nil, "")
 		r.f = single
 		return one(0, r)
 	}
 	bufp := kvPool.Get().(*[]kv)
-	defer func() { clear(*bufp); kvPool.Put(bufp) }()
+	defer func() { clearIf(large, *bufp); kvPool.Put(bufp) }()
 	buf := *bufp
 	for i, it := range items {
 		var f []kv
@@ -246,6 +250,16 @@ func jsonErr(err error) string {
 // kvPool holds the members of top-level records between conversions
 // (the events keep substrings of what they read, never the members).
 var kvPool = sync.Pool{New: func() any { s := make([]kv, 0, 64); return &s }}
+
+// keepInput is the largest input a pooled buffer may keep alive after
+// Convert returns.
+const keepInput = 64 << 10
+
+func clearIf[S ~[]E, E any](c bool, s S) {
+	if c {
+		clear(s)
+	}
+}
 
 // itemsPool holds the records of arrays and pages between conversions.
 var itemsPool = sync.Pool{New: func() any { s := make([]string, 0, 64); return &s }}

@@ -47,6 +47,9 @@ type arena struct {
 	// kvs is.
 	recs     []rec
 	needRecs int
+	// usedKvs and usedRecs are how much of the buffers the input used,
+	// for release to clear.
+	usedKvs, usedRecs int
 }
 
 // rec starts a record or a nested object of parent (nil for a record):
@@ -59,7 +62,7 @@ func (a *arena) rec(parent *rec, name string) *rec {
 	if n := len(a.recs); n < cap(a.recs) {
 		a.recs = a.recs[:n+1]
 		c := &a.recs[n]
-		c.parent, c.name, c.arena = parent, name, a
+		*c = rec{parent: parent, name: name, arena: a}
 		return c
 	}
 	return &rec{parent: parent, name: name, arena: a}
@@ -103,17 +106,31 @@ func (a *arena) parse(v string) []kv {
 // reset makes the arena's buffer free for the next record, growing it to
 // what this one needed. The record's members must no longer be used
 // (events keep copies of what they read).
+//
+// The buffers are not cleared here: what they still hold is the same
+// input's (clearing memory that holds pointers costs a write barrier per
+// pointer while the GC runs); see release.
 func (a *arena) reset() {
-	clear(a.kvs) // no references to the input kept alive
+	a.usedKvs, a.usedRecs = max(a.usedKvs, len(a.kvs)), max(a.usedRecs, len(a.recs))
 	if a.need > cap(a.kvs) {
 		a.kvs = make([]kv, 0, 2*a.need)
 	}
 	a.kvs, a.need = a.kvs[:0], 0
-	clear(a.recs)
 	if a.needRecs > cap(a.recs) {
 		a.recs = make([]rec, 0, 2*a.needRecs)
 	}
 	a.recs, a.needRecs = a.recs[:0], 0
+}
+
+// release readies the arena for its pool when the input is done,
+// clearing what the input used if it was large (see keepInput).
+func (a *arena) release(large bool) {
+	a.reset()
+	if large {
+		clear(a.kvs[:a.usedKvs])
+		clear(a.recs[:a.usedRecs])
+	}
+	a.usedKvs, a.usedRecs = 0, 0
 }
 
 func (r *rec) take(k string) string {
