@@ -46,6 +46,8 @@ type world struct {
 	rules  *rules.Manager
 	// enricher, when set, is ingest's registry.
 	enricher ingest.Enricher
+	// reg holds the metrics of the last run.
+	reg *prometheus.Registry
 }
 
 func setup(t *testing.T) *world {
@@ -74,6 +76,7 @@ func (w *world) runWith(t *testing.T, ingestGroup, detectGroup string, during fu
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	reg := prometheus.NewRegistry()
+	w.reg = reg
 	go func() {
 		done <- pipeline.Run(ctx, pipeline.Config{
 			Kafka: w.broker.Config(), Store: w.store, Rules: w.rules, Enricher: w.enricher,

@@ -16,6 +16,7 @@ import (
 	"github.com/tripline/tripline/engine"
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/ops"
 	"github.com/tripline/tripline/registry"
 	"github.com/tripline/tripline/rules"
 	"github.com/tripline/tripline/simulate"
@@ -169,6 +170,7 @@ func TestEndToEndVendorFormats(t *testing.T) {
 		}
 	}
 	if t.Failed() {
+		t.Logf("late events %v, forced %v", ops.Sum(w.reg, "tripline_detect_correlation_late_events"), ops.Sum(w.reg, "tripline_detect_correlation_forced_events"))
 		for _, d := range dets {
 			t.Logf("stored: %s: %s %v", d.RuleTitle, d.Summary, d.EventIDs)
 		}
