@@ -467,6 +467,37 @@ correlation: {type: event_count, rules: [failure], group-by: [user], timespan: 5
 	}
 }
 
+// TestReloadKeepsOrDropsState: through reloads, the state of an unchanged
+// correlation carries over and that of a changed one starts over, also
+// where the evaluator caches states by position in the Set.
+func TestReloadKeepsOrDropsState(t *testing.T) {
+	const corr = `title: Failures
+name: failures
+correlation: {type: event_count, rules: [failure], group-by: [user], timespan: 5m, condition: {gte: 2}}
+`
+	h := newHarness(t, corr, correlate.Config{})
+	reload := func(def string) {
+		coll, err := sigma.ParseBytes([]byte(base+"---\n"+def), "test.yml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, errs := correlate.Compile(coll.Correlations, h.rs)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		h.ev.SetRules(set)
+	}
+	h.event(0, "kind", "failure", "user", "alice")
+	reload(corr) // unchanged: the first failure counts
+	h.event(time.Second, "kind", "failure", "user", "alice")
+	h.want("failures", 1) // and alice's group is muted for 5m
+	reload(strings.Replace(corr, "timespan: 5m", "timespan: 6m", 1))
+	h.event(2*time.Second, "kind", "failure", "user", "alice")
+	h.want("failures", 1)
+	h.event(3*time.Second, "kind", "failure", "user", "alice") // a new group, not muted
+	h.want("failures", 2)
+}
+
 func TestCompileErrors(t *testing.T) {
 	for _, c := range []struct{ corr, want string }{
 		{`correlation: {type: event_count, rules: [nope], group-by: [u], timespan: 5m, condition: {gte: 3}}`, "unknown rule"},

@@ -118,6 +118,12 @@ type partition struct {
 	events     int
 	lastSweep  time.Time
 	closeCheck time.Time // earliest end of an open closing window (zero: none)
+	// byIdx caches states by Rule.idx for the rules of set, rebuilt when
+	// the Set changes: every occurrence fed looks its state up, and
+	// hashing the fingerprint (the ID and 24 hex digits) there was 0.29 s
+	// of the 3.7 s spent feeding in BenchmarkPackWithCorrelations' profile.
+	set   *Set
+	byIdx []*ruleState
 }
 
 type ruleState struct {
@@ -277,12 +283,22 @@ func (e *Evaluator) closeWindows(name string, p *partition, wm time.Time, emit f
 	p.closeCheck = next
 }
 
+// state is r's state in p, created when missing; r is a rule of the Set
+// in use.
 func (e *Evaluator) state(p *partition, r *Rule) *ruleState {
+	if p.set != e.set {
+		p.set = e.set
+		p.byIdx = make([]*ruleState, e.set.Len())
+	}
+	if st := p.byIdx[r.idx]; st != nil {
+		return st
+	}
 	st := p.states[r.fingerprint]
 	if st == nil {
 		st = &ruleState{groups: map[string]group{}}
 		p.states[r.fingerprint] = st
 	}
+	p.byIdx[r.idx] = st
 	return st
 }
 
