@@ -57,7 +57,9 @@ type Out struct {
 	// connection is a session.start and a session.end).
 	Record int
 	// Event is a contract v1 event, not yet normalised: encode it with
-	// Encode and it decodes with contract.Decoder.
+	// Encode and it decodes with contract.Decoder. Its strings share one
+	// copy of the input value (never raw itself): keeping the event keeps
+	// that copy alive.
 	Event *contract.Event
 	// Skip says why a known record gives no event.
 	Skip string

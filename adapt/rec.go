@@ -105,7 +105,7 @@ func (a *arena) parse(v string) []kv {
 
 // reset makes the arena's buffer free for the next record, growing it to
 // what this one needed. The record's members must no longer be used
-// (events keep copies of what they read).
+// (events keep substrings of the input's text, never the members).
 //
 // The buffers are not cleared here: what they still hold is the same
 // input's (clearing memory that holds pointers costs a write barrier per
@@ -362,9 +362,16 @@ func (r *rec) rest(attrs map[string]string) {
 	r.restInto(attrs, &keys)
 }
 
-// unread is how many fields rest may add at most.
+// unread is how many fields rest may add at most (null and empty strings
+// it never adds). A map's table doubles past 7/8 of a power of two, so
+// counting them would often allocate twice the table.
 func (r *rec) unread() int {
-	n := len(r.f)
+	n := 0
+	for _, m := range r.f {
+		if !isNull(m.v) && m.v != `""` {
+			n++
+		}
+	}
 	for c := r.kids; c != nil; c = c.next {
 		n += c.unread()
 	}
