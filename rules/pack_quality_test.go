@@ -20,6 +20,7 @@ import (
 	"github.com/tripline/tripline/fields"
 	"github.com/tripline/tripline/record"
 	"github.com/tripline/tripline/registry"
+	"github.com/tripline/tripline/sigmahq/sigmahqtest"
 	"github.com/tripline/tripline/simulate"
 )
 
@@ -235,7 +236,10 @@ func measureQualityGaps(t *testing.T, p qualityPlan, maxDelay time.Duration, gap
 			}
 		}
 	}()
-	b, errs := LoadBundle(Source{}, engine.Config{})
+	// The pack as shipped, with the SigmaHQ subset it enables
+	// (rules/msp/sigmahq.txt) read from the corpus: its rules must hold
+	// the same budgets (a missing corpus fails under CI=true).
+	b, errs := LoadBundle(Source{SigmaHQ: sigmahqtest.Corpus(t)}, engine.Config{})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
