@@ -515,12 +515,7 @@ var profileGaps = map[string]map[string]string{
 
 // profileGaps30 are the known gaps of the 30-day runs only (after the
 // rules' learning weeks), added to profileGaps.
-var profileGaps30 = map[string]map[string]string{
-	"no-tickets": {
-		"detections": "wide_push_without_change_ticket (242 in the month, measured at 7647653): with no tickets at all, after its 7-day learning period every technician's first script on 25+ hosts and every new package wave (Patch Tuesday, emergency patches) is an unticketed job that account never ran; new_package_hash_pushed_widely (9) spares new packages only when signed and ticketed",
-		"alerts":     "the same detections, grouped",
-	},
-}
+var profileGaps30 = map[string]map[string]string{}
 
 // gaps30 is a profile's known gaps in the 30-day runs.
 func gaps30(name string) map[string]string {
