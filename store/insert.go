@@ -298,8 +298,9 @@ func (c *eventColumns) addContext(x *contract.Context) {
 	c.bools[bCtxUpdateSourceListed] = append(c.bools[bCtxUpdateSourceListed], c.boolPtr(x.UpdateSourceListed))
 }
 
-// appendTo hands every column to the batch, in eventColumnNames order.
-func (c *eventColumns) appendTo(b driver.Batch) error {
+// appendTo hands rows [from, to) of every column to the batch, in
+// eventColumnNames order.
+func (c *eventColumns) appendTo(b driver.Batch, from, to int) error {
 	s := &c.str
 	cols := []any{
 		s[sEventID], s[sEventType], c.times, s[sMSP], s[sTenant], s[sTool],
@@ -317,8 +318,49 @@ func (c *eventColumns) appendTo(b driver.Batch) error {
 		c.bools[bCtxActorUsualCountry], c.bools[bCtxActorOnShift], c.bools[bCtxInMaintenance], c.bools[bCtxInWorkingHours],
 		c.ints[iCtxLocalHour], s[sCtxWeekday], c.ctxTags, c.bools[bCtxUpdateSourceListed],
 	}
+	for i, col := range cols {
+		sub, err := sliceColumn(col, from, to)
+		if err != nil {
+			return fmt.Errorf("column %s: %w", eventColumnNames[i], err)
+		}
+		cols[i] = sub
+	}
 	return appendColumns(b, eventColumnNames, cols)
 }
+
+// sliceColumn returns rows [from, to) of one of eventColumns' columns.
+func sliceColumn(col any, from, to int) (any, error) {
+	switch v := col.(type) {
+	case []string:
+		return v[from:to], nil
+	case [][]string:
+		return v[from:to], nil
+	case []time.Time:
+		return v[from:to], nil
+	case []*int64:
+		return v[from:to], nil
+	case []*int32:
+		return v[from:to], nil
+	case []*uint8:
+		return v[from:to], nil
+	case []int32:
+		return v[from:to], nil
+	case []int64:
+		return v[from:to], nil
+	case []uint32:
+		return v[from:to], nil
+	}
+	return nil, fmt.Errorf("internal: cannot slice a column of %T", col)
+}
+
+// insertBlockRows is how many rows of an events insert go into one block
+// of the native protocol. The server squashes an INSERT's blocks into one
+// part (min_insert_block_size_rows, 1,048,576 by default), so a batch of
+// any size still makes one part, while the driver's column buffers stay
+// this size and are reused from block to block instead of growing with the
+// batch: 20,000-event batches sent whole cost the client 16.4 µs an event
+// against 12.3 for 5,000 (BenchmarkInsertEvents, client-µs/event).
+const insertBlockRows = 5000
 
 // appendColumns appends whole columns. Arrays go row by row through
 // AppendRow: the driver's whole-column Append for arrays walks them with
@@ -383,7 +425,28 @@ func (s *Store) InsertEvents(ctx context.Context, rows []record.Event) error {
 		}
 	}
 
-	if err := s.sendBatch(ctx, "events", eventColumnNames, c.appendTo); err != nil {
+	// One block per insertBlockRows rows, one part for the batch. Not on a
+	// cluster: a synchronous insert into a Distributed table is not
+	// squashed (18.16), so every block there would be a part on a shard.
+	block := len(rows)
+	if s.cfg.Cluster == "" {
+		block = insertBlockRows
+	}
+	fill := func(b driver.Batch) error {
+		for from := 0; from < len(rows); from += block {
+			to := min(from+block, len(rows))
+			if err := c.appendTo(b, from, to); err != nil {
+				return err
+			}
+			if to < len(rows) {
+				if err := b.Flush(); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := s.sendBatch(ctx, "events", eventColumnNames, fill); err != nil {
 		return fmt.Errorf("insert events: %d rows: %w", len(rows), err)
 	}
 	return nil
