@@ -369,14 +369,3 @@ func freePorts() (Ports, error) {
 	}
 	return Ports{TCP: nums[0], HTTP: nums[1], Interserver: nums[2]}, nil
 }
-
-// Pid is the running server process's id, 0 while it is stopped: the
-// end-to-end benchmark reads its CPU time from /proc to cost the sink.
-func (s *Server) Pid() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc == nil || s.proc.exited() {
-		return 0
-	}
-	return s.proc.cmd.Process.Pid
-}

@@ -84,14 +84,8 @@ type queueFilter struct {
 }
 
 func (f queueFilter) values() url.Values {
-	q := url.Values{}
-	for k, v := range map[string]string{"status": f.Status, "level": f.Level, "msp": f.MSP, "tenant": f.Tenant, "rule": f.Rule,
-		"actor": f.Actor, "assignee": f.Assignee, "since": f.Since, "until": f.Until} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	return q
+	return formQuery(map[string]string{"status": f.Status, "level": f.Level, "msp": f.MSP, "tenant": f.Tenant, "rule": f.Rule,
+		"actor": f.Actor, "assignee": f.Assignee, "since": f.Since, "until": f.Until})
 }
 
 func (f queueFilter) query() string { return f.values().Encode() }
@@ -169,12 +163,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, v *view) {
 		}
 	}
 	if err != nil {
-		if status, msg := classify(err); status == http.StatusBadRequest {
-			v.Error = msg
-			s.render(w, r, status, "queue", v)
-			return
-		}
-		s.fail(w, r, v, err)
+		s.listFailed(w, r, v, "queue", err)
 		return
 	}
 	if n := len(d.Alerts); n == queueLimit {
@@ -492,6 +481,28 @@ func (s *Server) silence(w http.ResponseWriter, r *http.Request, v *view, id, ba
 	s.fail(w, r, v, err)
 }
 
+// listFailed answers a list page whose query failed: a bad filter is the
+// page again with the reason (400), anything else an error page.
+func (s *Server) listFailed(w http.ResponseWriter, r *http.Request, v *view, page string, err error) {
+	if status, msg := classify(err); status == http.StatusBadRequest {
+		v.Error = msg
+		s.render(w, r, status, page, v)
+		return
+	}
+	s.fail(w, r, v, err)
+}
+
+// formQuery is a filter form's query: its non-empty fields.
+func formQuery(fields map[string]string) url.Values {
+	q := url.Values{}
+	for k, v := range fields {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
 // incidentFilter is the incidents page's filter form.
 type incidentFilter struct {
 	Level, MSP, Since, Until string
@@ -500,13 +511,7 @@ type incidentFilter struct {
 // page returns the query of the incidents page after cursor (the first
 // page when cursor is empty).
 func (f incidentFilter) page(cursor string) string {
-	q := url.Values{}
-	for k, v := range map[string]string{"level": f.Level, "msp": f.MSP, "since": f.Since, "until": f.Until, "after": cursor} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	return q.Encode()
+	return formQuery(map[string]string{"level": f.Level, "msp": f.MSP, "since": f.Since, "until": f.Until, "after": cursor}).Encode()
 }
 
 type incidentsData struct {
@@ -539,12 +544,7 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request, v *view) {
 			Since: since, Until: until, After: cursor, Limit: incidentLimit})
 	}
 	if err != nil {
-		if status, msg := classify(err); status == http.StatusBadRequest {
-			v.Error = msg
-			s.render(w, r, status, "incidents", v)
-			return
-		}
-		s.fail(w, r, v, err)
+		s.listFailed(w, r, v, "incidents", err)
 		return
 	}
 	if n := len(d.Incidents); n == incidentLimit {

@@ -55,7 +55,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		b.StopTimer()
 		e := newEnv(b)
 		produced := e.produceSimulated(n)
-		chBefore := procCPU(e.ch.Pid())
+		chBefore := procCPU(e.ch.PID())
 		selfBefore := selfCPUSeconds()
 		b.StartTimer()
 
@@ -82,7 +82,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		b.StopTimer()
 		ingestCPU += procCPU(ingest.pid())
 		detectCPU += procCPU(detect.pid())
-		chCPU += procCPU(e.ch.Pid()) - chBefore
+		chCPU += procCPU(e.ch.PID()) - chBefore
 		selfCPU += selfCPUSeconds() - selfBefore
 		elapsed += took.Seconds()
 		events += float64(produced)
