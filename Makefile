@@ -4,7 +4,7 @@ BIN      := bin/tripline
 PKGS     := ./...
 BENCHTIME ?= 2s
 
-.PHONY: all build demo test test-short test-cluster vet bench bench-e2e fuzz faults clickhouse zookeeper chromium clean
+.PHONY: all build demo test test-short test-cluster vet bench bench-e2e fuzz faults clickhouse zookeeper chromium kcat clean
 
 all: build
 
@@ -26,6 +26,11 @@ zookeeper:
 # CI=true without it.
 chromium:
 	@scripts/ensure-chromium.sh
+
+# Installs Debian's kcat when missing: `make bench-e2e` measures the test
+# broker alone on the pipeline's traffic with it (faults BenchmarkBrokerAlone).
+kcat:
+	@scripts/ensure-kcat.sh
 
 demo: build clickhouse
 	$(BIN) demo
@@ -59,9 +64,10 @@ test-cluster: clickhouse zookeeper
 # events already in the broker's raw topics, `tripline ingest` and
 # `tripline detect` as two processes with default flags, the broker and
 # ClickHouse on the same machine; prints events/s and each part's CPU per
-# event (faults/e2e_bench_test.go). A few minutes.
-bench-e2e: clickhouse
-	$(GO) test -run '^$$' -bench EndToEnd -benchtime 1x -timeout 40m ./faults/
+# event (faults/e2e_bench_test.go); then the broker alone on the same Kafka
+# traffic, driven by kcat (faults/broker_bench_test.go). A few minutes.
+bench-e2e: clickhouse kcat
+	$(GO) test -run '^$$' -bench 'EndToEnd|BrokerAlone' -benchtime 1x -timeout 40m ./faults/
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)

@@ -20,7 +20,6 @@ import (
 
 	"github.com/tripline/tripline/chserver"
 	"github.com/tripline/tripline/kafkaio"
-	"github.com/tripline/tripline/simulate"
 )
 
 // BenchmarkEndToEnd is the whole pipeline as it is deployed, on this
@@ -105,12 +104,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 // attacks) to the raw topics and returns how many were written.
 func (e *env) produceSimulated(n int) int {
 	e.t.Helper()
-	gen, err := simulate.New(simulate.Config{Seed: 11, Events: n,
-		Start:     time.Now().UTC().AddDate(0, 0, -40).Truncate(time.Hour),
-		Scenarios: []string{"kaseya-style", "stolen-credential"}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	gen := simulatedWorkload(e.t, n)
 	w := e.producer()
 	defer w.Close()
 	ctx := context.Background()
