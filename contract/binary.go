@@ -89,6 +89,11 @@ const (
 	tagCtxWeekday          = 100
 	tagCtxAssetTag         = 101
 	tagCtxUpdateSource     = 102
+	// Provenance (AppendProvenance): where ingest read the event, not a
+	// field of it.
+	tagProvTopic     = 110
+	tagProvPartition = 111
+	tagProvOffset    = 112
 )
 
 // Encoding is how an ingest worker writes normalised events to
@@ -461,6 +466,8 @@ func decodeBinary(ev *Event, d binDecoder, b []byte, s string) error {
 			}
 		case tagCtxUpdateSource:
 			d.context(ev).UpdateSourceListed, err = d.bool(payload)
+		case tagProvTopic, tagProvPartition, tagProvOffset:
+			// Not part of the event: ReadProvenance reads them.
 		default:
 			// A field of a newer build: skipped, as the encoding promises.
 		}
@@ -482,6 +489,66 @@ func decodeBinary(ev *Event, d binDecoder, b []byte, s string) error {
 		ev.timeText = ev.Time.Format(time.RFC3339Nano)
 	}
 	return nil
+}
+
+// Provenance is where ingest read an event: the raw message's topic,
+// partition and offset. Ingest appends it to each binary-encoded event it
+// forwards (AppendProvenance) instead of writing it as three message
+// headers: a consumer reading through kafka-go's Reader pays two
+// allocations for every header key and one for every value, ten for the
+// three (BenchmarkConsumer), on the detector's every message, while the
+// detector never reads them.
+type Provenance struct {
+	Topic     string
+	Partition int
+	Offset    int64
+}
+
+// AppendProvenance appends p to b, a binary-encoded event (AppendBinary),
+// as entries that DecodeBinary and DecodeOwned skip (so do decoders of
+// builds before them: the tags are new); ReadProvenance reads them back.
+func AppendProvenance(b []byte, p Provenance) []byte {
+	b = appendStr(b, tagProvTopic, p.Topic)
+	b = appendInt(b, tagProvPartition, int64(p.Partition))
+	return appendInt(b, tagProvOffset, p.Offset)
+}
+
+// ReadProvenance returns the provenance of b, a message of
+// tripline.events; ok is false when b carries none (a JSON document, whose
+// provenance is in the message's tripline-source-* headers, or an event
+// written before ingest appended it). It checks only the entries' framing,
+// not the event.
+func ReadProvenance(b []byte) (p Provenance, ok bool, err error) {
+	if !IsBinary(b) {
+		return Provenance{}, false, nil
+	}
+	body := b[binaryHeader:]
+	for i := 0; i < len(body); {
+		tag := body[i]
+		n, w := binary.Uvarint(body[i+1:])
+		if w <= 0 || n > uint64(len(body)-i-1-w) {
+			return Provenance{}, false, reject(ReasonInvalidValue, "", "binary encoding: bad length of the entry at byte %d", binaryHeader+i)
+		}
+		payload := body[i+1+w : i+1+w+int(n)]
+		i += 1 + w + int(n)
+		var v int64
+		switch tag {
+		case tagProvTopic:
+			p.Topic, ok = string(payload), true
+		case tagProvPartition:
+			if v, err = varint(payload); err == nil {
+				p.Partition, ok = int(v), true
+			}
+		case tagProvOffset:
+			if p.Offset, err = varint(payload); err == nil {
+				ok = true
+			}
+		}
+		if err != nil {
+			return Provenance{}, false, reject(ReasonInvalidValue, "", "binary encoding: provenance entry %d: %v", tag, err)
+		}
+	}
+	return p, ok, nil
 }
 
 var errInvalidUTF8 = errors.New("invalid UTF-8")

@@ -297,3 +297,54 @@ func BenchmarkDecodeStored(b *testing.B) {
 		}
 	})
 }
+
+// TestProvenance: the provenance ingest appends to a binary-encoded event
+// reads back, and the event decodes exactly as without it (decoders skip
+// its entries, as those of builds before it do unknown tags).
+func TestProvenance(t *testing.T) {
+	ev := normalisedPush(t)
+	plain, err := ev.AppendBinary(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := ev.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(p Provenance) []byte { return AppendProvenance(bytes.Clone(plain), p) }
+	for _, tt := range []struct {
+		name    string
+		b       []byte
+		want    Provenance
+		ok      bool
+		wantErr string
+	}{
+		{name: "ingest's", b: with(Provenance{Topic: "msp.remote_sessions", Partition: 3, Offset: 1234567}),
+			want: Provenance{Topic: "msp.remote_sessions", Partition: 3, Offset: 1234567}, ok: true},
+		{name: "offset zero", b: with(Provenance{Topic: "msp.vendor"}), want: Provenance{Topic: "msp.vendor"}, ok: true},
+		{name: "none (written before it)", b: plain},
+		{name: "a JSON document", b: doc},
+		{name: "bad offset", b: append(bytes.Clone(plain), tagProvOffset, 1, 0x80), wantErr: "bad integer"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, ok, err := ReadProvenance(tt.b)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ReadProvenance: err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || ok != tt.ok || p != tt.want {
+				t.Fatalf("ReadProvenance = %+v, %v, %v; want %+v, %v", p, ok, err, tt.want, tt.ok)
+			}
+			if !IsBinary(tt.b) {
+				return
+			}
+			got, err := DecodeBinary(tt.b)
+			if err != nil || !reflect.DeepEqual(got, ev) {
+				t.Fatalf("the event with provenance decodes to %+v, %v; want %+v", got, err, ev)
+			}
+			checkOwned(t, tt.b)
+		})
+	}
+}
