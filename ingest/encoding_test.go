@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/tripline/tripline/contract"
+	"github.com/tripline/tripline/deadletter"
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/registry"
@@ -20,7 +22,8 @@ import (
 // TestEventsEncodingsAgree: the detector decodes exactly the same events
 // from ingest's binary encoding as from the normalised JSON documents, on
 // simulated traffic with attacks, enriched by the simulated MSPs'
-// registry (every context field), and each message is keyed by its msp.
+// registry (every context field), and each message is keyed by its msp
+// and says where its event was read.
 func TestEventsEncodingsAgree(t *testing.T) {
 	gen, err := simulate.New(simulate.Config{Seed: 5, Events: 4000, Start: time.Now().UTC().AddDate(0, 0, -10),
 		Scenarios: []string{"kaseya-style", "stolen-credential"}})
@@ -76,6 +79,17 @@ func TestEventsEncodingsAgree(t *testing.T) {
 		}
 		if string(bin[i].Key) != got.MSP {
 			t.Fatalf("message %d keyed %q, msp %q", i, bin[i].Key, got.MSP)
+		}
+		// Where each event was read: in the binary encoding, and no
+		// headers (the detector's reader allocates each); as headers on
+		// a JSON document.
+		src := contract.Provenance{Topic: batch[i].Topic, Partition: batch[i].Partition, Offset: batch[i].Offset}
+		if p, ok, err := contract.ReadProvenance(bin[i].Value); err != nil || !ok || p != src || len(bin[i].Headers) != 0 {
+			t.Fatalf("binary message %d: provenance %+v, %v, %v and %d headers; want %+v and none", i, p, ok, err, len(bin[i].Headers), src)
+		}
+		if deadletter.Header(js[i], deadletter.HeaderSourceTopic) != src.Topic || deadletter.Header(js[i], deadletter.HeaderSourceOffset) != strconv.FormatInt(src.Offset, 10) ||
+			deadletter.Header(js[i], deadletter.HeaderSourcePartition) != strconv.Itoa(src.Partition) {
+			t.Fatalf("JSON message %d: headers %v, want the provenance %+v", i, js[i].Headers, src)
 		}
 		if got.Context != nil {
 			withContext++

@@ -279,6 +279,11 @@ func (h *Handler) maxMessageBytes() int {
 // rejected as oversize, to be dead-lettered, rather than failing the batch
 // on every retry.
 //
+// Where the event was read (its provenance) travels inside the binary
+// encoding (contract.AppendProvenance), not as headers: kafka-go's reader
+// allocates every header of every message the detector reads. A JSON
+// document has no room for it, so it keeps the tripline-source-* headers.
+//
 // rawSize is the length of the event's own input, which sizes the binary
 // encoding's buffer (m.Value may be a vendor page of many events).
 func (h *Handler) forward(m *kafka.Message, ev *contract.Event, doc []byte, rawSize int) (kafka.Message, error) {
@@ -287,11 +292,13 @@ func (h *Handler) forward(m *kafka.Message, ev *contract.Event, doc []byte, rawS
 	// bytes once it is built.
 	buf := make([]byte, 0, len(ev.MSP)+len(m.Topic)+2*20)
 	value := doc
-	if h.EventsEncoding == contract.EncodingBinary {
+	isBinary := h.EventsEncoding == contract.EncodingBinary
+	if isBinary {
 		var err error
 		if buf, err = ev.AppendBinary(make([]byte, 0, rawSize+256+cap(buf))); err != nil {
 			return kafka.Message{}, &contract.RejectError{Reason: contract.ReasonInvalidValue, Detail: err.Error()}
 		}
+		buf = contract.AppendProvenance(buf, contract.Provenance{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
 		value = buf[:len(buf):len(buf)]
 	}
 	if len(value) > contract.MaxNormalisedBytes {
@@ -301,25 +308,21 @@ func (h *Handler) forward(m *kafka.Message, ev *contract.Event, doc []byte, rawS
 	cut := func(from int) []byte { return buf[from:len(buf):len(buf)] }
 	n := len(buf)
 	buf = append(buf, ev.MSP...)
-	key := cut(n)
-	n = len(buf)
-	buf = append(buf, m.Topic...)
-	topic := cut(n)
-	n = len(buf)
-	buf = strconv.AppendInt(buf, int64(m.Partition), 10)
-	partition := cut(n)
-	n = len(buf)
-	buf = strconv.AppendInt(buf, m.Offset, 10)
-	offset := cut(n)
-	out := kafka.Message{
-		Topic: h.EventsTopic,
-		Key:   key,
-		Value: value,
-		Headers: []kafka.Header{
+	out := kafka.Message{Topic: h.EventsTopic, Key: cut(n), Value: value}
+	if !isBinary {
+		n = len(buf)
+		buf = append(buf, m.Topic...)
+		topic := cut(n)
+		n = len(buf)
+		buf = strconv.AppendInt(buf, int64(m.Partition), 10)
+		partition := cut(n)
+		n = len(buf)
+		buf = strconv.AppendInt(buf, m.Offset, 10)
+		out.Headers = []kafka.Header{
 			{Key: deadletter.HeaderSourceTopic, Value: topic},
 			{Key: deadletter.HeaderSourcePartition, Value: partition},
-			{Key: deadletter.HeaderSourceOffset, Value: offset},
-		},
+			{Key: deadletter.HeaderSourceOffset, Value: cut(n)},
+		}
 	}
 	if n, limit := deadletter.Size(&out), h.maxMessageBytes(); n > limit {
 		return out, &contract.RejectError{Reason: contract.ReasonOversize,
