@@ -14,8 +14,11 @@
 // an error with a reason (an unknown vendor type, a missing field). Nothing
 // is guessed: a vendor type without a documented mapping is an error.
 //
-// Vendor record IDs become event_id, prefixed with the format name, so a
-// re-polled record deduplicates in storage; vendor client IDs become the
+// Vendor record IDs become event_id, namespaced by msp and prefixed with
+// the format name ("<format>:" and a UUIDv5 over msp and id: vendor ids are
+// unique within one vendor instance only), so a re-polled record
+// deduplicates in storage and two MSPs' records never do; the vendor's id
+// stays in attributes as "<format>.record_id". Vendor client IDs become the
 // contract's tenant as "<namespace>:<kind>:<raw id>" (docs/sources.md) for
 // the MSP registry to map later. Vendor fields without a contract field are
 // kept in attributes under their own path.
@@ -193,6 +196,10 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 			if ev.EventID == "" {
 				// Over the whole event, unmapped vendor fields included.
 				ev.EventID = format + ":" + deriveID(ev)
+			} else {
+				// The vendor's id, namespaced by msp (vendorEventID).
+				ev.Attributes[recordIDKey(format)] = recordID(ev.EventID)
+				ev.EventID = vendorEventID(format, msp, ev.EventID)
 			}
 			if err := check(ev, latest); err != nil {
 				if e := emit(Out{Record: i, Err: &Error{ID: r.id, Reason: err.Error()}}); e != nil {

@@ -48,7 +48,8 @@ func TestMappingEvent(t *testing.T) {
 	}
 	ev := evs[0]
 	for _, c := range []struct{ field, got, want string }{
-		{"event_id", ev.EventID, "kaseya-vsa:118551706373495/2007/2026-11-08T00:30:53.087-08:00"},
+		{"event_id", ev.EventID, vendorEventID("kaseya-vsa", testMSP, "kaseya-vsa:118551706373495/2007/2026-11-08T00:30:53.087-08:00")},
+		{"attributes.kaseya-vsa.record_id", ev.Attributes["kaseya-vsa.record_id"], "118551706373495/2007/2026-11-08T00:30:53.087-08:00"},
 		{"event_type", ev.EventType, contract.TypeScriptRun},
 		{"time", ev.Time.UTC().Format("2006-01-02T15:04:05.000Z"), "2026-11-08T08:30:53.087Z"},
 		{"msp", ev.MSP, testMSP},
@@ -149,7 +150,7 @@ unmatched: skip
 		err  string
 	}{
 		{"login ok, epoch ms", `{"evt":{"id":"e1","at":1763600000123},"kind":"Login.Web","result":"OK","who":{"login":"jane","ip":"203.0.113.9","mfa":true,"dept":"ops"},"client":{"id":"42"}}`,
-			[]string{`"event_id":"acme-rmm:e1"`, `"event_type":"auth.login"`, `"time":"2025-11-20T00:53:20.123Z"`, `"tenant":"acme:client:42"`, `"user":"jane"`, `"ip":"203.0.113.9"`, `"mfa":true`, `"who.dept":"ops"`, `"tool":"acme-rmm"`}, "", ""},
+			[]string{`"event_id":"` + vendorEventID("acme-rmm", "msp-northwind", "e1") + `"`, `"acme-rmm.record_id":"e1"`, `"event_type":"auth.login"`, `"time":"2025-11-20T00:53:20.123Z"`, `"tenant":"acme:client:42"`, `"user":"jane"`, `"ip":"203.0.113.9"`, `"mfa":true`, `"who.dept":"ops"`, `"tool":"acme-rmm"`}, "", ""},
 		{"login denied, local layout", `{"evt":{"id":"e2","at":"2026-07-01 12:00:00"},"kind":"login","result":"denied","who":{"login":"jane"}}`,
 			[]string{`"event_type":"auth.failure"`, `"time":"2026-07-01T12:00:00+02:00"`}, "", ""},
 		{"value not in table", `{"evt":{"id":"e3","at":1763600000000},"kind":"login","result":"maybe","who":{"login":"jane"}}`,

@@ -29,8 +29,14 @@ func TestConvert(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[0], `"event_id":"ninjaone:1"`) || !strings.Contains(lines[1], `"event_id":"ninjaone:3"`) {
+	if len(lines) != 2 || !strings.Contains(lines[0], `"ninjaone.record_id":"1"`) || !strings.Contains(lines[1], `"ninjaone.record_id":"3"`) ||
+		!strings.HasPrefix(lines[0], `{"event_id":"ninjaone:`) {
 		t.Fatalf("stdout:\n%s", out)
+	}
+	// The vendor's ids are one instance's: another MSP's activity 1 is
+	// another event.
+	if _, other, _ := convert("--format", "ninjaone", "--msp", "msp-b", good); other[:60] == out[:60] {
+		t.Fatalf("msp-b's record has msp-a's event_id:\n%s", other)
 	}
 	if !strings.Contains(errOut, "2 events, 1 skipped, 0 failed") {
 		t.Fatalf("stderr: %s", errOut)

@@ -39,7 +39,7 @@ detection:
 		noStdout string
 	}{
 		{"convert with the mapping", []string{"convert", "--mapping", mapping, "--format", "kaseya-vsa", "--msp", "msp-a", input}, 1,
-			[]string{`"event_id":"kaseya-vsa:118551706373495/2007/2026-11-08T00:30:53.087-08:00"`, `"tool":"kaseya-vsa"`},
+			[]string{`"kaseya-vsa.record_id":"118551706373495/2007/2026-11-08T00:30:53.087-08:00"`, `"tool":"kaseya-vsa"`},
 			[]string{"line 4: record 0: id 204417337211890/77/2026-11-09T09:05:00Z: actor.user: required", "convert: 4 events, 1 skipped, 3 failed"}, ""},
 		{"convert without it", []string{"convert", "--format", "kaseya-vsa", "--msp", "msp-a", input}, 2,
 			nil, []string{`unknown format "kaseya-vsa"`}, "event_id"},
