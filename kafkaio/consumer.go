@@ -98,21 +98,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 	})
 	defer stopTimer()
 
-	msgs := make(chan kafka.Message, c.BatchSize)
 	batches := make(chan []kafka.Message, 1)
 	var wg sync.WaitGroup
 	var fetchErr, flushErr error
 
-	wg.Add(3)
-	go func() {
-		defer wg.Done()
-		defer close(msgs)
-		fetchErr = c.fetch(ctx, msgs)
-	}()
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		defer close(batches)
-		c.batch(msgs, batches)
+		fetchErr = c.fetch(ctx, batches)
 	}()
 	go func() {
 		defer wg.Done()
@@ -139,24 +133,38 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// fetch feeds out until ctx ends. A failed fetch (broker unreachable,
-// coordinator moving) is retried with backoff rather than ending the worker:
-// kafka-go's group reader reconnects and rejoins by itself, nothing has been
-// committed past what was handled, and a worker that exits on a broker blip
-// turns a short outage into a crash loop. Only io.EOF (reader closed) ends
-// it.
-func (c *Consumer) fetch(ctx context.Context, out chan<- kafka.Message) error {
+// fetch fills batches and hands them to out until ctx ends, then hands
+// over what it holds. A batch goes when it has BatchSize messages or when
+// FlushInterval has passed since its first message: the fetch waits for the
+// next message only until then. Fetching and batching are one goroutine so
+// that a message is copied once, from kafka-go's queue into its batch,
+// instead of through two more channels and a goroutine switch each
+// (BenchmarkConsumer).
+//
+// A failed fetch (broker unreachable, coordinator moving) is retried with
+// backoff rather than ending the worker: kafka-go's group reader reconnects
+// and rejoins by itself, nothing has been committed past what was handled,
+// and a worker that exits on a broker blip turns a short outage into a
+// crash loop. Only io.EOF (reader closed) ends it.
+func (c *Consumer) fetch(ctx context.Context, out chan<- []kafka.Message) error {
+	f := filling{ctx: ctx, out: out}
+	defer f.send() // on the way out, fetched messages are handled and committed
 	delay := c.RetryMin
 	failures := 0
 	for {
-		m, err := c.Fetcher.FetchMessage(ctx)
+		m, err := c.Fetcher.FetchMessage(f.until())
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if f.due() {
+				f.send()
+				continue
+			}
 			if errors.Is(err, io.EOF) {
 				return fmt.Errorf("fetch: %w", err)
 			}
+			f.send() // hold no messages while the broker is away
 			failures++
 			c.Log.Warn().Err(err).Int("attempt", failures).Dur("retry_in", delay).Msg("fetch failed; retrying")
 			select {
@@ -171,45 +179,56 @@ func (c *Consumer) fetch(ctx context.Context, out chan<- kafka.Message) error {
 			c.Log.Info().Int("failed_attempts", failures).Msg("fetching again")
 			failures, delay = 0, c.RetryMin
 		}
-		select {
-		case out <- m:
-		case <-ctx.Done():
-			// The message was fetched but will not be handled: it is not
-			// committed, so the group delivers it again.
-			return ctx.Err()
+		if f.batch == nil {
+			f.start(c.BatchSize, c.FlushInterval)
+		}
+		f.batch = append(f.batch, m)
+		// A fetch under a passed deadline may still return a message
+		// (select picks at random), so the deadline is checked here too.
+		if len(f.batch) >= c.BatchSize || f.due() {
+			f.send()
 		}
 	}
 }
 
-func (c *Consumer) batch(in <-chan kafka.Message, out chan<- []kafka.Message) {
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	var cur []kafka.Message
-	send := func() {
-		if len(cur) > 0 {
-			out <- cur
-			cur = nil
-		}
-		timer.Stop()
+// filling is the batch being filled and the deadline of its flush
+// interval.
+type filling struct {
+	ctx    context.Context // the consumer's
+	out    chan<- []kafka.Message
+	batch  []kafka.Message
+	flush  context.Context // ends when the batch is due; nil without a batch
+	cancel context.CancelFunc
+}
+
+// start begins a batch, due after interval.
+func (f *filling) start(size int, interval time.Duration) {
+	f.batch = make([]kafka.Message, 0, size)
+	f.flush, f.cancel = context.WithTimeout(f.ctx, interval)
+}
+
+// until is the context a fetch waits under: the batch's deadline, or the
+// consumer's when there is no batch.
+func (f *filling) until() context.Context {
+	if f.flush != nil {
+		return f.flush
 	}
-	for {
-		select {
-		case m, ok := <-in:
-			if !ok {
-				send()
-				return
-			}
-			if cur == nil {
-				cur = make([]kafka.Message, 0, c.BatchSize)
-				timer.Reset(c.FlushInterval)
-			}
-			cur = append(cur, m)
-			if len(cur) >= c.BatchSize {
-				send()
-			}
-		case <-timer.C:
-			send()
-		}
+	return f.ctx
+}
+
+// due reports whether the batch's flush interval has passed.
+func (f *filling) due() bool { return f.flush != nil && f.flush.Err() != nil }
+
+// send hands the batch over, if there is one. It never blocks for good:
+// Run's flush loop drains out until it is closed.
+func (f *filling) send() {
+	if f.cancel != nil {
+		f.cancel()
+		f.flush, f.cancel = nil, nil
+	}
+	if len(f.batch) > 0 {
+		f.out <- f.batch
+		f.batch = nil
 	}
 }
 
