@@ -23,9 +23,9 @@ type Store struct {
 	// make a concurrent run harmless (see Migrate).
 	migrateMu sync.Mutex
 
-	// eventCols recycles the per-column buffers of InsertEvents so a
-	// steady pipeline does not reallocate ~40 slices per batch.
-	eventCols sync.Pool
+	// eventCols keeps InsertEvents' column buffers from one batch to the
+	// next (see takeEventColumns).
+	eventCols eventColumnsSlot
 	// extra are the event fields no column holds, written to the extra
 	// column (eventExtra; tests narrow the columns to exercise it).
 	extra []extraField
