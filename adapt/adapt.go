@@ -46,7 +46,7 @@ type Adapter interface {
 	// Name is the format name (--format of tripline convert).
 	Name() string
 	// Convert reads one input value and calls emit once per result, in
-	// input order. It returns an error if the value as a whole cannot be
+	// input order; an Out's Event is valid until emit returns. It returns an error if the value as a whole cannot be
 	// read (not JSON, not an object or array) or if emit fails; a record
 	// that cannot be converted is an Out with Err, and the others go on.
 	Convert(raw []byte, msp string, emit func(Out) error) error
@@ -60,9 +60,12 @@ type Out struct {
 	// connection is a session.start and a session.end).
 	Record int
 	// Event is a contract v1 event, not yet normalised: encode it with
-	// Encode and it decodes with contract.Decoder. Its strings share one
-	// copy of the input value (never raw itself): keeping the event keeps
-	// that copy alive.
+	// Encode and it decodes with contract.Decoder. The event and its
+	// Attributes map are valid until emit returns: the adapter reuses
+	// them for later records (allocating them per event was a quarter of
+	// what converting allocated). Copy what you keep. Its strings stay
+	// valid: they share one copy of the input value (never raw itself),
+	// and keeping one keeps that copy alive.
 	Event *contract.Event
 	// Skip says why a known record gives no event.
 	Skip string
@@ -185,13 +188,6 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 			return emit(Out{Record: i, Skip: skip})
 		}
 		for _, ev := range evs {
-			if n := len(ev.Attributes) + r.unread(); n > 8 {
-				// Sized once for what rest may add: growing it field by
-				// field rehashed and left the smaller tables as garbage.
-				m := make(map[string]string, n)
-				maps.Copy(m, ev.Attributes)
-				ev.Attributes = m
-			}
 			r.rest(ev.Attributes)
 			if ev.EventID == "" {
 				// Over the whole event, unmapped vendor fields included.
@@ -300,20 +296,30 @@ func deriveID(ev *contract.Event) string {
 	return uuid.NewSHA1(contract.IDNamespace, doc).String()
 }
 
-// newEvent starts an event with the fields every adapter sets. Attributes
-// is non-nil so that unmapped vendor fields can be added to it.
-func newEvent(id, typ, msp, tool string) *contract.Event {
-	return &contract.Event{EventID: id, EventType: typ, MSP: msp, Tool: tool, Attributes: make(map[string]string, 8)}
+// newEvent starts an event of r with the fields every adapter sets.
+// Attributes is non-nil so that unmapped vendor fields can be added to it.
+func (r *rec) newEvent(id, typ, msp, tool string) *contract.Event {
+	ev := r.arena.event()
+	ev.EventID, ev.EventType, ev.MSP, ev.Tool = id, typ, msp, tool
+	return ev
 }
 
-// clone copies an event for a second event from the same record.
-func clone(ev *contract.Event) *contract.Event {
-	c := *ev
-	c.Attributes = make(map[string]string, len(ev.Attributes))
-	for k, v := range ev.Attributes {
-		c.Attributes[k] = v
+// clone copies an event of r for a second event from the same record.
+func (r *rec) clone(ev *contract.Event) *contract.Event {
+	c := r.arena.event()
+	m := c.Attributes
+	*c = *ev
+	c.Attributes = m
+	maps.Copy(m, ev.Attributes)
+	return c
+}
+
+// events returns a record's events in a slice of r's arena.
+func (r *rec) events(evs ...*contract.Event) []*contract.Event {
+	if r.arena == nil {
+		return append([]*contract.Event(nil), evs...)
 	}
-	return &c
+	return append(r.arena.list[:0], evs...)
 }
 
 func set(m map[string]string, k, v string) {

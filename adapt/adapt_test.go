@@ -3,6 +3,7 @@ package adapt
 import (
 	"bytes"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,14 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const testMSP = "msp-northwind"
+
+// keep copies an emitted event for use after emit returns (Out.Event is
+// reused for later records).
+func keep(ev *contract.Event) *contract.Event {
+	c := *ev
+	c.Attributes = maps.Clone(ev.Attributes)
+	return &c
+}
 
 // convertFile runs Stream over one testdata input and renders every result
 // as a line: the event's contract JSON, or "line N: record M: …" for skips
@@ -287,5 +296,52 @@ func TestDeriveID(t *testing.T) {
 	}
 	if n < 20 {
 		t.Fatalf("only %d events compared", n)
+	}
+}
+
+// TestReuseLeavesNoTrace converts every golden input line after each of
+// the others: events and their attribute maps are reused from record to
+// record (Out.Event), and nothing of the previous record may show in the
+// next one's encoding.
+func TestReuseLeavesNoTrace(t *testing.T) {
+	for _, name := range Names() {
+		a, _ := Get(name)
+		input, err := os.ReadFile(filepath.Join("testdata", name+".jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines [][]byte
+		for _, l := range bytes.Split(input, []byte("\n")) {
+			if len(bytes.TrimSpace(l)) > 0 {
+				lines = append(lines, l)
+			}
+		}
+		render := func(l []byte) string {
+			var out strings.Builder
+			_ = a.Convert(l, testMSP, func(o Out) error {
+				if o.Event != nil {
+					doc, err := Encode(o.Event)
+					if err != nil {
+						t.Fatal(err)
+					}
+					out.Write(doc)
+				}
+				out.WriteByte('\n')
+				return nil
+			})
+			return out.String()
+		}
+		want := make([]string, len(lines))
+		for i, l := range lines {
+			want[i] = render(l)
+		}
+		for i, prev := range lines {
+			for j, l := range lines {
+				render(prev)
+				if got := render(l); got != want[j] {
+					t.Fatalf("%s: line %d after line %d:\n got %s\nwant %s", name, j+1, i+1, got, want[j])
+				}
+			}
+		}
 	}
 }

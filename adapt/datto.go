@@ -63,7 +63,7 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		}
 		return nil, "", unmapped("category/action", key)
 	}
-	ev := newEvent("datto-rmm:"+r.id, typ, msp, "datto-rmm")
+	ev := r.newEvent("datto-rmm:"+r.id, typ, msp, "datto-rmm")
 	at := ev.Attributes
 	at["datto.activity"] = key
 	set(at, "datto.entity", r.str("entity"))
@@ -144,5 +144,5 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	if id := r.str("deviceId"); id != "" {
 		at["datto.device_id"] = id
 	}
-	return []*contract.Event{ev}, "", nil
+	return r.events(ev), "", nil
 }

@@ -35,7 +35,7 @@ func (entraSignIn) record(r *rec, msp string) ([]*contract.Event, string, error)
 	if code != "" && code != "0" {
 		typ = contract.TypeAuthFailure
 	}
-	ev := newEvent("entra:"+r.id, typ, msp, "entra-id")
+	ev := r.newEvent("entra:"+r.id, typ, msp, "entra-id")
 	at := ev.Attributes
 	t, err := parseTime(r.str("createdDateTime"), false)
 	if err != nil {
@@ -111,5 +111,5 @@ func (entraSignIn) record(r *rec, msp string) ([]*contract.Event, string, error)
 	} else {
 		ev.Outcome = "success"
 	}
-	return []*contract.Event{ev}, "", nil
+	return r.events(ev), "", nil
 }

@@ -93,7 +93,7 @@ func (m365Audit) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		}
 		return nil, "", unmapped("Operation", op)
 	}
-	ev := newEvent("m365:"+r.id, m[0], msp, "m365")
+	ev := r.newEvent("m365:"+r.id, m[0], msp, "m365")
 	at := ev.Attributes
 	at["m365.operation"] = op
 	set(at, "change", m[1])
@@ -147,5 +147,5 @@ func (m365Audit) record(r *rec, msp string) ([]*contract.Event, string, error) {
 			set(at, "modified."+name+".old", p.str("OldValue"))
 		}
 	}
-	return []*contract.Event{ev}, "", nil
+	return r.events(ev), "", nil
 }

@@ -218,7 +218,7 @@ func (m *Mapping) record(r *rec, msp string) ([]*contract.Event, string, error) 
 	if rule.skip != "" {
 		return nil, rule.skip, nil
 	}
-	ev := newEvent("", "", msp, m.tool)
+	ev := r.newEvent("", "", msp, m.tool)
 	if r.id != "" {
 		ev.EventID = m.name + ":" + r.id
 	}
@@ -252,7 +252,7 @@ func (m *Mapping) record(r *rec, msp string) ([]*contract.Event, string, error) 
 	for _, x := range u {
 		x.r.take(x.k)
 	}
-	return []*contract.Event{ev}, "", nil
+	return r.events(ev), "", nil
 }
 
 // lookup finds a path's raw value without consuming it; owner is the

@@ -98,7 +98,7 @@ func (ninjaOne) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		}
 		return nil, "", unmapped("activityType/statusCode", key)
 	}
-	ev := newEvent("ninjaone:"+r.id, typ, msp, "ninjaone")
+	ev := r.newEvent("ninjaone:"+r.id, typ, msp, "ninjaone")
 	at := ev.Attributes
 	at["ninjaone.activity_type"], at["ninjaone.status_code"] = atype, status
 
@@ -190,5 +190,5 @@ func (ninjaOne) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		set(at, "ninjaone.subject", subject)
 	}
 	set(at, "ninjaone.source_name", source)
-	return []*contract.Event{ev}, "", nil
+	return r.events(ev), "", nil
 }

@@ -72,7 +72,7 @@ func (ocsf) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	if tool == "" {
 		tool = "ocsf"
 	}
-	ev := newEvent(id, typ, msp, tool)
+	ev := r.newEvent(id, typ, msp, tool)
 	at := ev.Attributes
 	at["ocsf.class_uid"], at["ocsf.class_name"], at["ocsf.activity_id"] = class, name, act
 	at["ocsf.version"] = ver
@@ -184,7 +184,7 @@ func (ocsf) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		}
 		at["account"] = acc
 	}
-	return []*contract.Event{ev}, "", nil
+	return r.events(ev), "", nil
 }
 
 // ocsfSHA256 picks the SHA-256 (algorithm_id 3) of an OCSF fingerprint list.

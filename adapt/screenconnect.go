@@ -113,7 +113,7 @@ func (screenConnect) record(r *rec, msp string) ([]*contract.Event, string, erro
 	if r.id != "" {
 		id = "screenconnect:" + r.id
 	}
-	ev := newEvent(id, typ, msp, "screenconnect")
+	ev := r.newEvent(id, typ, msp, "screenconnect")
 	at := ev.Attributes
 	at["screenconnect.event_type"] = name
 	t, err := scTime(r.str("Time"))
@@ -139,7 +139,7 @@ func (screenConnect) record(r *rec, msp string) ([]*contract.Event, string, erro
 		if strings.Contains(result, "OneTimePassword") {
 			ev.Actor.MFA = ptr(true)
 		}
-		return []*contract.Event{ev}, "", nil
+		return r.events(ev), "", nil
 	}
 
 	ev.Tenant = tenantID("screenconnect", "company", r.str("CustomProperty1"))
@@ -179,5 +179,5 @@ func (screenConnect) record(r *rec, msp string) ([]*contract.Event, string, erro
 	default:
 		set(at, "screenconnect.data", data)
 	}
-	return []*contract.Event{ev}, "", nil
+	return r.events(ev), "", nil
 }

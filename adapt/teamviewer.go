@@ -72,7 +72,7 @@ func (a teamViewer) record(r *rec, msp string) ([]*contract.Event, string, error
 		}
 		return nil, "", unmapped("EventName", name)
 	}
-	ev := newEvent("", typ, msp, "teamviewer")
+	ev := r.newEvent("", typ, msp, "teamviewer")
 	at := ev.Attributes
 	at["teamviewer.event_name"] = name
 	set(at, "teamviewer.event_type", r.str("EventType"))
@@ -134,7 +134,7 @@ func (a teamViewer) record(r *rec, msp string) ([]*contract.Event, string, error
 		ev.Outcome = "success"
 		set(at, "AffectedItem", affected)
 	}
-	return []*contract.Event{ev}, "", nil
+	return r.events(ev), "", nil
 }
 
 // connection turns one connection report into session.start and, when it
@@ -148,7 +148,7 @@ func (teamViewer) connection(r *rec, msp string) ([]*contract.Event, string, err
 	if err != nil {
 		return nil, "", errorf("start_date: %v", err)
 	}
-	ev := newEvent("teamviewer:connection:"+r.id+":start", contract.TypeSessionStart, msp, "teamviewer")
+	ev := r.newEvent("teamviewer:connection:"+r.id+":start", contract.TypeSessionStart, msp, "teamviewer")
 	at := ev.Attributes
 	ev.Time = start
 	ev.Actor.User = r.str("username")
@@ -171,7 +171,7 @@ func (teamViewer) connection(r *rec, msp string) ([]*contract.Event, string, err
 	}
 	endText := r.str("end_date")
 	if endText == "" {
-		return []*contract.Event{ev}, "", nil
+		return r.events(ev), "", nil
 	}
 	end, err := parseTime(endText, true)
 	if err != nil {
@@ -180,10 +180,10 @@ func (teamViewer) connection(r *rec, msp string) ([]*contract.Event, string, err
 	if end.Before(start) {
 		return nil, "", errorf("end_date %s is before start_date", endText)
 	}
-	e2 := clone(ev)
+	e2 := r.clone(ev)
 	e2.EventID = "teamviewer:connection:" + r.id + ":end"
 	e2.EventType = contract.TypeSessionEnd
 	e2.Time = end
 	e2.Session.DurationS = ptr(int64(end.Sub(start).Seconds()))
-	return []*contract.Event{ev, e2}, "", nil
+	return r.events(ev, e2), "", nil
 }
