@@ -47,8 +47,12 @@ type recordEncoder func(ev *contract.Event, client string, seq uint64) (Record, 
 
 // recordEncoders are the formats with an encoder, by name.
 var recordEncoders = map[string]recordEncoder{
+	"datto-rmm":     encodeDattoRMM,
+	"entra-signin":  encodeEntraSignIn,
+	"m365-audit":    encodeM365Audit,
 	"ninjaone":      encodeNinjaOne,
 	"screenconnect": encodeScreenConnect,
+	"teamviewer":    encodeTeamViewer,
 }
 
 // RecordFormats lists the formats EncodeRecord writes, sorted.

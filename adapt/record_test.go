@@ -26,12 +26,26 @@ var recordLoss = map[string][]string{
 	"screenconnect": {"actor.country", "actor.asn", "actor.role", "session.auth_method", "target.tags",
 		"target.host_count", "script.name", "script.sha256", "package.version", "package.sha256",
 		"package.signer", "package.signed", "change.ticket", "reason", "outcome", "tenant", "attributes."},
+	"teamviewer": {"actor.country", "actor.asn", "actor.role", "actor.mfa", "session.auth_method",
+		"session.duration_s", "target.os", "target.tags", "outcome", "attributes."},
+	"entra-signin": {"tool", "actor.role", "actor.mfa", "session.auth_method", "outcome", "attributes."},
+	"m365-audit": {"tool", "actor.country", "actor.asn", "actor.role", "actor.mfa", "session.auth_method",
+		"outcome", "attributes."},
+	"datto-rmm": {"actor.country", "actor.asn", "actor.role", "actor.mfa", "session.auth_method",
+		"session.duration_s", "session.id", "target.os", "target.tags", "target.host_count",
+		"credential.privileged", "package.sha256", "package.signer", "package.signed",
+		"script.sha256", "script.command", "source.url", "change.ticket", "reason", "outcome",
+		"attributes."},
 }
 
 // recordAdds is what an adapter may add that the event did not have.
 var recordAdds = map[string][]string{
 	"ninjaone":      {"attributes.remote_tool", "attributes.change", "target.host_count", "reason", "outcome"},
 	"screenconnect": {"target.host_count", "reason", "outcome"},
+	"teamviewer":    {"attributes.detail.", "outcome"},
+	"entra-signin":  {"attributes.app", "attributes.msp_technician", "actor.role", "session.auth_method", "outcome"},
+	"m365-audit":    {"attributes.change", "outcome"},
+	"datto-rmm":     {"attributes.change", "target.host_count", "outcome"},
 }
 
 // recordClient is the vendor client id the tests give every tenant, and
@@ -39,7 +53,15 @@ var recordAdds = map[string][]string{
 var recordClient = map[string][2]string{
 	"ninjaone":      {"4711", "ninjaone:org:4711"},
 	"screenconnect": {"Acme Dental", "screenconnect:company:Acme Dental"},
+	"teamviewer":    {"g98765432", "teamviewer:group:g98765432"},
+	"entra-signin":  {"0f9e8d7c-6b5a-4c3d-2e1f-0a9b8c7d6e5f", "entra:tenant:0f9e8d7c-6b5a-4c3d-2e1f-0a9b8c7d6e5f"},
+	"m365-audit":    {"0f9e8d7c-6b5a-4c3d-2e1f-0a9b8c7d6e5f", "entra:tenant:0f9e8d7c-6b5a-4c3d-2e1f-0a9b8c7d6e5f"},
+	"datto-rmm":     {"6e0f8b2c-3d4a-4e5f-9a6b-7c8d9e0f1a2b", "datto-rmm:site:6e0f8b2c-3d4a-4e5f-9a6b-7c8d9e0f1a2b"},
 }
+
+// recordNamespace is the prefix of the attributes an adapter names after
+// its vendor, where it is not the format's name.
+var recordNamespace = map[string]string{"entra-signin": "entra.", "m365-audit": "m365.", "datto-rmm": "datto."}
 
 // handEvents cover the event types and values the simulator's traffic for
 // a tool does not (NinjaOne account changes, failed installs, a
@@ -78,6 +100,32 @@ func handEvents() []contract.Event {
 	e = base(contract.TypeSoftwarePush, "screenconnect")
 	e.Target.Host, e.Session.ID, e.Package = "ws-001", "e92d601d-ef67-4585-8d60-ebdebc971fe9", contract.Package{Name: "tool.zip", Version: "1"}
 	out = append(out, e)
+	// A technician's GDAP sign-in into a client's tenant, and a failed one.
+	e = base(contract.TypeAuthLogin, "ninjaone")
+	e.Actor.MFA, e.Outcome = ptr(true), "success"
+	out = append(out, e)
+	e = base(contract.TypeAuthFailure, "kaseya-vsa")
+	e.Tenant, e.Outcome, e.Reason = "", "failure", "invalid password"
+	out = append(out, e)
+	// Datto RMM's user activity.
+	for _, change := range []string{"mfa_reset", "role_changed", "deleted"} {
+		e = base(contract.TypeAccountChanged, "datto-rmm")
+		e.Tenant, e.Attributes = "", map[string]string{"account": "pchen@edelweiss-it.de", "change": change}
+		out = append(out, e)
+	}
+	e = base(contract.TypeAccountCreated, "datto-rmm")
+	e.Tenant, e.Attributes = "", map[string]string{"account": "new.tech@edelweiss-it.de"}
+	out = append(out, e)
+	e = base(contract.TypeAuthFailure, "datto-rmm")
+	e.Tenant, e.Outcome, e.Reason = "", "failure", "invalid password"
+	out = append(out, e)
+	// Microsoft 365 account changes by the MSP's admin.
+	for _, change := range []string{"role_changed", "password_reset", "deleted", "group_membership", "mfa_reset"} {
+		e = base(contract.TypeAccountChanged, "kaseya-vsa")
+		e.Tenant, e.Actor.Role = "", "admin"
+		e.Attributes = map[string]string{"account": "pchen@northwind-msp.com", "change": change}
+		out = append(out, e)
+	}
 	return out
 }
 
@@ -89,24 +137,30 @@ func simulatedEvents(t *testing.T) []contract.Event {
 	for _, s := range simulate.Scenarios() {
 		scen = append(scen, s.Name)
 	}
-	conv := simulate.Profiles()["small-and-large"]
-	g, err := simulate.New(simulate.Config{Seed: 3, Events: 40000, Start: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC),
-		Scenarios: scen, MSPs: 3, TenantsPerMSP: 6, Conventions: conv})
-	if err != nil {
-		t.Fatal(err)
-	}
 	d := contract.Decoder{Now: func() time.Time { return time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC) }}
 	var out []contract.Event
-	for {
-		m, ok := g.Next()
-		if !ok {
-			break
-		}
-		ev, err := d.Decode(m.Value)
+	// small-and-large runs ScreenConnect, NinjaOne and TeamViewer; the
+	// default world Kaseya VSA, Datto RMM and AnyDesk besides.
+	for _, cfg := range []simulate.Config{
+		{Seed: 3, Events: 40000, MSPs: 3, TenantsPerMSP: 6, Conventions: simulate.Profiles()["small-and-large"]},
+		{Seed: 5, Events: 20000, MSPs: 3, TenantsPerMSP: 6},
+	} {
+		cfg.Start, cfg.Scenarios = time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), scen
+		g, err := simulate.New(cfg)
 		if err != nil {
-			t.Fatalf("simulated event does not decode: %v\n%s", err, m.Value)
+			t.Fatal(err)
 		}
-		out = append(out, ev)
+		for {
+			m, ok := g.Next()
+			if !ok {
+				break
+			}
+			ev, err := d.Decode(m.Value)
+			if err != nil {
+				t.Fatalf("simulated event does not decode: %v\n%s", err, m.Value)
+			}
+			out = append(out, ev)
+		}
 	}
 	return out
 }
@@ -157,7 +211,9 @@ func TestRecordRoundTrip(t *testing.T) {
 					t.Fatalf("tenant %q, want %q (record %s)", g.Tenant, client[1], rec.Value)
 				}
 				g.EventID, g.Tenant = "", rec.Event.Tenant
-				maps.DeleteFunc(g.Attributes, func(k, _ string) bool { return strings.HasPrefix(k, format+".") })
+				maps.DeleteFunc(g.Attributes, func(k, _ string) bool {
+					return strings.HasPrefix(k, format+".") || recordNamespace[format] != "" && strings.HasPrefix(k, recordNamespace[format])
+				})
 				want, _ := Encode(rec.Event)
 				have, _ := Encode(g)
 				if string(want) != string(have) {
@@ -174,6 +230,14 @@ func TestRecordRoundTrip(t *testing.T) {
 			case "screenconnect":
 				claimed = []string{contract.TypeAuthLogin, contract.TypeAuthFailure, contract.TypeSessionStart,
 					contract.TypeSessionEnd, contract.TypeScriptRun, contract.TypeSoftwarePush}
+			case "teamviewer":
+				claimed = []string{contract.TypeAuthLogin, contract.TypeAuthFailure, contract.TypeSessionStart, contract.TypeSessionEnd}
+			case "entra-signin":
+				claimed = []string{contract.TypeAuthLogin, contract.TypeAuthFailure}
+			case "m365-audit":
+				claimed = []string{contract.TypeAccountCreated, contract.TypeAccountChanged}
+			case "datto-rmm":
+				claimed = slices.Collect(maps.Keys(dattoRecordAction))
 			}
 			for _, typ := range claimed {
 				if expressed[typ] == 0 {

@@ -1,0 +1,144 @@
+package adapt
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/tripline/tripline/contract"
+)
+
+// dattoRecordAction is the category/action of a Datto RMM activity for
+// each event type it logs (dattoActions's keys; TestRecordRoundTrip
+// checks they map back). Account changes pick theirs by
+// attributes.change (dattoAccountChange).
+var dattoRecordAction = map[string]string{
+	contract.TypeScriptRun:       "job/deploy",
+	contract.TypeSessionStart:    "remote/connect",
+	contract.TypeSessionEnd:      "remote/disconnect",
+	contract.TypeAuthLogin:       "user/login",
+	contract.TypeAuthFailure:     "user/login_failed",
+	contract.TypeAccountCreated:  "user/create",
+	contract.TypeAccountChanged:  "user/update",
+	contract.TypeAgentUpdate:     "device/agent_update",
+	contract.TypeSoftwareInstall: "software/install",
+	contract.TypeCredentialUse:   "password/view",
+}
+
+var dattoAccountChange = map[string]string{
+	"role_changed": "user/role_change",
+	"mfa_reset":    "user/2fa_reset",
+	"deleted":      "user/delete",
+}
+
+// dattoAgent is the package name of Datto RMM's own agent.
+const dattoAgent = "Datto RMM Agent"
+
+// encodeDattoRMM writes a Datto RMM activity log entry (API v2
+// activity-logs; the format is provisional, as the adapter's) for the
+// tool's own activity: jobs (a component run on one or many devices),
+// Web Remote sessions, console logins, user changes, agent updates,
+// software installs and password views, each under its site. Not
+// expressible: another tool's activity, a software push (Datto deploys
+// software with a job whose component installs it, which the adapter
+// reads as script.run), another product's agent update. Lost: actor
+// country, ASN, role, MFA, authentication method; target OS and tags;
+// the job's command line and the component's hash (the log names the
+// component), package and script hashes, signer; source URL; change
+// ticket; a failed login's reason; session duration; credential
+// privilege; free-form attributes (account changes keep account and say
+// change in Datto's words).
+func encodeDattoRMM(ev *contract.Event, client string, seq uint64) (Record, error) {
+	const format = "datto-rmm"
+	if ev.Tool != format {
+		return Record{}, inexpressible(format, "tool "+ev.Tool+" is not Datto RMM's own activity")
+	}
+	key, ok := dattoRecordAction[ev.EventType]
+	if !ok {
+		return Record{}, inexpressible(format, "no activity for "+ev.EventType)
+	}
+	if ev.Tenant != "" && client == "" {
+		return Record{}, inexpressible(format, "no site for tenant "+ev.Tenant)
+	}
+	out := said(ev, "")
+	at := out.Attributes
+	details := obj{}
+	entity := "DEVICE"
+	r := obj{}
+	r.put("id", scGUID(seq))
+	switch ev.EventType {
+	case contract.TypeScriptRun:
+		details.put("componentName", ev.Script.Name)
+		details.put("scriptType", ev.Script.Interpreter)
+		out.Script.Name, out.Script.Interpreter = ev.Script.Name, ev.Script.Interpreter
+		n := int64(1)
+		if c := ev.Target.HostCount; c != nil {
+			n = *c
+		}
+		r.put("deviceCount", n)
+		out.Target.HostCount = ptr(n)
+	case contract.TypeSessionStart, contract.TypeSessionEnd:
+		details.put("sessionId", ev.Session.ID)
+		out.Session.ID = ev.Session.ID
+	case contract.TypeAuthLogin, contract.TypeAuthFailure:
+		entity = "USER"
+	case contract.TypeAccountCreated, contract.TypeAccountChanged:
+		entity = "USER"
+		if k, ok := dattoAccountChange[ev.Attributes["change"]]; ok && ev.EventType == contract.TypeAccountChanged {
+			key = k
+		}
+		details.put("targetUser", ev.Attributes["account"])
+		set(at, "account", ev.Attributes["account"])
+		at["change"] = key[len("user/"):]
+	case contract.TypeAgentUpdate:
+		if ev.Package.Name != dattoAgent {
+			return Record{}, inexpressible(format, "Datto RMM reports updates of its own agent only, not "+ev.Package.Name)
+		}
+		details.put("version", ev.Package.Version)
+		out.Package.Name, out.Package.Version = dattoAgent, ev.Package.Version
+	case contract.TypeSoftwareInstall:
+		details.put("softwareName", ev.Package.Name)
+		details.put("version", ev.Package.Version)
+		out.Package.Name, out.Package.Version = ev.Package.Name, ev.Package.Version
+	case contract.TypeCredentialUse:
+		details.put("passwordName", ev.Credential.Name)
+		out.Credential.Name = ev.Credential.Name
+	}
+	switch {
+	case ev.EventType == contract.TypeAuthLogin:
+		out.Outcome = "success"
+	case ev.EventType == contract.TypeAuthFailure:
+		out.Outcome = "failure"
+	case ev.Outcome == "success" || ev.Outcome == "failure":
+		details.put("result", ev.Outcome)
+		out.Outcome = ev.Outcome
+	}
+	details.put("ip", ev.Actor.IP)
+	out.Actor.IP = ev.Actor.IP
+	r.put("entity", entity)
+	cat, act, _ := strings.Cut(key, "/")
+	r.put("category", cat)
+	r.put("action", act)
+	r.put("date", epochSeconds(ev.Time))
+	if ev.Tenant != "" {
+		r.put("site", obj{{"uid", client}})
+		out.Tenant = ev.Tenant
+	}
+	r.put("hostname", ev.Target.Host)
+	out.Target.Host = ev.Target.Host
+	if ev.Actor.User != "" {
+		r.put("user", obj{{"userName", ev.Actor.User}})
+		out.Actor.User = ev.Actor.User
+	}
+	if len(details) > 0 {
+		d, err := json.Marshal(details)
+		if err != nil {
+			return Record{}, err
+		}
+		r.put("details", string(d))
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return Record{}, err
+	}
+	return Record{Value: b, Event: out}, nil
+}
