@@ -101,24 +101,43 @@ var knownNested = map[string]map[string]bool{
 // Decode validates and normalises one message. A contract violation is
 // returned as a *RejectError.
 func (d *Decoder) Decode(raw []byte) (Event, error) {
-	ev, _, err := d.decode(raw, false)
+	var ev Event
+	_, err := d.decode(&ev, raw, false)
 	return ev, err
+}
+
+// DecodeInto is Decode into *ev, which it overwrites whole: the caller
+// chooses where the event lives (ingest decodes a batch into one slab)
+// and no Event is copied on the way.
+func (d *Decoder) DecodeInto(ev *Event, raw []byte) error {
+	*ev = Event{}
+	_, err := d.decode(ev, raw, false)
+	return err
 }
 
 // DecodeNormalised is Decode that also returns the normalised JSON
 // (MarshalJSON's output). Ingest needs both; deriving an ID already
 // marshals the event, so this saves a second encoding.
 func (d *Decoder) DecodeNormalised(raw []byte) (Event, []byte, error) {
-	return d.decode(raw, true)
+	var ev Event
+	doc, err := d.decode(&ev, raw, true)
+	return ev, doc, err
 }
 
-func (d *Decoder) decode(raw []byte, wantDoc bool) (Event, []byte, error) {
-	ev, err := d.validate(raw)
-	if err != nil {
-		return ev, nil, err
+// DecodeNormalisedInto is DecodeNormalised into *ev, as DecodeInto is
+// Decode.
+func (d *Decoder) DecodeNormalisedInto(ev *Event, raw []byte) ([]byte, error) {
+	*ev = Event{}
+	return d.decode(ev, raw, true)
+}
+
+// decode fills *ev, which is zero.
+func (d *Decoder) decode(ev *Event, raw []byte, wantDoc bool) ([]byte, error) {
+	if err := d.validate(ev, raw); err != nil {
+		return nil, err
 	}
 	if ev.EventID != "" && !wantDoc {
-		return ev, nil, nil
+		return nil, nil
 	}
 	// A derived ID hashes the document without time_local (see DeriveID);
 	// the offset is spliced in afterwards rather than encoding twice.
@@ -135,7 +154,7 @@ func (d *Decoder) decode(raw []byte, wantDoc bool) (Event, []byte, error) {
 	}
 	doc, err := ev.marshal(buf)
 	if err != nil {
-		return ev, nil, reject(ReasonInvalidValue, "", "cannot encode the normalised event: %v", err)
+		return nil, reject(ReasonInvalidValue, "", "cannot encode the normalised event: %v", err)
 	}
 	if ev.EventID == "" {
 		ev.EventID = idOf(doc)
@@ -149,7 +168,7 @@ func (d *Decoder) decode(raw []byte, wantDoc bool) (Event, []byte, error) {
 		scratchDocs.Put(scratch)
 		doc = nil
 	}
-	return ev, doc, nil
+	return doc, nil
 }
 
 // scratchDocs recycles the buffers of documents built only to derive an
@@ -196,24 +215,23 @@ func withID(doc []byte, id, local string) []byte {
 
 func idOf(canonical []byte) string { return uuid.NewSHA1(IDNamespace, canonical).String() }
 
-func (d *Decoder) validate(raw []byte) (Event, error) {
-	var ev Event
+func (d *Decoder) validate(ev *Event, raw []byte) error {
 	limit := MaxMessageBytes
 	if d.MaxBytes > 0 {
 		limit = d.MaxBytes
 	}
 	if len(raw) > limit {
-		return ev, reject(ReasonOversize, "", "message is %d bytes, limit %d", len(raw), limit)
+		return reject(ReasonOversize, "", "message is %d bytes, limit %d", len(raw), limit)
 	}
 	if !utf8.Valid(raw) {
-		return ev, reject(ReasonInvalidUTF8, "", "message is not valid UTF-8")
+		return reject(ReasonInvalidUTF8, "", "message is not valid UTF-8")
 	}
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return ev, reject(ReasonMalformedJSON, "", "message is not a JSON object")
+		return reject(ReasonMalformedJSON, "", "message is not a JSON object")
 	}
 	if rej := checkStructure(trimmed); rej != nil {
-		return ev, rej
+		return rej
 	}
 
 	w := wires.Get().(*wire)
@@ -232,10 +250,10 @@ func (d *Decoder) validate(raw []byte) (Event, error) {
 		// what is wrong, or that collects the fields outside the contract.
 		*w = wire{}
 		if extra, err = decodeLenient(trimmed, w); err != nil {
-			return ev, err
+			return err
 		}
 	}
-	return d.normalise(w, extra)
+	return d.normalise(ev, w, extra)
 }
 
 // wires recycles the wire a message decodes into. It is passed to go-json
@@ -340,91 +358,90 @@ func attributeText(v json.RawMessage) string {
 	return string(v)
 }
 
-func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
-	var ev Event
+func (d *Decoder) normalise(ev *Event, w *wire, extra map[string]string) error {
 	str := strings.TrimSpace
 
 	ev.EventType = strings.ToLower(str(w.EventType))
 	if ev.EventType == "" {
-		return ev, reject(ReasonMissingField, "event_type", "required")
+		return reject(ReasonMissingField, "event_type", "required")
 	}
 	if FamilyOf(ev.EventType) == FamilyUnknown {
-		return ev, reject(ReasonUnknownEventType, "event_type", "%s is not a contract v1 event type", quoteShort(ev.EventType))
+		return reject(ReasonUnknownEventType, "event_type", "%s is not a contract v1 event type", quoteShort(ev.EventType))
 	}
 
 	timeText := str(w.Time)
 	if timeText == "" {
-		return ev, reject(ReasonMissingField, "time", "required")
+		return reject(ReasonMissingField, "time", "required")
 	}
 	t, err := time.Parse(time.RFC3339Nano, timeText)
 	if err != nil {
-		return ev, reject(ReasonInvalidValue, "time", "not RFC 3339 with offset: %s", quoteShort(timeText))
+		return reject(ReasonInvalidValue, "time", "not RFC 3339 with offset: %s", quoteShort(timeText))
 	}
 	now := time.Now
 	if d.Now != nil {
 		now = d.Now
 	}
 	if t.Before(earliest) {
-		return ev, reject(ReasonTimeOutOfRange, "time", "%s is before 2000-01-01", timeText)
+		return reject(ReasonTimeOutOfRange, "time", "%s is before 2000-01-01", timeText)
 	}
 	if t.After(now().Add(maxFuture)) {
-		return ev, reject(ReasonTimeOutOfRange, "time", "%s is more than 24h in the future", timeText)
+		return reject(ReasonTimeOutOfRange, "time", "%s is more than 24h in the future", timeText)
 	}
 	ev.Time = t.UTC()
 	if ev.TimeLocal, err = d.localTime(timeText, t, w.TimeLocal); err != nil {
-		return ev, err
+		return err
 	}
 
 	if ev.MSP = str(w.MSP); ev.MSP == "" {
-		return ev, reject(ReasonMissingField, "msp", "required")
+		return reject(ReasonMissingField, "msp", "required")
 	}
 	if err := identifier(ev.MSP, "msp"); err != nil {
-		return ev, err
+		return err
 	}
 	ev.Tenant = str(w.Tenant)
 	if ev.Tenant == "" && requiresTenant(ev.EventType) {
-		return ev, reject(ReasonMissingField, "tenant", "required for %s", ev.EventType)
+		return reject(ReasonMissingField, "tenant", "required for %s", ev.EventType)
 	}
 	if err := identifier(ev.Tenant, "tenant"); err != nil {
-		return ev, err
+		return err
 	}
 	ev.Tool = strings.ToLower(str(w.Tool))
 	if ev.Tool == "" {
-		return ev, reject(ReasonMissingField, "tool", "required")
+		return reject(ReasonMissingField, "tool", "required")
 	}
 	if err := identifier(ev.Tool, "tool"); err != nil {
-		return ev, err
+		return err
 	}
 	if !isSlug(ev.Tool) {
-		return ev, reject(ReasonInvalidValue, "tool", "%s is not a slug (a-z, 0-9, '-', '_', '.')", quoteShort(ev.Tool))
+		return reject(ReasonInvalidValue, "tool", "%s is not a slug (a-z, 0-9, '-', '_', '.')", quoteShort(ev.Tool))
 	}
 
 	ev.Actor = w.Actor
 	if err := normaliseActor(&ev.Actor); err != nil {
-		return ev, err
+		return err
 	}
 	if ev.Actor.User == "" && requiresUser(ev.EventType) {
-		return ev, reject(ReasonMissingField, "actor.user", "required for %s", ev.EventType)
+		return reject(ReasonMissingField, "actor.user", "required for %s", ev.EventType)
 	}
 	// An absent object normalises to the zero value, as it decoded.
 	ev.Target = w.Target
 	ev.Target.Host = strings.TrimSpace(ev.Target.Host)
 	if err := identifier(ev.Target.Host, "target.host"); err != nil {
-		return ev, err
+		return err
 	}
 	ev.Target.OS = strings.TrimSpace(ev.Target.OS)
 	if err := nonNegative(ev.Target.HostCount, "target.host_count"); err != nil {
-		return ev, err
+		return err
 	}
 	ev.Target.Tags = normaliseTags(ev.Target.Tags)
 	ev.Session = w.Session
 	ev.Session.ID = strings.TrimSpace(ev.Session.ID)
 	if err := identifier(ev.Session.ID, "session.id"); err != nil {
-		return ev, err
+		return err
 	}
 	ev.Session.AuthMethod = strings.TrimSpace(ev.Session.AuthMethod)
 	if err := nonNegative(ev.Session.DurationS, "session.duration_s"); err != nil {
-		return ev, err
+		return err
 	}
 	ev.Credential = w.Credential
 	ev.Credential.Name = strings.TrimSpace(ev.Credential.Name)
@@ -432,18 +449,18 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 	p := &ev.Package
 	p.Name, p.Version, p.Signer = strings.TrimSpace(p.Name), strings.TrimSpace(p.Version), strings.TrimSpace(p.Signer)
 	if p.SHA256, err = normaliseSHA256(p.SHA256, "package.sha256"); err != nil {
-		return ev, err
+		return err
 	}
 	ev.Script = w.Script
 	sc := &ev.Script
 	sc.Name, sc.Interpreter, sc.Command = strings.TrimSpace(sc.Name), strings.ToLower(strings.TrimSpace(sc.Interpreter)), strings.TrimSpace(sc.Command)
 	if sc.SHA256, err = normaliseSHA256(sc.SHA256, "script.sha256"); err != nil {
-		return ev, err
+		return err
 	}
 	ev.Source.URL = strings.TrimSpace(w.Source.URL)
 	ev.Outcome = strings.ToLower(str(w.Outcome))
 	if ev.Outcome != "" && ev.Outcome != "success" && ev.Outcome != "failure" {
-		return ev, reject(ReasonInvalidValue, "outcome", "%s is neither success nor failure", quoteShort(ev.Outcome))
+		return reject(ReasonInvalidValue, "outcome", "%s is neither success nor failure", quoteShort(ev.Outcome))
 	}
 	ev.Reason = str(w.Reason)
 	ev.Change.Ticket = strings.TrimSpace(w.Change.Ticket)
@@ -465,18 +482,18 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 			ev.Attributes[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
 		if len(ev.Attributes) > MaxAttributes {
-			return ev, reject(ReasonLimitExceeded, "attributes", "%d entries (with fields outside the contract), limit %d", len(ev.Attributes), MaxAttributes)
+			return reject(ReasonLimitExceeded, "attributes", "%d entries (with fields outside the contract), limit %d", len(ev.Attributes), MaxAttributes)
 		}
 		for k := range ev.Attributes {
 			if len(k) > MaxIdentifierBytes {
-				return ev, reject(ReasonLimitExceeded, "attributes", "key %s is %d bytes, limit %d", quoteShort(k), len(k), MaxIdentifierBytes)
+				return reject(ReasonLimitExceeded, "attributes", "key %s is %d bytes, limit %d", quoteShort(k), len(k), MaxIdentifierBytes)
 			}
 		}
 	}
 	if !d.DiscardContext && len(w.Context) > 0 && !bytes.Equal(w.Context, []byte("null")) {
 		var c Context
 		if err := json.Unmarshal(w.Context, &c); err != nil {
-			return ev, reject(ReasonWrongType, "context", "not a context object: %v", err)
+			return reject(ReasonWrongType, "context", "not a context object: %v", err)
 		}
 		ev.Context = &c
 	}
@@ -484,9 +501,9 @@ func (d *Decoder) normalise(w *wire, extra map[string]string) (Event, error) {
 
 	ev.EventID = str(w.EventID)
 	if err := identifier(ev.EventID, "event_id"); err != nil {
-		return ev, err
+		return err
 	}
-	return ev, nil
+	return nil
 }
 
 // localTime is the event time in the producer's own offset, from the

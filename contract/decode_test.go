@@ -290,6 +290,39 @@ func TestLookup(t *testing.T) {
 	}
 }
 
+// DecodeInto and DecodeNormalisedInto give what Decode and
+// DecodeNormalised give, whatever the event they write over held before
+// (ingest reuses a rejected message's event for the next message).
+func TestDecodeIntoOverwritesWhole(t *testing.T) {
+	d := Decoder{Now: func() time.Time { return testNow }}
+	withAttrs := loginWithAttributes(3)
+	withContext := `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"},"context":{"tool_approved":true,"asset_tags":["a"]}}`
+	for _, tc := range []struct{ name, before, raw string }{
+		{"full over minimal", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"}}`, validPush},
+		{"minimal over full", validPush, `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u"}}`},
+		{"no attributes over attributes", withAttrs, validPush},
+		{"no context over context", withContext, validPush},
+		{"rejected over full", validPush, `{"event_type":"auth.login","msp":"m"}`},
+		{"full over rejected", `{"event_type":"auth.login","time":"2026-11-20T10:00:00Z","msp":"m","tool":"x","actor":{"user":"u","ip":"no"}}`, withContext},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want, wantErr := d.Decode([]byte(tc.raw))
+			wantN, wantDoc, wantNErr := d.DecodeNormalised([]byte(tc.raw))
+			var ev Event
+			_ = d.DecodeInto(&ev, []byte(tc.before))
+			err := d.DecodeInto(&ev, []byte(tc.raw))
+			if fmt.Sprint(err) != fmt.Sprint(wantErr) || !reflect.DeepEqual(ev, want) {
+				t.Errorf("DecodeInto: %+v, %v\nDecode:     %+v, %v", ev, err, want, wantErr)
+			}
+			_, _ = d.DecodeNormalisedInto(&ev, []byte(tc.before))
+			doc, err := d.DecodeNormalisedInto(&ev, []byte(tc.raw))
+			if fmt.Sprint(err) != fmt.Sprint(wantNErr) || !reflect.DeepEqual(ev, wantN) || string(doc) != string(wantDoc) {
+				t.Errorf("DecodeNormalisedInto: %+v, %s, %v\nDecodeNormalised:     %+v, %s, %v", ev, doc, err, wantN, wantDoc, wantNErr)
+			}
+		})
+	}
+}
+
 func BenchmarkDecode(b *testing.B) {
 	raw := []byte(validPush)
 	d := Decoder{Now: func() time.Time { return testNow }}

@@ -244,9 +244,9 @@ func (h *Handler) accept(p *prepared, m *kafka.Message, raw []byte, msp string, 
 	var doc []byte
 	var err error
 	if jsonDoc {
-		*ev, doc, err = dec.DecodeNormalised(raw)
+		doc, err = dec.DecodeNormalisedInto(ev, raw)
 	} else {
-		*ev, err = dec.Decode(raw)
+		err = dec.DecodeInto(ev, raw)
 	}
 	if err == nil && msp != "" && !strings.EqualFold(ev.MSP, msp) {
 		err = &contract.RejectError{Reason: contract.ReasonInvalidValue, Field: "msp",
