@@ -345,3 +345,20 @@ func TestReuseLeavesNoTrace(t *testing.T) {
 		}
 	}
 }
+
+// TestAttrLess holds the encoder's attribute order (by an 8-byte prefix,
+// then the keys) to Go's string order, on keys that share prefixes,
+// are shorter than 8 bytes, hold NUL or bytes above 0x7f.
+func TestAttrLess(t *testing.T) {
+	keys := []string{"", "a", "a\x00", "a\x00\x00", "ab", "abcdefgh", "abcdefgh\x00", "abcdefghi", "abcdefgi",
+		"abcdefg", "b", "\x7f", "\x80", "\xff\xff\xff\xff\xff\xff\xff\xff", "\xff\xff\xff\xff\xff\xff\xff\xff\x00",
+		"authenticationDetails.0.x", "authenticationDetails.1.x", "authenticationDetails.10.x", "é", "z"}
+	for _, x := range keys {
+		for _, y := range keys {
+			a, b := attr{k: x, p: keyPrefix(x)}, attr{k: y, p: keyPrefix(y)}
+			if got, want := a.less(&b), x < y; got != want {
+				t.Errorf("less(%q, %q) = %v, want %v", x, y, got, want)
+			}
+		}
+	}
+}

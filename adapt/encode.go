@@ -133,7 +133,36 @@ func appendEvent(b []byte, ev *contract.Event) []byte {
 	return append(b, '}')
 }
 
-type attr struct{ k, v string }
+type attr struct {
+	k, v string
+	// p is the key's first 8 bytes, big-endian and zero-padded: keys
+	// whose p differ are ordered by it, without comparing the strings
+	// (a function call per pair was a quarter of sorting them).
+	p uint64
+}
+
+// keyPrefix is attr.p of k.
+func keyPrefix(k string) uint64 {
+	var p uint64
+	if len(k) >= 8 {
+		for i := range 8 {
+			p = p<<8 | uint64(k[i])
+		}
+		return p
+	}
+	for i := range len(k) {
+		p = p<<8 | uint64(k[i])
+	}
+	return p << (8 * (8 - len(k)))
+}
+
+// less orders attributes by key, bytewise as strings compare.
+func (a *attr) less(b *attr) bool {
+	if a.p != b.p {
+		return a.p < b.p
+	}
+	return a.k < b.k
+}
 
 // appendAttributes writes ,"attributes":{...} in key order. Up to 32
 // attributes are sorted on the stack by position (a key slice and a
@@ -143,7 +172,7 @@ func appendAttributes(b []byte, m map[string]string) []byte {
 	var buf [32]attr
 	attrs := buf[:0]
 	for k, v := range m {
-		attrs = append(attrs, attr{k, v})
+		attrs = append(attrs, attr{k: k, v: v})
 	}
 	b = append(b, `,"attributes":{`...)
 	if len(attrs) > len(buf) {
@@ -156,8 +185,10 @@ func appendAttributes(b []byte, m map[string]string) []byte {
 	var order [len(buf)]uint8
 	for i := range attrs {
 		// Insertion sort: few attributes, and they arrive in map order.
+		a := &attrs[i]
+		a.p = keyPrefix(a.k)
 		j := i
-		for ; j > 0 && attrs[order[j-1]].k > attrs[i].k; j-- {
+		for ; j > 0 && a.less(&attrs[order[j-1]]); j-- {
 			order[j] = order[j-1]
 		}
 		order[j] = uint8(i)
