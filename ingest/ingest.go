@@ -310,12 +310,15 @@ func (h *Handler) forward(m *kafka.Message, ev *contract.Event, doc []byte, rawS
 	// The key and the headers' values share one allocation (with the
 	// binary encoding, the value's too): nothing writes to a message's
 	// bytes once it is built.
-	buf := make([]byte, 0, len(ev.MSP)+len(m.Topic)+2*20)
-	value := doc
 	isBinary := h.EventsEncoding == contract.EncodingBinary
-	if isBinary {
+	keyAndSource := len(ev.MSP) + len(m.Topic) + 2*20
+	var buf []byte
+	value := doc
+	if !isBinary {
+		buf = make([]byte, 0, keyAndSource)
+	} else {
 		var err error
-		if buf, err = ev.AppendBinary(make([]byte, 0, rawSize+256+cap(buf))); err != nil {
+		if buf, err = ev.AppendBinary(make([]byte, 0, rawSize+256+keyAndSource)); err != nil {
 			return kafka.Message{}, &contract.RejectError{Reason: contract.ReasonInvalidValue, Detail: err.Error()}
 		}
 		buf = contract.AppendProvenance(buf, contract.Provenance{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
