@@ -378,8 +378,14 @@ func sliceColumn(col any, from, to int) (any, error) {
 // any size still makes one part, while the driver's column buffers stay
 // this size and are reused from block to block instead of growing with the
 // batch: 20,000-event batches sent whole cost the client 16.4 µs an event
-// against 12.3 for 5,000 (BenchmarkInsertEvents, client-µs/event).
-const insertBlockRows = 5000
+// against 12.3 in 5,000-row blocks (BenchmarkInsertEvents,
+// client-µs/event). The driver's buffers are new for every INSERT (its
+// first block comes from the server), so each batch still grows them to
+// one block's size: 1,000-row blocks cost the client 4.7-5.6 µs an event
+// against 6.8-7.5 for 5,000 and 5.5-6.6 for 2,500 (3 interleaved runs,
+// load 14-22), with the server's CPU per event within the noise
+// (11.6-12.7, 10.4-13.2, 8.7-13.6).
+const insertBlockRows = 1000
 
 // appendColumns appends whole columns. Arrays go row by row through
 // AppendRow: the driver's whole-column Append for arrays walks them with
