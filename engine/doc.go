@@ -61,5 +61,7 @@
 // of which at least one must occur in a given field for the rule to match;
 // one Aho-Corasick automaton per field finds all needles in a single pass
 // and only rules with a hit (or without a derivable needle set) are
-// evaluated.
+// evaluated. The same scan answers folded `contains` values, and a regexp
+// or inner-wildcard glob runs only when it found one of the literals
+// every match of it contains.
 package engine

@@ -121,7 +121,22 @@ func (sc *scratch) matchItemValue(m *valm, v *fields.Value, slot int) bool {
 		// literal; a hit is exactly what `contains` asks.
 		return sc.needleGen[m.acp-1] == sc.gen
 	}
+	if len(m.need) > 0 && sc.scanned && !sc.anyHit(m.need) {
+		// None of the literals one of which every match contains was in
+		// any string form of the field.
+		return false
+	}
 	return sc.matchValue(m, v, slot)
+}
+
+// anyHit says whether the scan of the current event found one of ids.
+func (sc *scratch) anyHit(ids []int32) bool {
+	for _, id := range ids {
+		if sc.needleGen[id] == sc.gen {
+			return true
+		}
+	}
+	return false
 }
 
 type slot struct {

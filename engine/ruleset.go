@@ -245,22 +245,36 @@ func (rs *RuleSet) build() {
 			}
 		}
 	}
-	// Register every folded `contains` literal too, so evaluation can read
-	// the answer from the scan instead of searching again.
-	register := func(m *valm, slot int) {
-		if m.kind != vkStr || m.op != opContains || m.cased {
-			return
-		}
-		k := needleKey{slot, m.lit}
+	idOf := func(slot int, text string) int32 {
+		k := needleKey{slot, text}
 		id, seen := ids[k]
 		if !seen {
 			id = int32(len(rs.pf.needleRules))
 			ids[k] = id
 			rs.pf.needleRules = append(rs.pf.needleRules, nil)
-			perSlot[slot] = append(perSlot[slot], m.lit)
+			perSlot[slot] = append(perSlot[slot], text)
 			perSlotIDs[slot] = append(perSlotIDs[slot], id)
 		}
-		m.acp = id + 1
+		return id
+	}
+	// Register every folded `contains` literal too, so evaluation can read
+	// the answer from the scan instead of searching again, and the needles
+	// of regexps and globs, so evaluation runs them only when one of those
+	// was found.
+	register := func(m *valm, slot int) {
+		switch {
+		case m.kind == vkStr && m.op == opContains && !m.cased:
+			m.acp = idOf(slot, m.lit) + 1
+		case m.kind == vkRe || (m.kind == vkStr && m.op == opGlob):
+			ts, ok := valueNeedles(m)
+			if !ok {
+				return
+			}
+			m.need = make([]int32, len(ts))
+			for i, t := range ts {
+				m.need[i] = idOf(slot, t)
+			}
+		}
 	}
 	for _, r := range rs.rules {
 		walkItems(r.root, func(it *item) {
@@ -469,6 +483,7 @@ func (rs *RuleSet) dropSlot(slot int, ids map[needleKey]int32) {
 			if it.field == slot {
 				for i := range it.vals {
 					it.vals[i].acp = 0
+					it.vals[i].need = nil
 				}
 			}
 		})

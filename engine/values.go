@@ -89,6 +89,13 @@ type valm struct {
 	// (0: none). For folded `contains` values the automaton's hit bit is
 	// the exact answer, so the value is never re-searched.
 	acp int32
+	// need lists the automaton ids of literals of which one must occur in
+	// the folded value for a regular expression or an inner-wildcard glob
+	// to match (regexNeedles, valueNeedle): when the scan found none, the
+	// value cannot match and the regexp or glob is not run. Most SigmaHQ
+	// regexps on CommandLine are candidates through another item of their
+	// rule and have no literal prefix Go's regexp could skip to.
+	need []int32
 }
 
 func (m *valm) matchPattern(s string) bool {
