@@ -38,12 +38,14 @@ const dattoAgent = "Datto RMM Agent"
 // tool's own activity: jobs (a component run on one or many devices),
 // Web Remote sessions, console logins, user changes, agent updates,
 // software installs and password views, each under its site. Not
-// expressible: another tool's activity, a software push (Datto deploys
+// expressible: another tool's activity, a job that carries a command line
+// (the log names the component; the command is what the script rules
+// read), an authentication by API key (the activity log records console
+// logins), a software push (Datto deploys
 // software with a job whose component installs it, which the adapter
 // reads as script.run), another product's agent update. Lost: actor
 // country, ASN, role, MFA, authentication method; target OS and tags;
-// the job's command line and the component's hash (the log names the
-// component), package and script hashes, signer; source URL; change
+// package and script hashes, signer; source URL; change
 // ticket; a failed login's reason; session duration; credential
 // privilege; free-form attributes (account changes keep account and say
 // change in Datto's words).
@@ -58,6 +60,14 @@ func encodeDattoRMM(ev *contract.Event, client string, seq uint64) (Record, erro
 	}
 	if ev.Tenant != "" && client == "" {
 		return Record{}, inexpressible(format, "no site for tenant "+ev.Tenant)
+	}
+	if ev.EventType == contract.TypeScriptRun && ev.Script.Command != "" {
+		// The log names the job's component, not what it ran: half the
+		// pack reads the command line, so such a run stays contract v1.
+		return Record{}, inexpressible(format, "a job's command line (the activity log names the component)")
+	}
+	if (ev.EventType == contract.TypeAuthLogin || ev.EventType == contract.TypeAuthFailure) && apiKeyAuth(ev) {
+		return Record{}, inexpressible(format, "an API key's authentication is not a console login")
 	}
 	out := said(ev, "")
 	at := out.Attributes

@@ -14,7 +14,7 @@ import (
 // every such login, whatever the console, in that tenant's sign-in log,
 // with the address, its country and network, and how the second factor
 // went. client is the Entra tenant id: the MSP's own for a login of no
-// tenant, the client's for a login into a tenant, which is a GDAP
+// tenant ("" leaves tenantId out), the client's for a login into a tenant, which is a GDAP
 // sign-in (crossTenantAccessType serviceProvider; the adapter marks the
 // actor as the service provider's technician).
 //
@@ -33,8 +33,8 @@ func encodeEntraSignIn(ev *contract.Event, client string, seq uint64) (Record, e
 	if serviceAccount(ev) {
 		return Record{}, inexpressible(format, "a service account's or API key's login is not a person's sign-in")
 	}
-	if client == "" || ev.Actor.User == "" {
-		return Record{}, inexpressible(format, "a sign-in without its Entra tenant or user")
+	if ev.Tenant != "" && client == "" || ev.Actor.User == "" {
+		return Record{}, inexpressible(format, "a sign-in without its user, or into a tenant without its Entra id")
 	}
 	out := said(ev, "")
 	out.Tool = "entra-id"
@@ -101,6 +101,12 @@ func serviceAccount(ev *contract.Event) bool {
 			return true
 		}
 	}
+	return apiKeyAuth(ev)
+}
+
+// apiKeyAuth says whether a login authenticated by API key, token, client
+// credentials or certificate: not a person at a console.
+func apiKeyAuth(ev *contract.Event) bool {
 	m := strings.ToLower(ev.Session.AuthMethod)
 	return strings.Contains(m, "key") || strings.Contains(m, "token") || strings.Contains(m, "client") ||
 		strings.HasPrefix(m, "service") || m == "certificate"

@@ -25,7 +25,7 @@ var m365RecordOps = map[string]string{
 // MSP whose consoles sign technicians in through its Entra ID tenant
 // creates, changes and deletes those accounts there, and the tenant's
 // audit log records it. client is the Entra tenant id (the MSP's own for
-// an event of no tenant). ScreenConnect keeps its own user store (the
+// an event of no tenant; "" leaves OrganizationId out). ScreenConnect keeps its own user store (the
 // setup wizard of CVE-2024-1709 creates a local user Entra never sees), so
 // its account changes are not expressible; nor is an MFA method removed
 // (the adapter reads "Admin deleted security info" as change "mfa", which
@@ -41,8 +41,8 @@ func encodeM365Audit(ev *contract.Event, client string, seq uint64) (Record, err
 	if ev.Tool == "screenconnect" {
 		return Record{}, inexpressible(format, "ScreenConnect's users are its own, not Entra ID's")
 	}
-	if client == "" || ev.Actor.User == "" {
-		return Record{}, inexpressible(format, "an account change without its Entra tenant or actor")
+	if ev.Tenant != "" && client == "" || ev.Actor.User == "" {
+		return Record{}, inexpressible(format, "an account change without its actor, or at a tenant without its Entra id")
 	}
 	op := "Add user."
 	if ev.EventType == contract.TypeAccountChanged {

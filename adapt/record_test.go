@@ -119,6 +119,12 @@ func handEvents() []contract.Event {
 	e = base(contract.TypeAuthFailure, "datto-rmm")
 	e.Tenant, e.Outcome, e.Reason = "", "failure", "invalid password"
 	out = append(out, e)
+	e = base(contract.TypeScriptRun, "datto-rmm")
+	e.Target.Host, e.Script, e.Outcome = "ws-001", contract.Script{Name: "Restart print spooler", Interpreter: "powershell"}, "success"
+	out = append(out, e)
+	e = base(contract.TypeScriptRun, "datto-rmm")
+	e.Target.HostCount, e.Script = ptr(int64(40)), contract.Script{Name: "Windows Update Scan", Interpreter: "powershell"}
+	out = append(out, e)
 	// Microsoft 365 account changes by the MSP's admin.
 	for _, change := range []string{"role_changed", "password_reset", "deleted", "group_membership", "mfa_reset"} {
 		e = base(contract.TypeAccountChanged, "kaseya-vsa")

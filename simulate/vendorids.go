@@ -1,21 +1,35 @@
 package simulate
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+)
 
 // VendorClientID is the id a tool's own logs give a tenant of an MSP, for
-// the tools whose records the simulator can write (simulate/vendor): a
+// the formats whose records the simulator can write (simulate/vendor): a
 // NinjaOne organization id, a ScreenConnect company name (the trigger's
-// CustomProperty1). ok is false when the MSP does not run that tool at
-// the tenant (an attacker's remote tool logs nowhere the MSP forwards) or
-// the format has no client id. The registry lists every id as the
-// tenant's vendor_ids, so ingest maps them back. For tenant "" (an event of
-// no tenant, such as a console login), ok says whether the MSP runs the
-// tool at all, and id is "".
+// CustomProperty1), a TeamViewer group id, a Datto RMM site uid, an Entra
+// tenant id (sign-ins and the Microsoft 365 audit log). ok is false when
+// the MSP does not run that tool at the tenant (an attacker's remote tool
+// logs nowhere the MSP forwards) or the format has no client id. The
+// registry lists every id as the tenant's vendor_ids, so ingest maps them
+// back. For tenant "" (an event of no tenant, such as a console login), ok
+// says whether the MSP runs the tool at all, and id is "". Every simulated
+// MSP has its own Entra ID tenant (its Microsoft 365 side, through which
+// its technicians sign in to their consoles), whose id is left out (id ""),
+// and each client has its own, which the MSP reaches through GDAP.
 func (g *Generator) VendorClientID(format, msp, tenant string) (id string, ok bool) {
 	for mi := range g.w.msps {
 		m := &g.w.msps[mi]
 		if m.id != msp {
 			continue
+		}
+		if tenant == "" && (format == "entra-signin" || format == "m365-audit") {
+			// The MSP's own Entra tenant, left out of the records: the
+			// registry has no place for an MSP's own vendor ids, and
+			// ingest would report each console login as activity at an
+			// uncontracted tenant (docs/sources.md).
+			return "", true
 		}
 		for ti := range m.tenants {
 			if tenant == "" {
@@ -45,15 +59,26 @@ func vendorClientID(m *msp, mi, ti int, format string) (string, bool) {
 		if uses(toolScreenConnect) {
 			return t.name, true
 		}
+	case "teamviewer":
+		if uses(toolTeamViewer) {
+			return "g" + strconv.Itoa(1000*(mi+1)+ti+1), true
+		}
+	case "datto-rmm":
+		if uses(toolDatto) {
+			return fmt.Sprintf("%08x-da70-4e5f-9a6b-%012x", mi+1, ti+1), true
+		}
+	case "entra-signin", "m365-audit":
+		return fmt.Sprintf("%08x-e17a-4c1d-9a7e-%012x", mi+1, ti+1), true
 	}
 	return "", false
 }
 
 // vendorIDs are the registry's vendor_ids of a tenant, as the adapters
-// name them.
+// name them (entra-signin and m365-audit share the entra:tenant: ids).
 func vendorIDs(m *msp, mi, ti int) []string {
 	var ids []string
-	for _, f := range [...][2]string{{"ninjaone", "ninjaone:org:"}, {"screenconnect", "screenconnect:company:"}} {
+	for _, f := range [...][2]string{{"ninjaone", "ninjaone:org:"}, {"screenconnect", "screenconnect:company:"},
+		{"teamviewer", "teamviewer:group:"}, {"datto-rmm", "datto-rmm:site:"}, {"entra-signin", "entra:tenant:"}} {
 		if id, ok := vendorClientID(m, mi, ti, f[0]); ok {
 			ids = append(ids, f[1]+id)
 		}

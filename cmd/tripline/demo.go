@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline/tripline/adapt"
 	"github.com/tripline/tripline/api"
 	"github.com/tripline/tripline/broker"
 	"github.com/tripline/tripline/chserver"
@@ -48,10 +49,13 @@ import (
 var demoScenarios = []string{"kaseya-style", "stolen-credential"}
 
 // demoFormats are the vendor formats the demo's MSPs send what their
-// tools log in: msp-bluefin's NinjaOne activities and msp-northwind's
-// ScreenConnect events go through the adapters, as records on the vendor
-// topic; the rest stays contract v1.
-var demoFormats = []string{"ninjaone", "screenconnect"}
+// tools log in by default (vendor.All: people's console logins as Entra ID
+// sign-ins, console-account changes as Microsoft 365 audit records, and
+// msp-bluefin's NinjaOne and TeamViewer, msp-northwind's ScreenConnect and
+// msp-edelweiss's Datto RMM activity as those tools' records): they reach
+// ingest on the vendor topic and go through the adapters; the rest stays
+// contract v1.
+const demoFormats = "all"
 
 // demoBadInput is malformed traffic the demo sends so the dead-letter path
 // shows up in the summary.
@@ -73,8 +77,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	exit := fs.Bool("exit", false, "exit after the summary even on a terminal (without it, a demo run on a terminal serves the console until Ctrl-C)")
 	consoleAddr := fs.String("console", "127.0.0.1:8080", "where the demo serves the console (another free port when this one is taken)")
 	sigmaHQ := fs.String("sigmahq", os.Getenv("TRIPLINE_SIGMAHQ"), sigmaHQUsage)
+	vendorFormats := fs.String("vendor-formats", demoFormats, "send what these vendor formats can express as the vendors' records, through ingest's adapters ("+strings.Join(adapt.RecordFormats(), ", ")+"; all; none for every event in contract v1; tried in order)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	formats, err := vendor.ParseFormats(*vendorFormats)
+	if err != nil {
+		return fmt.Errorf("--vendor-formats: %w", err)
 	}
 	log, err := newLogger(stderr, *logLevel, "auto")
 	if err != nil {
@@ -166,14 +175,18 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	start := time.Now()
 	w, limit := rawTopicWriter(ctx, b.Config(), receive.DefaultTopic, 4, 0, log)
-	conv, err := vendor.New(vendor.Config{Formats: demoFormats, Clients: gen.VendorClientID, MaxMessageBytes: limit})
-	if err != nil {
-		w.Close()
-		return err
+	next := gen.Next
+	var conv *vendor.Converter
+	if len(formats) > 0 {
+		if conv, err = vendor.New(vendor.Config{Formats: formats, Clients: gen.VendorClientID, MaxMessageBytes: limit}); err != nil {
+			w.Close()
+			return err
+		}
+		next = conv.Wrap(next)
 	}
-	sent, scenarioEvents, err := demoProduce(ctx, w, conv.Wrap(gen.Next))
+	sent, scenarioEvents, err := demoProduce(ctx, w, next)
 	w.Close()
-	if err == nil {
+	if err == nil && conv != nil {
 		err = conv.Err()
 	}
 	if err != nil {
@@ -181,8 +194,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	say("sent %d simulated events (%d of them injected attacks: %s) and %d malformed messages in %s",
 		sent, scenarioEvents, strings.Join(demoScenarios, ", "), len(demoBadInput), time.Since(start).Round(time.Millisecond))
-	say("%d of the events as the vendors' own records on %s (%s), for ingest's adapters; %d as contract v1",
-		sum(conv.Records()), receive.DefaultTopic, formatCounts(conv.Records()), conv.Kept())
+	if conv != nil {
+		say("%d of the events as the vendors' own records on %s (%s), for ingest's adapters; %d as contract v1",
+			sum(conv.Records()), receive.DefaultTopic, formatCounts(conv.Records()), conv.Kept())
+	}
 
 	if err := demoWait(ctx, b.Config(), st, reg, stdout); err != nil {
 		return err

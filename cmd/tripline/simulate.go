@@ -31,7 +31,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	msps := fs.Int("msps", 3, "MSPs to simulate")
 	tenants := fs.Int("tenants", 10, "tenants per MSP")
 	profile := fs.String("profile", "default", "convention profile of the traffic (how automation, tickets, zones, tools, sizes and optional fields look): "+strings.Join(simulate.ProfileNames(), ", "))
-	formatsFlag := fs.String("format", "", "with --brokers: send each event one of these vendor formats can express ("+strings.Join(adapt.RecordFormats(), ", ")+"; the tool's own activity) as that vendor's record on --vendor-topic, as tripline receive and poll write them; the rest stays contract v1 (docs/sources.md)")
+	formatsFlag := fs.String("format", "", "with --brokers: send each event one of these vendor formats can express ("+strings.Join(adapt.RecordFormats(), ", ")+", or all: "+strings.Join(vendor.All(), ",")+"; tried in order) as that vendor's record on --vendor-topic, as tripline receive and poll write them; the rest stays contract v1 (docs/sources.md)")
 	vendorTopic := fs.String("vendor-topic", receive.DefaultTopic, "with --format: the raw vendor topic (created if missing)")
 	registryOut := fs.String("registry-out", "", "also write the simulated world's MSP registry (YAML, for ingest/rules eval --registry) to this file; alone, write only the registry")
 	if err := parseFlags(fs, args); err != nil {
@@ -41,7 +41,12 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(stderr, "tripline simulate: give exactly one of --brokers or --out (or only --registry-out)")
 		return errUsage
 	}
-	if *formatsFlag != "" && *brokers == "" {
+	formats, err := vendor.ParseFormats(*formatsFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "tripline simulate: --format: %v\n", err)
+		return errUsage
+	}
+	if len(formats) > 0 && *brokers == "" {
 		fmt.Fprintln(stderr, "tripline simulate: --format needs --brokers (vendor records go to the vendor topic with their format headers)")
 		return errUsage
 	}
@@ -97,7 +102,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		w = kcfg.NewWriter()
-		if *formatsFlag != "" {
+		if len(formats) > 0 {
 			// The vendor topic exists (or is created) and records are
 			// cut to its limit, as receive and poll write them.
 			log, err := newLogger(stderr, "warn", "auto")
@@ -106,7 +111,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			}
 			var limit int
 			w, limit = rawTopicWriter(ctx, kcfg, *vendorTopic, vendorTopicPartitions, 0, log)
-			vconv, err = vendor.New(vendor.Config{Formats: splitList(*formatsFlag), Clients: gen.VendorClientID, Topic: *vendorTopic, MaxMessageBytes: limit})
+			vconv, err = vendor.New(vendor.Config{Formats: formats, Clients: gen.VendorClientID, Topic: *vendorTopic, MaxMessageBytes: limit})
 			if err != nil {
 				w.Close()
 				return fmt.Errorf("--format: %w", err)

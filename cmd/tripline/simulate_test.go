@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/tripline/tripline/broker"
 	"github.com/tripline/tripline/kafkaio"
+	"github.com/tripline/tripline/simulate/vendor"
 )
 
 // TestSimulateRealtimeKafka: a live feed reaches Kafka as it comes; it
@@ -113,10 +115,10 @@ func TestSimulateProfile(t *testing.T) {
 	}
 }
 
-// TestSimulateFormat: --format sends what NinjaOne and ScreenConnect log
-// as their records on the vendor topic, with the headers ingest reads,
-// and the rest as contract v1; without --brokers it is a usage error, and
-// an unknown format is refused.
+// TestSimulateFormat: --format all sends what each vendor logs as its
+// records on the vendor topic, with the headers ingest reads, and the
+// rest as contract v1; without --brokers it is a usage error, and a
+// format without a record encoder is refused.
 func TestSimulateFormat(t *testing.T) {
 	b, err := broker.Start(broker.Options{Partitions: 1})
 	if err != nil {
@@ -125,10 +127,10 @@ func TestSimulateFormat(t *testing.T) {
 	defer b.Close()
 	ctx := context.Background()
 	var stdout, stderr bytes.Buffer
-	if code := run(ctx, []string{"simulate", "--brokers", b.Addrs()[0], "--events", "3000", "--format", "ninjaone,screenconnect"}, &stdout, &stderr); code != 0 {
+	if code := run(ctx, []string{"simulate", "--brokers", b.Addrs()[0], "--events", "3000", "--format", "all"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("simulate --format: exit %d: %s", code, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "as vendor records on msp.vendor (ninjaone ") {
+	if !regexp.MustCompile(`as vendor records on msp\.vendor \(datto-rmm [1-9]\d*, .*ninjaone [1-9]\d*`).MatchString(stderr.String()) {
 		t.Errorf("no account of the vendor records: %s", stderr.String())
 	}
 	count := func(topic string) (n int, formats map[string]int) {
@@ -153,12 +155,16 @@ func TestSimulateFormat(t *testing.T) {
 	nv, formats := count(kafkaio.TopicVendor)
 	nr, _ := count(kafkaio.TopicRemoteSessions)
 	ns, _ := count(kafkaio.TopicSoftwareUpdates)
-	if nv+nr+ns != 3000 || formats["ninjaone"] == 0 || formats["screenconnect"] == 0 || formats["ninjaone"]+formats["screenconnect"] != nv {
-		t.Errorf("vendor %d (%v), remote sessions %d, software updates %d: want 3000 in all, both formats on the vendor topic", nv, formats, nr, ns)
+	inAll := 0
+	for _, f := range vendor.All() {
+		inAll += formats[f]
+	}
+	if nv+nr+ns != 3000 || formats["ninjaone"] == 0 || formats["datto-rmm"] == 0 || inAll != nv {
+		t.Errorf("vendor %d (%v), remote sessions %d, software updates %d: want 3000 in all, the formats of all on the vendor topic", nv, formats, nr, ns)
 	}
 	for _, args := range [][]string{
 		{"simulate", "--out", "-", "--format", "ninjaone"},
-		{"simulate", "--brokers", b.Addrs()[0], "--format", "teamviewer", "--events", "10"},
+		{"simulate", "--brokers", b.Addrs()[0], "--format", "ocsf", "--events", "10"},
 	} {
 		stderr.Reset()
 		if code := run(ctx, args, &stdout, &stderr); code == 0 {

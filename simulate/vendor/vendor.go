@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tripline/tripline/adapt"
@@ -30,12 +31,54 @@ import (
 // it unset: Kafka's default max.message.bytes.
 const DefaultMaxMessageBytes = 1048588
 
+// All is every format the simulator writes, in the order Config.Formats
+// tries them, which decides who logs an event several vendors could:
+// people's console logins are Entra ID sign-ins (the simulated MSPs sign
+// their technicians in to every console through their Entra tenant, which
+// logs the address, its country and network, and the second factor) and
+// changes to console accounts the MSP's Microsoft 365 audit log; the rest
+// is each tool's own log (NinjaOne, ScreenConnect, TeamViewer, Datto RMM).
+// Put a tool's format first to have it log its own logins instead (what
+// it loses is in docs/sources.md).
+func All() []string {
+	return []string{"entra-signin", "m365-audit", "ninjaone", "screenconnect", "teamviewer", "datto-rmm"}
+}
+
+// ParseFormats reads a --format list: comma-separated names, "all" for
+// All, "" or "none" for none.
+func ParseFormats(list string) ([]string, error) {
+	var out []string
+	add := func(f string) {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	for _, f := range strings.Split(list, ",") {
+		switch f = strings.TrimSpace(f); f {
+		case "", "none":
+		case "all":
+			for _, a := range All() {
+				add(a)
+			}
+		default:
+			if !slices.Contains(adapt.RecordFormats(), f) {
+				return nil, fmt.Errorf("format %q: the simulator writes %s (or all, none)", f, strings.Join(adapt.RecordFormats(), ", "))
+			}
+			add(f)
+		}
+	}
+	return out, nil
+}
+
 // Config says which formats to write and where.
 type Config struct {
 	// Formats are tried in order for each event (adapt.RecordFormats).
 	Formats []string
 	// Clients gives a tenant's id in a format (simulate.Generator's
 	// VendorClientID); an event of a tenant without one stays contract v1.
+	// For an event of no tenant it says whether the MSP has the tool at
+	// all, and gives the MSP's own id where the format has one (its Entra
+	// tenant).
 	Clients func(format, msp, tenant string) (string, bool)
 	// Topic is the raw vendor topic (default receive.DefaultTopic).
 	Topic string
@@ -49,7 +92,7 @@ type Config struct {
 type Converter struct {
 	cfg     Config
 	dec     contract.Decoder
-	seq     map[string]uint64
+	seq     map[string]uint64 // by format and msp
 	records map[string]int
 	kept    int
 	err     error
@@ -110,23 +153,26 @@ func (c *Converter) Convert(m simulate.Message) (simulate.Message, error) {
 		return m, fmt.Errorf("simulated event: %w", err)
 	}
 	for _, f := range c.cfg.Formats {
-		client := ""
-		if ev.Tenant != "" {
-			id, ok := c.cfg.Clients(f, ev.MSP, ev.Tenant)
-			if !ok {
-				continue
-			}
-			client = id
+		client, ok := c.cfg.Clients(f, ev.MSP, ev.Tenant)
+		if !ok {
+			continue
 		}
-		rec, err := adapt.EncodeRecord(f, &ev, client, c.seq[f]+1)
+		// Each MSP runs its own instance of each tool, whose record ids
+		// count from 1: two MSPs' records share ids, as real ones do, and
+		// ingest's event IDs must still tell them apart.
+		seq := f + "\x00" + ev.MSP
+		rec, err := adapt.EncodeRecord(f, &ev, client, c.seq[seq]+1)
 		if errors.Is(err, adapt.ErrInexpressible) {
 			continue
 		}
 		if err != nil {
 			return m, err
 		}
-		c.seq[f]++
-		msgs, _, err := receive.Messages(c.cfg.Topic, f, ev.MSP, m.Time, rec.Value, c.cfg.MaxMessageBytes, 1)
+		c.seq[seq]++
+		// One record; receive counts an object's largest array as its
+		// records (a sign-in's two authenticationDetails read as two), so
+		// the record limit is receive's own.
+		msgs, _, err := receive.Messages(c.cfg.Topic, f, ev.MSP, m.Time, rec.Value, c.cfg.MaxMessageBytes, receive.DefaultMaxRecords)
 		if err != nil {
 			return m, fmt.Errorf("%s record: %w", f, err)
 		}

@@ -2,6 +2,7 @@ package vendor
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ func header(m simulate.Message, key string) string {
 // headers receive writes, keyed by msp; the rest is untouched; every
 // client id a record names is in the simulated registry.
 func TestConvert(t *testing.T) {
-	g, err := simulate.New(simulate.Config{Seed: 1, Events: 5000, Start: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)})
+	g, err := simulate.New(simulate.Config{Seed: 1, Events: 20000, Start: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,12 +34,16 @@ func TestConvert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(Config{Formats: []string{"ninjaone", "screenconnect"}, Clients: g.VendorClientID})
+	c, err := New(Config{Formats: All(), Clients: g.VendorClientID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	next := c.Wrap(g.Next)
 	n := 0
+	// Vendor record ids by format and msp, and the event IDs ingest makes
+	// of them.
+	recordMSPs := map[string]map[string]bool{}
+	eventIDs := map[string]string{}
 	for {
 		m, ok := next()
 		if !ok {
@@ -48,7 +53,7 @@ func TestConvert(t *testing.T) {
 		f := header(m, ingest.HeaderFormat)
 		switch m.Topic {
 		case kafkaio.TopicVendor:
-			if f != "ninjaone" && f != "screenconnect" || header(m, ingest.HeaderMSP) != string(m.Key) {
+			if !slices.Contains(All(), f) || header(m, ingest.HeaderMSP) != string(m.Key) {
 				t.Fatalf("vendor message with format %q, msp %q, key %q", f, header(m, ingest.HeaderMSP), m.Key)
 			}
 			a, _ := adapt.Get(f)
@@ -56,9 +61,20 @@ func TestConvert(t *testing.T) {
 				if o.Event == nil {
 					return fmt.Errorf("%s: %v %s", m.Value, o.Err, o.Skip)
 				}
-				if o.Event.Tenant != "" && !reg.ResolveTenant(o.Event) {
+				// A console login's or account change's Entra tenant is
+				// the MSP's own, which is no client's.
+				if o.Event.Tenant != "" && !reg.ResolveTenant(o.Event) && !slices.Contains([]string{"auth.login", "auth.failure", "account.created", "account.changed"}, o.Event.EventType) {
 					return fmt.Errorf("tenant %q of %s is not in the registry's vendor_ids", o.Event.Tenant, m.Value)
 				}
+				rid := f + " " + o.Event.Attributes[f+".record_id"]
+				if recordMSPs[rid] == nil {
+					recordMSPs[rid] = map[string]bool{}
+				}
+				recordMSPs[rid][o.Event.MSP] = true
+				if prev, dup := eventIDs[o.Event.EventID]; dup {
+					return fmt.Errorf("event_id %s of %s is also %s's", o.Event.EventID, rid, prev)
+				}
+				eventIDs[o.Event.EventID] = rid + " " + o.Event.MSP
 				return nil
 			}); err != nil {
 				t.Fatal(err)
@@ -74,9 +90,26 @@ func TestConvert(t *testing.T) {
 	if err := c.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if n != 5000 || c.Records()["ninjaone"] == 0 || c.Records()["screenconnect"] == 0 || c.Kept() == 0 {
+	if n != 20000 || c.Kept() == 0 {
 		t.Fatalf("%d messages, records %v, kept %d", n, c.Records(), c.Kept())
 	}
+	for _, f := range All() {
+		if c.Records()[f] == 0 {
+			t.Errorf("no %s records (records %v)", f, c.Records())
+		}
+	}
+	// Each MSP's instance numbers its records from 1, so MSPs share record
+	// ids; their event IDs differ all the same (checked above).
+	shared := 0
+	for _, msps := range recordMSPs {
+		if len(msps) > 1 {
+			shared++
+		}
+	}
+	if shared == 0 {
+		t.Error("no record id is shared by two MSPs: the event ID namespacing is not exercised")
+	}
+	t.Logf("records %v, kept %d, %d record ids shared by MSPs", c.Records(), c.Kept(), shared)
 	for _, tc := range []struct{ format, msp, tenant, ns string }{
 		{"ninjaone", "msp-bluefin", "", "ninjaone:org:"},
 		{"screenconnect", "msp-northwind", "", "screenconnect:company:"},
@@ -92,9 +125,29 @@ func TestConvert(t *testing.T) {
 
 func TestNewRefuses(t *testing.T) {
 	clients := func(string, string, string) (string, bool) { return "", true }
-	for _, cfg := range []Config{{}, {Formats: []string{"teamviewer"}, Clients: clients}, {Formats: []string{"ninjaone"}}} {
+	for _, cfg := range []Config{{}, {Formats: []string{"ocsf"}, Clients: clients}, {Formats: []string{"ninjaone"}}} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
+		}
+	}
+}
+
+func TestParseFormats(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []string
+		err  bool
+	}{
+		{"", nil, false},
+		{"none", nil, false},
+		{"all", All(), false},
+		{"teamviewer, ninjaone", []string{"teamviewer", "ninjaone"}, false},
+		{"ninjaone,all", append([]string{"ninjaone"}, slices.DeleteFunc(All(), func(f string) bool { return f == "ninjaone" })...), false},
+		{"ocsf", nil, true},
+	} {
+		got, err := ParseFormats(c.in)
+		if (err != nil) != c.err || !slices.Equal(got, c.want) {
+			t.Errorf("ParseFormats(%q) = %v, %v; want %v (error %v)", c.in, got, err, c.want, c.err)
 		}
 	}
 }
