@@ -67,6 +67,10 @@ type Out struct {
 	// valid: they share one copy of the input value (never raw itself),
 	// and keeping one keeps that copy alive.
 	Event *contract.Event
+	// JSON is Event's contract v1 encoding, Encode's byte for byte, valid
+	// until emit returns; nil if the event does not encode (Encode says
+	// why).
+	JSON []byte
 	// Skip says why a known record gives no event.
 	Skip string
 	// Err says why the record could not be converted.
@@ -170,6 +174,8 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 	default:
 		return errors.New("input is neither a JSON object nor an array")
 	}
+	ar := arenaPool.Get().(*arena)
+	defer func() { ar.release(large); arenaPool.Put(ar) }()
 	// The clock is read once per input, not once per event.
 	latest := time.Now().Add(24 * time.Hour)
 	one := func(i int, r *rec) error {
@@ -189,28 +195,39 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 		}
 		for _, ev := range evs {
 			r.rest(ev.Attributes)
+			// Every event is encoded here, once (every caller encodes it):
+			// the encoder's pass over the attributes also checks their
+			// keys, and a derived ID comes from the same encoding.
+			var doc []byte
+			var long string
 			if ev.EventID == "" {
-				// Over the whole event, unmapped vendor fields included.
-				ev.EventID = format + ":" + deriveID(ev)
+				// Over the whole event, unmapped vendor fields included:
+				// the encoding without event_id (contract.DeriveID's), the
+				// ID then spliced in.
+				if doc = ar.encode(ev, &long); doc == nil {
+					ev.EventID = format + ":" + contract.DeriveID(ev)
+				} else {
+					ev.EventID = format + ":" + idOf(doc)
+					doc = ar.withID(doc, ev.EventID)
+				}
 			} else {
 				// The vendor's id, namespaced by msp (vendorEventID).
-				ev.Attributes[recordIDKey(format)] = recordID(ev.EventID)
+				ev.Attributes[ar.recordIDKey(format)] = recordID(ev.EventID)
 				ev.EventID = vendorEventID(format, msp, ev.EventID)
+				doc = ar.encode(ev, &long)
 			}
-			if err := check(ev, latest); err != nil {
+			if err := check(ev, latest, doc != nil, long); err != nil {
 				if e := emit(Out{Record: i, Err: &Error{ID: r.id, Reason: err.Error()}}); e != nil {
 					return e
 				}
 				continue
 			}
-			if err := emit(Out{Record: i, Event: ev}); err != nil {
+			if err := emit(Out{Record: i, Event: ev, JSON: doc}); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	ar := arenaPool.Get().(*arena)
-	defer func() { ar.release(large); arenaPool.Put(ar) }()
 	if !list {
 		r := ar.rec(nil, "")
 		r.f = single
@@ -293,7 +310,43 @@ func deriveID(ev *contract.Event) string {
 		return contract.DeriveID(ev)
 	}
 	*bp = doc
-	return uuid.NewSHA1(contract.IDNamespace, doc).String()
+	return idOf(doc)
+}
+
+// idOf is contract.DeriveID's UUIDv5 of an event's encoding without
+// event_id.
+func idOf(doc []byte) string { return uuid.NewSHA1(contract.IDNamespace, doc).String() }
+
+// encode is ev's encoding for Out.JSON, in the arena's buffer; nil where
+// AppendEncode fails or would not use the encoder (then the caller's
+// Encode says why). long is set to an attribute key longer than the
+// contract allows, if there is one.
+func (a *arena) encode(ev *contract.Event, long *string) []byte {
+	if ev.Context != nil || ev.TimeLocal != "" {
+		return nil
+	}
+	if y := ev.Time.Year(); y < 0 || y > 9999 {
+		return nil
+	}
+	b := appendEvent(a.doc[:0], ev, long)
+	a.doc = b
+	if len(b) > contract.MaxMessageBytes {
+		return nil
+	}
+	return b
+}
+
+// withID is doc, the encoding of an event without event_id, with the ID
+// the event now has: the fields after it are the same.
+func (a *arena) withID(doc []byte, id string) []byte {
+	b := append(a.doc2[:0], `{"event_id":`...)
+	b = appendString(b, id)
+	b = append(b, doc[len(`{"event_id":""`):]...)
+	a.doc, a.doc2 = b, doc
+	if len(b) > contract.MaxMessageBytes {
+		return nil
+	}
+	return b
 }
 
 // newEvent starts an event of r with the fields every adapter sets.

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"flag"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tripline/tripline/contract"
 )
@@ -359,6 +361,41 @@ func TestAttrLess(t *testing.T) {
 			if got, want := a.less(&b), x < y; got != want {
 				t.Errorf("less(%q, %q) = %v, want %v", x, y, got, want)
 			}
+		}
+	}
+}
+
+// TestPlain8 holds appendString's eight-byte test to its byte table: every
+// byte value at every position among plain bytes, and random words.
+func TestPlain8(t *testing.T) {
+	plainByte := func(c byte) bool { return c < utf8.RuneSelf && asIs[c] }
+	want := func(w []byte) bool {
+		for _, c := range w {
+			if !plainByte(c) {
+				return false
+			}
+		}
+		return true
+	}
+	w := []byte("abcdefgh")
+	for pos := range 8 {
+		for c := range 256 {
+			v := bytes.Clone(w)
+			v[pos] = byte(c)
+			if got := plain8(string(v)); got != want(v) {
+				t.Fatalf("plain8(%q) = %v", v, got)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 1_000_000 {
+		v := make([]byte, 8)
+		for i := range v {
+			// Mostly near the boundaries: 0x1f/0x20, the specials, 0x7f/0x80.
+			v[i] = []byte{0x1f, 0x20, 0x21, '"', '\\', '<', '>', '&', 0x7e, 0x7f, 0x80, 0xff, 'a', 0, 0x01, byte(rng.IntN(256))}[rng.IntN(16)]
+		}
+		if got := plain8(string(v)); got != want(v) {
+			t.Fatalf("plain8(%q) = %v", v, got)
 		}
 	}
 }

@@ -31,14 +31,17 @@ func AppendEncode(dst []byte, ev *contract.Event) ([]byte, error) {
 	if dst == nil {
 		dst = make([]byte, 0, 1024)
 	}
-	b := appendEvent(dst, ev)
+	b := appendEvent(dst, ev, nil)
 	if len(b)-n > contract.MaxMessageBytes {
 		return dst[:n], fmt.Errorf("event is %d bytes, limit %d", len(b)-n, contract.MaxMessageBytes)
 	}
 	return b, nil
 }
 
-func appendEvent(b []byte, ev *contract.Event) []byte {
+// appendEvent writes ev's encoding. With long non-nil, it also sets
+// *long to an attribute key longer than contract.MaxIdentifierBytes
+// (trimmed), if there is one.
+func appendEvent(b []byte, ev *contract.Event, long *string) []byte {
 	b = append(b, `{"event_id":`...)
 	b = appendString(b, ev.EventID)
 	b = append(b, `,"event_type":`...)
@@ -128,7 +131,7 @@ func appendEvent(b []byte, ev *contract.Event) []byte {
 		b = closeObj(b, n)
 	}
 	if len(ev.Attributes) > 0 {
-		b = appendAttributes(b, ev.Attributes)
+		b = appendAttributes(b, ev.Attributes, long)
 	}
 	return append(b, '}')
 }
@@ -168,11 +171,14 @@ func (a *attr) less(b *attr) bool {
 // attributes are sorted on the stack by position (a key slice and a
 // lookup per key were a quarter of encoding; moving the pairs themselves
 // cost a write barrier per string while the GC runs).
-func appendAttributes(b []byte, m map[string]string) []byte {
+func appendAttributes(b []byte, m map[string]string, long *string) []byte {
 	var buf [32]attr
 	attrs := buf[:0]
 	for k, v := range m {
 		attrs = append(attrs, attr{k: k, v: v})
+		if long != nil && len(k) > contract.MaxIdentifierBytes && len(strings.TrimSpace(k)) > contract.MaxIdentifierBytes {
+			*long = k
+		}
 	}
 	b = append(b, `,"attributes":{`...)
 	if len(attrs) > len(buf) {
@@ -258,6 +264,13 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs escaping (most text).
+		for i+8 <= len(s) && plain8(s[i:i+8]) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if asIs[c] {
@@ -304,6 +317,22 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// plain8 says whether none of w's 8 bytes needs appendString's attention:
+// no control byte, no '"', '\\', '<', '>' or '&', nothing above 0x7f
+// (SWAR: a byte of x is zero or less than n exactly when the expressions
+// below set its top bit, for n <= 0x80).
+func plain8(w string) bool {
+	_ = w[7]
+	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - lo) & ^v & hi }
+	t := (x - 0x20*lo) & ^x // below 0x20
+	t |= x                  // above 0x7f
+	t |= zero(x^('"'*lo)) | zero(x^('\\'*lo)) | zero(x^('<'*lo)) | zero(x^('>'*lo)) | zero(x^('&'*lo))
+	return t&hi == 0
 }
 
 // asIs is the ASCII bytes appendString writes as they are. Read only.

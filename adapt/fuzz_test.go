@@ -106,7 +106,7 @@ func FuzzMappingFile(f *testing.F) {
 }
 
 // checkEvent holds an emitted event to the contract: it encodes, decodes,
-// and encodes as MarshalJSON does.
+// and encodes as MarshalJSON does; Out.JSON is Encode's.
 func checkEvent(t *testing.T, dec *contract.Decoder, o Out) {
 	t.Helper()
 	if o.Event == nil {
@@ -115,6 +115,9 @@ func checkEvent(t *testing.T, dec *contract.Decoder, o Out) {
 	doc, err := Encode(o.Event)
 	if err != nil {
 		t.Fatalf("encode: %v", err)
+	}
+	if !bytes.Equal(o.JSON, doc) {
+		t.Fatalf("Out.JSON differs from Encode\n got: %s\nwant: %s", o.JSON, doc)
 	}
 	if _, err := dec.Decode(doc); err != nil {
 		t.Fatalf("emitted event does not decode: %v\n%s", err, doc)

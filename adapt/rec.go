@@ -60,6 +60,19 @@ type arena struct {
 	nev   int
 	// list is what a converter returns its events in.
 	list [2]*contract.Event
+	// doc and doc2 hold Out.JSON (encode, withID).
+	doc, doc2 []byte
+	// format and idKey are recordIDKey(format) of the last input.
+	format, idKey string
+}
+
+// recordIDKey is recordIDKey(format), made once for as long as the
+// arena converts the same format.
+func (a *arena) recordIDKey(format string) string {
+	if a.format != format {
+		a.format, a.idKey = format, recordIDKey(format)
+	}
+	return a.idKey
 }
 
 // event starts an event of the record being converted: from the arena
@@ -165,6 +178,9 @@ func (a *arena) release(large bool) {
 			clear(a.attrs[i])
 		}
 		a.list = [2]*contract.Event{}
+	}
+	if cap(a.doc)+cap(a.doc2) > keepInput {
+		a.doc, a.doc2 = nil, nil
 	}
 	a.usedKvs, a.usedRecs = 0, 0
 }
@@ -630,8 +646,10 @@ var earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // check applies the contract's rules that depend on the vendor's data, so
 // that an emitted event always decodes (FuzzAdapters holds the adapters to
 // it): required fields, identifier and attribute limits, time range
-// (latest is the newest time the contract accepts).
-func check(ev *contract.Event, latest time.Time) error {
+// (latest is the newest time the contract accepts). With keysChecked, the
+// attribute keys were checked as the event was encoded, long being one
+// too long ("" if none).
+func check(ev *contract.Event, latest time.Time, keysChecked bool, long string) error {
 	if ev.Time.Before(earliest) {
 		return fmt.Errorf("time %s is before 2000-01-01", ev.Time.UTC().Format(time.RFC3339))
 	}
@@ -660,10 +678,16 @@ func check(ev *contract.Event, latest time.Time) error {
 	if len(ev.Attributes) > contract.MaxAttributes {
 		return fmt.Errorf("%d attributes, limit %d", len(ev.Attributes), contract.MaxAttributes)
 	}
-	for k := range ev.Attributes {
-		if len(strings.TrimSpace(k)) > contract.MaxIdentifierBytes {
-			return fmt.Errorf("attribute key %q is longer than %d bytes", short(k), contract.MaxIdentifierBytes)
+	if !keysChecked {
+		for k := range ev.Attributes {
+			if len(strings.TrimSpace(k)) > contract.MaxIdentifierBytes {
+				long = k
+				break
+			}
 		}
+	}
+	if long != "" {
+		return fmt.Errorf("attribute key %q is longer than %d bytes", short(long), contract.MaxIdentifierBytes)
 	}
 	for _, n := range [...]*int64{ev.Actor.ASN, ev.Target.HostCount, ev.Session.DurationS} {
 		if n != nil && *n < 0 {

@@ -33,8 +33,11 @@ func Stream(a Adapter, in io.Reader, msp string, fn func(Line) error) error {
 		err := a.Convert(b, msp, func(o Out) error {
 			l := Line{Line: line, Out: o}
 			if o.Event != nil {
-				doc, err := AppendEncode(buf[:0], o.Event)
-				buf = doc
+				doc, err := o.JSON, error(nil)
+				if doc == nil {
+					doc, err = AppendEncode(buf[:0], o.Event)
+					buf = doc
+				}
 				if err == nil {
 					_, err = dec.Decode(doc)
 				}
@@ -58,13 +61,11 @@ func Stream(a Adapter, in io.Reader, msp string, fn func(Line) error) error {
 	return nil
 }
 
-// Line is one result of Stream.
+// Line is one result of Stream. Its JSON (Out's) is the event's contract
+// v1 encoding (when Event is set), valid until fn returns.
 type Line struct {
 	Line int
 	Out
-	// JSON is the event's contract v1 encoding (when Event is set), valid
-	// until fn returns.
-	JSON []byte
 }
 
 // String describes a skip or an error: "line 3: record 2: skipped: …".

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"time"
@@ -88,7 +89,11 @@ func (h *Handler) prepareVendor(p *prepared, m *kafka.Message, format, msp strin
 			h.reject(p, m, &contract.RejectError{Reason: contract.ReasonUnmappedRecord,
 				Detail: fmt.Sprintf("%s record %d: %v", format, o.Record, o.Err)}, now)
 		case o.Event != nil:
-			raw, err := adapt.Encode(o.Event)
+			// The adapter's encoding is valid until this returns.
+			raw, err := bytes.Clone(o.JSON), error(nil)
+			if raw == nil {
+				raw, err = adapt.Encode(o.Event)
+			}
 			if err != nil {
 				h.reject(p, m, &contract.RejectError{Reason: contract.ReasonUnmappedRecord,
 					Detail: fmt.Sprintf("%s record %d: %v", format, o.Record, err)}, now)
