@@ -39,10 +39,13 @@ func BenchmarkHandleBatch(b *testing.B) {
 		tracker.Forwarded(m.topic, 0, m.event.Time)
 		left[m.topic]--
 		if len(cur) == batchSize || i == len(raw)-1 {
+			var lags []watermark.Lag
 			for topic, n := range left {
-				tracker.SetLag(topic, 0, n)
+				lags = append(lags, watermark.Lag{Topic: topic, Partition: 0, Lag: n})
 			}
-			marks, err := tracker.Progress().Messages("tripline.events", 1)
+			tracker.SetLags(lags)
+			pr, _ := tracker.Progress()
+			marks, err := pr.Messages("tripline.events", 1)
 			if err != nil {
 				b.Fatal(err)
 			}

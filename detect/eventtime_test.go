@@ -216,7 +216,11 @@ type world struct {
 	alerts *memAlerts
 	clock  time.Time
 
-	tracker   *watermark.Tracker
+	tracker *watermark.Tracker
+	// firstPoll is how many batches ingest forwards before its first lag
+	// poll: its first batches can be written before the poll returns.
+	firstPoll int
+	batches   int
 	settling  bool // no more crashes: ingest's markers reach every partition after the last one
 	handler   *detect.Handler
 	committed [normPartitions]int64
@@ -234,6 +238,7 @@ func newWorld(t *testing.T, seed uint64, snap *detection.Snapshot, corpus []rawM
 		clock:   simStart.Add(90 * 24 * time.Hour),
 		tracker: watermark.NewTracker(),
 	}
+	w.firstPoll = w.rng.IntN(4)
 	w.tracker.Now = func() time.Time { return w.clock }
 	for _, m := range corpus {
 		src := m.partition
@@ -263,8 +268,11 @@ func (w *world) startDetector() {
 	w.position = w.committed
 }
 
-// ingestBatch forwards a random slice of one or two sources, then a marker;
-// sometimes the batch is written twice (a crash before ingest committed).
+// ingestBatch forwards a random slice of one or two sources, then a marker,
+// as ingest's batches do: with the lag of the last poll (ingest polls on a
+// ticker, not per batch), and the first batches possibly before the first
+// poll; sometimes the batch is written twice (a crash before ingest
+// committed).
 func (w *world) ingestBatch() bool {
 	var open []int
 	for src := range w.raw {
@@ -305,18 +313,33 @@ func (w *world) ingestBatch() bool {
 		topic, part := sourceName(src)
 		w.tracker.Forwarded(topic, part, t)
 	}
+	w.batches++
+	if w.batches > w.firstPoll && w.rng.IntN(3) == 0 {
+		w.poll()
+	}
 	w.mark()
 	return true
 }
 
-// mark polls the lag (what is left of each source) and writes a marker to
-// every normalised partition.
-func (w *world) mark() {
+// poll records the group's lag on every source (what is left of each), as
+// ingest's ticker does.
+func (w *world) poll() {
+	lags := make([]watermark.Lag, 0, len(w.raw))
 	for src := range w.raw {
 		topic, part := sourceName(src)
-		w.tracker.SetLag(topic, part, int64(len(w.raw[src])-w.next[src]))
+		lags = append(lags, watermark.Lag{Topic: topic, Partition: part, Lag: int64(len(w.raw[src]) - w.next[src])})
 	}
-	msgs, err := w.tracker.Progress().Messages("tripline.events", normPartitions)
+	w.tracker.SetLags(lags)
+}
+
+// mark writes a marker to every normalised partition, if the tracker
+// makes one.
+func (w *world) mark() {
+	pr, ok := w.tracker.Progress()
+	if !ok {
+		return
+	}
+	msgs, err := pr.Messages("tripline.events", normPartitions)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -411,6 +434,7 @@ func TestStreamingEqualsOfflineWhateverTheInterleaving(t *testing.T) {
 			w.settling = true
 			for range 3 {
 				w.clock = w.clock.Add(watermark.DefaultIdleTimeout)
+				w.poll()
 				w.mark()
 				for w.pending() {
 					w.detectBatch()

@@ -54,7 +54,11 @@ func (p *Progress) write(ctx context.Context) error {
 	if n == 0 {
 		return nil
 	}
-	msgs, err := p.Tracker.Progress().Messages(p.Topic, n)
+	pr, ok := p.Tracker.Progress()
+	if !ok {
+		return nil // no lag poll yet: a marker would name only the sources forwarded so far
+	}
+	msgs, err := pr.Messages(p.Topic, n)
 	if err != nil {
 		return err
 	}
@@ -84,17 +88,19 @@ func (p *Progress) tick(ctx context.Context, k kafkaio.Config, group string, raw
 		log.Warn().Err(err).Msg("progress markers: cannot poll the group's lag")
 		return
 	}
-	for _, l := range lags {
-		p.Tracker.SetLag(l.Topic, l.Partition, l.Lag)
+	ls := make([]watermark.Lag, len(lags))
+	for i, l := range lags {
+		ls[i] = watermark.Lag{Topic: l.Topic, Partition: l.Partition, Lag: l.Lag}
 	}
+	p.Tracker.SetLags(ls)
 	if err := p.write(ctx); err != nil && ctx.Err() == nil {
 		log.Warn().Err(err).Msg("progress markers")
 	}
 }
 
-// run ticks until ctx is done.
+// run ticks every interval until ctx is done (Run ticks once itself
+// before it consumes).
 func (p *Progress) run(ctx context.Context, every time.Duration, k kafkaio.Config, group string, raw []string, log zerolog.Logger) {
-	p.tick(ctx, k, group, raw, log)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

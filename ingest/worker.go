@@ -112,6 +112,12 @@ func Run(ctx context.Context, cfg Config) error {
 	var wg sync.WaitGroup
 	markCtx, stopMarks := context.WithCancel(ctx)
 	defer func() { stopMarks(); wg.Wait() }()
+	// The first marker, naming every raw source partition with its lag,
+	// goes out before the first event: the detector then holds each
+	// partition's watermark for every source from the start, and does not
+	// take a partition whose events come before any marker for one
+	// written by an ingest without markers (package watermark).
+	h.Progress.tick(ctx, cfg.Kafka, cfg.Group, cfg.RawTopics, log)
 	wg.Go(func() { h.Progress.run(markCtx, cfg.MarkInterval, cfg.Kafka, cfg.Group, cfg.RawTopics, log) })
 	c := &kafkaio.Consumer{
 		Fetcher:         reader,

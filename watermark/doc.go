@@ -13,7 +13,12 @@
 // ingest group's lag on it. A marker is in-band: everything ingest wrote to
 // a partition before the marker is read before it, so "source S is at
 // time T" read on partition k means every event of S up to T that is bound
-// for k has been read.
+// for k has been read. A marker names every raw source partition, as a
+// poll of the group's lag lists them, not only those the writer has
+// forwarded from: the merger can only wait for sources it has heard of, so
+// Tracker makes no marker before the first poll (issue 14: a marker
+// written after ingest's first batch and before its first poll named the
+// fast topic alone, and the watermark passed the slower topics' backlog).
 //
 // Merger turns the markers read on each partition into a watermark: the
 // smallest newest-time of the sources that still hold it back, minus the

@@ -10,17 +10,32 @@ import (
 // source partition, and the group's lag per source partition as last
 // polled. It is safe for concurrent use (the batch handler publishes, a
 // ticker writes markers when ingest is idle).
+//
+// A marker must name every raw source partition, not only those forwarded
+// so far: the detector's watermark is the smallest time of the sources a
+// marker names, so a source it has never heard of holds nothing back, and
+// its events, older than what a faster source forwarded, would arrive
+// behind the watermark. The tracker therefore makes no marker until a lag
+// poll has told it every source partition (SetLags).
 type Tracker struct {
 	// Now stamps markers; nil means time.Now.
 	Now func() time.Time
 
 	mu      sync.Mutex
 	sources map[sourceKey]*Source
+	polled  bool // SetLags has named every source partition
 }
 
 type sourceKey struct {
 	topic     string
 	partition int
+}
+
+// Lag is the group's lag on one raw source partition.
+type Lag struct {
+	Topic     string
+	Partition int
+	Lag       int64
 }
 
 // NewTracker returns an empty tracker.
@@ -48,19 +63,27 @@ func (t *Tracker) Forwarded(topic string, partition int, maxTime time.Time) {
 	}
 }
 
-// SetLag records the group's lag on a source (which also makes the source
-// known before any of its events arrived, so a backlogged partition holds
-// the watermark back from the start).
-func (t *Tracker) SetLag(topic string, partition int, lag int64) {
+// SetLags records one poll of the group's lag on every partition of the
+// raw topics. It makes every source known, before any of its events
+// arrived, so a backlogged partition holds the watermark back from the
+// start; from the first call on, Progress makes markers.
+func (t *Tracker) SetLags(lags []Lag) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.source(topic, partition).Lag = lag
+	for _, l := range lags {
+		t.source(l.Topic, l.Partition).Lag = l.Lag
+	}
+	t.polled = true
 }
 
-// Progress returns a marker of everything known, ordered by source.
-func (t *Tracker) Progress() Progress {
+// Progress returns a marker of every source, ordered by source, and false
+// until SetLags has named every source partition (see Tracker).
+func (t *Tracker) Progress() (Progress, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if !t.polled {
+		return Progress{}, false
+	}
 	now := time.Now
 	if t.Now != nil {
 		now = t.Now
@@ -76,5 +99,5 @@ func (t *Tracker) Progress() Progress {
 		}
 		return a.Partition < b.Partition
 	})
-	return out
+	return out, true
 }

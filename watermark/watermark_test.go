@@ -112,10 +112,14 @@ func TestMergerNeverMovesBack(t *testing.T) {
 func TestMarkerRoundTripAndRouting(t *testing.T) {
 	tr := watermark.NewTracker()
 	tr.Now = func() time.Time { return t0 }
-	tr.SetLag("msp.remote_sessions", 2, 9)
+	tr.SetLags([]watermark.Lag{{Topic: "msp.remote_sessions", Partition: 2, Lag: 9}})
 	tr.Forwarded("msp.remote_sessions", 2, t0.Add(-time.Hour))
 	tr.Forwarded("msp.remote_sessions", 2, t0.Add(-2*time.Hour)) // older: ignored
-	msgs, err := tr.Progress().Messages("tripline.events", 3)
+	pr, ok := tr.Progress()
+	if !ok {
+		t.Fatal("no marker after a lag poll")
+	}
+	msgs, err := pr.Messages("tripline.events", 3)
 	if err != nil || len(msgs) != 3 {
 		t.Fatal(msgs, err)
 	}
@@ -143,5 +147,91 @@ func TestMarkerRoundTripAndRouting(t *testing.T) {
 		if _, err := watermark.Parse([]byte(bad)); err == nil {
 			t.Errorf("Parse(%s) accepted", bad)
 		}
+	}
+}
+
+// TestSlowSourceIsNotPassedBeforeIngestKnowsIt is issue 14: ingest
+// forwards a first batch from its fastest source (native events, hours
+// ahead) before its first lag poll has told it that a slower source (the
+// vendor topic, through an adapter) has a backlog. A marker written then
+// named the fast source alone, the detector's watermark jumped to its time,
+// and every older event of the slow source arrived behind it: late, lost
+// to the correlations. The tracker makes no marker until a poll has named
+// every source, so the watermark waits for the slow one.
+func TestSlowSourceIsNotPassedBeforeIngestKnowsIt(t *testing.T) {
+	const lateness = 5 * time.Minute
+	wall := t0.Add(48 * time.Hour)
+	fast, slow := "msp.remote_sessions", "msp.vendor"
+	tr := watermark.NewTracker()
+	tr.Now = func() time.Time { return wall }
+	m := watermark.Merger{Lateness: lateness, IdleTimeout: 2 * time.Second}
+	observe := func() {
+		t.Helper()
+		if p, ok := tr.Progress(); ok {
+			m.Observe(0, p, wall)
+		}
+	}
+	late := func(ev time.Time) bool {
+		wm, ok := m.Watermark(0, wall)
+		return ok && ev.Before(wm)
+	}
+
+	// The first batch: the fast source, up to 12 h into the backlog.
+	m.Read(0, wall)
+	tr.Forwarded(fast, 0, t0.Add(12*time.Hour))
+	observe()
+	if wm, ok := m.Watermark(0, wall); ok {
+		t.Fatalf("watermark %v from a marker written before ingest knew every source", wm)
+	}
+	// The first lag poll names the slow source and its backlog.
+	tr.SetLags([]watermark.Lag{{Topic: fast, Partition: 0, Lag: 5000}, {Topic: slow, Partition: 0, Lag: 800}})
+	observe()
+	if wm, ok := m.Watermark(0, wall); ok {
+		t.Fatalf("watermark %v while a source with a backlog has forwarded nothing", wm)
+	}
+	// The slow source's first batch, 1 h into the backlog: in time.
+	if late(t0.Add(time.Hour)) {
+		t.Fatal("the slow source's first event is late")
+	}
+	tr.Forwarded(slow, 0, t0.Add(time.Hour))
+	observe()
+	if wm, _ := m.Watermark(0, wall); !wm.Equal(t0.Add(time.Hour - lateness)) {
+		t.Fatalf("watermark %v, want the slow source's time minus the lateness %v", wm, t0.Add(time.Hour-lateness))
+	}
+	// Within the lateness of the slow source's newest time: still in time.
+	if late(t0.Add(time.Hour - lateness + time.Second)) {
+		t.Fatal("an event within the lateness is late")
+	}
+}
+
+func TestTrackerNamesEverySourceOrNone(t *testing.T) {
+	tr := watermark.NewTracker()
+	tr.Now = func() time.Time { return t0 }
+	tr.Forwarded("a", 1, t0)
+	if p, ok := tr.Progress(); ok {
+		t.Fatalf("marker %+v before a lag poll", p)
+	}
+	tr.SetLags([]watermark.Lag{{Topic: "b", Partition: 0, Lag: 7}, {Topic: "a", Partition: 1, Lag: 0}, {Topic: "a", Partition: 0, Lag: 3}})
+	p, ok := tr.Progress()
+	if !ok {
+		t.Fatal("no marker after a lag poll")
+	}
+	want := []watermark.Source{
+		{Topic: "a", Partition: 0, Lag: 3},
+		{Topic: "a", Partition: 1, MaxTime: t0, Lag: 0},
+		{Topic: "b", Partition: 0, Lag: 7},
+	}
+	if len(p.Sources) != len(want) {
+		t.Fatalf("sources %+v, want %+v", p.Sources, want)
+	}
+	for i := range want {
+		if g := p.Sources[i]; g.Topic != want[i].Topic || g.Partition != want[i].Partition || !g.MaxTime.Equal(want[i].MaxTime) || g.Lag != want[i].Lag {
+			t.Errorf("source %d: %+v, want %+v", i, g, want[i])
+		}
+	}
+	// A later poll that fails to name a source (a topic gone) keeps it.
+	tr.SetLags([]watermark.Lag{{Topic: "a", Partition: 0, Lag: 0}})
+	if p, _ := tr.Progress(); len(p.Sources) != 3 {
+		t.Fatalf("a source was forgotten: %+v", p.Sources)
 	}
 }
