@@ -36,23 +36,26 @@ type OfflineEvent struct {
 // MSP rules see it exactly as the detector would; anything else is evaluated
 // as arbitrary JSON with the given logsource (zero: seen by all rules).
 func ParseOfflineEvent(dec *contract.Decoder, raw []byte, ls fields.Logsource) (OfflineEvent, error) {
-	doc, ok := decodeFlatObject(raw)
-	if !ok {
-		var err error
-		if doc, err = decodeObject(raw); err != nil {
+	var src fields.Source
+	if fe, ok := decodeFlat(raw, ls); ok {
+		src = fe
+	} else {
+		doc, err := decodeObject(raw)
+		if err != nil {
 			return OfflineEvent{}, err
 		}
+		src = fields.Map{Doc: doc, Source: ls}
 	}
-	if et, ok := doc["event_type"].(string); ok && contract.FamilyOf(et) != contract.FamilyUnknown {
+	if et := src.Lookup("event_type"); et.Kind == fields.String && contract.FamilyOf(et.Str) != contract.FamilyUnknown {
 		ev, err := dec.Decode(raw)
 		if err == nil {
 			return OfflineEvent{Source: &ev, ID: ev.EventID, Time: ev.TimeText(), Contract: &ev}, nil
 		}
-		out := mapEvent(doc, ls)
+		out := plainEvent(src)
 		out.ContractErr = err
 		return out, nil
 	}
-	return mapEvent(doc, ls), nil
+	return plainEvent(src), nil
 }
 
 // decodeObject decodes any JSON object as encoding/json does.
@@ -90,14 +93,16 @@ func jsonKind(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-func mapEvent(doc map[string]any, ls fields.Logsource) OfflineEvent {
-	out := OfflineEvent{Source: fields.Map{Doc: doc, Source: ls}}
-	if id, ok := doc["event_id"].(string); ok {
-		out.ID = id
+// plainEvent is an event of arbitrary JSON: its ID and time are string
+// fields of the document, when it has them.
+func plainEvent(src fields.Source) OfflineEvent {
+	out := OfflineEvent{Source: src}
+	if id := src.Lookup("event_id"); id.Kind == fields.String {
+		out.ID = id.Str
 	}
 	for _, k := range []string{"time", "@timestamp", "timestamp", "UtcTime"} {
-		if t, ok := doc[k].(string); ok {
-			out.Time = t
+		if t := src.Lookup(k); t.Kind == fields.String {
+			out.Time = t.Str
 			break
 		}
 	}

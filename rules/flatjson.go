@@ -1,33 +1,124 @@
 package rules
 
 import (
-	"encoding/json"
+	"strconv"
+	"strings"
 	"unicode/utf8"
+
+	"github.com/tripline/tripline/fields"
 )
 
-// decodeFlatObject decodes a JSON object whose values are all strings,
-// numbers, booleans or null — what log shippers write for Windows events —
-// into the map encoding/json would produce with UseNumber, at a fraction
-// of its cost. ok is false for anything else (nested values, \u escapes,
+// flatEvent is a flat JSON object — every value a string, number,
+// boolean or null, what log shippers write for Windows events — as the
+// rules read it: the answers fields.Map gives for the map encoding/json
+// (UseNumber) decodes, without the map. Its strings share two copies, of
+// the line and of its unescaped strings, where the map cost a string and
+// an interface per value: decoding a Sysmon line took ~50 allocations,
+// most of rules eval's garbage.
+type flatEvent struct {
+	fields []flatField // one per distinct key: a repeated key keeps its last value
+	ls     fields.Logsource
+}
+
+type flatField struct {
+	key, val string // val: a string, or a number's text
+	kind     fields.Kind
+	b        bool
+}
+
+// get returns the field named key, or nil.
+func (e *flatEvent) get(key string) *flatField {
+	for i := range e.fields {
+		if f := &e.fields[i]; f.key == key {
+			return f
+		}
+	}
+	return nil
+}
+
+// Lookup is fields.Map's Lookup on the object: a literal key; else, since
+// no value is an object, only "key." (the segment before a dot that ends
+// the path) resolves; "" is the document itself.
+func (e *flatEvent) Lookup(path string) fields.Value {
+	f := e.get(path)
+	if f == nil {
+		if path == "" {
+			return fields.Value{Kind: fields.Object}
+		}
+		if i := strings.IndexByte(path, '.'); i == len(path)-1 {
+			f = e.get(path[:i])
+		}
+		if f == nil {
+			return fields.Value{}
+		}
+	}
+	switch f.kind {
+	case fields.String:
+		return fields.Str(f.val)
+	case fields.Number:
+		// As fields.FromAny reads a json.Number.
+		n, err := strconv.ParseFloat(f.val, 64)
+		if err != nil {
+			return fields.Str(f.val)
+		}
+		return fields.Value{Kind: fields.Number, Num: n, Str: f.val}
+	case fields.Bool:
+		return fields.Boolean(f.b)
+	}
+	return fields.Value{Kind: fields.Null}
+}
+
+// EachString calls fn with every string value (numbers are not strings).
+func (e *flatEvent) EachString(fn func(string) bool) {
+	for i := range e.fields {
+		if f := &e.fields[i]; f.kind == fields.String && !fn(f.val) {
+			return
+		}
+	}
+}
+
+// Logsource is the logsource the event was decoded with.
+func (e *flatEvent) Logsource() fields.Logsource { return e.ls }
+
+// span is where a key or string value of a line lies: raw[lo:hi], or
+// unescaped into the decoder's buffer (esc).
+type span struct {
+	lo, hi int
+	esc    bool
+}
+
+type flatRec struct {
+	key, val span
+	kind     fields.Kind
+	b        bool
+}
+
+// decodeFlat decodes a flat JSON object (see flatEvent) as encoding/json
+// would. ok is false for anything else (nested values, \u escapes,
 // invalid UTF-8, malformed input, trailing bytes): the caller then decodes
 // with encoding/json, so results and error messages are its own.
-func decodeFlatObject(raw []byte) (doc map[string]any, ok bool) {
+func decodeFlat(raw []byte, ls fields.Logsource) (*flatEvent, bool) {
+	var recBuf [32]flatRec
+	var escBuf [512]byte
+	recs, esc := recBuf[:0], escBuf[:0]
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return nil, false
 	}
-	doc = make(map[string]any, 24)
 	i = skipSpace(raw, i+1)
 	if i < len(raw) && raw[i] == '}' {
-		return doc, skipSpace(raw, i+1) == len(raw)
+		if skipSpace(raw, i+1) != len(raw) {
+			return nil, false
+		}
+		return &flatEvent{ls: ls}, true
 	}
-	var buf []byte
+	var ok bool
 	for {
 		if i >= len(raw) || raw[i] != '"' {
 			return nil, false
 		}
-		var key string
-		key, i, buf, ok = flatString(raw, i+1, buf)
+		var r flatRec
+		r.key, i, esc, ok = flatString(raw, i+1, esc)
 		if !ok {
 			return nil, false
 		}
@@ -39,25 +130,28 @@ func decodeFlatObject(raw []byte) (doc map[string]any, ok bool) {
 		if i >= len(raw) {
 			return nil, false
 		}
-		var v any
 		switch c := raw[i]; {
 		case c == '"':
-			v, i, buf, ok = flatString(raw, i+1, buf)
+			r.kind = fields.String
+			r.val, i, esc, ok = flatString(raw, i+1, esc)
 		case c == '-' || (c >= '0' && c <= '9'):
-			v, i, ok = flatNumber(raw, i)
+			r.kind = fields.Number
+			r.val.lo = i
+			i, ok = flatNumber(raw, i)
+			r.val.hi = i
 		case hasWord(raw, i, "true"):
-			v, i = true, i+4
+			r.kind, r.b, i = fields.Bool, true, i+4
 		case hasWord(raw, i, "false"):
-			v, i = false, i+5
+			r.kind, i = fields.Bool, i+5
 		case hasWord(raw, i, "null"):
-			v, i = nil, i+4
+			r.kind, i = fields.Null, i+4
 		default:
 			return nil, false
 		}
 		if !ok {
 			return nil, false
 		}
-		doc[key] = v
+		recs = setRec(recs, r, raw, esc)
 		i = skipSpace(raw, i)
 		if i >= len(raw) {
 			return nil, false
@@ -66,11 +160,55 @@ func decodeFlatObject(raw []byte) (doc map[string]any, ok bool) {
 		case ',':
 			i = skipSpace(raw, i+1)
 		case '}':
-			return doc, skipSpace(raw, i+1) == len(raw)
+			if skipSpace(raw, i+1) != len(raw) {
+				return nil, false
+			}
+			return newFlatEvent(recs, raw, esc, ls), true
 		default:
 			return nil, false
 		}
 	}
+}
+
+// setRec adds r, or replaces the value of an earlier key it repeats (the
+// last value wins, as in encoding/json's map).
+func setRec(recs []flatRec, r flatRec, raw, esc []byte) []flatRec {
+	key := spanBytes(r.key, raw, esc)
+	for j := range recs {
+		if string(spanBytes(recs[j].key, raw, esc)) == string(key) {
+			recs[j].val, recs[j].kind, recs[j].b = r.val, r.kind, r.b
+			return recs
+		}
+	}
+	return append(recs, r)
+}
+
+func spanBytes(s span, raw, esc []byte) []byte {
+	if s.esc {
+		return esc[s.lo:s.hi]
+	}
+	return raw[s.lo:s.hi]
+}
+
+// newFlatEvent copies the line and the unescaped strings once each and
+// slices every key and value from those copies.
+func newFlatEvent(recs []flatRec, raw, esc []byte, ls fields.Logsource) *flatEvent {
+	line, unesc := string(raw), string(esc)
+	str := func(s span) string {
+		if s.esc {
+			return unesc[s.lo:s.hi]
+		}
+		return line[s.lo:s.hi]
+	}
+	e := &flatEvent{fields: make([]flatField, len(recs)), ls: ls}
+	for j, r := range recs {
+		f := &e.fields[j]
+		f.key, f.kind, f.b = str(r.key), r.kind, r.b
+		if r.kind == fields.String || r.kind == fields.Number {
+			f.val = str(r.val)
+		}
+	}
+	return e
 }
 
 func skipSpace(raw []byte, i int) int {
@@ -84,73 +222,71 @@ func hasWord(raw []byte, i int, w string) bool {
 	return len(raw)-i >= len(w) && string(raw[i:i+len(w)]) == w
 }
 
-// flatString reads a string whose opening quote is before i; buf is
-// scratch space for unescaping, returned for reuse.
-func flatString(raw []byte, i int, buf []byte) (string, int, []byte, bool) {
+// flatString reads a string whose opening quote is before i. A string
+// with escapes is unescaped onto esc.
+func flatString(raw []byte, i int, esc []byte) (span, int, []byte, bool) {
 	start := i
 	for i < len(raw) {
 		c := raw[i]
 		switch {
 		case c == '"':
-			s := raw[start:i]
-			if !utf8.Valid(s) {
-				return "", 0, buf, false
+			if !utf8.Valid(raw[start:i]) {
+				return span{}, 0, esc, false
 			}
-			return string(s), i + 1, buf, true
+			return span{lo: start, hi: i}, i + 1, esc, true
 		case c == '\\':
-			return flatEscaped(raw, start, buf)
+			return flatEscaped(raw, start, esc)
 		case c < 0x20:
-			return "", 0, buf, false
+			return span{}, 0, esc, false
 		}
 		i++
 	}
-	return "", 0, buf, false
+	return span{}, 0, esc, false
 }
 
-// flatEscaped reads a string with escapes starting at start.
-func flatEscaped(raw []byte, start int, buf []byte) (string, int, []byte, bool) {
-	buf = buf[:0]
+// flatEscaped reads a string with escapes starting at start onto esc.
+func flatEscaped(raw []byte, start int, esc []byte) (span, int, []byte, bool) {
+	lo := len(esc)
 	for i := start; i < len(raw); i++ {
 		c := raw[i]
 		switch {
 		case c == '"':
-			if !utf8.Valid(buf) {
-				return "", 0, buf, false
+			if !utf8.Valid(esc[lo:]) {
+				return span{}, 0, esc, false
 			}
-			return string(buf), i + 1, buf, true
+			return span{lo: lo, hi: len(esc), esc: true}, i + 1, esc, true
 		case c < 0x20:
-			return "", 0, buf, false
+			return span{}, 0, esc, false
 		case c != '\\':
-			buf = append(buf, c)
+			esc = append(esc, c)
 			continue
 		}
 		i++
 		if i >= len(raw) {
-			return "", 0, buf, false
+			return span{}, 0, esc, false
 		}
 		switch raw[i] {
 		case '"', '\\', '/':
-			buf = append(buf, raw[i])
+			esc = append(esc, raw[i])
 		case 'b':
-			buf = append(buf, '\b')
+			esc = append(esc, '\b')
 		case 'f':
-			buf = append(buf, '\f')
+			esc = append(esc, '\f')
 		case 'n':
-			buf = append(buf, '\n')
+			esc = append(esc, '\n')
 		case 'r':
-			buf = append(buf, '\r')
+			esc = append(esc, '\r')
 		case 't':
-			buf = append(buf, '\t')
+			esc = append(esc, '\t')
 		default: // \u (surrogates and all) is left to encoding/json
-			return "", 0, buf, false
+			return span{}, 0, esc, false
 		}
 	}
-	return "", 0, buf, false
+	return span{}, 0, esc, false
 }
 
 // flatNumber reads a number as JSON's grammar has it.
-func flatNumber(raw []byte, i int) (json.Number, int, bool) {
-	start := i
+func flatNumber(raw []byte, i int) (int, bool) {
 	if raw[i] == '-' {
 		i++
 	}
@@ -165,12 +301,12 @@ func flatNumber(raw []byte, i int) (json.Number, int, bool) {
 	case i < len(raw) && raw[i] == '0':
 		i++
 	case !digits():
-		return "", 0, false
+		return 0, false
 	}
 	if i < len(raw) && raw[i] == '.' {
 		i++
 		if !digits() {
-			return "", 0, false
+			return 0, false
 		}
 	}
 	if i < len(raw) && (raw[i] == 'e' || raw[i] == 'E') {
@@ -179,8 +315,8 @@ func flatNumber(raw []byte, i int) (json.Number, int, bool) {
 			i++
 		}
 		if !digits() {
-			return "", 0, false
+			return 0, false
 		}
 	}
-	return json.Number(raw[start:i]), i, true
+	return i, true
 }

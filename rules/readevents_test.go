@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,7 +134,9 @@ detection:
 }
 
 // FuzzDecodeFlatObject holds the fast path to encoding/json: whenever it
-// accepts an input, it must decode it as encoding/json (UseNumber) does.
+// accepts an input, encoding/json (UseNumber) must accept it too, and the
+// event must answer every lookup as fields.Map over encoding/json's map
+// does, and hold the same strings.
 func FuzzDecodeFlatObject(f *testing.F) {
 	for _, s := range []string{
 		`{}`, ` { } `, `{"a":"b"}`, `{"a":1,"b":-0.5e+3,"c":true,"d":false,"e":null}`,
@@ -144,8 +147,9 @@ func FuzzDecodeFlatObject(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	f.Add([]byte(`{"a.b":"x","a":"y","":1,"n":1e999}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		got, ok := decodeFlatObject(raw)
+		got, ok := decodeFlat(raw, fields.Logsource{Product: "p"})
 		if !ok {
 			return
 		}
@@ -155,8 +159,31 @@ func FuzzDecodeFlatObject(f *testing.F) {
 		if err := d.Decode(&v); err != nil {
 			t.Fatalf("%q: fast path accepted, encoding/json: %v", raw, err)
 		}
-		if !reflect.DeepEqual(any(got), v) {
-			t.Fatalf("%q: fast path %#v, encoding/json %#v", raw, got, v)
+		doc, isObj := v.(map[string]any)
+		if !isObj {
+			t.Fatalf("%q: fast path accepted %T", raw, v)
+		}
+		want := fields.Map{Doc: doc, Source: fields.Logsource{Product: "p"}}
+		paths := []string{"", ".", "missing", "missing.", "a.", "a.b", "a.b."}
+		for k := range doc {
+			paths = append(paths, k, k+".", k+".x", "."+k)
+		}
+		for _, p := range paths {
+			if g, w := got.Lookup(p), want.Lookup(p); !reflect.DeepEqual(g, w) {
+				t.Fatalf("%q: Lookup(%q) = %#v, fields.Map %#v", raw, p, g, w)
+			}
+		}
+		strs := func(src fields.Source) []string {
+			var out []string
+			src.EachString(func(s string) bool { out = append(out, s); return true })
+			slices.Sort(out)
+			return out
+		}
+		if g, w := strs(got), strs(want); !slices.Equal(g, w) {
+			t.Fatalf("%q: strings %q, fields.Map %q", raw, g, w)
+		}
+		if got.Logsource() != want.Logsource() {
+			t.Fatalf("%q: logsource %v", raw, got.Logsource())
 		}
 	})
 }
