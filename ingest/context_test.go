@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +20,14 @@ import (
 
 type memStore struct{ rows []record.Event }
 
+// InsertEvents keeps copies: the handler reuses its rows and events for
+// the next batch (EventStore).
 func (s *memStore) InsertEvents(_ context.Context, rows []record.Event) error {
-	s.rows = append(s.rows, rows...)
+	for _, r := range rows {
+		ev := *r.Event
+		r.Event = &ev
+		s.rows = append(s.rows, r)
+	}
 	return nil
 }
 
@@ -134,5 +141,75 @@ func BenchmarkPrepareWithRegistry(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/event")
 		})
+	}
+}
+
+// A handler reuses a written batch's events and rows for the next batch,
+// and a rejected message's event for the next message: what it stores and
+// forwards for a message is what a new handler does for that message
+// alone, whatever it handled before (bigger batches, attributes, messages
+// rejected half-way through normalisation).
+func TestHandlerReuseLeavesNoTrace(t *testing.T) {
+	withAttrs := `{"event_type":"software.push","time":"2026-11-10T15:00:00+01:00","msp":"m1","tenant":"t","tool":"x","actor":{"user":"u","mfa":true},` +
+		`"target":{"host_count":3,"tags":["a","b"]},"package":{"name":"p","signed":true},"attributes":{"k":"v","z":"w"},"extra":"x"}`
+	plain := `{"event_type":"session.start","time":"2026-11-10T15:00:00Z","msp":"m2","tenant":"t","tool":"y","actor":{"user":"v"}}`
+	invalid := `{"event_type":"session.start","msp":"m2"}`
+	// Rejected only once normalise has filled most of its event.
+	lateInvalid := `{"event_type":"session.start","time":"2026-11-10T15:00:00Z","msp":"m2","tenant":"t","tool":"y","actor":{"user":"v","asn":7},` +
+		`"target":{"tags":["c"]},"attributes":{"` + strings.Repeat("k", 300) + `":"v"}}`
+	msgs := func(values ...string) []kafka.Message {
+		out := make([]kafka.Message, len(values))
+		for i, v := range values {
+			out[i] = kafka.Message{Topic: kafkaio.TopicRemoteSessions, Offset: int64(i), Value: []byte(v)}
+		}
+		return out
+	}
+	newHandler := func() (*ingest.Handler, *memStore, *memProducer) {
+		st, pr := &memStore{}, &memProducer{}
+		return &ingest.Handler{Store: st, Producer: pr, EventsTopic: kafkaio.TopicEvents, DLQTopic: kafkaio.TopicDLQ,
+			EventsEncoding: contract.EncodingBinary, Log: zerolog.Nop(), Now: func() time.Time { return time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC) },
+			Decoder: contract.Decoder{Now: func() time.Time { return time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC) }}}, st, pr
+	}
+	first := msgs(withAttrs, withAttrs, invalid, withAttrs)
+	second := msgs(plain, lateInvalid, plain, invalid, plain)
+	used, st, pr := newHandler()
+	if err := used.HandleBatch(context.Background(), first); err != nil {
+		t.Fatal(err)
+	}
+	st.rows, pr.msgs = nil, nil
+	if err := used.HandleBatch(context.Background(), second); err != nil {
+		t.Fatal(err)
+	}
+	// The reference: every message alone, in a handler of its own.
+	wantSt, wantPr := &memStore{}, &memProducer{}
+	for i := range second {
+		fresh, st1, pr1 := newHandler()
+		if err := fresh.HandleBatch(context.Background(), second[i:i+1]); err != nil {
+			t.Fatal(err)
+		}
+		wantSt.rows, wantPr.msgs = append(wantSt.rows, st1.rows...), append(wantPr.msgs, pr1.msgs...)
+	}
+	if len(st.rows) != 3 || len(wantSt.rows) != 3 {
+		t.Fatalf("stored %d and %d rows, want 3", len(st.rows), len(wantSt.rows))
+	}
+	for i := range st.rows {
+		if !reflect.DeepEqual(st.rows[i], wantSt.rows[i]) || !reflect.DeepEqual(*st.rows[i].Event, *wantSt.rows[i].Event) {
+			t.Errorf("row %d after another batch:\n %+v\nfresh:\n %+v", i, *st.rows[i].Event, *wantSt.rows[i].Event)
+		}
+	}
+	// A batch writes its dead letters before its events: compare each
+	// topic's messages in order.
+	for _, topic := range []string{kafkaio.TopicEvents, kafkaio.TopicDLQ} {
+		of := func(msgs []kafka.Message) (out []kafka.Message) {
+			for _, m := range msgs {
+				if m.Topic == topic {
+					out = append(out, m)
+				}
+			}
+			return out
+		}
+		if got, want := of(pr.msgs), of(wantPr.msgs); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s after another batch:\n %v\nalone:\n %v", topic, got, want)
+		}
 	}
 }

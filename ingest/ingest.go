@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,8 @@ import (
 )
 
 // EventStore receives normalised events; *store.Store implements it.
+// InsertEvents must not keep rows or their events once it returns: the
+// handler reuses them for its next batch.
 type EventStore interface {
 	InsertEvents(ctx context.Context, rows []record.Event) error
 }
@@ -90,6 +93,12 @@ type Handler struct {
 	// already acknowledged, so a retry after a partial failure does not
 	// write the dead letters (which nothing deduplicates) twice.
 	pending *prepared
+	// spare keeps a written batch's events and rows for the next batch
+	// (see recycle).
+	spare struct {
+		events []contract.Event
+		rows   []record.Event
+	}
 }
 
 // prepared is one batch decoded, with the progress of its three writes.
@@ -193,15 +202,36 @@ func (h *Handler) HandleBatch(ctx context.Context, batch []kafka.Message) error 
 			h.Hooks.DeadLettered(contract.Reason(deadletter.Header(m, deadletter.HeaderReason)))
 		}
 	}
+	h.recycle(p)
 	return nil
 }
 
+// recycle keeps the events slab and the rows of p, a batch written and
+// done with (nothing it was handed to keeps them), for the next batch,
+// cleared so they pin none of its messages. A new slab each batch was
+// fresh memory from the kernel, faulted in page by page as events were
+// decoded into it (9 % of ingest's CPU in make bench-e2e, at its first
+// write); the kept one stays resident. It holds one batch's events,
+// about 9 MB for 20,000.
+func (h *Handler) recycle(p *prepared) {
+	clear(p.events[:cap(p.events)])
+	clear(p.rows)
+	h.spare.events, h.spare.rows = p.events[:0], p.rows[:0]
+	p.events, p.rows = nil, nil
+}
+
 func (h *Handler) prepare(batch []kafka.Message) *prepared {
+	events, rows := h.spare.events, h.spare.rows
+	h.spare.events, h.spare.rows = nil, nil
+	if cap(events) < len(batch) {
+		events = nil // event makes a slab of the batch's size
+	}
 	p := &prepared{
 		first: batch[0], last: batch[len(batch)-1], size: len(batch),
-		rows:       make([]record.Event, 0, len(batch)),
+		rows:       slices.Grow(rows, len(batch)),
 		normalised: make([]kafka.Message, 0, len(batch)),
 		maxTimes:   map[sourceKey]time.Time{},
+		events:     events,
 	}
 	now := time.Now
 	if h.Now != nil {
