@@ -47,9 +47,12 @@ type arena struct {
 	// kvs is.
 	recs     []rec
 	needRecs int
-	// usedKvs and usedRecs are how much of the buffers the input used,
-	// for release to clear.
-	usedKvs, usedRecs int
+	// elems hold the slices objs returns, grown to needElems as kvs is.
+	elems     []*rec
+	needElems int
+	// usedKvs, usedRecs and usedElems are how much of the buffers the
+	// input used, for release to clear.
+	usedKvs, usedRecs, usedElems int
 	// evs and attrs are the events of the record being converted and
 	// their attribute maps, reused from record to record (Out.Event is
 	// valid until emit returns): allocating them was a quarter of the
@@ -111,6 +114,21 @@ func (a *arena) rec(parent *rec, name string) *rec {
 	return &rec{parent: parent, name: name, arena: a}
 }
 
+// children returns room for n nested objects of the record (objs's
+// result), from the arena's buffer while it has room.
+func (a *arena) children(n int) []*rec {
+	if a == nil {
+		return make([]*rec, 0, n)
+	}
+	a.needElems += n
+	m := len(a.elems)
+	if cap(a.elems)-m < n {
+		return make([]*rec, 0, n)
+	}
+	a.elems = a.elems[:m+n]
+	return a.elems[m : m : m+n]
+}
+
 // adopt makes c the newest of r's nested objects.
 func (r *rec) adopt(c *rec) {
 	if r.last == nil {
@@ -155,6 +173,11 @@ func (a *arena) parse(v string) []kv {
 // pointer while the GC runs); see release.
 func (a *arena) reset() {
 	a.usedKvs, a.usedRecs = max(a.usedKvs, len(a.kvs)), max(a.usedRecs, len(a.recs))
+	a.usedElems = max(a.usedElems, len(a.elems))
+	if a.needElems > cap(a.elems) {
+		a.elems = make([]*rec, 0, 2*a.needElems)
+	}
+	a.elems, a.needElems = a.elems[:0], 0
 	if a.need > cap(a.kvs) {
 		a.kvs = make([]kv, 0, 2*a.need)
 	}
@@ -173,6 +196,7 @@ func (a *arena) release(large bool) {
 	if large {
 		clear(a.kvs[:a.usedKvs])
 		clear(a.recs[:a.usedRecs])
+		clear(a.elems[:a.usedElems])
 		for i := range a.evs {
 			a.evs[i] = contract.Event{}
 			clear(a.attrs[i])
@@ -182,7 +206,7 @@ func (a *arena) release(large bool) {
 	if cap(a.doc)+cap(a.doc2) > keepInput {
 		a.doc, a.doc2 = nil, nil
 	}
-	a.usedKvs, a.usedRecs = 0, 0
+	a.usedKvs, a.usedRecs, a.usedElems = 0, 0, 0
 }
 
 func (r *rec) take(k string) string {
@@ -351,9 +375,9 @@ func (r *rec) obj(k string) *rec {
 	return c
 }
 
-// array reads an array field's elements; ok is false (and the field
-// reported) if it is not an array.
-func (r *rec) array(k string) (v string, items []string, ok bool) {
+// array reads an array field's elements, appended to dst; ok is false
+// (and the field reported) if it is not an array.
+func (r *rec) array(k string, dst []string) (v string, items []string, ok bool) {
 	if v = r.take(k); v == "" {
 		return "", nil, false
 	}
@@ -361,18 +385,20 @@ func (r *rec) array(k string) (v string, items []string, ok bool) {
 		r.fail(k, "an array", v)
 		return "", nil, false
 	}
-	items = splitArray(v, nil)
+	items = splitArray(v, dst)
 	return v, items, true
 }
 
 // objs reads an array of objects; unread fields of element i are kept as
-// "k.i.field".
+// "k.i.field". The slice is the arena's, valid while the record is
+// converted (like the objects).
 func (r *rec) objs(k string) []*rec {
-	v, items, ok := r.array(k)
+	var buf [8]string
+	v, items, ok := r.array(k, buf[:0])
 	if !ok {
 		return nil
 	}
-	out := make([]*rec, 0, len(items))
+	out := r.arena.children(len(items))
 	for i, it := range items {
 		c := r.arena.rec(r, k)
 		c.index, c.elem = i, true
@@ -388,7 +414,8 @@ func (r *rec) objs(k string) []*rec {
 
 // strs reads an array of scalars as text.
 func (r *rec) strs(k string) []string {
-	v, items, ok := r.array(k)
+	var buf [8]string
+	v, items, ok := r.array(k, buf[:0])
 	if !ok {
 		return nil
 	}
