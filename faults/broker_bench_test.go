@@ -17,7 +17,6 @@ import (
 
 	"github.com/tripline/tripline/broker"
 	"github.com/tripline/tripline/contract"
-	"github.com/tripline/tripline/deadletter"
 	"github.com/tripline/tripline/kafkaio"
 	"github.com/tripline/tripline/simulate"
 )
@@ -25,9 +24,9 @@ import (
 // BenchmarkBrokerAlone is the test broker (kfake) alone on the Kafka traffic
 // of BenchmarkEndToEnd, driven by kcat (librdkafka) instead of tripline's
 // workers: the same simulated events in the raw topics, read once (ingest's
-// read); each as the binary event ingest forwards, with its three provenance
-// headers, written to tripline.events and read once (detect's write and
-// read). The broker is started as the end-to-end benchmark starts it (4
+// read); each as the binary event ingest forwards (its provenance inside the
+// encoding, no headers), written to tripline.events and read once (detect's
+// write and read). The broker is started as the end-to-end benchmark starts it (4
 // partitions a topic, its log persisted to a data directory), and
 // broker-cpu-µs/event is this test process's CPU (kfake's, since every client
 // is a kcat process) over the timed part. It answers whether the broker's
@@ -71,11 +70,7 @@ func BenchmarkBrokerAlone(b *testing.B) {
 			wg.Go(func() { consumeAll(b, kcat, addr, topic, w.perTopic[topic]) })
 		}
 		wg.Go(func() {
-			args := []string{"-P", "-b", addr, "-t", kafkaio.TopicEvents, "-K", w.keyDelim, "-D", w.msgDelim, "-l", w.events}
-			for _, h := range w.headers {
-				args = append(args, "-H", h)
-			}
-			runKcat(b, kcat, args...)
+			runKcat(b, kcat, "-P", "-b", addr, "-t", kafkaio.TopicEvents, "-K", w.keyDelim, "-D", w.msgDelim, "-l", w.events)
 		})
 		wg.Wait()
 		consumeAll(b, kcat, addr, kafkaio.TopicEvents, n)
@@ -98,7 +93,6 @@ type brokerWorkload struct {
 	events   string // the forwarded binary events, keyDelim and msgDelim separated
 	keyDelim string
 	msgDelim string
-	headers  []string
 }
 
 // writeBrokerWorkload writes the end-to-end benchmark's simulated events
@@ -110,11 +104,7 @@ func writeBrokerWorkload(b *testing.B, dir string, n int) brokerWorkload {
 	gen := simulatedWorkload(b, n)
 	w := brokerWorkload{raw: map[string]string{}, perTopic: map[string]int{},
 		events: filepath.Join(dir, "events.bin"), keyDelim: `\t`,
-		msgDelim: `\xf5\xf7\xf6\xf8`,
-		// The provenance headers ingest sets (ingest.Handler.forward), with
-		// values of the usual length.
-		headers: []string{deadletter.HeaderSourceTopic + "=" + kafkaio.TopicRemoteSessions,
-			deadletter.HeaderSourcePartition + "=3", deadletter.HeaderSourceOffset + "=123456"}}
+		msgDelim: `\xf5\xf7\xf6\xf8`}
 	delim := []byte{0xf5, 0xf7, 0xf6, 0xf8}
 	files := map[string]*bufio.Writer{}
 	var closers []*os.File
@@ -158,6 +148,9 @@ func writeBrokerWorkload(b *testing.B, dir string, n int) brokerWorkload {
 		if buf, err = ev.AppendBinary(buf[:0]); err != nil {
 			b.Fatal(err)
 		}
+		// Where ingest read it, as ingest.Handler.forward appends it (an
+		// offset of the usual length).
+		buf = contract.AppendProvenance(buf, contract.Provenance{Topic: m.Topic, Partition: 3, Offset: int64(123456 + written)})
 		if bytes.Contains(buf, delim) || bytes.IndexByte(m.Key, '\t') >= 0 {
 			b.Fatalf("the message delimiter occurs in a binary event")
 		}
