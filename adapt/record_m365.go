@@ -27,11 +27,11 @@ var m365RecordOps = map[string]string{
 // audit log records it. client is the Entra tenant id (the MSP's own for
 // an event of no tenant; "" leaves OrganizationId out). ScreenConnect keeps its own user store (the
 // setup wizard of CVE-2024-1709 creates a local user Entra never sees), so
-// its account changes are not expressible; nor is an MFA method removed
-// (the adapter reads "Admin deleted security info" as change "mfa", which
-// does not say removed). Lost: the console (tool is m365), the actor's
+// its account changes are not expressible; an MFA method removed is left
+// with the tool's own log (the adapter reads "Admin deleted security info"
+// as change "mfa_deleted"). Lost: the console (tool is m365), the actor's
 // role unless admin, the change's own word (attributes.change is the
-// adapter's: user, role, password, mfa, group), actor country and ASN,
+// adapter's: user, role, password, mfa, mfa_deleted, group), actor country and ASN,
 // free-form attributes.
 func encodeM365Audit(ev *contract.Event, client string, seq uint64) (Record, error) {
 	const format = "m365-audit"
