@@ -196,12 +196,20 @@ func TestAccountsReload(t *testing.T) {
 				body := strings.Join(lines, "\n")
 				lines = []string{body + strings.Repeat(" ", max(0, len(old)-len(body)-1))}
 			}
-			write(path, lines...)
 			if step.signal {
-				if err := os.Chtimes(path, before.ModTime(), before.ModTime()); err != nil {
+				// Written beside it with the old time, then renamed over it:
+				// writing in place would show a poll the new time (or a
+				// truncated size) until Chtimes set it back.
+				tmp := path + ".new"
+				write(tmp, lines...)
+				if err := os.Chtimes(tmp, before.ModTime(), before.ModTime()); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Rename(tmp, path); err != nil {
 					t.Fatal(err)
 				}
 			} else {
+				write(path, lines...)
 				// A later time even on a coarse clock.
 				later := before.ModTime().Add(time.Second)
 				if err := os.Chtimes(path, later, later); err != nil {
