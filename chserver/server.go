@@ -323,8 +323,29 @@ func (s *Server) Restart(ctx context.Context) error {
 	if err := s.terminateLocked(s.stopWait); err != nil {
 		return fmt.Errorf("restart clickhouse: %w", err)
 	}
-	return s.launchLocked(ctx)
+	for attempt := 1; ; attempt++ {
+		err := s.launchLocked(ctx)
+		// A restart keeps its ports (a cluster's config names them), and
+		// while the server was down another process may hold one for a
+		// moment, e.g. as an outgoing connection's ephemeral port: wait for
+		// it rather than fail (a cluster test's restart did, once).
+		if err == nil || attempt == restartAttempts || !strings.Contains(s.logTail(), "Address already in use") {
+			return err
+		}
+		select {
+		case <-time.After(restartRetryDelay):
+		case <-ctx.Done():
+			return err
+		}
+	}
 }
+
+// restartAttempts and restartRetryDelay bound how long Restart waits for a
+// port another process holds.
+const (
+	restartAttempts   = 10
+	restartRetryDelay = time.Second
+)
 
 // logTail returns the last lines of the server log.
 func (s *Server) logTail() string { return tail(s.logPath, 40, 8<<10) }

@@ -3,6 +3,8 @@ package chserver
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,5 +181,38 @@ func TestFindMissing(t *testing.T) {
 	_, err := Find()
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "apt-get install -y clickhouse-server clickhouse-client") {
 		t.Fatalf("Find with a bad override: %v", err)
+	}
+}
+
+// TestRestartWaitsForItsPort: a port of the killed server held by another
+// process for a while (here a listener, released after 2 s) delays Restart
+// instead of failing it.
+func TestRestartWaitsForItsPort(t *testing.T) {
+	srv := ForTest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := srv.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", srv.ports.HTTP))
+	if err != nil {
+		t.Fatalf("hold the killed server's HTTP port: %v", err)
+	}
+	released := time.AfterFunc(2*time.Second, func() { l.Close() })
+	defer released.Stop()
+	start := time.Now()
+	if err := srv.Restart(ctx); err != nil {
+		t.Fatalf("restart while the port was held for 2 s: %v", err)
+	}
+	if took := time.Since(start); took < 2*time.Second {
+		t.Errorf("restarted after %v, while its port was still held", took)
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Ping(ctx); err != nil {
+		t.Fatalf("the restarted server does not answer: %v", err)
 	}
 }
