@@ -444,13 +444,13 @@ func (s *eventColumnsSlot) take() *eventColumns {
 	s.mu.Unlock()
 	if c == nil {
 		c = &eventColumns{}
+		c.reset()
 	}
-	c.reset()
 	return c
 }
 
-// put keeps c for the next insert, cleared, unless another insert's
-// buffers are already kept.
+// put keeps c for the next insert, cleared (so take need not clear it),
+// unless another insert's buffers are already kept.
 func (s *eventColumnsSlot) put(c *eventColumns) {
 	c.reset()
 	s.mu.Lock()

@@ -24,7 +24,7 @@ type Store struct {
 	migrateMu sync.Mutex
 
 	// eventCols keeps InsertEvents' column buffers from one batch to the
-	// next (see takeEventColumns).
+	// next (see eventColumnsSlot).
 	eventCols eventColumnsSlot
 	// extra are the event fields no column holds, written to the extra
 	// column (eventExtra; tests narrow the columns to exercise it).
