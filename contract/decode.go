@@ -399,7 +399,7 @@ func (d *Decoder) normalise(ev *Event, w *wire, extra map[string]string) error {
 		return err
 	}
 	ev.Tenant = str(w.Tenant)
-	if ev.Tenant == "" && requiresTenant(ev.EventType) {
+	if ev.Tenant == "" && RequiresTenant(ev.EventType) {
 		return reject(ReasonMissingField, "tenant", "required for %s", ev.EventType)
 	}
 	if err := identifier(ev.Tenant, "tenant"); err != nil {

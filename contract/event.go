@@ -197,9 +197,9 @@ func (e *Event) TimeText() string {
 	return e.timeText
 }
 
-// requiresTenant reports whether an event type is about a client tenant
-// (console-level auth.* and account.* events are not).
-func requiresTenant(eventType string) bool {
+// RequiresTenant reports whether an event type is about a client tenant
+// (console-level auth.* and account.* events are not, and may have none).
+func RequiresTenant(eventType string) bool {
 	return !hasPrefix(eventType, "auth.") && !hasPrefix(eventType, "account.")
 }
 

@@ -203,13 +203,30 @@ func lowerInto(dst []byte, s string) []byte {
 }
 
 // VendorTenantAttribute keeps, in an event's attributes, the vendor client
-// ID that ResolveTenant replaced.
+// ID that ResolveTenant replaced (or cleared).
 const VendorTenantAttribute = "tenant.vendor_id"
+
+// MSPOwnAttribute marks, with "true", an event whose tenant ResolveTenant
+// cleared because it was one of the MSP's own vendor ids (the msp's
+// vendor_ids): a technician's sign-in to the MSP's own Entra tenant, a
+// change to the MSP's own console accounts. The event is MSP-level
+// activity, as a console login is; the attribute says where the vendor
+// logged it.
+const MSPOwnAttribute = "tenant.msp_own"
 
 // ResolveTenant replaces ev's tenant when it is a vendor client ID the
 // registry lists for one of the msp's tenants (vendor_ids), keeping the
-// raw ID in attributes, and reports whether it did. Ingest calls it before
-// Context, so rules, storage and the report see the registry's tenant.
+// raw ID in attributes, and reports whether it changed ev. Ingest calls it
+// before Context, so rules, storage and the report see the registry's
+// tenant.
+//
+// A tenant that is one of the msp's own vendor ids is cleared instead,
+// for the event types that may have no tenant (auth.*, account.*:
+// contract.RequiresTenant), with the raw ID kept and MSPOwnAttribute set:
+// the MSP's own tenant is not a client it lacks a contract with. Other
+// event types (a session to the MSP's own office machines) need a tenant,
+// and keep the raw ID: an MSP that manages its own machines lists its own
+// org as a tenant (docs/registry.md).
 func (r *Registry) ResolveTenant(ev *contract.Event) bool {
 	if r == nil || ev.Tenant == "" {
 		return false
@@ -219,13 +236,19 @@ func (r *Registry) ResolveTenant(ev *contract.Event) bool {
 		return false
 	}
 	t := m.vendorIDs[ev.Tenant]
-	if t == nil {
+	own := t == nil && m.own[ev.Tenant] && !contract.RequiresTenant(ev.EventType)
+	if t == nil && !own {
 		return false
 	}
 	if ev.Attributes == nil {
 		ev.Attributes = map[string]string{}
 	}
 	ev.Attributes[VendorTenantAttribute] = ev.Tenant
+	if own {
+		ev.Attributes[MSPOwnAttribute] = "true"
+		ev.Tenant = ""
+		return true
+	}
 	ev.Tenant = t.id
 	return true
 }

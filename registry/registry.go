@@ -59,8 +59,12 @@ type msp struct {
 	// (NAMESPACE:KIND:RAW-ID, docs/sources.md) to their tenant. Exact
 	// match: vendor IDs and names may be case-sensitive.
 	vendorIDs map[string]*tenant
-	loc       *time.Location // default zone; also the zone of tenant-less events
-	working   *weekMask
+	// own holds the MSP's own vendor ids (its Entra tenant, its own
+	// NinjaOne organization): activity there is the MSP's, not a
+	// client's (ResolveTenant). Exact match, as vendorIDs.
+	own     map[string]bool
+	loc     *time.Location // default zone; also the zone of tenant-less events
+	working *weekMask
 	// updateSources: tool slug (or "any") to the hosts its agents may
 	// update from besides the vendors' domains (lower case).
 	updateSources map[string][]string
@@ -412,8 +416,9 @@ func (p *parser) tools(n *yaml.Node, into map[string]bool) {
 }
 
 func (p *parser) msp(n *yaml.Node) *msp {
-	m := &msp{tools: map[string]bool{}, techs: map[string]*technician{}, tenants: map[string]*tenant{}, vendorIDs: map[string]*tenant{}}
+	m := &msp{tools: map[string]bool{}, techs: map[string]*technician{}, tenants: map[string]*tenant{}, vendorIDs: map[string]*tenant{}, own: map[string]bool{}}
 	var tenantsNode, techsNode, workingNode *yaml.Node
+	var ownIDs []*yaml.Node
 	ok := p.mapping(n, "an msp", map[string]func(k, v *yaml.Node){
 		"id": func(_, v *yaml.Node) {
 			if s, ok := p.scalar(v, "msp id"); ok {
@@ -426,6 +431,7 @@ func (p *parser) msp(n *yaml.Node) *msp {
 		"technicians":   func(_, v *yaml.Node) { techsNode = v },
 		"tenants":       func(_, v *yaml.Node) { tenantsNode = v },
 		"working_hours": func(_, v *yaml.Node) { workingNode = v },
+		"vendor_ids":    func(_, v *yaml.Node) { ownIDs = p.vendorIDs(v) },
 		"update_sources": func(_, v *yaml.Node) {
 			m.updateSources = map[string][]string{}
 			p.updateSources(v, m.updateSources)
@@ -482,6 +488,17 @@ func (p *parser) msp(n *yaml.Node) *msp {
 	if tenantsNode.Kind == yaml.SequenceNode {
 		listed = tenantsNode.Content // p.list reported anything else
 	}
+	for _, vn := range ownIDs {
+		if m.own[vn.Value] {
+			p.errorf(vn, "vendor id %q is listed twice in msp %q", vn.Value, m.id)
+			continue
+		}
+		if other := lookup(m.tenants, vn.Value); other != nil {
+			p.errorf(vn, "vendor id %q of msp %q is the id of tenant %q", vn.Value, m.id, other.id)
+			continue
+		}
+		m.own[vn.Value] = true
+	}
 	for _, t := range listed {
 		var tn *tenant
 		if t.Kind == yaml.MappingNode {
@@ -496,6 +513,10 @@ func (p *parser) msp(n *yaml.Node) *msp {
 		}
 		for _, vn := range tn.vendorIDs {
 			id := vn.Value
+			if m.own[id] {
+				p.errorf(vn, "vendor id %q of tenant %q is one of msp %q's own vendor_ids (an msp's own org that it manages as a client is listed as a tenant only)", id, tn.id, m.id)
+				continue
+			}
 			if other := m.vendorIDs[id]; other != nil {
 				p.errorf(vn, "vendor id %q names tenants %q and %q of msp %q", id, other.id, tn.id, m.id)
 				continue
@@ -508,6 +529,22 @@ func (p *parser) msp(n *yaml.Node) *msp {
 		}
 	}
 	return m
+}
+
+// vendorIDs reads a vendor_ids list (a tenant's or an msp's own): the
+// nodes of the well-formed ids, NAMESPACE:KIND:ID as adapters write them.
+func (p *parser) vendorIDs(v *yaml.Node) []*yaml.Node {
+	var out []*yaml.Node
+	for _, vn := range p.list(v, "vendor_ids") {
+		if s, ok := p.scalar(vn, "vendor id"); ok {
+			if ns, rest, _ := strings.Cut(s, ":"); ns == "" || !strings.Contains(rest, ":") {
+				p.errorf(vn, "vendor id %q: want NAMESPACE:KIND:ID as adapters write it (ninjaone:org:12, entra:tenant:GUID; docs/sources.md)", s)
+				continue
+			}
+			out = append(out, vn)
+		}
+	}
+	return out
 }
 
 var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
@@ -596,17 +633,7 @@ func (p *parser) tenant(n *yaml.Node, m *msp) *tenant {
 		"maintenance":   func(_, v *yaml.Node) { maintNode = v; t.maintenance, maintLoc = p.windows(v, "maintenance") },
 		"working_hours": func(_, v *yaml.Node) { workingNode = v; t.working, workingLoc = p.windows(v, "working_hours") },
 		"assets":        func(_, v *yaml.Node) { assetsNode = v },
-		"vendor_ids": func(_, v *yaml.Node) {
-			for _, vn := range p.list(v, "vendor_ids") {
-				if s, ok := p.scalar(vn, "vendor id"); ok {
-					if ns, rest, _ := strings.Cut(s, ":"); ns == "" || !strings.Contains(rest, ":") {
-						p.errorf(vn, "vendor id %q: want NAMESPACE:KIND:ID as adapters write it (ninjaone:org:12, entra:tenant:GUID; docs/sources.md)", s)
-						continue
-					}
-					t.vendorIDs = append(t.vendorIDs, vn)
-				}
-			}
-		},
+		"vendor_ids":    func(_, v *yaml.Node) { t.vendorIDs = p.vendorIDs(v) },
 	})
 	if !ok {
 		return nil

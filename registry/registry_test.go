@@ -76,6 +76,10 @@ func TestParseErrors(t *testing.T) {
 		{"technician hours with their own zone", "msps:\n  - id: a\n    tz: UTC\n    technicians: [{user: j, hours: {tz: UTC, windows: [{days: [sat], from: \"01:00\", to: \"02:00\"}]}}]\n    tenants: [t]\n", []string{"4:36: a technician's hours are on the msp's clock"}},
 		{"bad vendor id", "msps:\n  - id: a\n    tenants:\n      - id: t\n        vendor_ids: [\"12\"]\n", []string{"5:22: vendor id \"12\": want NAMESPACE:KIND:ID"}},
 		{"vendor id of two tenants", "msps:\n  - id: a\n    tenants:\n      - {id: t1, vendor_ids: [\"ninjaone:org:12\"]}\n      - {id: t2, vendor_ids: [\"ninjaone:org:12\"]}\n", []string{"5:31: vendor id \"ninjaone:org:12\" names tenants \"t1\" and \"t2\""}},
+		{"bad msp vendor id", "msps:\n  - id: a\n    vendor_ids: [\"entra-tenant\"]\n    tenants: [t]\n", []string{"3:18: vendor id \"entra-tenant\": want NAMESPACE:KIND:ID"}},
+		{"msp vendor id listed twice", "msps:\n  - id: a\n    vendor_ids: [\"entra:tenant:1\", \"entra:tenant:1\"]\n    tenants: [t]\n", []string{"3:36: vendor id \"entra:tenant:1\" is listed twice in msp \"a\""}},
+		{"msp vendor id is a tenant's too", "msps:\n  - id: a\n    vendor_ids: [\"ninjaone:org:1\"]\n    tenants:\n      - {id: office, vendor_ids: [\"ninjaone:org:1\"]}\n", []string{"5:35: vendor id \"ninjaone:org:1\" of tenant \"office\" is one of msp \"a\"'s own vendor_ids"}},
+		{"msp vendor id is a tenant's id", "msps:\n  - id: a\n    vendor_ids: [\"x:y:z\"]\n    tenants: [\"x:y:z\"]\n", []string{"3:18: vendor id \"x:y:z\" of msp \"a\" is the id of tenant \"x:y:z\""}},
 		{"several at once", "msps:\n  - id: a\n    tz: Mars/Olympus\n    technicians: [{user: j, countries: [xx1]}]\n    tenants: [t]\n", []string{"3:9: tz", "4:41: country"}},
 	}
 	for _, c := range cases {
@@ -229,7 +233,7 @@ func TestExampleRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.MSPs() != 2 || r.Tenants() != 4 {
+	if r.MSPs() != 2 || r.Tenants() != 5 {
 		t.Errorf("example: %d msps, %d tenants; want 2 and 4", r.MSPs(), r.Tenants())
 	}
 	data, _ := os.ReadFile(example)
@@ -244,33 +248,51 @@ func TestExampleRegistry(t *testing.T) {
 }
 
 func TestResolveTenant(t *testing.T) {
-	r, err := Parse([]byte("msps:\n  - id: msp-a\n    tenants:\n      - {id: clinic, vendor_ids: [\"ninjaone:org:12\", \"entra:tenant:0f9e\"]}\n      - other\n"), "reg.yml")
+	// msp-a's own Entra tenant is entra:tenant:own; its office, whose
+	// machines it manages as it does a client's, is a tenant of its own.
+	r, err := Parse([]byte("msps:\n  - id: msp-a\n    vendor_ids: [\"entra:tenant:own\"]\n    tenants:\n      - {id: clinic, vendor_ids: [\"ninjaone:org:12\", \"entra:tenant:0f9e\"]}\n      - other\n      - {id: msp-a-office, vendor_ids: [\"ninjaone:org:1\"]}\n  - {id: msp-b, tenants: [x]}\n"), "reg.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		msp, tenant, want string
-		resolved          bool
+		msp, typ, tenant, want string
+		resolved, own          bool
 	}{
-		{"msp-a", "ninjaone:org:12", "clinic", true},
-		{"MSP-A", "entra:tenant:0f9e", "clinic", true},
-		{"msp-a", "ninjaone:org:13", "ninjaone:org:13", false},
-		{"msp-a", "NINJAONE:ORG:12", "NINJAONE:ORG:12", false}, // vendor IDs match exactly
-		{"msp-b", "ninjaone:org:12", "ninjaone:org:12", false},
-		{"msp-a", "other", "other", false},
+		{"msp-a", "session.start", "ninjaone:org:12", "clinic", true, false},
+		{"MSP-A", "auth.login", "entra:tenant:0f9e", "clinic", true, false},
+		{"msp-a", "session.start", "ninjaone:org:13", "ninjaone:org:13", false, false},
+		{"msp-a", "session.start", "NINJAONE:ORG:12", "NINJAONE:ORG:12", false, false}, // vendor IDs match exactly
+		{"msp-b", "session.start", "ninjaone:org:12", "ninjaone:org:12", false, false},
+		{"msp-a", "session.start", "other", "other", false, false},
+		// The MSP's own tenant: console-level events lose it...
+		{"msp-a", "auth.login", "entra:tenant:own", "", true, true},
+		{"msp-a", "auth.failure", "entra:tenant:own", "", true, true},
+		{"msp-a", "account.changed", "entra:tenant:own", "", true, true},
+		// ...events that need a tenant keep it (the MSP lists its own
+		// org as a tenant for them, as msp-a-office)...
+		{"msp-a", "session.start", "entra:tenant:own", "entra:tenant:own", false, false},
+		{"msp-a", "session.start", "ninjaone:org:1", "msp-a-office", true, false},
+		// ...and it is msp-a's own only.
+		{"msp-b", "auth.login", "entra:tenant:own", "entra:tenant:own", false, false},
+		{"msp-a", "auth.login", "ENTRA:TENANT:OWN", "ENTRA:TENANT:OWN", false, false},
 	} {
-		ev := &contract.Event{MSP: tc.msp, Tenant: tc.tenant}
+		ev := &contract.Event{MSP: tc.msp, EventType: tc.typ, Tenant: tc.tenant}
 		got := r.ResolveTenant(ev)
 		if got != tc.resolved || ev.Tenant != tc.want {
-			t.Errorf("ResolveTenant(%s, %s) = %v, tenant %q; want %v, %q", tc.msp, tc.tenant, got, ev.Tenant, tc.resolved, tc.want)
+			t.Errorf("ResolveTenant(%s, %s, %s) = %v, tenant %q; want %v, %q", tc.msp, tc.typ, tc.tenant, got, ev.Tenant, tc.resolved, tc.want)
 		}
 		if got && ev.Attributes[VendorTenantAttribute] != tc.tenant {
 			t.Errorf("the raw vendor id is not kept: %v", ev.Attributes)
 		}
-		if got {
-			if c := r.Context(ev); c.TenantContracted == nil || !*c.TenantContracted {
-				t.Errorf("a resolved tenant is not contracted: %+v", c)
-			}
+		if own := ev.Attributes[MSPOwnAttribute] == "true"; own != tc.own {
+			t.Errorf("ResolveTenant(%s, %s, %s): %s is %v, want %v", tc.msp, tc.typ, tc.tenant, MSPOwnAttribute, own, tc.own)
+		}
+		c := r.Context(ev)
+		switch {
+		case tc.own && c.TenantContracted != nil:
+			t.Errorf("the msp's own tenant was cleared but the context says tenant_contracted %v", *c.TenantContracted)
+		case got && !tc.own && (c.TenantContracted == nil || !*c.TenantContracted):
+			t.Errorf("a resolved tenant is not contracted: %+v", c)
 		}
 	}
 }
