@@ -336,8 +336,8 @@ func isHex4(b string) bool {
 }
 
 // unquote decodes a validated JSON string (with its quotes). Without
-// escapes it is a substring of q, which allocates nothing: the record's
-// text is the event's own copy (see run), so its fields may alias it. Lone
+// escapes it is a substring of q, which allocates nothing: the events'
+// fields may alias the input (see run and Out). Lone
 // surrogates become U+FFFD, as encoding/json does.
 func unquote(q string) string {
 	s := q[1 : len(q)-1]
