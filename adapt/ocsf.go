@@ -98,6 +98,13 @@ func (ocsf) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	ev.Target.Host = dev.str("hostname")
 	devOS := dev.obj("os")
 	ev.Target.OS = devOS.str("name")
+	// The device's groups are what the contract calls the host's tags
+	// (an asset group such as "election" or "critical").
+	for _, g := range dev.objs("groups") {
+		if n := g.str("name"); n != "" {
+			ev.Target.Tags = append(ev.Target.Tags, n)
+		}
+	}
 
 	actor := r.obj("actor")
 	au := actor.obj("user")
@@ -114,6 +121,9 @@ func (ocsf) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	src := r.obj("src_endpoint")
 	ev.Actor.IP = ip(src.str("ip"), at, "src_endpoint.ip")
 	ev.Actor.Country = country(src.obj("location").str("country"), at, "src_endpoint.location.country")
+	if asn := src.obj("autonomous_system").integer("number"); asn != nil && *asn >= 0 {
+		ev.Actor.ASN = asn
+	}
 
 	switch r.str("status_id") {
 	case "1":

@@ -51,6 +51,7 @@ var recordEncoders = map[string]recordEncoder{
 	"entra-signin":  encodeEntraSignIn,
 	"m365-audit":    encodeM365Audit,
 	"ninjaone":      encodeNinjaOne,
+	"ocsf":          encodeOCSF,
 	"screenconnect": encodeScreenConnect,
 	"teamviewer":    encodeTeamViewer,
 }

@@ -23,6 +23,8 @@ var recordLoss = map[string][]string{
 		"credential.privileged", "package.sha256", "package.signer", "package.signed",
 		"script.sha256", "script.command", "source.url", "change.ticket", "reason", "outcome",
 		"attributes."},
+	"ocsf": {"actor.role", "script.interpreter", "package.sha256", "package.signer", "package.signed",
+		"source.url", "change.ticket", "session.duration_s", "attributes."},
 	"screenconnect": {"actor.country", "actor.asn", "actor.role", "session.auth_method", "target.tags",
 		"target.host_count", "script.name", "script.sha256", "package.version", "package.sha256",
 		"package.signer", "package.signed", "change.ticket", "reason", "outcome", "tenant", "attributes."},
@@ -40,7 +42,9 @@ var recordLoss = map[string][]string{
 
 // recordAdds is what an adapter may add that the event did not have.
 var recordAdds = map[string][]string{
-	"ninjaone":      {"attributes.remote_tool", "attributes.change", "target.host_count", "reason", "outcome"},
+	"ninjaone": {"attributes.remote_tool", "attributes.change", "target.host_count", "reason", "outcome"},
+	"ocsf": {"attributes.change", "attributes.category_uid", "attributes.type_uid", "attributes.severity_id",
+		"attributes.process.file.name", "target.host_count", "outcome"},
 	"screenconnect": {"target.host_count", "reason", "outcome"},
 	"teamviewer":    {"attributes.detail.", "outcome"},
 	"entra-signin":  {"attributes.app", "attributes.msp_technician", "actor.role", "session.auth_method", "outcome"},
@@ -52,6 +56,7 @@ var recordAdds = map[string][]string{
 // the tenant the adapter names for it.
 var recordClient = map[string][2]string{
 	"ninjaone":      {"4711", "ninjaone:org:4711"},
+	"ocsf":          {"a1b2c3d4-0c5f-4e5f-9a6b-7c8d9e0f1a2b", "ocsf:tenant:a1b2c3d4-0c5f-4e5f-9a6b-7c8d9e0f1a2b"},
 	"screenconnect": {"Acme Dental", "screenconnect:company:Acme Dental"},
 	"teamviewer":    {"g98765432", "teamviewer:group:g98765432"},
 	"entra-signin":  {"0f9e8d7c-6b5a-4c3d-2e1f-0a9b8c7d6e5f", "entra:tenant:0f9e8d7c-6b5a-4c3d-2e1f-0a9b8c7d6e5f"},
@@ -124,6 +129,12 @@ func handEvents() []contract.Event {
 	out = append(out, e)
 	e = base(contract.TypeScriptRun, "datto-rmm")
 	e.Target.HostCount, e.Script = ptr(int64(40)), contract.Script{Name: "Windows Update Scan", Interpreter: "powershell"}
+	out = append(out, e)
+	// A Kaseya VSA job on one tagged host, as an OCSF process launch.
+	e = base(contract.TypeScriptRun, "kaseya-vsa")
+	e.Target = contract.Target{Host: "epb-001", HostCount: ptr(int64(1)), OS: "Windows 11 Pro 24H2", Tags: []string{"election", "critical"}}
+	e.Script = contract.Script{Name: "Collect logs", Interpreter: "powershell", Command: "Get-WinEvent -LogName System -MaxEvents 50",
+		SHA256: "3b7e1f0a9c2d4e6f8a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f"}
 	out = append(out, e)
 	// Microsoft 365 account changes by the MSP's admin.
 	for _, change := range []string{"role_changed", "password_reset", "deleted", "group_membership", "mfa_reset"} {
@@ -244,6 +255,9 @@ func TestRecordRoundTrip(t *testing.T) {
 				claimed = []string{contract.TypeAccountCreated, contract.TypeAccountChanged}
 			case "datto-rmm":
 				claimed = slices.Collect(maps.Keys(dattoRecordAction))
+			case "ocsf":
+				claimed = []string{contract.TypeAuthLogin, contract.TypeAuthFailure, contract.TypeAccountCreated,
+					contract.TypeAccountChanged, contract.TypeScriptRun, contract.TypeSoftwareInstall}
 			}
 			for _, typ := range claimed {
 				if expressed[typ] == 0 {
