@@ -1,9 +1,11 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/tripline/tripline/adapt"
+	"github.com/tripline/tripline/broker"
 	"github.com/tripline/tripline/contract"
 	"github.com/tripline/tripline/detection"
 	"github.com/tripline/tripline/engine"
@@ -179,6 +182,114 @@ func TestEndToEndVendorFormats(t *testing.T) {
 		}
 	}
 	t.Logf("attack detections: %d with contract v1 only, %d with vendor formats: %v", len(baseline), len(streamed), slices.Sorted(maps.Keys(streamed)))
+}
+
+// uncontractedRule is the id of rules/msp/registry/uncontracted_tenant_activity.yml.
+const uncontractedRule = "91ca4a57-852a-4a5b-be74-9adb17c5c2a9"
+
+// TestMSPOwnTenantSignIns: the simulated MSPs' technicians sign in to
+// their consoles through each MSP's own Entra tenant, and their console
+// accounts change there; the records name that tenant. With the MSP's own
+// vendor_ids in the registry, ingest clears the tenant of those events
+// and *Activity for a Tenant the MSP Has No Contract With* stays silent;
+// with the same registry without them, it fires on every one of those
+// events, through the same ingest and detector.
+func TestMSPOwnTenantSignIns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	w := setup(t)
+	ctx := context.Background()
+	gen, err := simulate.New(simulate.Config{Seed: 1, Events: 4000, Start: time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := gen.Registry()
+	withOwn, err := registry.Parse(doc, "simulated-registry.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The msps' own vendor_ids are the only ones at msp indentation.
+	stripped := regexp.MustCompile(`(?m)^    vendor_ids: .*\n`).ReplaceAll(doc, nil)
+	if bytes.Equal(stripped, doc) {
+		t.Fatal("the simulated registry lists no msp's own vendor_ids")
+	}
+	withoutOwn, err := registry.Parse(stripped, "simulated-registry-without-own.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, err := vendor.New(vendor.Config{Formats: []string{"entra-signin", "m365-audit"}, Clients: gen.VendorClientID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []kafka.Message
+	own := 0 // records at an MSP's own tenant
+	for {
+		m, ok := gen.Next()
+		if !ok {
+			break
+		}
+		out, err := conv.Convert(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Topic == kafkaio.TopicVendor {
+			a, _ := adapt.Get(string(header(out.Headers, ingest.HeaderFormat)))
+			if err := a.Convert(out.Value, string(out.Key), func(o adapt.Out) error {
+				if o.Event == nil {
+					return fmt.Errorf("record %s: %v %s", out.Value, o.Err, o.Skip)
+				}
+				if withOwn.ResolveTenant(o.Event) && o.Event.Attributes[registry.MSPOwnAttribute] == "true" {
+					own++
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		msgs = append(msgs, kafka.Message{Topic: out.Topic, Key: out.Key, Value: out.Value, Headers: out.Headers})
+	}
+	t.Logf("records %v, %d at an MSP's own Entra tenant", conv.Records(), own)
+	if own == 0 {
+		t.Fatal("no record names an MSP's own Entra tenant: the test would show nothing")
+	}
+	uncontracted := func() (n int) {
+		dets, err := w.store.Detections(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range dets {
+			if d.RuleID == uncontractedRule {
+				n++
+			}
+		}
+		return n
+	}
+	// The same messages on a fresh broker each time, into one store: the
+	// second run's detections are the only ones once the first has none.
+	for _, tc := range []struct {
+		name string
+		reg  *registry.Registry
+		want int
+	}{
+		{"with-own", withOwn, 0},
+		{"without-own", withoutOwn, own},
+	} {
+		w.broker = broker.ForTest(t, broker.Options{Partitions: 3})
+		w.enricher = tc.reg
+		kw := w.broker.Config().NewWriter()
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		err := kw.WriteMessages(wctx, msgs...)
+		cancel()
+		kw.Close()
+		if err != nil {
+			t.Fatal(kafkaio.SummariseWriteError(err))
+		}
+		w.run(t, "ingest-"+tc.name, "detect-"+tc.name)
+		if got := uncontracted(); got != tc.want {
+			t.Errorf("%s: %d detections of activity at an uncontracted tenant, want %d", tc.name, got, tc.want)
+		}
+	}
 }
 
 func header(hs []kafka.Header, key string) []byte {

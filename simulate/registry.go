@@ -82,6 +82,11 @@ func (w *world) registry(seed int64) []byte {
 			}
 			fmt.Fprintf(&b, "      - {user: %s, countries: [%s], hours: [%s]}\n", yamlQuote(tc.user), strings.Join(tc.countries, ", "), strings.Join(shift, ", "))
 		}
+		own := ownVendorIDs(mi)
+		for i := range own {
+			own[i] = yamlQuote(own[i])
+		}
+		fmt.Fprintf(&b, "    vendor_ids: [%s]  # its own Entra tenant: its technicians' sign-ins\n", strings.Join(own, ", "))
 		b.WriteString("    tenants:\n")
 		for ti := range m.tenants {
 			t := &m.tenants[ti]

@@ -44,6 +44,7 @@ func TestConvert(t *testing.T) {
 	// of them.
 	recordMSPs := map[string]map[string]bool{}
 	eventIDs := map[string]string{}
+	own := 0 // events at the MSP's own Entra tenant
 	for {
 		m, ok := next()
 		if !ok {
@@ -62,9 +63,12 @@ func TestConvert(t *testing.T) {
 					return fmt.Errorf("%s: %v %s", m.Value, o.Err, o.Skip)
 				}
 				// A console login's or account change's Entra tenant is
-				// the MSP's own, which is no client's.
-				if o.Event.Tenant != "" && !reg.ResolveTenant(o.Event) && !slices.Contains([]string{"auth.login", "auth.failure", "account.created", "account.changed"}, o.Event.EventType) {
+				// the MSP's own, in the msp's vendor_ids.
+				if o.Event.Tenant != "" && !reg.ResolveTenant(o.Event) {
 					return fmt.Errorf("tenant %q of %s is not in the registry's vendor_ids", o.Event.Tenant, m.Value)
+				}
+				if o.Event.Attributes[registry.MSPOwnAttribute] == "true" {
+					own++
 				}
 				rid := f + " " + o.Event.Attributes[f+".record_id"]
 				if recordMSPs[rid] == nil {
@@ -97,6 +101,9 @@ func TestConvert(t *testing.T) {
 		if c.Records()[f] == 0 {
 			t.Errorf("no %s records (records %v)", f, c.Records())
 		}
+	}
+	if own == 0 {
+		t.Error("no record names an MSP's own Entra tenant")
 	}
 	// Each MSP's instance numbers its records from 1, so MSPs share record
 	// ids; their event IDs differ all the same (checked above).
