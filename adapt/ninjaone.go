@@ -16,7 +16,7 @@ type ninjaOne struct{}
 func (ninjaOne) Name() string { return "ninjaone" }
 
 func (a ninjaOne) Convert(raw []byte, msp string, emit func(Out) error) error {
-	return run(a.Name(), raw, msp, []string{"activities"}, a.record, emit)
+	return run(a.Name(), raw, msp, ninjaPageKeys, a.record, emit)
 }
 
 // ninjaStatus maps activityType/statusCode to an event type. Status codes

@@ -19,7 +19,7 @@ type ocsf struct{}
 func (ocsf) Name() string { return "ocsf" }
 
 func (a ocsf) Convert(raw []byte, msp string, emit func(Out) error) error {
-	return run(a.Name(), raw, msp, []string{"events"}, a.record, emit)
+	return run(a.Name(), raw, msp, ocsfPageKeys, a.record, emit)
 }
 
 var ocsfClasses = map[string]string{

@@ -28,7 +28,7 @@ var ScreenConnectTrigger string
 func (screenConnect) Name() string { return "screenconnect" }
 
 func (a screenConnect) Convert(raw []byte, msp string, emit func(Out) error) error {
-	return run(a.Name(), raw, msp, []string{"Events", "Rows"}, a.record, emit)
+	return run(a.Name(), raw, msp, screenConnectPageKeys, a.record, emit)
 }
 
 // scTypes maps event types by number to their names.

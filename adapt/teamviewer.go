@@ -17,7 +17,7 @@ type teamViewer struct{}
 func (teamViewer) Name() string { return "teamviewer" }
 
 func (a teamViewer) Convert(raw []byte, msp string, emit func(Out) error) error {
-	return run(a.Name(), raw, msp, []string{"AuditEvents", "records"}, a.record, emit)
+	return run(a.Name(), raw, msp, teamViewerPageKeys, a.record, emit)
 }
 
 var tvEvents = map[string]string{

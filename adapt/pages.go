@@ -1,0 +1,85 @@
+package adapt
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// The members under which each format's API pages hold their records:
+// Convert splits a page by them, and Records counts by them, so the
+// receiver counts what ingest will convert.
+var (
+	ninjaPageKeys         = []string{"activities"}
+	screenConnectPageKeys = []string{"Events", "Rows"}
+	teamViewerPageKeys    = []string{"AuditEvents", "records"}
+	entraPageKeys         = []string{"value"}
+	m365PageKeys          = []string{"value", "Records"}
+	dattoPageKeys         = []string{"activities"}
+	ocsfPageKeys          = []string{"events"}
+)
+
+// PageKeys returns the members under which a's API pages hold their
+// records ("activities", "value", ...), in the order Convert looks for
+// them; nil for an adapter that reads no pages (one not built from this
+// package).
+func PageKeys(a Adapter) []string {
+	switch a := a.(type) {
+	case ninjaOne:
+		return ninjaPageKeys
+	case screenConnect:
+		return screenConnectPageKeys
+	case teamViewer:
+		return teamViewerPageKeys
+	case entraSignIn:
+		return entraPageKeys
+	case m365Audit:
+		return m365PageKeys
+	case dattoRMM:
+		return dattoPageKeys
+	case ocsf:
+		return ocsfPageKeys
+	case *Mapping:
+		return a.listKeys
+	}
+	return nil
+}
+
+// Records counts the records Convert of a reads in raw, one input value,
+// checking it is JSON Convert can split: the elements of an array; for
+// an object, the elements of its first member (in the input's order)
+// that is an array under one of a's PageKeys, as Convert takes them, else
+// 1: a record with arrays of its own (an Entra sign-in's
+// authenticationDetails) is one record.
+func Records(a Adapter, raw []byte) (int, error) {
+	if !utf8.Valid(raw) {
+		return 0, errors.New("input is not valid UTF-8")
+	}
+	src := strings.TrimSpace(string(raw))
+	if src == "" {
+		return 0, errors.New("empty input")
+	}
+	switch src[0] {
+	case '[':
+		items, err := parseArray(src, nil)
+		if err != nil {
+			return 0, fmt.Errorf("not a JSON array: %v", err)
+		}
+		return len(items), nil
+	case '{':
+		members, err := parseObject(src, nil)
+		if err != nil {
+			return 0, fmt.Errorf("not a JSON object: %v", err)
+		}
+		keys := PageKeys(a)
+		for _, m := range members {
+			if len(m.v) > 0 && m.v[0] == '[' && slices.Contains(keys, m.k) {
+				return len(splitArray(m.v, nil)), nil
+			}
+		}
+		return 1, nil
+	}
+	return 0, errors.New("input is neither a JSON object nor an array")
+}
