@@ -164,7 +164,7 @@ func TestSimulateFormat(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"simulate", "--out", "-", "--format", "ninjaone"},
-		{"simulate", "--brokers", b.Addrs()[0], "--format", "ocsf", "--events", "10"},
+		{"simulate", "--brokers", b.Addrs()[0], "--format", "kaseya-vsa", "--events", "10"},
 	} {
 		stderr.Reset()
 		if code := run(ctx, args, &stdout, &stderr); code == 0 {

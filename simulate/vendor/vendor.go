@@ -38,10 +38,15 @@ const DefaultMaxMessageBytes = 1048588
 // logs the address, its country and network, and the second factor) and
 // changes to console accounts the MSP's Microsoft 365 audit log; the rest
 // is each tool's own log (NinjaOne, ScreenConnect, TeamViewer, Datto RMM).
+// OCSF comes last: it is not an RMM's format but a SIEM forwarder's, which
+// the MSPs whose RMM has no format here (Kaseya VSA, N-able) send their
+// tools' remaining activity through (simulate.Generator.VendorClientID):
+// a script run on one device with its command line and hash, an install,
+// an API key's login, an account change the audit log does not say.
 // Put a tool's format first to have it log its own logins instead (what
 // it loses is in docs/sources.md).
 func All() []string {
-	return []string{"entra-signin", "m365-audit", "ninjaone", "screenconnect", "teamviewer", "datto-rmm"}
+	return []string{"entra-signin", "m365-audit", "ninjaone", "screenconnect", "teamviewer", "datto-rmm", "ocsf"}
 }
 
 // ParseFormats reads a --format list: comma-separated names, "all" for

@@ -132,7 +132,7 @@ func TestConvert(t *testing.T) {
 
 func TestNewRefuses(t *testing.T) {
 	clients := func(string, string, string) (string, bool) { return "", true }
-	for _, cfg := range []Config{{}, {Formats: []string{"ocsf"}, Clients: clients}, {Formats: []string{"ninjaone"}}} {
+	for _, cfg := range []Config{{}, {Formats: []string{"kaseya-vsa"}, Clients: clients}, {Formats: []string{"ninjaone"}}} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
 		}
@@ -150,7 +150,7 @@ func TestParseFormats(t *testing.T) {
 		{"all", All(), false},
 		{"teamviewer, ninjaone", []string{"teamviewer", "ninjaone"}, false},
 		{"ninjaone,all", append([]string{"ninjaone"}, slices.DeleteFunc(All(), func(f string) bool { return f == "ninjaone" })...), false},
-		{"ocsf", nil, true},
+		{"kaseya-vsa", nil, true},
 	} {
 		got, err := ParseFormats(c.in)
 		if (err != nil) != c.err || !slices.Equal(got, c.want) {
