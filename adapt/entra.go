@@ -20,6 +20,86 @@ func (a entraSignIn) Convert(raw []byte, msp string, emit func(Out) error) error
 	return run(a.Name(), raw, msp, []string{"value"}, a.record, emit)
 }
 
+// entraIDTool is the tool of a sign-in to an app that names no MSP
+// console (entraConsoleApps).
+const entraIDTool = "entra-id"
+
+// entraConsoleApps maps the appDisplayName of an MSP console's Entra app,
+// lower-cased, to the console's tool slug, so that a technician's sign-in
+// to NinjaOne through Entra single sign-on is a NinjaOne login. Only a
+// whole name that is the product's own name, or the name its vendor's
+// Entra SSO guide tells the admin to give the app, counts; nothing is
+// matched in part (docs/sources.md). These consoles have no Entra gallery
+// app with a fixed appId (NinjaOne, ScreenConnect, Kaseya VSA, KaseyaOne,
+// Datto RMM: a non-gallery SAML app the admin names; AnyDesk, N-central:
+// an app registration the admin names; TeamViewer: the "TeamViewer"
+// gallery app), so the appId is a tenant's own and the name is what can
+// be read. The first name of each tool is the one the record encoder
+// writes. KaseyaOne, which signs in to several Kaseya consoles, is not
+// one of them: its sign-ins stay entra-id.
+var entraConsoleApps = func() map[string]string {
+	m := map[string]string{}
+	for _, a := range entraConsoleNames {
+		m[strings.ToLower(a[0])] = a[1]
+	}
+	return m
+}()
+
+// entraConsoleNames are the console app names, {name, tool}.
+var entraConsoleNames = [...][2]string{
+	{"NinjaOne", "ninjaone"},
+	{"NinjaRMM", "ninjaone"}, // NinjaOne's name until 2021
+	{"ScreenConnect", "screenconnect"},
+	{"ConnectWise ScreenConnect", "screenconnect"},
+	{"ConnectWise Control", "screenconnect"}, // ScreenConnect's name 2015-2023
+	{"TeamViewer", "teamviewer"},
+	{"Datto RMM", "datto-rmm"},
+	{"Kaseya VSA", "kaseya-vsa"},
+	{"N-able", "n-able"},
+	{"N-central", "n-central"},
+	{"N-able N-central", "n-central"},
+	{"N-sight", "n-sight"},
+	{"N-able N-sight", "n-sight"},
+	{"AnyDesk", "anydesk"},
+	{"my.anydesk", "anydesk"},
+	{"Atera", "atera"},
+	{"Splashtop", "splashtop"},
+}
+
+// entraTool is the tool of a sign-in to app: its console's slug if
+// entraConsoleApps names it, else entra-id. The lookup lower-cases app in
+// a stack buffer (a map index by string(bytes) does not allocate).
+func entraTool(app string) string {
+	app = strings.TrimSpace(app)
+	var buf [32]byte
+	if app == "" || len(app) > len(buf) {
+		return entraIDTool
+	}
+	b := buf[:0]
+	for i := 0; i < len(app); i++ {
+		c := app[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	if tool, ok := entraConsoleApps[string(b)]; ok {
+		return tool
+	}
+	return entraIDTool
+}
+
+// entraAppName is the app name a console's sign-ins carry: the first of
+// entraConsoleNames for the tool, else the tool itself.
+func entraAppName(tool string) string {
+	for _, a := range entraConsoleNames {
+		if a[1] == tool {
+			return a[0]
+		}
+	}
+	return tool
+}
+
 // entraSingleFactor are authenticationDetails methods that are not a
 // second factor.
 var entraSingleFactor = map[string]bool{"Password": true, "": true}
@@ -35,7 +115,8 @@ func (entraSignIn) record(r *rec, msp string) ([]*contract.Event, string, error)
 	if code != "" && code != "0" {
 		typ = contract.TypeAuthFailure
 	}
-	ev := r.newEvent("entra:"+r.id, typ, msp, "entra-id")
+	app := r.str("appDisplayName")
+	ev := r.newEvent("entra:"+r.id, typ, msp, entraTool(app))
 	at := ev.Attributes
 	t, err := parseTime(r.str("createdDateTime"), false)
 	if err != nil {
@@ -99,7 +180,7 @@ func (entraSignIn) record(r *rec, msp string) ([]*contract.Event, string, error)
 		at["entra.auth_methods"] = strings.Join(methods, ",")
 	}
 	ev.Session.AuthMethod = r.str("clientAppUsed")
-	set(at, "app", r.str("appDisplayName"))
+	set(at, "app", app)
 	set(at, "resource", r.str("resourceDisplayName"))
 	dev := r.obj("deviceDetail")
 	set(at, "device.os", dev.str("operatingSystem"))

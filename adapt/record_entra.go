@@ -21,8 +21,10 @@ import (
 // Not expressible: other event types; logins of service, automation and
 // integration accounts or by API key or token (not interactive sign-ins
 // of a person; their record would not say the role the MFA rules spare
-// them by). Lost: the console (tool is entra-id, the console's name is
-// attributes.app), the actor's role, the authentication method (Entra's
+// them by). The console's Entra app is named as its vendor's guide names
+// it (entraConsoleNames), so the adapter gives the sign-in the console's
+// tool; a console missing from that table is lost (tool entra-id, the name
+// in attributes.app). Lost: the actor's role, the authentication method (Entra's
 // clientAppUsed, "Browser", takes its place), the MFA of a failed
 // sign-in, and free-form attributes.
 func encodeEntraSignIn(ev *contract.Event, client string, seq uint64) (Record, error) {
@@ -37,14 +39,15 @@ func encodeEntraSignIn(ev *contract.Event, client string, seq uint64) (Record, e
 		return Record{}, inexpressible(format, "a sign-in without its user, or into a tenant without its Entra id")
 	}
 	out := said(ev, "")
-	out.Tool = "entra-id"
+	app := entraAppName(ev.Tool)
+	out.Tool = entraTool(app)
 	at := out.Attributes
 	r := obj{}
 	r.put("id", scGUID(seq))
 	r.put("createdDateTime", ev.Time.UTC().Format(time.RFC3339Nano))
 	r.put("userPrincipalName", ev.Actor.User)
-	r.put("appDisplayName", ev.Tool)
-	at["app"] = ev.Tool
+	r.put("appDisplayName", app)
+	at["app"] = app
 	r.put("ipAddress", ev.Actor.IP)
 	r.put("clientAppUsed", "Browser")
 	out.Actor.User, out.Actor.IP, out.Session.AuthMethod = ev.Actor.User, ev.Actor.IP, "Browser"
