@@ -10,17 +10,26 @@ import (
 // {"pageDetails":…,"activities":[…]} or one entry). PROVISIONAL: the
 // field names, entity/category/action values and the epoch-seconds date
 // are from memory of the Datto RMM API and must be confirmed on real
-// exports before it is relied on (docs/sources.md).
+// exports before it is relied on (docs/sources.md). Checked since against
+// the API's published OpenAPI document: the page shape, entity, category,
+// action, the date as fractional epoch seconds, details as a string, and
+// "deployment" as the action of a job run on a device (the API's own
+// example filter is actions=deployment,note).
 type dattoRMM struct{}
 
 func (dattoRMM) Name() string { return "datto-rmm" }
 
 func (a dattoRMM) Convert(raw []byte, msp string, emit func(Out) error) error {
-	return run(a.Name(), raw, msp, []string{"activities"}, a.record, emit)
+	return run(a.Name(), raw, msp, dattoPageKeys, a.record, emit)
 }
 
+// dattoActions maps category/action to an event type. A job runs
+// components: one of Datto's "Applications" category installs software
+// and is read as software.push (dattoSoftwareJob), any other as
+// script.run.
 var dattoActions = map[string]string{
 	"job/deploy":          contract.TypeScriptRun,
+	"job/deployment":      contract.TypeScriptRun,
 	"job/run":             contract.TypeScriptRun,
 	"remote/connect":      contract.TypeSessionStart,
 	"remote/disconnect":   contract.TypeSessionEnd,
@@ -97,7 +106,7 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		dr := r.arena.rec(r, "details")
 		if len(d) > 0 && d[0] == '{' && jsonObject(d, &dr.f) {
 			r.adopt(dr)
-			for _, k := range []string{"jobName", "componentName", "scriptType", "sessionId", "softwareName", "version", "passwordName", "targetUser", "result", "ip"} {
+			for _, k := range []string{"jobName", "job.name", "componentName", "componentCategory", "scriptType", "sessionId", "softwareName", "version", "passwordName", "targetUser", "result", "ip"} {
 				if v := dr.str(k); v != "" {
 					details[k] = v
 				}
@@ -115,14 +124,29 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	}
 	switch typ {
 	case contract.TypeScriptRun:
-		ev.Script.Name = details["componentName"]
-		set(at, "job", details["jobName"])
-		ev.Script.Interpreter = details["scriptType"]
+		if job := details["jobName"]; job != "" {
+			at["job"] = job
+		} else {
+			set(at, "job", details["job.name"])
+		}
 		if n := r.integer("deviceCount"); n != nil && *n >= 0 {
 			ev.Target.HostCount = n
 		} else {
 			ev.Target.HostCount = ptr(int64(1))
 		}
+		if dattoSoftwareJob(details["componentCategory"]) {
+			// A software deployment: what it installs is the package the
+			// push rules read (name, host count), not a script.
+			ev.EventType = contract.TypeSoftwarePush
+			ev.Package.Name = details["softwareName"]
+			if ev.Package.Name == "" {
+				ev.Package.Name = details["componentName"]
+			}
+			ev.Package.Version = details["version"]
+			break
+		}
+		ev.Script.Name = details["componentName"]
+		ev.Script.Interpreter = details["scriptType"]
 	case contract.TypeSessionStart, contract.TypeSessionEnd:
 		ev.Session.ID = details["sessionId"]
 	case contract.TypeAuthFailure:
@@ -145,4 +169,15 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		at["datto.device_id"] = id
 	}
 	return r.events(ev), "", nil
+}
+
+// dattoApplications is the component category of Datto RMM components that
+// install software (Applications, beside Scripts and Monitors): a job
+// whose component is one deploys software.
+const dattoApplications = "Applications"
+
+// dattoSoftwareJob reports whether a job's component category says it
+// deploys software.
+func dattoSoftwareJob(category string) bool {
+	return strings.EqualFold(strings.TrimSpace(category), dattoApplications)
 }

@@ -13,6 +13,7 @@ import (
 // attributes.change (dattoAccountChange).
 var dattoRecordAction = map[string]string{
 	contract.TypeScriptRun:       "job/deploy",
+	contract.TypeSoftwarePush:    "job/deploy",
 	contract.TypeSessionStart:    "remote/connect",
 	contract.TypeSessionEnd:      "remote/disconnect",
 	contract.TypeAuthLogin:       "user/login",
@@ -35,20 +36,21 @@ const dattoAgent = "Datto RMM Agent"
 
 // encodeDattoRMM writes a Datto RMM activity log entry (API v2
 // activity-logs; the format is provisional, as the adapter's) for the
-// tool's own activity: jobs (a component run on one or many devices),
-// Web Remote sessions, console logins, user changes, agent updates,
-// software installs and password views, each under its site. Not
-// expressible: another tool's activity, a job that carries a command line
-// (the log names the component; the command is what the script rules
-// read), an authentication by API key (the activity log records console
-// logins), a software push (Datto deploys
-// software with a job whose component installs it, which the adapter
-// reads as script.run), another product's agent update. Lost: actor
-// country, ASN, role, MFA, authentication method; target OS and tags;
-// package and script hashes, signer; source URL; change
-// ticket; a failed login's reason; session duration; credential
-// privilege; free-form attributes (account changes keep account and say
-// change in Datto's words).
+// tool's own activity: jobs (a component run on one or many devices; a
+// software push is a job whose component is of Datto's Applications
+// category, named for the package it installs), Web Remote sessions,
+// console logins, user changes, agent updates, software installs and
+// password views, each under its site. Not expressible: another tool's
+// activity, a job that carries a command line (the log names the
+// component; the command is what the script rules read), an
+// authentication by API key (the activity log records console logins),
+// a push whose package hash or signature is known (the log names the
+// component, not what it installs byte for byte; the package rules read
+// them), another product's agent update. Lost: actor country, ASN, role,
+// MFA, authentication method; target OS and tags; package and script
+// hashes, signer; source URL; change ticket; a failed login's reason;
+// session duration; credential privilege; free-form attributes (account
+// changes keep account and say change in Datto's words).
 func encodeDattoRMM(ev *contract.Event, client string, seq uint64) (Record, error) {
 	const format = "datto-rmm"
 	if ev.Tool != format {
@@ -66,6 +68,12 @@ func encodeDattoRMM(ev *contract.Event, client string, seq uint64) (Record, erro
 		// pack reads the command line, so such a run stays contract v1.
 		return Record{}, inexpressible(format, "a job's command line (the activity log names the component)")
 	}
+	if ev.EventType == contract.TypeSoftwarePush && ev.Package.Signed != nil && !*ev.Package.Signed {
+		// The job names its component, not whether what it installs is
+		// signed: an unsigned push is what the package rules look for,
+		// so it stays contract v1.
+		return Record{}, inexpressible(format, "an unsigned push (the activity log names the component, not its signature)")
+	}
 	if (ev.EventType == contract.TypeAuthLogin || ev.EventType == contract.TypeAuthFailure) && apiKeyAuth(ev) {
 		return Record{}, inexpressible(format, "an API key's authentication is not a console login")
 	}
@@ -80,6 +88,17 @@ func encodeDattoRMM(ev *contract.Event, client string, seq uint64) (Record, erro
 		details.put("componentName", ev.Script.Name)
 		details.put("scriptType", ev.Script.Interpreter)
 		out.Script.Name, out.Script.Interpreter = ev.Script.Name, ev.Script.Interpreter
+		n := int64(1)
+		if c := ev.Target.HostCount; c != nil {
+			n = *c
+		}
+		r.put("deviceCount", n)
+		out.Target.HostCount = ptr(n)
+	case contract.TypeSoftwarePush:
+		details.put("componentName", ev.Package.Name)
+		details.put("componentCategory", dattoApplications)
+		details.put("version", ev.Package.Version)
+		out.Package.Name, out.Package.Version = ev.Package.Name, ev.Package.Version
 		n := int64(1)
 		if c := ev.Target.HostCount; c != nil {
 			n = *c

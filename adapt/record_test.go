@@ -130,6 +130,13 @@ func handEvents() []contract.Event {
 	e = base(contract.TypeScriptRun, "datto-rmm")
 	e.Target.HostCount, e.Script = ptr(int64(40)), contract.Script{Name: "Windows Update Scan", Interpreter: "powershell"}
 	out = append(out, e)
+	// A Datto software deployment job, and an unsigned one (stays contract v1).
+	e = base(contract.TypeSoftwarePush, "datto-rmm")
+	e.Target.HostCount, e.Package, e.Change.Ticket = ptr(int64(38)), contract.Package{Name: "Google Chrome", Version: "131.0.6778.86", Signer: "Google LLC", Signed: ptr(true)}, "CHG-2291"
+	out = append(out, e)
+	e = base(contract.TypeSoftwarePush, "datto-rmm")
+	e.Target.HostCount, e.Package = ptr(int64(12)), contract.Package{Name: "agent.crt", Signed: ptr(false)}
+	out = append(out, e)
 	// A Kaseya VSA job on one tagged host, as an OCSF process launch.
 	e = base(contract.TypeScriptRun, "kaseya-vsa")
 	e.Target = contract.Target{Host: "epb-001", HostCount: ptr(int64(1)), OS: "Windows 11 Pro 24H2", Tags: []string{"election", "critical"}}
