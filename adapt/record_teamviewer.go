@@ -2,6 +2,7 @@ package adapt
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/tripline/tripline/contract"
@@ -10,13 +11,14 @@ import (
 // encodeTeamViewer writes an audit event of TeamViewer's EventLogging API
 // (one element of AuditEvents) for a TeamViewer session or console login:
 // StartedSession and EndedSession with the session code, device and group
-// in EventDetails, Login and LoginFailed. A connection report would carry
-// a start and an end in one record; the simulator's events come one at a
-// time, as the audit log has them. TeamViewer logs no script runs,
-// credential use or installs (its own agent's updates included) here, and
-// no actor country, ASN, role, MFA or authentication method, target OS and
-// tags, session duration, or free-form attributes. Audit events have no
-// id: the event_id is derived from the converted event, msp included.
+// in EventDetails (and an ended session's Duration in seconds), Login and
+// LoginFailed. A connection report would carry a start and an end in one
+// record; the simulator's events come one at a time, as the audit log has
+// them. TeamViewer logs no script runs, credential use or installs (its
+// own agent's updates included) here, and no actor country, ASN, role,
+// MFA or authentication method, target OS and tags, or free-form
+// attributes. Audit events have no id: the event_id is derived from the
+// converted event, msp included.
 func encodeTeamViewer(ev *contract.Event, client string, _ uint64) (Record, error) {
 	const format = "teamviewer"
 	if ev.Tool != format {
@@ -45,6 +47,10 @@ func encodeTeamViewer(ev *contract.Event, client string, _ uint64) (Record, erro
 		detail("SessionCode", ev.Session.ID)
 		detail("GroupId", client)
 		out.Session.ID, out.Target.Host, out.Tenant = ev.Session.ID, ev.Target.Host, ev.Tenant
+		if d := ev.Session.DurationS; d != nil && ev.EventType == contract.TypeSessionEnd {
+			detail("Duration", strconv.FormatInt(*d, 10))
+			out.Session.DurationS = ptr(*d)
+		}
 	case contract.TypeAuthLogin, contract.TypeAuthFailure:
 		if ev.Tenant != "" {
 			return Record{}, inexpressible(format, "a console login names no device group")

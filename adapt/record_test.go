@@ -29,7 +29,7 @@ var recordLoss = map[string][]string{
 		"target.host_count", "script.name", "script.sha256", "package.version", "package.sha256",
 		"package.signer", "package.signed", "change.ticket", "reason", "outcome", "tenant", "attributes."},
 	"teamviewer": {"actor.country", "actor.asn", "actor.role", "actor.mfa", "session.auth_method",
-		"session.duration_s", "target.os", "target.tags", "outcome", "attributes."},
+		"target.os", "target.tags", "outcome", "attributes."},
 	"entra-signin": {"tool", "actor.role", "actor.mfa", "session.auth_method", "outcome", "attributes."},
 	"m365-audit": {"tool", "actor.country", "actor.asn", "actor.role", "actor.mfa", "session.auth_method",
 		"outcome", "attributes."},

@@ -1,7 +1,10 @@
 package adapt
 
 import (
+	"errors"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tripline/tripline/contract"
 )
@@ -126,6 +129,13 @@ func (a teamViewer) record(r *rec, msp string) ([]*contract.Event, string, error
 		if ev.Tenant == "" {
 			ev.Tenant = tenantID("teamviewer", "group-name", details["GroupName"])
 		}
+		if typ == contract.TypeSessionEnd {
+			d, err := tvDuration(details, t)
+			if err != nil {
+				return nil, "", err
+			}
+			ev.Session.DurationS = d
+		}
 	case typ == contract.TypeAuthFailure:
 		ev.Outcome = "failure"
 		ev.Reason = details["Reason"]
@@ -186,4 +196,69 @@ func (teamViewer) connection(r *rec, msp string) ([]*contract.Event, string, err
 	e2.Time = end
 	e2.Session.DurationS = ptr(int64(end.Sub(start).Seconds()))
 	return r.events(ev, e2), "", nil
+}
+
+// tvDuration reads how long an ended session lasted from its details: a
+// Duration (whole seconds, or hh:mm:ss as the console shows it), else the
+// time from a StartDate to the event's Timestamp, when it ended. Nil when
+// the details say neither. Property names as remembered of the event log,
+// to confirm on a real export (docs/sources.md).
+func tvDuration(details map[string]string, end time.Time) (*int64, error) {
+	if v := details["Duration"]; v != "" {
+		n, err := parseSeconds(v)
+		if err != nil {
+			return nil, errorf("EventDetails Duration %q: %v", v, err)
+		}
+		return ptr(n), nil
+	}
+	if v := details["StartDate"]; v != "" {
+		start, err := parseTime(v, true)
+		if err != nil {
+			return nil, errorf("EventDetails StartDate: %v", err)
+		}
+		if end.Before(start) {
+			return nil, errorf("EventDetails StartDate %s is after the session ended", v)
+		}
+		return ptr(int64(end.Sub(start).Seconds())), nil
+	}
+	return nil, nil
+}
+
+// parseSeconds reads a non-negative duration: whole seconds ("1853") or
+// [d.]hh:mm:ss ("00:30:53", "1.02:00:00"), fractions of a second dropped.
+func parseSeconds(v string) (int64, error) {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0, errors.New("negative")
+		}
+		return n, nil
+	}
+	var days int64
+	rest := v
+	if d, r, ok := strings.Cut(v, "."); ok && strings.Count(r, ":") == 2 && !strings.Contains(d, ":") {
+		n, err := strconv.ParseInt(d, 10, 64)
+		if err != nil || n < 0 {
+			return 0, errors.New("not seconds or [d.]hh:mm:ss")
+		}
+		days, rest = n, r
+	}
+	if i := strings.IndexByte(rest, '.'); i >= 0 {
+		rest = rest[:i] // fractions of a second
+	}
+	parts := strings.Split(rest, ":")
+	if len(parts) != 3 {
+		return 0, errors.New("not seconds or [d.]hh:mm:ss")
+	}
+	var hms [3]int64
+	for i, p := range parts {
+		n, err := strconv.ParseInt(p, 10, 64)
+		if err != nil || n < 0 || len(p) > 2 && i > 0 || i > 0 && n > 59 {
+			return 0, errors.New("not seconds or [d.]hh:mm:ss")
+		}
+		hms[i] = n
+	}
+	if days > 1<<20 || hms[0] > 1<<24 {
+		return 0, errors.New("out of range")
+	}
+	return days*86400 + hms[0]*3600 + hms[1]*60 + hms[2], nil
 }
