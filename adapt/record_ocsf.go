@@ -60,7 +60,8 @@ var ocsfCategory = map[string]int{"3001": 3, "3002": 3, "3005": 3, "1007": 1, "6
 // Not expressible: sessions, pushes, agent updates and credential use (no
 // class the adapter reads); a run on several devices (one Process Activity
 // per device) or on no named device; an account change OCSF has no
-// activity for (group membership, display name); a login of a service
+// activity for (group membership, display name); an unsigned install
+// (package.signed false, which the unsigned-package rule reads); a login of a service
 // account that only its role marks as one (OCSF's user has no role, and
 // the MFA rules spare such logins by role; an API key's login keeps its
 // method as auth_protocol); an event of a tool with no slug name. Lost:
@@ -108,6 +109,11 @@ func encodeOCSF(ev *contract.Event, client string, seq uint64) (Record, error) {
 		}
 		class = "1007"
 	case contract.TypeSoftwareInstall:
+		if s := ev.Package.Signed; s != nil && !*s {
+			// The unsigned-package rule reads package.signed, which 1.3's
+			// application (a product: name, version, vendor) cannot say.
+			return Record{}, inexpressible(format, "an unsigned install (Application Lifecycle names the product, not its signature)")
+		}
 		class = "6002"
 	default:
 		return Record{}, inexpressible(format, "no class the adapter reads for "+ev.EventType)
