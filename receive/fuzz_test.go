@@ -3,6 +3,7 @@ package receive_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline/tripline/adapt"
 	"github.com/tripline/tripline/deadletter"
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/receive"
@@ -45,6 +47,9 @@ func FuzzReceive(f *testing.F) {
 	f.Add("contract-v1", byte(1), "", []byte("{\"msp\":\"msp-a\"}\n{\"msp\":\"msp-b\"}"))
 	f.Add("contract-v1", byte(1), "", []byte("{\"msp\":\"msp-a\",\"event_id\":\"x\"}\n"))
 	f.Add("teamviewer", byte(0), "", []byte(`{"AuditEvents":[]}`))
+	f.Add("teamviewer", byte(1), "", []byte(`{"AuditEvents":[{"EventName":"EndedSession","EventDetails":[{"PropertyName":"Duration","NewValue":"60"},{}]}],"ContinuationToken":null}`))
+	f.Add("entra-signin", byte(1), "", []byte(`{"id":"1","authenticationDetails":[{"succeeded":true},{"succeeded":false}]}`))
+	f.Add("m365-audit", byte(1), "", []byte(`{"value":[{"Id":"1"}],"Records":[{"Id":"2"},{"Id":"3"}]}`))
 	f.Add("nope", byte(1), "", []byte(`{}`))
 	f.Add("ninjaone", byte(1), "", []byte("[1,2,"))
 	f.Add("ninjaone", byte(1), "", []byte("\xff"))
@@ -88,6 +93,25 @@ func FuzzReceive(f *testing.F) {
 		case 202:
 			if len(p.msgs) == 0 {
 				t.Fatal("202 without a message")
+			}
+			// The records it counted are the records the format's
+			// adapter reads in what it wrote.
+			var ok struct{ Records int }
+			if err := json.Unmarshal(w.Body.Bytes(), &ok); err != nil {
+				t.Fatal(err)
+			}
+			if a, vendor := adapt.Get(format); vendor {
+				n := 0
+				for _, m := range p.msgs {
+					last := -1
+					if err := a.Convert(m.Value, "msp-a", func(o adapt.Out) error { last = max(last, o.Record); return nil }); err != nil {
+						t.Fatalf("accepted message does not convert: %v", err)
+					}
+					n += last + 1
+				}
+				if n != ok.Records {
+					t.Fatalf("202 says %d records, the adapter reads %d in %q", ok.Records, n, body)
+				}
 			}
 		case 400, 401, 403, 404, 405, 413:
 			if len(p.msgs) != 0 {

@@ -44,11 +44,23 @@ func knownFormat(format string) bool {
 // known reports whether format is one this receiver's ingest reads (its
 // Config.Formats).
 func (s *Server) known(format string) bool {
-	if format == FormatContract || s.cfg.Formats == nil {
-		return knownFormat(format)
+	if format == FormatContract {
+		return true
 	}
-	_, ok := s.cfg.Formats.Get(format)
-	return ok
+	return s.adapter(format) != nil
+}
+
+// adapter is the adapter of a vendor format this receiver's ingest reads,
+// nil for contract v1 or an unknown format: the receiver does not
+// convert, it asks the adapter where a page holds its records.
+func (s *Server) adapter(format string) adapt.Adapter {
+	var a adapt.Adapter
+	if s.cfg.Formats == nil {
+		a, _ = adapt.Get(format)
+	} else {
+		a, _ = s.cfg.Formats.Get(format)
+	}
+	return a
 }
 
 // formats lists the formats this receiver accepts.
@@ -80,12 +92,16 @@ type limits struct {
 // convert: ingest does, so nothing is decoded twice in anger.
 //
 // A vendor body that fits one message is sent as it is (the adapter reads
-// an object, array or page as one value). A top-level array too large for
-// one message is cut into arrays that fit, in order; a page (an object
-// holding its records) too large is refused, as the receiver cannot know
-// which key holds the records without converting. Contract v1 is one
-// event per line and per message, as ingest reads it.
-func split(format string, body []byte, msp string, lim limits) (values [][]byte, records int, rerr *reqError) {
+// an object, array or page as one value). Its records are counted as the
+// format's adapter will read them (adapt.Records): an array's elements, a
+// page's records under the format's page key, and any other object as one
+// record, whatever arrays it holds (an Entra sign-in's
+// authenticationDetails). A top-level array too large for one message is
+// cut into arrays that fit, in order; a page too large is refused (cutting
+// it would drop the members around its records). Contract v1 is one event
+// per line and per message, as ingest reads it. a is the format's adapter
+// (nil for contract v1).
+func split(format string, a adapt.Adapter, body []byte, msp string, lim limits) (values [][]byte, records int, rerr *reqError) {
 	if !utf8.Valid(body) {
 		return nil, 0, badRequest("not_utf8", "the body is not valid UTF-8")
 	}
@@ -114,19 +130,12 @@ func split(format string, body []byte, msp string, lim limits) (values [][]byte,
 		values, rerr := packArrays(elems, lim.value)
 		return values, len(elems), rerr
 	case '{':
-		var members map[string]json.RawMessage
-		if err := json.Unmarshal(body, &members); err != nil {
-			return nil, 0, badRequest("malformed_json", "the body is not a JSON object: %v", err)
+		records, err := adapt.Records(a, body)
+		if err != nil {
+			return nil, 0, badRequest("malformed_json", "the body is %v", err)
 		}
-		// A page holds its records in an array member; a record has at
-		// most small arrays. The largest array is the page's records.
-		records = 1
-		for _, v := range members {
-			if len(v) > 0 && v[0] == '[' {
-				if elems, err := arrayElems(v); err == nil && len(elems) > records {
-					records = len(elems)
-				}
-			}
+		if records == 0 {
+			return nil, 0, badRequest("empty_body", "the page holds no records")
 		}
 		if records > lim.records {
 			return nil, 0, tooLarge("too_many_records", "%d records: at most %d per request", records, lim.records)

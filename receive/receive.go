@@ -216,7 +216,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, format string) (
 		sender = "hmac:" + msp
 	}
 	receivedAt := s.cfg.Now().UTC().Format(time.RFC3339Nano)
-	msgs, records, rerr := messages(s.cfg.Topic, format, msp, receivedAt, body, s.cfg.MaxMessageBytes, s.cfg.MaxRecords)
+	msgs, records, rerr := messages(s.cfg.Topic, format, s.adapter(format), msp, receivedAt, body, s.cfg.MaxMessageBytes, s.cfg.MaxRecords)
 	if rerr != nil {
 		return fail(w, rerr), 0, 0
 	}
@@ -255,14 +255,15 @@ func Messages(topic, format, msp string, receivedAt time.Time, body []byte, maxM
 	if !knownFormat(format) {
 		return nil, 0, fmt.Errorf("unknown format %q (known: %s)", format, strings.Join(Formats(), ", "))
 	}
-	msgs, records, rerr := messages(topic, format, msp, receivedAt.UTC().Format(time.RFC3339Nano), body, maxMessageBytes, maxRecords)
+	a, _ := adapt.Get(format)
+	msgs, records, rerr := messages(topic, format, a, msp, receivedAt.UTC().Format(time.RFC3339Nano), body, maxMessageBytes, maxRecords)
 	if rerr != nil {
 		return nil, 0, rerr
 	}
 	return msgs, records, nil
 }
 
-func messages(topic, format, msp, receivedAt string, body []byte, maxMessageBytes, maxRecords int) ([]kafka.Message, int, *reqError) {
+func messages(topic, format string, a adapt.Adapter, msp, receivedAt string, body []byte, maxMessageBytes, maxRecords int) ([]kafka.Message, int, *reqError) {
 	headers := []kafka.Header{
 		{Key: ingest.HeaderFormat, Value: []byte(format)},
 		{Key: ingest.HeaderMSP, Value: []byte(msp)},
@@ -270,7 +271,7 @@ func messages(topic, format, msp, receivedAt string, body []byte, maxMessageByte
 	}
 	key := []byte(msp)
 	overhead := deadletter.Size(&kafka.Message{Key: key, Headers: headers})
-	values, records, rerr := split(format, body, msp, limits{value: maxMessageBytes - overhead, records: maxRecords})
+	values, records, rerr := split(format, a, body, msp, limits{value: maxMessageBytes - overhead, records: maxRecords})
 	if rerr != nil {
 		return nil, 0, rerr
 	}
