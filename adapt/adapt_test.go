@@ -382,7 +382,7 @@ func TestPlain8(t *testing.T) {
 		for c := range 256 {
 			v := bytes.Clone(w)
 			v[pos] = byte(c)
-			if got := plain8(string(v)); got != want(v) {
+			if got := plain8(word(string(v), 0)); got != want(v) {
 				t.Fatalf("plain8(%q) = %v", v, got)
 			}
 		}
@@ -394,7 +394,7 @@ func TestPlain8(t *testing.T) {
 			// Mostly near the boundaries: 0x1f/0x20, the specials, 0x7f/0x80.
 			v[i] = []byte{0x1f, 0x20, 0x21, '"', '\\', '<', '>', '&', 0x7e, 0x7f, 0x80, 0xff, 'a', 0, 0x01, byte(rng.IntN(256))}[rng.IntN(16)]
 		}
-		if got := plain8(string(v)); got != want(v) {
+		if got := plain8(word(string(v), 0)); got != want(v) {
 			t.Fatalf("plain8(%q) = %v", v, got)
 		}
 	}

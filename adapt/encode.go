@@ -1,12 +1,14 @@
 package adapt
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tripline/tripline/contract"
 )
@@ -265,8 +267,8 @@ func appendString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		// Eight bytes at a time while none needs escaping (most text).
-		for i+8 <= len(s) && plain8(s[i:i+8]) {
-			i += 8
+		if i+8 <= len(s) {
+			i += plainRun(s, i)
 		}
 		if i >= len(s) {
 			break
@@ -319,19 +321,33 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// plain8 says whether none of w's 8 bytes needs appendString's attention:
-// no control byte, no '"', '\\', '<', '>' or '&', nothing above 0x7f
-// (SWAR: a byte of x is zero or less than n exactly when the expressions
-// below set its top bit, for n <= 0x80).
-func plain8(w string) bool {
-	_ = w[7]
-	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+// plainRun is how many bytes from s[i] on, in whole words of 8, need no
+// escaping: one call per string, with plain8 inlined in its loop (a call
+// per word made escaping 2.5 times slower in a microbenchmark over a
+// sign-in's attributes).
+func plainRun(s string, i int) int {
+	n := i
+	for n+8 <= len(s) && plain8(word(s, n)) {
+		n += 8
+	}
+	return n - i
+}
+
+// word is the 8 bytes at s[i:] as one little-endian integer, read in one
+// load. The caller checks that i+8 <= len(s).
+func word(s string, i int) uint64 {
+	return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+}
+
+// plain8 says whether none of the word's 8 bytes needs appendString's
+// attention: no control byte, no '"', '\\', '<', '>' or '&', nothing above
+// 0x7f (SWAR: a byte of x is zero or less than n exactly when the
+// expressions below set its top bit, for n <= 0x80). Written without
+// helpers so that it inlines.
+func plain8(x uint64) bool {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	zero := func(v uint64) uint64 { return (v - lo) & ^v & hi }
-	t := (x - 0x20*lo) & ^x // below 0x20
-	t |= x                  // above 0x7f
-	t |= zero(x^('"'*lo)) | zero(x^('\\'*lo)) | zero(x^('<'*lo)) | zero(x^('>'*lo)) | zero(x^('&'*lo))
+	q, e, l, g, a := x^('"'*lo), x^('\\'*lo), x^('<'*lo), x^('>'*lo), x^('&'*lo)
+	t := (x-0x20*lo)&^x | x | (q-lo)&^q | (e-lo)&^e | (l-lo)&^l | (g-lo)&^g | (a-lo)&^a
 	return t&hi == 0
 }
 
