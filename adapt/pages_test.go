@@ -1,6 +1,8 @@
 package adapt
 
 import (
+	"bytes"
+	"os"
 	"slices"
 	"testing"
 )
@@ -91,4 +93,46 @@ func TestRecordsCountsWhatConvertReads(t *testing.T) {
 	if PageKeys(nil) != nil {
 		t.Error("PageKeys(nil) is not nil")
 	}
+}
+
+// FuzzRecords: whatever the input, Records counts the records Convert
+// reads, and refuses exactly what Convert refuses.
+func FuzzRecords(f *testing.F) {
+	for _, a := range all {
+		for _, line := range goldenLines(f, a.Name()) {
+			f.Add(a.Name(), line)
+		}
+	}
+	f.Add("entra-signin", []byte(`{"id":"1","authenticationDetails":[{},{}]}`))
+	f.Add("teamviewer", []byte(`{"records":[{}],"AuditEvents":[{},{}]}`))
+	f.Fuzz(func(t *testing.T, format string, raw []byte) {
+		a, ok := Get(format)
+		if !ok {
+			a = all[len(format)%len(all)]
+		}
+		n, err := Records(a, raw)
+		conv, cerr := convertedRecords(t, a, string(raw))
+		if (err == nil) != (cerr == nil) {
+			t.Fatalf("%s: Records error %v, Convert error %v, on %q", a.Name(), err, cerr, raw)
+		}
+		if err == nil && n != conv {
+			t.Fatalf("%s: Records %d, Convert read %d, on %q", a.Name(), n, conv, raw)
+		}
+	})
+}
+
+// goldenLines are the non-blank lines of a format's golden input.
+func goldenLines(f *testing.F, format string) [][]byte {
+	f.Helper()
+	data, err := os.ReadFile("testdata/" + format + ".jsonl")
+	if err != nil {
+		f.Fatal(err)
+	}
+	var out [][]byte
+	for _, l := range bytes.Split(data, []byte("\n")) {
+		if l = bytes.TrimSpace(l); len(l) > 0 {
+			out = append(out, l)
+		}
+	}
+	return out
 }
