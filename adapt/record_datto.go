@@ -84,21 +84,19 @@ func encodeDattoRMM(ev *contract.Event, client string, seq uint64) (Record, erro
 	r := obj{}
 	r.put("id", scGUID(seq))
 	switch ev.EventType {
-	case contract.TypeScriptRun:
-		details.put("componentName", ev.Script.Name)
-		details.put("scriptType", ev.Script.Interpreter)
-		out.Script.Name, out.Script.Interpreter = ev.Script.Name, ev.Script.Interpreter
-		n := int64(1)
-		if c := ev.Target.HostCount; c != nil {
-			n = *c
+	case contract.TypeScriptRun, contract.TypeSoftwarePush:
+		// A job: a component run on deviceCount devices (1 when the
+		// event names no count).
+		if ev.EventType == contract.TypeScriptRun {
+			details.put("componentName", ev.Script.Name)
+			details.put("scriptType", ev.Script.Interpreter)
+			out.Script.Name, out.Script.Interpreter = ev.Script.Name, ev.Script.Interpreter
+		} else {
+			details.put("componentName", ev.Package.Name)
+			details.put("componentCategory", dattoApplications)
+			details.put("version", ev.Package.Version)
+			out.Package.Name, out.Package.Version = ev.Package.Name, ev.Package.Version
 		}
-		r.put("deviceCount", n)
-		out.Target.HostCount = ptr(n)
-	case contract.TypeSoftwarePush:
-		details.put("componentName", ev.Package.Name)
-		details.put("componentCategory", dattoApplications)
-		details.put("version", ev.Package.Version)
-		out.Package.Name, out.Package.Version = ev.Package.Name, ev.Package.Version
 		n := int64(1)
 		if c := ev.Target.HostCount; c != nil {
 			n = *c
