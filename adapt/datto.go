@@ -101,22 +101,18 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	ev.Target.Host = r.str("hostname")
 	// details is a JSON document in a string; its fields are kept as
 	// attributes and a few are read.
-	details := map[string]string{}
+	var details dattoDetails
 	if d := r.str("details"); d != "" {
 		dr := r.arena.rec(r, "details")
-		if len(d) > 0 && d[0] == '{' && jsonObject(d, &dr.f) {
+		if dr.f = r.arena.parseText(d); dr.f != nil {
 			r.adopt(dr)
-			for _, k := range []string{"jobName", "job.name", "componentName", "componentCategory", "scriptType", "sessionId", "softwareName", "version", "passwordName", "targetUser", "result", "ip"} {
-				if v := dr.str(k); v != "" {
-					details[k] = v
-				}
-			}
+			details.read(dr)
 		} else {
 			at["details"] = d
 		}
 	}
-	ev.Actor.IP = ip(details["ip"], at, "details.ip")
-	switch details["result"] {
+	ev.Actor.IP = ip(details.ip, at, "details.ip")
+	switch details.result {
 	case "success", "SUCCESS":
 		ev.Outcome = "success"
 	case "failure", "FAILURE", "failed":
@@ -124,51 +120,68 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	}
 	switch typ {
 	case contract.TypeScriptRun:
-		if job := details["jobName"]; job != "" {
+		if job := details.jobName; job != "" {
 			at["job"] = job
 		} else {
-			set(at, "job", details["job.name"])
+			set(at, "job", details.jobDotName)
 		}
 		if n := r.integer("deviceCount"); n != nil && *n >= 0 {
 			ev.Target.HostCount = n
 		} else {
 			ev.Target.HostCount = ptr(int64(1))
 		}
-		if dattoSoftwareJob(details["componentCategory"]) {
+		if dattoSoftwareJob(details.componentCategory) {
 			// A software deployment: what it installs is the package the
 			// push rules read (name, host count), not a script.
 			ev.EventType = contract.TypeSoftwarePush
-			ev.Package.Name = details["softwareName"]
+			ev.Package.Name = details.softwareName
 			if ev.Package.Name == "" {
-				ev.Package.Name = details["componentName"]
+				ev.Package.Name = details.componentName
 			}
-			ev.Package.Version = details["version"]
+			ev.Package.Version = details.version
 			break
 		}
-		ev.Script.Name = details["componentName"]
-		ev.Script.Interpreter = details["scriptType"]
+		ev.Script.Name = details.componentName
+		ev.Script.Interpreter = details.scriptType
 	case contract.TypeSessionStart, contract.TypeSessionEnd:
-		ev.Session.ID = details["sessionId"]
+		ev.Session.ID = details.sessionID
 	case contract.TypeAuthFailure:
 		ev.Outcome = "failure"
 	case contract.TypeAuthLogin:
 		ev.Outcome = "success"
 	case contract.TypeAccountCreated, contract.TypeAccountChanged:
-		set(at, "account", details["targetUser"])
+		set(at, "account", details.targetUser)
 		at["change"] = key[strings.IndexByte(key, '/')+1:]
 	case contract.TypeSoftwareInstall, contract.TypeAgentUpdate:
-		ev.Package.Name = details["softwareName"]
+		ev.Package.Name = details.softwareName
 		if typ == contract.TypeAgentUpdate {
 			ev.Package.Name = "Datto RMM Agent"
 		}
-		ev.Package.Version = details["version"]
+		ev.Package.Version = details.version
 	case contract.TypeCredentialUse:
-		ev.Credential.Name = details["passwordName"]
+		ev.Credential.Name = details.passwordName
 	}
 	if id := r.str("deviceId"); id != "" {
 		at["datto.device_id"] = id
 	}
 	return r.events(ev), "", nil
+}
+
+// dattoDetails are the fields of an activity's details document the
+// adapter reads (the others stay in attributes as details.*): a struct,
+// where a map per record was a tenth of converting one.
+type dattoDetails struct {
+	jobName, jobDotName, componentName, componentCategory, scriptType      string
+	sessionID, softwareName, version, passwordName, targetUser, result, ip string
+}
+
+func (d *dattoDetails) read(r *rec) {
+	d.jobName, d.jobDotName = r.str("jobName"), r.str("job.name")
+	d.componentName, d.componentCategory = r.str("componentName"), r.str("componentCategory")
+	d.scriptType, d.sessionID = r.str("scriptType"), r.str("sessionId")
+	d.softwareName, d.version = r.str("softwareName"), r.str("version")
+	d.passwordName, d.targetUser = r.str("passwordName"), r.str("targetUser")
+	d.result, d.ip = r.str("result"), r.str("ip")
 }
 
 // dattoApplications is the component category of Datto RMM components that

@@ -151,14 +151,25 @@ func (a *arena) parse(v string) []kv {
 		}
 		return f
 	}
-	n := len(a.kvs)
-	f, err := split(v, a.kvs[n:n:cap(a.kvs)])
+	f, err := split(v, a.free())
 	if err != nil {
 		return nil
 	}
+	return a.keep(f)
+}
+
+// free is the room left in the arena's members, for a parse to append to.
+func (a *arena) free() []kv {
+	n := len(a.kvs)
+	return a.kvs[n:n:cap(a.kvs)]
+}
+
+// keep counts f, the members just parsed into free(), and keeps them in
+// the arena if they fit (else they were allocated, and the arena grows
+// for the next record).
+func (a *arena) keep(f []kv) []kv {
 	a.need += len(f)
-	if len(f) <= cap(a.kvs)-n {
-		// It fit: the members stay in the arena.
+	if n := len(a.kvs); len(f) <= cap(a.kvs)-n {
 		a.kvs = a.kvs[:n+len(f)]
 	}
 	return f
@@ -726,9 +737,23 @@ func check(ev *contract.Event, latest time.Time, keysChecked bool, long string) 
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-// jsonObject parses s as a JSON object into m.
-func jsonObject(s string, m *[]kv) bool {
-	f, err := parseObject(s, nil)
-	*m = f
-	return err == nil
+// parseText validates s, JSON text that was itself a string value (a
+// document inside a field), as one object and returns its members in the
+// arena; nil if it is not one.
+func (a *arena) parseText(s string) []kv {
+	if len(s) == 0 || s[0] != '{' {
+		return nil
+	}
+	if a == nil {
+		f, err := parseObject(s, nil)
+		if err != nil {
+			return nil
+		}
+		return f
+	}
+	f, err := parseObject(s, a.free())
+	if err != nil {
+		return nil
+	}
+	return a.keep(f)
 }
