@@ -174,10 +174,10 @@ func (c *Converter) Convert(m simulate.Message) (simulate.Message, error) {
 			return m, err
 		}
 		c.seq[seq]++
-		// One record; receive counts an object's largest array as its
-		// records (a sign-in's two authenticationDetails read as two), so
-		// the record limit is receive's own.
-		msgs, _, err := receive.Messages(c.cfg.Topic, f, ev.MSP, m.Time, rec.Value, c.cfg.MaxMessageBytes, receive.DefaultMaxRecords)
+		// One record, which receive counts as one (by the format's page
+		// key, not the record's own arrays): a record the adapter would
+		// read as a page of several is refused here.
+		msgs, _, err := receive.Messages(c.cfg.Topic, f, ev.MSP, m.Time, rec.Value, c.cfg.MaxMessageBytes, 1)
 		if err != nil {
 			return m, fmt.Errorf("%s record: %w", f, err)
 		}
