@@ -26,6 +26,7 @@ package adapt
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"maps"
@@ -213,7 +214,7 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 				if doc = ar.encode(ev, &long); doc == nil {
 					ev.EventID = format + ":" + contract.DeriveID(ev)
 				} else {
-					ev.EventID = format + ":" + idOf(doc)
+					ev.EventID = ar.derivedID(format, doc)
 					doc = ar.withID(doc, ev.EventID)
 				}
 			} else {
@@ -322,6 +323,14 @@ func deriveID(ev *contract.Event) string {
 // idOf is contract.DeriveID's UUIDv5 of an event's encoding without
 // event_id.
 func idOf(doc []byte) string { return uuid.NewSHA1(contract.IDNamespace, doc).String() }
+
+// derivedID is "<format>:" and idOf(doc), hashing in the arena's buffer.
+func (a *arena) derivedID(format string, doc []byte) string {
+	b := append(a.hash[:0], contract.IDNamespace[:]...)
+	b = append(b, doc...)
+	a.hash = b
+	return uuidText(format, sha1.Sum(b))
+}
 
 // encode is ev's encoding for Out.JSON, in the arena's buffer; nil where
 // AppendEncode fails or would not use the encoder (then the caller's

@@ -31,7 +31,12 @@ func vendorEventID(format, msp, id string) string {
 	b = append(b, msp...)
 	b = append(b, 0)
 	b = append(b, id...)
-	sum := sha1.Sum(b)
+	return uuidText(format, sha1.Sum(b))
+}
+
+// uuidText is "<format>:" and the UUIDv5 whose SHA-1 is sum, in one
+// allocation (uuid.NewSHA1 and String make four).
+func uuidText(format string, sum [sha1.Size]byte) string {
 	sum[6] = sum[6]&0x0f | 0x50 // version 5
 	sum[8] = sum[8]&0x3f | 0x80 // RFC 4122 variant
 	var sb strings.Builder

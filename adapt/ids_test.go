@@ -62,3 +62,15 @@ func TestVendorEventIDIsUUIDv5(t *testing.T) {
 		}
 	}
 }
+
+// TestDerivedID holds the arena's derived ID, hashed in its own buffer,
+// to uuid.NewSHA1 over the same document (contract.DeriveID's).
+func TestDerivedID(t *testing.T) {
+	var a arena
+	for _, doc := range []string{"", `{"event_id":"","event_type":"auth.login"}`, strings.Repeat("x", 5000)} {
+		want := "teamviewer:" + idOf([]byte(doc))
+		if got := a.derivedID("teamviewer", []byte(doc)); got != want {
+			t.Errorf("derivedID(%.20q) = %s, want %s", doc, got, want)
+		}
+	}
+}

@@ -63,8 +63,9 @@ type arena struct {
 	nev   int
 	// list is what a converter returns its events in.
 	list [2]*contract.Event
-	// doc and doc2 hold Out.JSON (encode, withID).
-	doc, doc2 []byte
+	// doc and doc2 hold Out.JSON (encode, withID); hash what derivedID
+	// hashes.
+	doc, doc2, hash []byte
 	// format and idKey are recordIDKey(format) of the last input.
 	format, idKey string
 }
@@ -214,8 +215,8 @@ func (a *arena) release(large bool) {
 		}
 		a.list = [2]*contract.Event{}
 	}
-	if cap(a.doc)+cap(a.doc2) > keepInput {
-		a.doc, a.doc2 = nil, nil
+	if cap(a.doc)+cap(a.doc2)+cap(a.hash) > keepInput {
+		a.doc, a.doc2, a.hash = nil, nil, nil
 	}
 	a.usedKvs, a.usedRecs, a.usedElems = 0, 0, 0
 }
@@ -635,7 +636,13 @@ func ip(s string, attrs map[string]string, key string) string {
 		return ""
 	}
 	if a, err := netip.ParseAddr(s); err == nil {
-		return a.Unmap().String()
+		// Most addresses are written as String writes them: keep s
+		// rather than allocate the same text again.
+		var buf [64]byte
+		if b := a.Unmap().AppendTo(buf[:0]); string(b) != s {
+			return string(b)
+		}
+		return s
 	}
 	// "203.0.113.7:51234" (address and port)
 	if ap, err := netip.ParseAddrPort(s); err == nil {
