@@ -48,11 +48,11 @@ type Enricher interface {
 	Context(ev *contract.Event) *contract.Context
 }
 
-// TenantResolver is implemented by an Enricher that maps vendor client IDs
-// (what adapters put in tenant) to the registry's tenants; ingest calls it
-// before Context.
-type TenantResolver interface {
-	ResolveTenant(ev *contract.Event) bool
+// Resolver is implemented by an Enricher that maps vendor IDs (the client
+// IDs adapters put in tenant, an Entra sign-in's app) to the registry's
+// tenants and tools; ingest calls it before Context.
+type Resolver interface {
+	Resolve(ev *contract.Event) bool
 }
 
 // Handler is the ingest batch handler.
@@ -284,7 +284,7 @@ func (h *Handler) accept(p *prepared, m *kafka.Message, raw []byte, msp string, 
 	}
 	var fwd kafka.Message
 	if err == nil {
-		if r, ok := h.Enricher.(TenantResolver); ok && r.ResolveTenant(ev) && jsonDoc {
+		if r, ok := h.Enricher.(Resolver); ok && r.Resolve(ev) && jsonDoc {
 			// The document must say what rules and storage see.
 			doc, err = ev.MarshalJSON()
 		}

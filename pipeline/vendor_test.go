@@ -239,7 +239,7 @@ func TestMSPOwnTenantSignIns(t *testing.T) {
 				if o.Event == nil {
 					return fmt.Errorf("record %s: %v %s", out.Value, o.Err, o.Skip)
 				}
-				if withOwn.ResolveTenant(o.Event) && o.Event.Attributes[registry.MSPOwnAttribute] == "true" {
+				if withOwn.Resolve(o.Event) && o.Event.Attributes[registry.MSPOwnAttribute] == "true" {
 					own++
 				}
 				return nil

@@ -203,10 +203,10 @@ func lowerInto(dst []byte, s string) []byte {
 }
 
 // VendorTenantAttribute keeps, in an event's attributes, the vendor client
-// ID that ResolveTenant replaced (or cleared).
+// ID that Resolve replaced (or cleared).
 const VendorTenantAttribute = "tenant.vendor_id"
 
-// MSPOwnAttribute marks, with "true", an event whose tenant ResolveTenant
+// MSPOwnAttribute marks, with "true", an event whose tenant Resolve
 // cleared because it was one of the MSP's own vendor ids (the msp's
 // vendor_ids): a technician's sign-in to the MSP's own Entra tenant, a
 // change to the MSP's own console accounts. The event is MSP-level
@@ -214,31 +214,53 @@ const VendorTenantAttribute = "tenant.vendor_id"
 // logged it.
 const MSPOwnAttribute = "tenant.msp_own"
 
-// ResolveTenant replaces ev's tenant when it is a vendor client ID the
-// registry lists for one of the msp's tenants (vendor_ids), keeping the
-// raw ID in attributes, and reports whether it changed ev. Ingest calls it
-// before Context, so rules, storage and the report see the registry's
-// tenant.
+// EntraIDTool is the tool the entra-signin adapter gives a sign-in to an
+// app it does not know as an MSP console (adapt/entra.go); Resolve names
+// the console of such a sign-in from the msp's entra_apps.
+const EntraIDTool = "entra-id"
+
+// Resolve maps the vendor IDs an adapter left in ev to what the registry
+// calls them, and reports whether it changed ev. Ingest calls it before
+// Context, so rules, storage and the report see the registry's names.
 //
-// A tenant that is one of the msp's own vendor ids is cleared instead,
-// for the event types that may have no tenant (auth.*, account.*:
-// contract.RequiresTenant), with the raw ID kept and MSPOwnAttribute set:
-// the MSP's own tenant is not a client it lacks a contract with. Other
-// event types (a session to the MSP's own office machines) need a tenant,
-// and keep the raw ID: an MSP that manages its own machines lists its own
-// org as a tenant (docs/registry.md).
-func (r *Registry) ResolveTenant(ev *contract.Event) bool {
-	if r == nil || ev.Tenant == "" {
+// The tenant: a vendor client ID the registry lists for one of the msp's
+// tenants (vendor_ids) becomes that tenant, the raw ID kept in
+// attributes. A tenant that is one of the msp's own vendor ids is cleared
+// instead, for the event types that may have no tenant (auth.*,
+// account.*: contract.RequiresTenant), with the raw ID kept and
+// MSPOwnAttribute set: the MSP's own tenant is not a client it lacks a
+// contract with. Other event types (a session to the MSP's own office
+// machines) need a tenant, and keep the raw ID: an MSP that manages its
+// own machines lists its own org as a tenant (docs/registry.md).
+//
+// The tool: a sign-in the adapter could not place (tool EntraIDTool) to
+// an app the msp's entra_apps names, by its appId or its name
+// (attributes appId, app; case-insensitive), gets that console's tool.
+func (r *Registry) Resolve(ev *contract.Event) bool {
+	if r == nil {
 		return false
 	}
 	m := lookup(r.msps, ev.MSP)
 	if m == nil {
 		return false
 	}
+	changed := false
+	if ev.Tool == EntraIDTool && len(m.entraApps) > 0 {
+		tool := lookup(m.entraApps, ev.Attributes["appId"])
+		if tool == "" {
+			tool = lookup(m.entraApps, ev.Attributes["app"])
+		}
+		if tool != "" {
+			ev.Tool, changed = tool, true
+		}
+	}
+	if ev.Tenant == "" {
+		return changed
+	}
 	t := m.vendorIDs[ev.Tenant]
 	own := t == nil && m.own[ev.Tenant] && !contract.RequiresTenant(ev.EventType)
 	if t == nil && !own {
-		return false
+		return changed
 	}
 	if ev.Attributes == nil {
 		ev.Attributes = map[string]string{}

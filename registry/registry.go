@@ -61,10 +61,13 @@ type msp struct {
 	vendorIDs map[string]*tenant
 	// own holds the MSP's own vendor ids (its Entra tenant, its own
 	// NinjaOne organization): activity there is the MSP's, not a
-	// client's (ResolveTenant). Exact match, as vendorIDs.
-	own     map[string]bool
-	loc     *time.Location // default zone; also the zone of tenant-less events
-	working *weekMask
+	// client's (Resolve). Exact match, as vendorIDs.
+	own map[string]bool
+	// entraApps maps the MSP's Entra apps of its consoles (appId or app
+	// name, lower-cased) to the console's tool (Resolve).
+	entraApps map[string]string
+	loc       *time.Location // default zone; also the zone of tenant-less events
+	working   *weekMask
 	// updateSources: tool slug (or "any") to the hosts its agents may
 	// update from besides the vendors' domains (lower case).
 	updateSources map[string][]string
@@ -402,16 +405,9 @@ func (p *parser) hasKey(n *yaml.Node, key string) bool {
 
 func (p *parser) tools(n *yaml.Node, into map[string]bool) {
 	for _, t := range p.list(n, "tools") {
-		s, ok := p.scalar(t, "tool")
-		if !ok {
-			continue
+		if s, ok := p.tool(t); ok {
+			into[s] = true
 		}
-		s = strings.ToLower(s)
-		if !isSlug(s) {
-			p.errorf(t, "tool %q is not a slug as events carry it (a-z, 0-9, '-', '_', '.')", s)
-			continue
-		}
-		into[s] = true
 	}
 }
 
@@ -432,6 +428,7 @@ func (p *parser) msp(n *yaml.Node) *msp {
 		"tenants":       func(_, v *yaml.Node) { tenantsNode = v },
 		"working_hours": func(_, v *yaml.Node) { workingNode = v },
 		"vendor_ids":    func(_, v *yaml.Node) { ownIDs = p.vendorIDs(v) },
+		"entra_apps":    func(_, v *yaml.Node) { m.entraApps = p.entraApps(v) },
 		"update_sources": func(_, v *yaml.Node) {
 			m.updateSources = map[string][]string{}
 			p.updateSources(v, m.updateSources)
@@ -529,6 +526,47 @@ func (p *parser) msp(n *yaml.Node) *msp {
 		}
 	}
 	return m
+}
+
+// tool reads a tool slug, lower-cased, as events carry it.
+func (p *parser) tool(n *yaml.Node) (string, bool) {
+	s, ok := p.scalar(n, "tool")
+	if !ok {
+		return "", false
+	}
+	s = strings.ToLower(s)
+	if !isSlug(s) {
+		p.errorf(n, "tool %q is not a slug as events carry it (a-z, 0-9, '-', '_', '.')", s)
+		return "", false
+	}
+	return s, true
+}
+
+// entraApps reads an msp's entra_apps: {APP-ID or APP NAME: TOOL}.
+func (p *parser) entraApps(v *yaml.Node) map[string]string {
+	apps := map[string]string{}
+	if v.Kind != yaml.MappingNode {
+		p.errorf(v, "entra_apps must be a mapping of an app's appId or name to its console's tool, got %s", kindName(v))
+		return apps
+	}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, t := deref(v.Content[i]), deref(v.Content[i+1])
+		app, ok := p.scalar(k, "entra app")
+		if !ok {
+			continue
+		}
+		tool, ok := p.tool(t)
+		if !ok {
+			continue
+		}
+		key := asciiLower(app)
+		if _, dup := apps[key]; dup {
+			p.errorf(k, "entra app %q is listed twice", app)
+			continue
+		}
+		apps[key] = tool
+	}
+	return apps
 }
 
 // vendorIDs reads a vendor_ids list (a tenant's or an msp's own): the

@@ -80,6 +80,9 @@ func TestParseErrors(t *testing.T) {
 		{"msp vendor id listed twice", "msps:\n  - id: a\n    vendor_ids: [\"entra:tenant:1\", \"entra:tenant:1\"]\n    tenants: [t]\n", []string{"3:36: vendor id \"entra:tenant:1\" is listed twice in msp \"a\""}},
 		{"msp vendor id is a tenant's too", "msps:\n  - id: a\n    vendor_ids: [\"ninjaone:org:1\"]\n    tenants:\n      - {id: office, vendor_ids: [\"ninjaone:org:1\"]}\n", []string{"5:35: vendor id \"ninjaone:org:1\" of tenant \"office\" is one of msp \"a\"'s own vendor_ids"}},
 		{"msp vendor id is a tenant's id", "msps:\n  - id: a\n    vendor_ids: [\"x:y:z\"]\n    tenants: [\"x:y:z\"]\n", []string{"3:18: vendor id \"x:y:z\" of msp \"a\" is the id of tenant \"x:y:z\""}},
+		{"entra apps not a mapping", "msps:\n  - id: a\n    entra_apps: [x]\n    tenants: [t]\n", []string{"3:17: entra_apps must be a mapping"}},
+		{"entra app with a bad tool", "msps:\n  - id: a\n    entra_apps: {\"Ninja Prod\": \"Ninja One\"}\n    tenants: [t]\n", []string{"3:32: tool \"ninja one\" is not a slug"}},
+		{"entra app twice", "msps:\n  - id: a\n    entra_apps: {\"Ninja Prod\": ninjaone, \"ninja prod\": ninjaone}\n    tenants: [t]\n", []string{"3:42: entra app \"ninja prod\" is listed twice"}},
 		{"several at once", "msps:\n  - id: a\n    tz: Mars/Olympus\n    technicians: [{user: j, countries: [xx1]}]\n    tenants: [t]\n", []string{"3:9: tz", "4:41: country"}},
 	}
 	for _, c := range cases {
@@ -247,7 +250,7 @@ func TestExampleRegistry(t *testing.T) {
 	}
 }
 
-func TestResolveTenant(t *testing.T) {
+func TestResolve(t *testing.T) {
 	// msp-a's own Entra tenant is entra:tenant:own; its office, whose
 	// machines it manages as it does a client's, is a tenant of its own.
 	r, err := Parse([]byte("msps:\n  - id: msp-a\n    vendor_ids: [\"entra:tenant:own\"]\n    tenants:\n      - {id: clinic, vendor_ids: [\"ninjaone:org:12\", \"entra:tenant:0f9e\"]}\n      - other\n      - {id: msp-a-office, vendor_ids: [\"ninjaone:org:1\"]}\n  - {id: msp-b, tenants: [x]}\n"), "reg.yml")
@@ -277,15 +280,15 @@ func TestResolveTenant(t *testing.T) {
 		{"msp-a", "auth.login", "ENTRA:TENANT:OWN", "ENTRA:TENANT:OWN", false, false},
 	} {
 		ev := &contract.Event{MSP: tc.msp, EventType: tc.typ, Tenant: tc.tenant}
-		got := r.ResolveTenant(ev)
+		got := r.Resolve(ev)
 		if got != tc.resolved || ev.Tenant != tc.want {
-			t.Errorf("ResolveTenant(%s, %s, %s) = %v, tenant %q; want %v, %q", tc.msp, tc.typ, tc.tenant, got, ev.Tenant, tc.resolved, tc.want)
+			t.Errorf("Resolve(%s, %s, %s) = %v, tenant %q; want %v, %q", tc.msp, tc.typ, tc.tenant, got, ev.Tenant, tc.resolved, tc.want)
 		}
 		if got && ev.Attributes[VendorTenantAttribute] != tc.tenant {
 			t.Errorf("the raw vendor id is not kept: %v", ev.Attributes)
 		}
 		if own := ev.Attributes[MSPOwnAttribute] == "true"; own != tc.own {
-			t.Errorf("ResolveTenant(%s, %s, %s): %s is %v, want %v", tc.msp, tc.typ, tc.tenant, MSPOwnAttribute, own, tc.own)
+			t.Errorf("Resolve(%s, %s, %s): %s is %v, want %v", tc.msp, tc.typ, tc.tenant, MSPOwnAttribute, own, tc.own)
 		}
 		c := r.Context(ev)
 		switch {
@@ -293,6 +296,32 @@ func TestResolveTenant(t *testing.T) {
 			t.Errorf("the msp's own tenant was cleared but the context says tenant_contracted %v", *c.TenantContracted)
 		case got && !tc.own && (c.TenantContracted == nil || !*c.TenantContracted):
 			t.Errorf("a resolved tenant is not contracted: %+v", c)
+		}
+	}
+}
+
+func TestResolveEntraApps(t *testing.T) {
+	r, err := Parse([]byte("msps:\n  - id: msp-a\n    entra_apps: {\"5E1D2C3B-4a59-4687-9a8b-7c6d5e4f3a2b\": ninjaone, \"Ninja Prod\": NinjaOne, \"Remote\": anydesk}\n    tenants: [t]\n  - {id: msp-b, tenants: [t]}\n"), "reg.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		msp, tool, appID, app, want string
+	}{
+		{"msp-a", EntraIDTool, "5e1d2c3b-4a59-4687-9a8b-7c6d5e4f3a2b", "Whatever", "ninjaone"}, // by appId, any case
+		{"msp-a", EntraIDTool, "", "ninja prod", "ninjaone"},                                   // by name, any case
+		{"msp-a", EntraIDTool, "0000", "Remote", "anydesk"},                                    // an unknown appId, a known name
+		{"msp-a", EntraIDTool, "", "Ninja Prod 2", EntraIDTool},                                // whole names only
+		{"msp-a", "datto-rmm", "", "Ninja Prod", "datto-rmm"},                                  // the adapter placed it: kept
+		{"msp-b", EntraIDTool, "", "Ninja Prod", EntraIDTool},                                  // msp-a's apps only
+	} {
+		ev := &contract.Event{MSP: tc.msp, EventType: "auth.login", Tool: tc.tool, Attributes: map[string]string{"app": tc.app}}
+		if tc.appID != "" {
+			ev.Attributes["appId"] = tc.appID
+		}
+		changed := r.Resolve(ev)
+		if ev.Tool != tc.want || changed != (tc.want != tc.tool) {
+			t.Errorf("Resolve(%s, %s, appId %q, app %q): tool %q, changed %v; want %q", tc.msp, tc.tool, tc.appID, tc.app, ev.Tool, changed, tc.want)
 		}
 	}
 }

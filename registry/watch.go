@@ -93,10 +93,10 @@ func (w *Watcher) Context(ev *contract.Event) *contract.Context {
 	return w.current.Load().Context(ev)
 }
 
-// ResolveTenant maps a vendor client ID to its tenant with the current
-// registry (Registry.ResolveTenant).
-func (w *Watcher) ResolveTenant(ev *contract.Event) bool {
-	return w.current.Load().ResolveTenant(ev)
+// Resolve maps the vendor IDs in ev (its tenant, an Entra sign-in's app)
+// with the current registry (Registry.Resolve).
+func (w *Watcher) Resolve(ev *contract.Event) bool {
+	return w.current.Load().Resolve(ev)
 }
 
 func (w *Watcher) install(r *Registry, fp fingerprint) {

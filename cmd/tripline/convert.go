@@ -135,7 +135,7 @@ func (c *converter) stream(in io.Reader, fn func(line int, doc []byte) error) er
 		default:
 			c.events++
 			doc := l.JSON
-			if c.reg.ResolveTenant(l.Event) {
+			if c.reg.Resolve(l.Event) {
 				var err error
 				if doc, err = adapt.Encode(l.Event); err != nil {
 					return fmt.Errorf("line %d: %w", l.Line, err)

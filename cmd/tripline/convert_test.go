@@ -64,6 +64,22 @@ func TestConvert(t *testing.T) {
 		strings.Count(mapped, `"tenant.vendor_id":"ninjaone:org:12"`) != n || strings.Contains(mapped, `"tenant":"ninjaone:org:12"`) {
 		t.Errorf("--registry: %d events of org 12 without it; with it:\n%s", n, mapped)
 	}
+	// The MSP's own Entra tenant and its console apps: the golden
+	// sign-ins to the MSP's tenant lose the tenant, and the app the
+	// adapter cannot place (named "NinjaOne SSO (prod)") is NinjaOne.
+	own := filepath.Join(dir, "own.yml")
+	os.WriteFile(own, []byte("msps:\n  - id: msp-northwind\n    vendor_ids: [\"entra:tenant:7c1e3f5a-2b4d-4e6f-8a0c-9d1e2f3a4b5c\"]\n    entra_apps: {\"ninjaone sso (PROD)\": ninjaone}\n    tenants: [t]\n"), 0o644)
+	_, plain, _ = convert("--format", "entra-signin", "--msp", "msp-northwind", "../../adapt/testdata/entra-signin.jsonl")
+	_, mapped, _ = convert("--format", "entra-signin", "--msp", "msp-northwind", "--registry", own, "../../adapt/testdata/entra-signin.jsonl")
+	if n := strings.Count(plain, `"tenant":"entra:tenant:7c1e3f5a-2b4d-4e6f-8a0c-9d1e2f3a4b5c"`); n == 0 ||
+		strings.Count(mapped, `"tenant.msp_own":"true"`) != n || strings.Contains(mapped, `"tenant":"entra:tenant:7c1e3f5a`) {
+		t.Errorf("--registry with the msp's own vendor_ids: %d sign-ins to its tenant without it; with it:\n%s", n, mapped)
+	}
+	if !strings.Contains(plain, `"tool":"entra-id","actor":{"user":"jdoe@northwind-msp.example","ip":"203.0.113.7"},"session":{"auth_method":"Browser"},"outcome":"success","attributes":{"app":"NinjaOne SSO (prod)"`) ||
+		!strings.Contains(mapped, `"tool":"ninjaone","actor":{"user":"jdoe@northwind-msp.example","ip":"203.0.113.7"},"session":{"auth_method":"Browser"},"outcome":"success","attributes":{"app":"NinjaOne SSO (prod)"`) ||
+		strings.Count(mapped, `"tool":"entra-id"`) != strings.Count(plain, `"tool":"entra-id"`)-1 {
+		t.Errorf("--registry with entra_apps: the sign-in to \"NinjaOne SSO (prod)\" is not NinjaOne's, or another changed:\n%s", mapped)
+	}
 	if code, _, errOut := convert("--format", "ninjaone", "--msp", "m", "--registry", filepath.Join(dir, "none.yml"), good); code != 1 || !strings.Contains(errOut, "none.yml") {
 		t.Errorf("missing registry: exit %d, %s", code, errOut)
 	}

@@ -64,7 +64,7 @@ func TestConvert(t *testing.T) {
 				}
 				// A console login's or account change's Entra tenant is
 				// the MSP's own, in the msp's vendor_ids.
-				if o.Event.Tenant != "" && !reg.ResolveTenant(o.Event) {
+				if o.Event.Tenant != "" && !reg.Resolve(o.Event) {
 					return fmt.Errorf("tenant %q of %s is not in the registry's vendor_ids", o.Event.Tenant, m.Value)
 				}
 				if o.Event.Attributes[registry.MSPOwnAttribute] == "true" {
