@@ -239,7 +239,8 @@ func TestMSPOwnTenantSignIns(t *testing.T) {
 				if o.Event == nil {
 					return fmt.Errorf("record %s: %v %s", out.Value, o.Err, o.Skip)
 				}
-				if withOwn.Resolve(o.Event) && o.Event.Attributes[registry.MSPOwnAttribute] == "true" {
+				// The MSP's own Entra tenant, as the simulator names it.
+				if id, _ := gen.VendorClientID("entra-signin", o.Event.MSP, ""); id != "" && o.Event.Tenant == "entra:tenant:"+id {
 					own++
 				}
 				return nil
