@@ -37,7 +37,7 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		`events ingested:\s+8000 `,
 		`dead letters:\s+5`,
-		`of the events as the vendors' own records on msp\.vendor \(datto-rmm [1-9]\d*, .*ninjaone [1-9]\d*, screenconnect [1-9]\d*, teamviewer [1-9]\d*\)`,
+		`of the events as the vendors' own records on msp\.vendor \(datto-rmm [1-9]\d*, .*ninjaone [1-9]\d*, ocsf [1-9]\d*, screenconnect [1-9]\d*, teamviewer [1-9]\d*\)`,
 		`[1-9]\d*\s+critical\s+Pushed Script Disables or Blinds Microsoft Defender`,
 		`[1-9]\d*\s+medium\s+RMM Console Login Without MFA`,
 		`clickhouse-client --host 127\.0\.0\.1 --port \d+`,
