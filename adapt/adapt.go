@@ -63,13 +63,14 @@ type Out struct {
 	// connection is a session.start and a session.end).
 	Record int
 	// Event is a contract v1 event, not yet normalised: encode it with
-	// Encode and it decodes with contract.Decoder. The event and its
-	// Attributes map are valid until emit returns: the adapter reuses
-	// them for later records (allocating them per event was a quarter of
-	// what converting allocated). Its strings are mostly raw's own bytes
-	// (no copy of the input is made): they too are valid until emit
-	// returns, or for as long as the caller leaves raw unchanged. Copy
-	// what you keep (an encoding: JSON).
+	// Encode and it decodes with contract.Decoder. The event, its
+	// Attributes map and its strings are valid until emit returns: the
+	// adapter reuses the event and map for later records, and the strings
+	// are raw's own bytes (no copy of the input is made) or text the
+	// adapter writes for the record (IDs, tenant IDs, the keys of nested
+	// leftovers) and reuses too. Allocating them per event was most of
+	// what converting allocated. Keep copies an event to keep; an
+	// encoding (JSON) needs no copy.
 	Event *contract.Event
 	// JSON is Event's contract v1 encoding, Encode's byte for byte, valid
 	// until emit returns; nil if the event does not encode (Encode says
@@ -220,7 +221,7 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 			} else {
 				// The vendor's id, namespaced by msp (vendorEventID).
 				ev.Attributes[ar.recordIDKey(format)] = recordID(ev.EventID)
-				ev.EventID = vendorEventID(format, msp, ev.EventID)
+				ev.EventID = ar.vendorEventID(format, msp, ev.EventID)
 				doc = ar.encode(ev, &long)
 			}
 			if err := check(ev, latest, doc != nil, long); err != nil {
@@ -324,12 +325,14 @@ func deriveID(ev *contract.Event) string {
 // event_id.
 func idOf(doc []byte) string { return uuid.NewSHA1(contract.IDNamespace, doc).String() }
 
-// derivedID is "<format>:" and idOf(doc), hashing in the arena's buffer.
+// derivedID is "<format>:" and idOf(doc), hashed in the arena's buffer
+// and written into its text.
 func (a *arena) derivedID(format string, doc []byte) string {
 	b := append(a.hash[:0], contract.IDNamespace[:]...)
 	b = append(b, doc...)
 	a.hash = b
-	return uuidText(format, sha1.Sum(b))
+	t := uuidText(sha1.Sum(b))
+	return a.join(format, ":", unsafe.String(&t[0], len(t)))
 }
 
 // encode is ev's encoding for Out.JSON, in the arena's buffer; nil where
@@ -400,14 +403,6 @@ func errorf(format string, args ...any) error { return fmt.Errorf(format, args..
 
 func unmapped(what string, v string) error {
 	return fmt.Errorf("%w: %s %q has no mapping (docs/sources.md)", ErrUnmapped, what, v)
-}
-
-func tenantID(ns, kind, id string) string {
-	id = strings.TrimSpace(id)
-	if id == "" {
-		return ""
-	}
-	return ns + ":" + kind + ":" + id
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -3,7 +3,6 @@ package adapt
 import (
 	"bytes"
 	"flag"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -18,14 +17,6 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const testMSP = "msp-northwind"
-
-// keep copies an emitted event for use after emit returns (Out.Event is
-// reused for later records).
-func keep(ev *contract.Event) *contract.Event {
-	c := *ev
-	c.Attributes = maps.Clone(ev.Attributes)
-	return &c
-}
 
 // convertFile runs Stream over one testdata input and renders every result
 // as a line: the event's contract JSON, or "line N: record M: …" for skips

@@ -72,7 +72,7 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		}
 		return nil, "", unmapped("category/action", key)
 	}
-	ev := r.newEvent("datto-rmm:"+r.id, typ, msp, "datto-rmm")
+	ev := r.newEvent(r.join("datto-rmm:", r.id), typ, msp, "datto-rmm")
 	at := ev.Attributes
 	at["datto.activity"] = key
 	set(at, "datto.entity", r.str("entity"))
@@ -91,12 +91,12 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	} else {
 		set(at, "site.id", site.str("id"))
 	}
-	ev.Tenant = tenantID("datto-rmm", "site", sid)
+	ev.Tenant = r.tenantID("datto-rmm", "site", sid)
 	set(at, "site.name", site.str("name"))
 	u := r.obj("user")
 	ev.Actor.User = u.str("userName")
 	if ev.Actor.User == "" {
-		ev.Actor.User = tenantID("datto-rmm", "user", u.str("id"))
+		ev.Actor.User = r.tenantID("datto-rmm", "user", u.str("id"))
 	}
 	ev.Target.Host = r.str("hostname")
 	// details is a JSON document in a string; its fields are kept as

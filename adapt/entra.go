@@ -116,7 +116,7 @@ func (entraSignIn) record(r *rec, msp string) ([]*contract.Event, string, error)
 		typ = contract.TypeAuthFailure
 	}
 	app := r.str("appDisplayName")
-	ev := r.newEvent("entra:"+r.id, typ, msp, entraTool(app))
+	ev := r.newEvent(r.join("entra:", r.id), typ, msp, entraTool(app))
 	at := ev.Attributes
 	t, err := parseTime(r.str("createdDateTime"), false)
 	if err != nil {
@@ -137,13 +137,13 @@ func (entraSignIn) record(r *rec, msp string) ([]*contract.Event, string, error)
 	home, resource, own := r.str("homeTenantId"), r.str("resourceTenantId"), r.str("tenantId")
 	access := r.str("crossTenantAccessType")
 	set(at, "entra.cross_tenant_access_type", access)
-	set(at, "entra.home_tenant", tenantID("entra", "tenant", home))
+	set(at, "entra.home_tenant", r.tenantID("entra", "tenant", home))
 	if resource == "" {
 		resource = own
 	} else {
 		set(at, "tenantId", own)
 	}
-	ev.Tenant = tenantID("entra", "tenant", resource)
+	ev.Tenant = r.tenantID("entra", "tenant", resource)
 	if strings.EqualFold(access, "serviceProvider") {
 		at["msp_technician"] = "true"
 		ev.Actor.Role = "service-provider"

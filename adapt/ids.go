@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"strings"
+	"unsafe"
 
 	"github.com/google/uuid"
 )
@@ -23,27 +24,33 @@ var vendorIDNamespace = uuid.MustParse("44259896-0459-437c-8515-8669412a88f2")
 // formats never does. The vendor's id stays readable in attributes
 // (recordIDKey).
 func vendorEventID(format, msp, id string) string {
+	t := uuidText(vendorIDSum(msp, id))
+	return format + ":" + string(t[:])
+}
+
+// vendorEventID is the package's vendorEventID, written into the arena's
+// text (valid while the record's events are).
+func (a *arena) vendorEventID(format, msp, id string) string {
+	t := uuidText(vendorIDSum(msp, id))
+	return a.join(format, ":", unsafe.String(&t[0], len(t)))
+}
+
+// vendorIDSum is the SHA-1 of vendorEventID's UUIDv5, computed on the
+// stack (TestVendorEventIDIsUUIDv5 holds it to uuid.NewSHA1).
+func vendorIDSum(msp, id string) [sha1.Size]byte {
 	id = recordID(id)
-	// uuid.NewSHA1 computed on the stack: one allocation, the result
-	// (TestVendorEventIDIsUUIDv5 holds the two equal).
 	var stack [320]byte
 	b := append(stack[:0], vendorIDNamespace[:]...)
 	b = append(b, msp...)
 	b = append(b, 0)
 	b = append(b, id...)
-	return uuidText(format, sha1.Sum(b))
+	return sha1.Sum(b)
 }
 
-// uuidText is "<format>:" and the UUIDv5 whose SHA-1 is sum, in one
-// allocation (uuid.NewSHA1 and String make four).
-func uuidText(format string, sum [sha1.Size]byte) string {
+// uuidText is the text of the UUIDv5 whose SHA-1 is sum.
+func uuidText(sum [sha1.Size]byte) (text [36]byte) {
 	sum[6] = sum[6]&0x0f | 0x50 // version 5
 	sum[8] = sum[8]&0x3f | 0x80 // RFC 4122 variant
-	var sb strings.Builder
-	sb.Grow(len(format) + 1 + 36)
-	sb.WriteString(format)
-	sb.WriteByte(':')
-	var text [36]byte
 	hex.Encode(text[0:8], sum[0:4])
 	text[8] = '-'
 	hex.Encode(text[9:13], sum[4:6])
@@ -53,8 +60,7 @@ func uuidText(format string, sum [sha1.Size]byte) string {
 	hex.Encode(text[19:23], sum[8:10])
 	text[23] = '-'
 	hex.Encode(text[24:36], sum[10:16])
-	sb.Write(text[:])
-	return sb.String()
+	return text
 }
 
 // recordIDKey is the attribute that keeps the vendor's record id of an

@@ -93,7 +93,7 @@ func (m365Audit) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		}
 		return nil, "", unmapped("Operation", op)
 	}
-	ev := r.newEvent("m365:"+r.id, m[0], msp, "m365")
+	ev := r.newEvent(r.join("m365:", r.id), m[0], msp, "m365")
 	at := ev.Attributes
 	at["m365.operation"] = op
 	set(at, "change", m[1])
@@ -103,7 +103,7 @@ func (m365Audit) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		return nil, "", errorf("CreationTime: %v", err)
 	}
 	ev.Time = t
-	ev.Tenant = tenantID("entra", "tenant", r.str("OrganizationId"))
+	ev.Tenant = r.tenantID("entra", "tenant", r.str("OrganizationId"))
 	ev.Actor.User = r.str("UserId")
 	ev.Actor.IP = ip(r.str("ClientIP"), at, "ClientIP")
 	ut := r.str("UserType")
@@ -132,7 +132,7 @@ func (m365Audit) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		acc := r.str("ObjectId")
 		for i, tg := range r.objs("Target") {
 			id := tg.str("ID")
-			set(at, "Target."+itoa(i)+".ID", id)
+			set(at, r.join("Target.", itoa(i), ".ID"), id)
 			if acc == "" && strings.Contains(id, "@") {
 				acc = id
 			}
@@ -143,8 +143,8 @@ func (m365Audit) record(r *rec, msp string) ([]*contract.Event, string, error) {
 			if name == "" {
 				continue
 			}
-			set(at, "modified."+name, p.str("NewValue"))
-			set(at, "modified."+name+".old", p.str("OldValue"))
+			set(at, r.join("modified.", name), p.str("NewValue"))
+			set(at, r.join("modified.", name, ".old"), p.str("OldValue"))
 		}
 	}
 	return r.events(ev), "", nil

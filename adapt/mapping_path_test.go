@@ -89,7 +89,7 @@ func TestMappingPaths(t *testing.T) {
 					errs = append(errs, o.Err)
 				}
 				if o.Event != nil {
-					evs = append(evs, keep(o.Event))
+					evs = append(evs, Keep(o.Event))
 				}
 				return nil
 			}); err != nil {

@@ -38,7 +38,7 @@ func TestMappingEvent(t *testing.T) {
 		if o.Err != nil {
 			t.Fatal(o.Err)
 		}
-		evs = append(evs, keep(o.Event))
+		evs = append(evs, Keep(o.Event))
 		return nil
 	}); err != nil {
 		t.Fatal(err)

@@ -98,7 +98,7 @@ func (ninjaOne) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		}
 		return nil, "", unmapped("activityType/statusCode", key)
 	}
-	ev := r.newEvent("ninjaone:"+r.id, typ, msp, "ninjaone")
+	ev := r.newEvent(r.join("ninjaone:", r.id), typ, msp, "ninjaone")
 	at := ev.Attributes
 	at["ninjaone.activity_type"], at["ninjaone.status_code"] = atype, status
 
@@ -114,9 +114,9 @@ func (ninjaOne) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	data := r.obj("data")
 	msg := data.obj("message")
 	params := msg.obj("params")
-	ev.Tenant = tenantID("ninjaone", "org", r.str("organizationId"))
+	ev.Tenant = r.tenantID("ninjaone", "org", r.str("organizationId"))
 	if ev.Tenant == "" {
-		ev.Tenant = tenantID("ninjaone", "org", params.str("organizationId"))
+		ev.Tenant = r.tenantID("ninjaone", "org", params.str("organizationId"))
 	}
 	// The acting user: the name NinjaOne puts in the message parameters,
 	// else the numeric user id, flagged.

@@ -65,7 +65,7 @@ func (ocsf) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	}
 	id := ""
 	if r.id != "" {
-		id = "ocsf:" + r.id
+		id = r.join("ocsf:", r.id)
 	}
 	prod := meta.obj("product")
 	tool := slug(prod.str("name"))
@@ -89,7 +89,7 @@ func (ocsf) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	acct := cloud.obj("account")
 	for _, v := range []string{meta.str("tenant_uid"), org.str("uid"), acct.str("uid")} {
 		if v != "" && ev.Tenant == "" {
-			ev.Tenant = tenantID("ocsf", "tenant", v)
+			ev.Tenant = r.tenantID("ocsf", "tenant", v)
 		} else if v != "" {
 			at["ocsf.other_tenant"] = v
 		}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/tripline/tripline/contract"
 )
@@ -66,6 +67,12 @@ type arena struct {
 	// doc and doc2 hold Out.JSON (encode, withID); hash what derivedID
 	// hashes.
 	doc, doc2, hash []byte
+	// text holds the strings made for the record being converted (event
+	// and tenant IDs, the keys of nested leftovers: join), reused from
+	// record to record like the events that hold them; one allocation per
+	// string was a tenth of converting a record, with the collector's
+	// share.
+	text []byte
 	// format and idKey are recordIDKey(format) of the last input.
 	format, idKey string
 }
@@ -199,6 +206,38 @@ func (a *arena) reset() {
 	}
 	a.recs, a.needRecs = a.recs[:0], 0
 	a.nev = 0
+	a.text = a.text[:0]
+}
+
+// join is the concatenation of parts, written into the arena's text:
+// valid while the record's events are (until emit returns). Appending
+// never writes where an earlier string points: a new array when the text
+// grows, the old one kept alive by the strings in it.
+func (a *arena) join(parts ...string) string {
+	if a == nil {
+		return strings.Join(parts, "")
+	}
+	n := len(a.text)
+	for _, p := range parts {
+		a.text = append(a.text, p...)
+	}
+	if len(a.text) == n {
+		return ""
+	}
+	return unsafe.String(&a.text[n], len(a.text)-n)
+}
+
+// join is arena.join for the record's adapter.
+func (r *rec) join(parts ...string) string { return r.arena.join(parts...) }
+
+// tenantID is a vendor client ID as tenant, "<namespace>:<kind>:<raw id>"
+// (docs/sources.md), "" without an id.
+func (r *rec) tenantID(ns, kind, id string) string {
+	id = strings.TrimSpace(id)
+	if id == "" {
+		return ""
+	}
+	return r.join(ns, ":", kind, ":", id)
 }
 
 // release readies the arena for its pool when the input is done,
@@ -215,8 +254,8 @@ func (a *arena) release(large bool) {
 		}
 		a.list = [2]*contract.Event{}
 	}
-	if cap(a.doc)+cap(a.doc2)+cap(a.hash) > keepInput {
-		a.doc, a.doc2, a.hash = nil, nil, nil
+	if cap(a.doc)+cap(a.doc2)+cap(a.hash)+cap(a.text) > keepInput {
+		a.doc, a.doc2, a.hash, a.text = nil, nil, nil, nil
 	}
 	a.usedKvs, a.usedRecs, a.usedElems = 0, 0, 0
 }
@@ -359,18 +398,6 @@ func (r *rec) appendPath(b []byte) []byte {
 	return append(b, '.')
 }
 
-// pathLen is len(r.path()).
-func (r *rec) pathLen() int {
-	if r.parent == nil {
-		return 0
-	}
-	n := r.parent.pathLen() + len(r.name) + 1
-	if r.elem {
-		n += 1 + len(strconv.AppendInt(make([]byte, 0, 20), int64(r.index), 10))
-	}
-	return n
-}
-
 // obj reads a nested object; its unread fields are kept as "k.field". An
 // absent or null object reads as empty.
 func (r *rec) obj(k string) *rec {
@@ -445,46 +472,11 @@ func (r *rec) strs(k string) []string {
 
 // rest adds the unread fields to attrs (string values as they are, others
 // as compact JSON); an attribute already set wins. The keys of nested
-// fields ("status.additionalDetails") are written into one buffer, one
-// allocation for the record; the others are the input's own text.
-func (r *rec) rest(attrs map[string]string) {
-	var keys strings.Builder
-	keys.Grow(r.keyBytes())
-	r.restInto(attrs, &keys)
-}
+// fields ("status.additionalDetails") are written into the arena's text;
+// the others are the input's own.
+func (r *rec) rest(attrs map[string]string) { r.restInto(attrs) }
 
-// unread is how many fields rest may add at most (null and empty strings
-// it never adds). A map's table doubles past 7/8 of a power of two, so
-// counting them would often allocate twice the table.
-func (r *rec) unread() int {
-	n := 0
-	for _, m := range r.f {
-		if !isNull(m.v) && m.v != `""` {
-			n++
-		}
-	}
-	for c := r.kids; c != nil; c = c.next {
-		n += c.unread()
-	}
-	return n
-}
-
-// keyBytes is how many bytes rest writes for nested keys.
-func (r *rec) keyBytes() int {
-	n := 0
-	if r.parent != nil && len(r.f) > 0 {
-		p := r.pathLen()
-		for _, m := range r.f {
-			n += p + len(m.k)
-		}
-	}
-	for c := r.kids; c != nil; c = c.next {
-		n += c.keyBytes()
-	}
-	return n
-}
-
-func (r *rec) restInto(attrs map[string]string, keys *strings.Builder) {
+func (r *rec) restInto(attrs map[string]string) {
 	var path []byte
 	if r.parent != nil && len(r.f) > 0 {
 		var buf [64]byte
@@ -497,11 +489,8 @@ func (r *rec) restInto(attrs map[string]string, keys *strings.Builder) {
 		}
 		key := m.k
 		if r.parent != nil {
-			// Builder only appends: what String returned stays valid.
-			n := keys.Len()
-			keys.Write(path)
-			keys.WriteString(m.k)
-			key = keys.String()[n:]
+			// The path's bytes as a string only for join to copy them.
+			key = r.join(unsafe.String(unsafe.SliceData(path), len(path)), m.k)
 		}
 		if _, ok := attrs[key]; ok {
 			continue
@@ -519,7 +508,7 @@ func (r *rec) restInto(attrs map[string]string, keys *strings.Builder) {
 		attrs[key] = compact(v)
 	}
 	for c := r.kids; c != nil; c = c.next {
-		c.restInto(attrs, keys)
+		c.restInto(attrs)
 	}
 }
 

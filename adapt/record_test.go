@@ -218,7 +218,7 @@ func TestRecordRoundTrip(t *testing.T) {
 					if o.Err != nil || o.Skip != "" {
 						return fmt.Errorf("record %s: err %v skip %q", rec.Value, o.Err, o.Skip)
 					}
-					got = append(got, keep(o.Event)) // o.Event is reused after emit returns
+					got = append(got, Keep(o.Event)) // o.Event is reused after emit returns
 					return nil
 				}); err != nil {
 					t.Fatal(err)

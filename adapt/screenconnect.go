@@ -111,7 +111,7 @@ func (screenConnect) record(r *rec, msp string) ([]*contract.Event, string, erro
 	}
 	id := ""
 	if r.id != "" {
-		id = "screenconnect:" + r.id
+		id = r.join("screenconnect:", r.id)
 	}
 	ev := r.newEvent(id, typ, msp, "screenconnect")
 	at := ev.Attributes
@@ -142,7 +142,7 @@ func (screenConnect) record(r *rec, msp string) ([]*contract.Event, string, erro
 		return r.events(ev), "", nil
 	}
 
-	ev.Tenant = tenantID("screenconnect", "company", r.str("CustomProperty1"))
+	ev.Tenant = r.tenantID("screenconnect", "company", r.str("CustomProperty1"))
 	ev.Actor.User = r.str("Host")
 	if ev.Actor.User == "" && strings.EqualFold(process, "Host") {
 		ev.Actor.User = r.str("ParticipantName")

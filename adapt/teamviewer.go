@@ -103,8 +103,8 @@ func (a teamViewer) record(r *rec, msp string) ([]*contract.Event, string, error
 		}
 		nv, ov := d.str("NewValue"), d.str("OldValue")
 		details[prop] = nv
-		set(at, "detail."+prop, nv)
-		set(at, "detail."+prop+".old", ov)
+		set(at, r.join("detail.", prop), nv)
+		set(at, r.join("detail.", prop, ".old"), ov)
 		d.str("PropertyType")
 	}
 	switch {
@@ -125,9 +125,9 @@ func (a teamViewer) record(r *rec, msp string) ([]*contract.Event, string, error
 		} else {
 			set(at, "AffectedItem", affected)
 		}
-		ev.Tenant = tenantID("teamviewer", "group", details["GroupId"])
+		ev.Tenant = r.tenantID("teamviewer", "group", details["GroupId"])
 		if ev.Tenant == "" {
-			ev.Tenant = tenantID("teamviewer", "group-name", details["GroupName"])
+			ev.Tenant = r.tenantID("teamviewer", "group-name", details["GroupName"])
 		}
 		if typ == contract.TypeSessionEnd {
 			d, err := tvDuration(details, t)
@@ -158,26 +158,26 @@ func (teamViewer) connection(r *rec, msp string) ([]*contract.Event, string, err
 	if err != nil {
 		return nil, "", errorf("start_date: %v", err)
 	}
-	ev := r.newEvent("teamviewer:connection:"+r.id+":start", contract.TypeSessionStart, msp, "teamviewer")
+	ev := r.newEvent(r.join("teamviewer:connection:", r.id, ":start"), contract.TypeSessionStart, msp, "teamviewer")
 	at := ev.Attributes
 	ev.Time = start
 	ev.Actor.User = r.str("username")
 	if uid := r.str("userid"); ev.Actor.User == "" {
-		ev.Actor.User = tenantID("teamviewer", "user", uid)
+		ev.Actor.User = r.tenantID("teamviewer", "user", uid)
 	} else {
 		set(at, "userid", uid)
 	}
 	ev.Target.Host = r.str("devicename")
 	set(at, "deviceid", r.str("deviceid"))
-	ev.Tenant = tenantID("teamviewer", "group", r.str("groupid"))
+	ev.Tenant = r.tenantID("teamviewer", "group", r.str("groupid"))
 	if ev.Tenant == "" {
-		ev.Tenant = tenantID("teamviewer", "group-name", r.str("groupname"))
+		ev.Tenant = r.tenantID("teamviewer", "group-name", r.str("groupname"))
 	} else {
 		set(at, "groupname", r.str("groupname"))
 	}
 	ev.Session.ID = r.str("session_code")
 	if ev.Session.ID == "" {
-		ev.Session.ID = "teamviewer:connection:" + r.id
+		ev.Session.ID = r.join("teamviewer:connection:", r.id)
 	}
 	endText := r.str("end_date")
 	if endText == "" {
@@ -191,7 +191,7 @@ func (teamViewer) connection(r *rec, msp string) ([]*contract.Event, string, err
 		return nil, "", errorf("end_date %s is before start_date", endText)
 	}
 	e2 := r.clone(ev)
-	e2.EventID = "teamviewer:connection:" + r.id + ":end"
+	e2.EventID = r.join("teamviewer:connection:", r.id, ":end")
 	e2.EventType = contract.TypeSessionEnd
 	e2.Time = end
 	e2.Session.DurationS = ptr(int64(end.Sub(start).Seconds()))

@@ -67,7 +67,7 @@ func TestVendorFormats(t *testing.T) {
 			case o.Err != nil:
 				wantUnmapped++
 			case o.Event != nil:
-				wantEvents[o.Event.EventID] = true
+				wantEvents[strings.Clone(o.Event.EventID)] = true
 			}
 			return nil
 		}); err != nil {

@@ -66,7 +66,7 @@ func TestMappingFormat(t *testing.T) {
 			case o.Err != nil:
 				wantFailed++
 			case o.Event != nil:
-				wantEvents[o.Event.EventID] = true
+				wantEvents[strings.Clone(o.Event.EventID)] = true
 			}
 			return nil
 		})

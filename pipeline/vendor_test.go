@@ -7,6 +7,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,7 +91,7 @@ func TestEndToEndVendorFormats(t *testing.T) {
 				if o.Event == nil {
 					return fmt.Errorf("record %s: %v %s", out.Value, o.Err, o.Skip)
 				}
-				id = o.Event.EventID
+				id = strings.Clone(o.Event.EventID) // valid only until emit returns
 				return nil
 			}); err != nil {
 				t.Fatal(err)

@@ -2,6 +2,7 @@ package poll
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,7 +45,7 @@ func TestEndToEndThroughIngest(t *testing.T) {
 			for _, m := range msgs {
 				a.Convert(m.Value, testMSP, func(o adapt.Out) error {
 					if o.Event != nil {
-						want[o.Event.EventID] = true
+						want[strings.Clone(o.Event.EventID)] = true
 					}
 					return nil
 				})

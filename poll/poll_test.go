@@ -780,7 +780,7 @@ func TestTeamViewerConnections(t *testing.T) {
 			}
 			sessions[o.Event.EventType]++
 			if o.Event.EventType == "session.start" {
-				seen[o.Event.EventID]++
+				seen[strings.Clone(o.Event.EventID)]++
 			}
 			return nil
 		}); err != nil {

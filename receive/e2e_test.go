@@ -3,6 +3,7 @@ package receive_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,7 +38,7 @@ func TestEndToEndNinjaOne(t *testing.T) {
 		posted++
 		_ = a.Convert(line, "msp-northwind", func(o adapt.Out) error {
 			if o.Event != nil {
-				want[o.Event.EventID] = true
+				want[strings.Clone(o.Event.EventID)] = true
 			}
 			return nil
 		})

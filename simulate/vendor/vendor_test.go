@@ -3,6 +3,7 @@ package vendor
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,7 +79,7 @@ func TestConvert(t *testing.T) {
 				if prev, dup := eventIDs[o.Event.EventID]; dup {
 					return fmt.Errorf("event_id %s of %s is also %s's", o.Event.EventID, rid, prev)
 				}
-				eventIDs[o.Event.EventID] = rid + " " + o.Event.MSP
+				eventIDs[strings.Clone(o.Event.EventID)] = rid + " " + o.Event.MSP
 				return nil
 			}); err != nil {
 				t.Fatal(err)
