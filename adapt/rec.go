@@ -215,7 +215,13 @@ func (a *arena) reset() {
 // grows, the old one kept alive by the strings in it.
 func (a *arena) join(parts ...string) string {
 	if a == nil {
-		return strings.Join(parts, "")
+		// A copy, never one of parts itself (strings.Join can return
+		// parts[0]): the parts may be stack memory.
+		var b []byte
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return string(b)
 	}
 	n := len(a.text)
 	for _, p := range parts {
