@@ -199,7 +199,7 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 			return emit(Out{Record: i, Err: err})
 		}
 		if skip != "" {
-			return emit(Out{Record: i, Skip: strings.Clone(skip)})
+			return emit(Out{Record: i, Skip: ar.own(skip, raw)})
 		}
 		for _, ev := range evs {
 			r.rest(ev.Attributes)
@@ -324,6 +324,27 @@ func deriveID(ev *contract.Event) string {
 // idOf is contract.DeriveID's UUIDv5 of an event's encoding without
 // event_id.
 func idOf(doc []byte) string { return uuid.NewSHA1(contract.IDNamespace, doc).String() }
+
+// own is s, copied if it points into raw or the arena's current text
+// (both reused after Convert returns): a skip reason outlives emit, and
+// is mostly a constant that needs no copy.
+func (a *arena) own(s string, raw []byte) string {
+	if s == "" {
+		return s
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	in := func(b []byte) bool {
+		if cap(b) == 0 {
+			return false
+		}
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+		return p >= start && p < start+uintptr(cap(b))
+	}
+	if in(raw) || in(a.text) {
+		return strings.Clone(s)
+	}
+	return s
+}
 
 // derivedID is "<format>:" and idOf(doc), hashed in the arena's buffer
 // and written into its text.

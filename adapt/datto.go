@@ -61,7 +61,7 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	if r.id == "" {
 		return nil, "", errorf("no id")
 	}
-	key := strings.ToLower(r.str("category")) + "/" + strings.ToLower(r.str("action"))
+	key := r.lower(r.str("category"), "/", r.str("action"))
 	typ := dattoActions[key]
 	if typ == "" {
 		if why, ok := dattoIgnored[key]; ok {
@@ -128,7 +128,7 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		if n := r.integer("deviceCount"); n != nil && *n >= 0 {
 			ev.Target.HostCount = n
 		} else {
-			ev.Target.HostCount = ptr(int64(1))
+			ev.Target.HostCount = r.int64p(1)
 		}
 		if dattoSoftwareJob(details.componentCategory) {
 			// A software deployment: what it installs is the package the

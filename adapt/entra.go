@@ -155,10 +155,10 @@ func (entraSignIn) record(r *rec, msp string) ([]*contract.Event, string, error)
 	req := r.str("authenticationRequirement")
 	var mfa *bool
 	if req == "singleFactorAuthentication" {
-		mfa = ptr(false)
+		mfa = r.boolp(false)
 	}
 	if req == "multiFactorAuthentication" && typ == contract.TypeAuthLogin {
-		mfa = ptr(true)
+		mfa = r.boolp(true)
 	}
 	steps := r.objs("authenticationDetails")
 	methods := make([]string, 0, len(steps))
@@ -168,16 +168,16 @@ func (entraSignIn) record(r *rec, msp string) ([]*contract.Event, string, error)
 		if ok != nil && *ok {
 			methods = append(methods, m)
 			if !entraSingleFactor[m] {
-				mfa = ptr(true)
+				mfa = r.boolp(true)
 			}
 		}
 	}
 	if mfa == nil && len(steps) > 0 {
-		mfa = ptr(false)
+		mfa = r.boolp(false)
 	}
 	ev.Actor.MFA = mfa
 	if len(methods) > 0 {
-		at["entra.auth_methods"] = strings.Join(methods, ",")
+		at["entra.auth_methods"] = r.joinSep(methods, ",")
 	}
 	ev.Session.AuthMethod = r.str("clientAppUsed")
 	set(at, "app", app)

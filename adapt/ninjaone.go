@@ -87,7 +87,7 @@ func (ninjaOne) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		return nil, "", errorf("no id")
 	}
 	atype, status := r.str("activityType"), r.str("statusCode")
-	key := atype + "/" + status
+	key := r.join(atype, "/", status)
 	typ := ninjaStatus[key]
 	if typ == "" {
 		if why, ok := ninjaIgnored[key]; ok {
@@ -147,16 +147,16 @@ func (ninjaOne) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	case contract.TypeScriptRun:
 		ev.Script.Name = source
 		ev.Script.Interpreter = params.str("scriptLanguage")
-		ev.Target.HostCount = ptr(int64(1))
+		ev.Target.HostCount = r.int64p(1)
 	case contract.TypeSessionStart, contract.TypeSessionEnd:
 		ev.Session.ID = params.str("sessionId")
-		at["remote_tool"] = strings.ToLower(strings.TrimSuffix(strings.TrimSuffix(status, "_CONNECTION"), "_DISCONNECTION"))
+		at["remote_tool"] = r.lower(strings.TrimSuffix(strings.TrimSuffix(status, "_CONNECTION"), "_DISCONNECTION"))
 	case contract.TypeAuthLogin:
 		ev.Actor.MFA = params.boolean("mfa")
 		ev.Outcome = "success"
 	case contract.TypeAuthFailure:
 		ev.Outcome = "failure"
-		ev.Reason = strings.ToLower(strings.TrimPrefix(status, "APP_USER_"))
+		ev.Reason = r.lower(strings.TrimPrefix(status, "APP_USER_"))
 	case contract.TypeAccountCreated, contract.TypeAccountChanged:
 		if acc := params.str("targetAppUserName"); acc != "" {
 			at["account"] = acc
@@ -164,7 +164,7 @@ func (ninjaOne) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		} else {
 			set(at, "account", subject)
 		}
-		set(at, "change", strings.ToLower(strings.TrimPrefix(status, "APP_USER_")))
+		set(at, "change", r.lower(strings.TrimPrefix(status, "APP_USER_")))
 	case contract.TypeCredentialUse:
 		ev.Credential.Name = params.str("credentialName")
 		if ev.Credential.Name == "" {
@@ -180,7 +180,7 @@ func (ninjaOne) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		}
 		ev.Package.Version = params.str("version")
 		if typ == contract.TypeSoftwarePush {
-			ev.Target.HostCount = ptr(int64(1))
+			ev.Target.HostCount = r.int64p(1)
 		}
 	case contract.TypeAgentUpdate:
 		ev.Package.Name = "NinjaOne Agent"

@@ -3,6 +3,7 @@ package adapt
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tripline/tripline/contract"
 )
@@ -68,7 +69,7 @@ func (ocsf) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		id = r.join("ocsf:", r.id)
 	}
 	prod := meta.obj("product")
-	tool := slug(prod.str("name"))
+	tool := r.slug(prod.str("name"))
 	if tool == "" {
 		tool = "ocsf"
 	}
@@ -158,7 +159,7 @@ func (ocsf) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		ev.Script.Name = p.str("name")
 		f := p.obj("file")
 		ev.Script.SHA256 = ocsfSHA256(f.objs("hashes"), at, "process.file.hashes")
-		ev.Target.HostCount = ptr(int64(1))
+		ev.Target.HostCount = r.int64p(1)
 	case "1009":
 		s := r.obj("script")
 		ev.Script.Name = s.str("name")
@@ -169,7 +170,7 @@ func (ocsf) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		}
 		ev.Script.Interpreter = strings.ToLower(s.str("type"))
 		ev.Script.SHA256 = ocsfSHA256(s.objs("hashes"), at, "script.hashes")
-		ev.Target.HostCount = ptr(int64(1))
+		ev.Target.HostCount = r.int64p(1)
 	case "6002":
 		app := r.obj("app")
 		ev.Package.Name = app.str("name")
@@ -206,6 +207,46 @@ func ocsfSHA256(hs []*rec, at map[string]string, key string) string {
 		}
 	}
 	return ""
+}
+
+// slug is the package's slug, written into the arena's text when s is
+// ASCII (slug's Unicode lower-casing maps a few other characters to
+// ASCII letters: the Kelvin sign to k).
+func (r *rec) slug(s string) string {
+	s = strings.TrimSpace(s)
+	if r.arena == nil || !isASCII(s) {
+		return slug(s)
+	}
+	a := r.arena
+	n := len(a.text)
+	dash := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
+			a.text = append(a.text, c)
+			dash = false
+		} else if !dash && len(a.text) > n {
+			a.text = append(a.text, '-')
+			dash = true
+		}
+	}
+	out := strings.TrimRight(a.since(n), "-")
+	if len(out) > 64 {
+		out = out[:64]
+	}
+	return out
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // slug lower-cases a product name into a tool slug: runs of characters

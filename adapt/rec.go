@@ -73,6 +73,12 @@ type arena struct {
 	// string was a tenth of converting a record, with the collector's
 	// share.
 	text []byte
+	// ints and bools hold the numbers and flags the record's events point
+	// to (contract fields are pointers: an allocation each), reused like
+	// text; nints and nbools are how many the record used.
+	ints          [8]int64
+	bools         [8]bool
+	nints, nbools int
 	// format and idKey are recordIDKey(format) of the last input.
 	format, idKey string
 }
@@ -207,7 +213,39 @@ func (a *arena) reset() {
 	a.recs, a.needRecs = a.recs[:0], 0
 	a.nev = 0
 	a.text = a.text[:0]
+	a.nints, a.nbools = 0, 0
 }
+
+// int64p is a pointer to v for an event's field: in the arena while it has
+// room (valid until emit returns, like the event).
+func (a *arena) int64p(v int64) *int64 {
+	if a == nil || a.nints == len(a.ints) {
+		p := new(int64) // not &v: v would be on the heap on every call
+		*p = v
+		return p
+	}
+	p := &a.ints[a.nints]
+	a.nints++
+	*p = v
+	return p
+}
+
+// boolp is int64p for a flag.
+func (a *arena) boolp(v bool) *bool {
+	if a == nil || a.nbools == len(a.bools) {
+		p := new(bool)
+		*p = v
+		return p
+	}
+	p := &a.bools[a.nbools]
+	a.nbools++
+	*p = v
+	return p
+}
+
+// int64p and boolp are the arena's, for the record's adapter.
+func (r *rec) int64p(v int64) *int64 { return r.arena.int64p(v) }
+func (r *rec) boolp(v bool) *bool    { return r.arena.boolp(v) }
 
 // join is the concatenation of parts, written into the arena's text:
 // valid while the record's events are (until emit returns). Appending
@@ -227,10 +265,73 @@ func (a *arena) join(parts ...string) string {
 	for _, p := range parts {
 		a.text = append(a.text, p...)
 	}
+	return a.since(n)
+}
+
+// since is the arena's text from n on, as a string.
+func (a *arena) since(n int) string {
 	if len(a.text) == n {
 		return ""
 	}
 	return unsafe.String(&a.text[n], len(a.text)-n)
+}
+
+// joinSep is strings.Join of items with sep, in the arena's text.
+func (r *rec) joinSep(items []string, sep string) string {
+	if r.arena == nil {
+		return strings.Join(items, sep)
+	}
+	a := r.arena
+	n := len(a.text)
+	for i, it := range items {
+		if i > 0 {
+			a.text = append(a.text, sep...)
+		}
+		a.text = append(a.text, it...)
+	}
+	return a.since(n)
+}
+
+// lower is the concatenation of parts in ASCII lower case, in the arena's
+// text.
+func (r *rec) lower(parts ...string) string {
+	for _, p := range parts {
+		if !isASCII(p) {
+			// strings.ToLower's Unicode mapping (the Kelvin sign is k).
+			return strings.ToLower(strings.Join(parts, ""))
+		}
+	}
+	var b []byte
+	n := 0
+	if r.arena != nil {
+		b, n = r.arena.text, len(r.arena.text)
+	}
+	for _, p := range parts {
+		for i := 0; i < len(p); i++ {
+			c := p[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+		}
+	}
+	if r.arena == nil {
+		return string(b)
+	}
+	r.arena.text = b
+	return r.arena.since(n)
+}
+
+// text reads a JSON scalar as the package's text does, unquoting a string
+// with escapes into the arena's text.
+func (r *rec) text(v string) (string, bool) {
+	if len(v) > 1 && v[0] == '"' && r.arena != nil && strings.IndexByte(v, '\\') >= 0 {
+		a := r.arena
+		n := len(a.text)
+		a.text = appendUnquoted(a.text, v[1:len(v)-1])
+		return a.since(n), true
+	}
+	return text(v)
 }
 
 // join is arena.join for the record's adapter.
@@ -341,7 +442,7 @@ func (r *rec) str(k string) string {
 	if v == "" {
 		return ""
 	}
-	s, ok := text(v)
+	s, ok := r.text(v)
 	if !ok {
 		r.fail(k, "a string", v)
 	}
@@ -364,7 +465,7 @@ func (r *rec) integer(k string) *int64 {
 		r.fail(k, "an integer", v)
 		return nil
 	}
-	return &n
+	return r.int64p(n)
 }
 
 // boolean reads true/false (or "true"/"false" in a string).
@@ -376,9 +477,9 @@ func (r *rec) boolean(k string) *bool {
 	s, _ := text(v)
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "true":
-		return ptr(true)
+		return r.boolp(true)
 	case "false":
-		return ptr(false)
+		return r.boolp(false)
 	}
 	r.fail(k, "a boolean", v)
 	return nil
@@ -501,7 +602,7 @@ func (r *rec) restInto(attrs map[string]string) {
 		if _, ok := attrs[key]; ok {
 			continue
 		}
-		if s, ok := text(v); ok && v[0] == '"' {
+		if s, ok := r.text(v); ok && v[0] == '"' {
 			if strings.TrimSpace(s) != "" {
 				attrs[key] = s
 			}
@@ -630,21 +731,34 @@ func ip(s string, attrs map[string]string, key string) string {
 	if s == "" {
 		return ""
 	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		// Most addresses are written as String writes them: keep s
-		// rather than allocate the same text again.
-		var buf [64]byte
-		if b := a.Unmap().AppendTo(buf[:0]); string(b) != s {
-			return string(b)
+	// "203.0.113.7:51234" and "[2001:db8::1]:443" (address and port) are
+	// parsed as such first: a failed ParseAddr builds its error.
+	withPort := s[0] == '[' || strings.Count(s, ":") == 1
+	if withPort {
+		if ap, err := netip.ParseAddrPort(s); err == nil {
+			return canonicalIP(ap.Addr().Unmap(), s[:strings.LastIndexByte(s, ':')])
 		}
-		return s
 	}
-	// "203.0.113.7:51234" (address and port)
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().Unmap().String()
+	if a, err := netip.ParseAddr(s); err == nil {
+		return canonicalIP(a.Unmap(), s)
+	}
+	if !withPort {
+		if ap, err := netip.ParseAddrPort(s); err == nil {
+			return canonicalIP(ap.Addr().Unmap(), "")
+		}
 	}
 	attrs[key] = s
 	return ""
+}
+
+// canonicalIP is a's text: as, when as is written that way already (most
+// addresses are), else a new string.
+func canonicalIP(a netip.Addr, as string) string {
+	var buf [64]byte
+	if b := a.AppendTo(buf[:0]); string(b) != as {
+		return string(b)
+	}
+	return as
 }
 
 // country returns an ISO 3166-1 alpha-2 code, or "" and keeps the value.

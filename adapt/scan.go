@@ -341,53 +341,60 @@ func isHex4(b string) bool {
 // surrogates become U+FFFD, as encoding/json does.
 func unquote(q string) string {
 	s := q[1 : len(q)-1]
-	esc := strings.IndexByte(s, '\\')
-	if esc < 0 {
+	if strings.IndexByte(s, '\\') < 0 {
 		return s
 	}
 	// Escapes only shrink the text: one allocation of len(s) holds it.
-	var out strings.Builder
-	out.Grow(len(s))
-	out.WriteString(s[:esc])
+	return string(appendUnquoted(make([]byte, 0, len(s)), s))
+}
+
+// appendUnquoted appends s, the text of a validated JSON string between
+// its quotes, decoded.
+func appendUnquoted(dst []byte, s string) []byte {
+	esc := strings.IndexByte(s, '\\')
+	if esc < 0 {
+		return append(dst, s...)
+	}
+	out := append(dst, s[:esc]...)
 	for i := esc; i < len(s); {
 		c := s[i]
 		if c != '\\' {
-			out.WriteByte(c)
+			out = append(out, c)
 			i++
 			continue
 		}
 		switch s[i+1] {
 		case 'b':
-			out.WriteByte('\b')
+			out = append(out, '\b')
 		case 'f':
-			out.WriteByte('\f')
+			out = append(out, '\f')
 		case 'n':
-			out.WriteByte('\n')
+			out = append(out, '\n')
 		case 'r':
-			out.WriteByte('\r')
+			out = append(out, '\r')
 		case 't':
-			out.WriteByte('\t')
+			out = append(out, '\t')
 		case 'u':
 			r := rune(hex4(s[i+2 : i+6]))
 			i += 6
 			if utf16.IsSurrogate(r) {
 				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
 					if r2 := utf16.DecodeRune(r, rune(hex4(s[i+2:i+6]))); r2 != utf8.RuneError {
-						out.WriteRune(r2)
+						out = utf8.AppendRune(out, r2)
 						i += 6
 						continue
 					}
 				}
 				r = utf8.RuneError
 			}
-			out.WriteRune(r)
+			out = utf8.AppendRune(out, r)
 			continue
 		default: // '"', '\\', '/'
-			out.WriteByte(s[i+1])
+			out = append(out, s[i+1])
 		}
 		i += 2
 	}
-	return out.String()
+	return out
 }
 
 func hex4(b string) uint64 {

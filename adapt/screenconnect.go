@@ -137,7 +137,7 @@ func (screenConnect) record(r *rec, msp string) ([]*contract.Event, string, erro
 			ev.Reason = result
 		}
 		if strings.Contains(result, "OneTimePassword") {
-			ev.Actor.MFA = ptr(true)
+			ev.Actor.MFA = r.boolp(true)
 		}
 		return r.events(ev), "", nil
 	}
@@ -159,7 +159,7 @@ func (screenConnect) record(r *rec, msp string) ([]*contract.Event, string, erro
 		}
 		set(at, "screenconnect.data", data)
 	case contract.TypeScriptRun:
-		ev.Target.HostCount = ptr(int64(1))
+		ev.Target.HostCount = r.int64p(1)
 		if name == "RanFiles" {
 			ev.Script.Name = data
 			break
@@ -174,7 +174,7 @@ func (screenConnect) record(r *rec, msp string) ([]*contract.Event, string, erro
 			ev.Script.Command = strings.TrimSpace(rest)
 		}
 	case contract.TypeSoftwarePush:
-		ev.Target.HostCount = ptr(int64(1))
+		ev.Target.HostCount = r.int64p(1)
 		ev.Package.Name = data
 	default:
 		set(at, "screenconnect.data", data)

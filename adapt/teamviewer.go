@@ -194,7 +194,7 @@ func (teamViewer) connection(r *rec, msp string) ([]*contract.Event, string, err
 	e2.EventID = r.join("teamviewer:connection:", r.id, ":end")
 	e2.EventType = contract.TypeSessionEnd
 	e2.Time = end
-	e2.Session.DurationS = ptr(int64(end.Sub(start).Seconds()))
+	e2.Session.DurationS = r.int64p(int64(end.Sub(start).Seconds()))
 	return r.events(ev, e2), "", nil
 }
 
