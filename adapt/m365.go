@@ -117,7 +117,7 @@ func (m365Audit) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	} else if ut == "Admin" {
 		ev.Actor.Role = "admin"
 	}
-	switch strings.ToLower(r.str("ResultStatus")) {
+	switch r.lower(r.str("ResultStatus")) {
 	case "success", "succeeded", "true":
 		ev.Outcome = "success"
 	case "failed", "failure", "false":

@@ -203,7 +203,7 @@ func ocsfSHA256(hs []*rec, at map[string]string, key string) string {
 	for i, h := range hs {
 		if h.peek("algorithm_id") == "3" {
 			h.str("algorithm_id")
-			return sha256Hex(h.str("value"), at, key+"."+strconv.Itoa(i)+".value")
+			return sha256Hex(h.str("value"), at, h.join(key, ".", strconv.Itoa(i), ".value"))
 		}
 	}
 	return ""
