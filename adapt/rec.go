@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/tripline/tripline/contract"
@@ -79,6 +80,9 @@ type arena struct {
 	ints          [8]int64
 	bools         [8]bool
 	nints, nbools int
+	// latest is 24 hours after the clock when the arena last read it:
+	// the newest event time the contract accepted then.
+	latest time.Time
 	// format and idKey are recordIDKey(format) of the last input.
 	format, idKey string
 }
@@ -810,7 +814,10 @@ func check(ev *contract.Event, latest time.Time, keysChecked bool, long string) 
 	if ev.Time.After(latest) {
 		return fmt.Errorf("time %s is more than 24h in the future", ev.Time.UTC().Format(time.RFC3339))
 	}
-	blank := func(s string) bool { return strings.TrimSpace(s) == "" }
+	blank := func(s string) bool {
+		// Trimmed only when it does not start with a printable ASCII byte.
+		return s == "" || (s[0] <= ' ' || s[0] >= utf8.RuneSelf) && strings.TrimSpace(s) == ""
+	}
 	if blank(ev.MSP) {
 		return fmt.Errorf("no msp")
 	}
@@ -825,7 +832,8 @@ func check(ev *contract.Event, latest time.Time, keysChecked bool, long string) 
 		{"event_id", ev.EventID}, {"msp", ev.MSP}, {"tenant", ev.Tenant}, {"tool", ev.Tool},
 		{"actor.user", ev.Actor.User}, {"target.host", ev.Target.Host}, {"session.id", ev.Session.ID},
 	} {
-		if len(strings.TrimSpace(f.v)) > contract.MaxIdentifierBytes {
+		// Trimmed only when it could matter.
+		if len(f.v) > contract.MaxIdentifierBytes && len(strings.TrimSpace(f.v)) > contract.MaxIdentifierBytes {
 			return fmt.Errorf("%s is longer than %d bytes", f.name, contract.MaxIdentifierBytes)
 		}
 	}
