@@ -130,56 +130,27 @@ type converter func(r *rec, msp string) (evs []*contract.Event, skip string, err
 // convert each, check each event against the contract's rules, emit in
 // order.
 func run(format string, raw []byte, msp string, listKeys []string, conv converter, emit func(Out) error) error {
-	if !utf8.Valid(raw) {
-		return errors.New("input is not valid UTF-8")
+	src, err := inputText(raw)
+	if err != nil {
+		return err
 	}
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return errors.New("empty input")
-	}
-	// The input as text without a copy: the events' strings are its
-	// substrings (unquote copies only strings with escapes), valid while
-	// raw is, which Out documents. Copying it was a tenth of converting an
-	// Entra sign-in, and most of the bytes the collector had to reclaim.
-	// Nothing here writes to raw; what outlives emit (an Error's ID, a
-	// skip reason) is cloned.
-	src := unsafe.String(unsafe.SliceData(raw), len(raw))
-	itemsp := itemsPool.Get().(*[]string)
 	// Pooled buffers keep what they point to alive until reused: cleared
 	// after a large input only (clearing memory that holds pointers costs
 	// a write barrier per pointer while the GC runs, and a small input
 	// kept a while longer costs nothing).
 	large := len(src) > keepInput
-	defer func() { clearIf(large, *itemsp); itemsPool.Put(itemsp) }()
-	var items []string
-	var single []kv
-	list := src[0] == '['
-	switch src[0] {
-	case '[':
-		var err error
-		if items, err = parseArray(src, (*itemsp)[:0]); err != nil {
-			return fmt.Errorf("not a JSON array: %v", err)
-		}
-		*itemsp = items
-	case '{':
-		var err error
-		top := kvPool.Get().(*[]kv)
-		defer func() { clearIf(large, *top); kvPool.Put(top) }()
-		if single, err = parseObject(src, (*top)[:0]); err != nil {
-			return fmt.Errorf("not a JSON object: %v", err)
-		}
-		*top = single
-		for _, m := range single {
-			if len(m.v) > 0 && m.v[0] == '[' && slices.Contains(listKeys, m.k) {
-				items = splitArray(m.v, (*itemsp)[:0])
-				*itemsp = items
-				single, list = nil, true
-				break
-			}
-		}
-	default:
-		return errors.New("input is neither a JSON object nor an array")
+	itemsp, top := itemsPool.Get().(*[]string), kvPool.Get().(*[]kv)
+	defer func() {
+		clearIf(large, *itemsp)
+		itemsPool.Put(itemsp)
+		clearIf(large, *top)
+		kvPool.Put(top)
+	}()
+	items, members, list, err := splitInput(src, listKeys, (*itemsp)[:0], (*top)[:0])
+	if err != nil {
+		return err
 	}
+	*itemsp, *top = items, members
 	ar := arenaPool.Get().(*arena)
 	defer func() { ar.release(large); arenaPool.Put(ar) }()
 	// The newest time the contract accepts is the arena's, from the clock
@@ -245,7 +216,7 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 	}
 	if !list {
 		r := ar.rec(nil, "")
-		r.f = single
+		r.f = members
 		return one(0, r)
 	}
 	bufp := kvPool.Get().(*[]kv)
@@ -274,6 +245,52 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 		}
 	}
 	return nil
+}
+
+// inputText is raw as text, checked and trimmed, without a copy: the
+// events' strings are its substrings (unquote copies only strings with
+// escapes), valid while raw is, which Out documents. Copying it was a
+// tenth of converting an Entra sign-in, and most of the bytes the
+// collector had to reclaim. Nothing writes to raw; what outlives emit (an
+// Error's ID, a skip reason) is copied.
+func inputText(raw []byte) (string, error) {
+	if !utf8.Valid(raw) {
+		return "", errors.New("input is not valid UTF-8")
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "", errors.New("empty input")
+	}
+	return unsafe.String(unsafe.SliceData(raw), len(raw)), nil
+}
+
+// splitInput splits src, one input value, into its records as Convert
+// reads them (Records counts the same way): with list, items holds the
+// records of an array, or of the first member of an object that is an
+// array under one of listKeys; else the object is one record, whose
+// members are members. Both are appended to the buffers given, and
+// returned for the caller to keep.
+func splitInput(src string, listKeys []string, items []string, members []kv) ([]string, []kv, bool, error) {
+	switch src[0] {
+	case '[':
+		items, err := parseArray(src, items)
+		if err != nil {
+			return nil, members, false, fmt.Errorf("not a JSON array: %v", err)
+		}
+		return items, members, true, nil
+	case '{':
+		members, err := parseObject(src, members)
+		if err != nil {
+			return items, nil, false, fmt.Errorf("not a JSON object: %v", err)
+		}
+		for _, m := range members {
+			if len(m.v) > 0 && m.v[0] == '[' && slices.Contains(listKeys, m.k) {
+				return splitArray(m.v, items), members, true, nil
+			}
+		}
+		return items, members, false, nil
+	}
+	return items, members, false, errors.New("input is neither a JSON object nor an array")
 }
 
 func jsonErr(err error) string {

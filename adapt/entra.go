@@ -17,7 +17,7 @@ type entraSignIn struct{}
 func (entraSignIn) Name() string { return "entra-signin" }
 
 func (a entraSignIn) Convert(raw []byte, msp string, emit func(Out) error) error {
-	return run(a.Name(), raw, msp, []string{"value"}, a.record, emit)
+	return run(a.Name(), raw, msp, entraPageKeys, a.record, emit)
 }
 
 // entraIDTool is the tool of a sign-in to an app that names no MSP

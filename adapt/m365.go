@@ -18,7 +18,7 @@ type m365Audit struct{}
 func (m365Audit) Name() string { return "m365-audit" }
 
 func (a m365Audit) Convert(raw []byte, msp string, emit func(Out) error) error {
-	return run(a.Name(), raw, msp, []string{"value", "Records"}, a.record, emit)
+	return run(a.Name(), raw, msp, m365PageKeys, a.record, emit)
 }
 
 // m365Ops maps Operation to an event type and the kind of change.

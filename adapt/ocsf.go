@@ -214,11 +214,10 @@ func ocsfSHA256(hs []*rec, at map[string]string, key string) string {
 // ASCII letters: the Kelvin sign to k).
 func (r *rec) slug(s string) string {
 	s = strings.TrimSpace(s)
-	if r.arena == nil || !isASCII(s) {
+	if !isASCII(s) {
 		return slug(s)
 	}
-	a := r.arena
-	n := len(a.text)
+	b, n := r.arena.begin()
 	dash := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -226,14 +225,14 @@ func (r *rec) slug(s string) string {
 			c += 'a' - 'A'
 		}
 		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
-			a.text = append(a.text, c)
+			b = append(b, c)
 			dash = false
-		} else if !dash && len(a.text) > n {
-			a.text = append(a.text, '-')
+		} else if !dash && len(b) > n {
+			b = append(b, '-')
 			dash = true
 		}
 	}
-	out := strings.TrimRight(a.since(n), "-")
+	out := strings.TrimRight(r.arena.end(b, n), "-")
 	if len(out) > 64 {
 		out = out[:64]
 	}

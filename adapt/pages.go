@@ -1,13 +1,5 @@
 package adapt
 
-import (
-	"errors"
-	"fmt"
-	"slices"
-	"strings"
-	"unicode/utf8"
-)
-
 // The members under which each format's API pages hold their records:
 // Convert splits a page by them, and Records counts by them, so the
 // receiver counts what ingest will convert.
@@ -54,32 +46,16 @@ func PageKeys(a Adapter) []string {
 // 1: a record with arrays of its own (an Entra sign-in's
 // authenticationDetails) is one record.
 func Records(a Adapter, raw []byte) (int, error) {
-	if !utf8.Valid(raw) {
-		return 0, errors.New("input is not valid UTF-8")
+	src, err := inputText(raw)
+	if err != nil {
+		return 0, err
 	}
-	src := strings.TrimSpace(string(raw))
-	if src == "" {
-		return 0, errors.New("empty input")
+	items, _, list, err := splitInput(src, PageKeys(a), nil, nil)
+	if err != nil {
+		return 0, err
 	}
-	switch src[0] {
-	case '[':
-		items, err := parseArray(src, nil)
-		if err != nil {
-			return 0, fmt.Errorf("not a JSON array: %v", err)
-		}
-		return len(items), nil
-	case '{':
-		members, err := parseObject(src, nil)
-		if err != nil {
-			return 0, fmt.Errorf("not a JSON object: %v", err)
-		}
-		keys := PageKeys(a)
-		for _, m := range members {
-			if len(m.v) > 0 && m.v[0] == '[' && slices.Contains(keys, m.k) {
-				return len(splitArray(m.v, nil)), nil
-			}
-		}
+	if !list {
 		return 1, nil
 	}
-	return 0, errors.New("input is neither a JSON object nor an array")
+	return len(items), nil
 }

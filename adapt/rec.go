@@ -162,13 +162,6 @@ func (a *arena) parse(v string) []kv {
 	if v[0] != '{' {
 		return nil
 	}
-	if a == nil {
-		f, err := split(v, nil)
-		if err != nil {
-			return nil
-		}
-		return f
-	}
 	f, err := split(v, a.free())
 	if err != nil {
 		return nil
@@ -176,8 +169,26 @@ func (a *arena) parse(v string) []kv {
 	return a.keep(f)
 }
 
-// free is the room left in the arena's members, for a parse to append to.
+// parseText validates s, JSON text that was itself a string value (a
+// document inside a field), as one object and returns its members in the
+// arena; nil if it is not one.
+func (a *arena) parseText(s string) []kv {
+	if len(s) == 0 || s[0] != '{' {
+		return nil
+	}
+	f, err := parseObject(s, a.free())
+	if err != nil {
+		return nil
+	}
+	return a.keep(f)
+}
+
+// free is the room left in the arena's members, for a parse to append to
+// (none without an arena: the parse allocates).
 func (a *arena) free() []kv {
+	if a == nil {
+		return nil
+	}
 	n := len(a.kvs)
 	return a.kvs[n:n:cap(a.kvs)]
 }
@@ -186,6 +197,9 @@ func (a *arena) free() []kv {
 // the arena if they fit (else they were allocated, and the arena grows
 // for the next record).
 func (a *arena) keep(f []kv) []kv {
+	if a == nil {
+		return f
+	}
 	a.need += len(f)
 	if n := len(a.kvs); len(f) <= cap(a.kvs)-n {
 		a.kvs = a.kvs[:n+len(f)]
@@ -256,44 +270,45 @@ func (r *rec) boolp(v bool) *bool    { return r.arena.boolp(v) }
 // never writes where an earlier string points: a new array when the text
 // grows, the old one kept alive by the strings in it.
 func (a *arena) join(parts ...string) string {
-	if a == nil {
-		// A copy, never one of parts itself (strings.Join can return
-		// parts[0]): the parts may be stack memory.
-		var b []byte
-		for _, p := range parts {
-			b = append(b, p...)
-		}
-		return string(b)
-	}
-	n := len(a.text)
+	b, n := a.begin()
 	for _, p := range parts {
-		a.text = append(a.text, p...)
+		b = append(b, p...)
 	}
-	return a.since(n)
+	return a.end(b, n)
 }
 
-// since is the arena's text from n on, as a string.
-func (a *arena) since(n int) string {
-	if len(a.text) == n {
+// begin and end bracket writing a string into the arena's text: append
+// to b from begin, give the result to end. Without an arena (emptyRec's
+// objects), b is a new buffer and end copies it (never a part itself:
+// the parts may be stack memory).
+func (a *arena) begin() (b []byte, n int) {
+	if a == nil {
+		return nil, 0
+	}
+	return a.text, len(a.text)
+}
+
+func (a *arena) end(b []byte, n int) string {
+	if a == nil {
+		return string(b)
+	}
+	a.text = b
+	if len(b) == n {
 		return ""
 	}
-	return unsafe.String(&a.text[n], len(a.text)-n)
+	return unsafe.String(&b[n], len(b)-n)
 }
 
 // joinSep is strings.Join of items with sep, in the arena's text.
 func (r *rec) joinSep(items []string, sep string) string {
-	if r.arena == nil {
-		return strings.Join(items, sep)
-	}
-	a := r.arena
-	n := len(a.text)
+	b, n := r.arena.begin()
 	for i, it := range items {
 		if i > 0 {
-			a.text = append(a.text, sep...)
+			b = append(b, sep...)
 		}
-		a.text = append(a.text, it...)
+		b = append(b, it...)
 	}
-	return a.since(n)
+	return r.arena.end(b, n)
 }
 
 // lower is the concatenation of parts in ASCII lower case, in the arena's
@@ -305,11 +320,7 @@ func (r *rec) lower(parts ...string) string {
 			return strings.ToLower(strings.Join(parts, ""))
 		}
 	}
-	var b []byte
-	n := 0
-	if r.arena != nil {
-		b, n = r.arena.text, len(r.arena.text)
-	}
+	b, n := r.arena.begin()
 	for _, p := range parts {
 		for i := 0; i < len(p); i++ {
 			c := p[i]
@@ -319,21 +330,15 @@ func (r *rec) lower(parts ...string) string {
 			b = append(b, c)
 		}
 	}
-	if r.arena == nil {
-		return string(b)
-	}
-	r.arena.text = b
-	return r.arena.since(n)
+	return r.arena.end(b, n)
 }
 
 // text reads a JSON scalar as the package's text does, unquoting a string
 // with escapes into the arena's text.
 func (r *rec) text(v string) (string, bool) {
-	if len(v) > 1 && v[0] == '"' && r.arena != nil && strings.IndexByte(v, '\\') >= 0 {
-		a := r.arena
-		n := len(a.text)
-		a.text = appendUnquoted(a.text, v[1:len(v)-1])
-		return a.since(n), true
+	if len(v) > 1 && v[0] == '"' && strings.IndexByte(v, '\\') >= 0 {
+		b, n := r.arena.begin()
+		return r.arena.end(appendUnquoted(b, v[1:len(v)-1]), n), true
 	}
 	return text(v)
 }
@@ -860,24 +865,3 @@ func check(ev *contract.Event, latest time.Time, keysChecked bool, long string) 
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
-// parseText validates s, JSON text that was itself a string value (a
-// document inside a field), as one object and returns its members in the
-// arena; nil if it is not one.
-func (a *arena) parseText(s string) []kv {
-	if len(s) == 0 || s[0] != '{' {
-		return nil
-	}
-	if a == nil {
-		f, err := parseObject(s, nil)
-		if err != nil {
-			return nil
-		}
-		return f
-	}
-	f, err := parseObject(s, a.free())
-	if err != nil {
-		return nil
-	}
-	return a.keep(f)
-}
