@@ -321,30 +321,6 @@ var itemsPool = sync.Pool{New: func() any { s := make([]string, 0, 64); return &
 // arenaPool holds the arenas of nested objects between conversions.
 var arenaPool = sync.Pool{New: func() any { return &arena{kvs: make([]kv, 0, 64)} }}
 
-// idBufs holds encoding buffers of deriveID.
-var idBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// deriveID is contract.DeriveID (a UUIDv5 over the event's canonical JSON
-// without event_id) computed with AppendEncode instead of encoding/json:
-// the reflection was a third of converting a TeamViewer audit event.
-// TestDeriveID and the fuzzers hold the two equal.
-func deriveID(ev *contract.Event) string {
-	if ev.TimeLocal != "" || ev.Context != nil {
-		return contract.DeriveID(ev)
-	}
-	bp := idBufs.Get().(*[]byte)
-	defer idBufs.Put(bp)
-	id := ev.EventID
-	ev.EventID = ""
-	doc, err := AppendEncode((*bp)[:0], ev)
-	ev.EventID = id
-	if err != nil {
-		return contract.DeriveID(ev)
-	}
-	*bp = doc
-	return idOf(doc)
-}
-
 // idOf is contract.DeriveID's UUIDv5 of an event's encoding without
 // event_id.
 func idOf(doc []byte) string { return uuid.NewSHA1(contract.IDNamespace, doc).String() }

@@ -165,7 +165,7 @@ func FuzzMappingPaths(f *testing.F) {
 			if n != 1 {
 				t.Fatalf("result %+v has %d of Event, Skip, Err", o, n)
 			}
-			checkEvent(t, &dec, o)
+			checkEvent(t, &dec, m.Name(), o)
 			return nil
 		})
 	})
