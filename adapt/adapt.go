@@ -177,7 +177,8 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 			return emit(Out{Record: i, Skip: ar.own(skip, raw)})
 		}
 		for _, ev := range evs {
-			r.rest(ev.Attributes)
+			at := ar.attrsOf(ev)
+			r.rest(at)
 			// Every event is encoded here, once (every caller encodes it):
 			// the encoder's pass over the attributes also checks their
 			// keys, and a derived ID comes from the same encoding.
@@ -187,7 +188,7 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 				// Over the whole event, unmapped vendor fields included:
 				// the encoding without event_id (contract.DeriveID's), the
 				// ID then spliced in.
-				if doc = ar.encode(ev, &long); doc == nil {
+				if doc = ar.encode(ev, at, &long); doc == nil {
 					ev.EventID = format + ":" + contract.DeriveID(ev)
 				} else {
 					ev.EventID = ar.derivedID(format, doc)
@@ -195,9 +196,9 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 				}
 			} else {
 				// The vendor's id, namespaced by msp (vendorEventID).
-				ev.Attributes[ar.recordIDKey(format)] = recordID(ev.EventID)
+				at.put(ar.recordIDKey(format), recordID(ev.EventID))
 				ev.EventID = ar.vendorEventID(format, msp, ev.EventID)
-				doc = ar.encode(ev, &long)
+				doc = ar.encode(ev, at, &long)
 			}
 			if !clockRead && ev.Time.After(ar.latest) {
 				ar.latest, clockRead = time.Now().Add(24*time.Hour), true
@@ -360,14 +361,14 @@ func (a *arena) derivedID(format string, doc []byte) string {
 // AppendEncode fails or would not use the encoder (then the caller's
 // Encode says why). long is set to an attribute key longer than the
 // contract allows, if there is one.
-func (a *arena) encode(ev *contract.Event, long *string) []byte {
+func (a *arena) encode(ev *contract.Event, at *attrs, long *string) []byte {
 	if ev.Context != nil || ev.TimeLocal != "" {
 		return nil
 	}
 	if y := ev.Time.Year(); y < 0 || y > 9999 {
 		return nil
 	}
-	b := appendEvent(a.doc[:0], ev, long)
+	b := appendEvent(a.doc[:0], ev, at, long)
 	a.doc = b
 	if len(b) > contract.MaxMessageBytes {
 		return nil
@@ -402,7 +403,16 @@ func (r *rec) clone(ev *contract.Event) *contract.Event {
 	m := c.Attributes
 	*c = *ev
 	c.Attributes = m
+	from, to := r.attrsOf(ev), r.attrsOf(c)
 	maps.Copy(m, ev.Attributes)
+	if to.list != nil {
+		if from.list == nil {
+			// Not tracked: the clone's encoding walks its map.
+			to.list = nil
+		} else {
+			to.list = append(to.list, from.list...)
+		}
+	}
 	return c
 }
 
@@ -414,6 +424,7 @@ func (r *rec) events(evs ...*contract.Event) []*contract.Event {
 	return append(r.arena.list[:0], evs...)
 }
 
+// set sets m[k] to v unless v is empty.
 func set(m map[string]string, k, v string) {
 	if v != "" {
 		m[k] = v

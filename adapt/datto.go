@@ -73,9 +73,9 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		return nil, "", unmapped("category/action", key)
 	}
 	ev := r.newEvent(r.join("datto-rmm:", r.id), typ, msp, "datto-rmm")
-	at := ev.Attributes
-	at["datto.activity"] = key
-	set(at, "datto.entity", r.str("entity"))
+	at := r.attrsOf(ev)
+	at.put("datto.activity", key)
+	at.set("datto.entity", r.str("entity"))
 	date := r.str("date")
 	t, err := parseEpoch(date, 1)
 	if err != nil {
@@ -89,10 +89,10 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	if sid == "" {
 		sid = site.str("id")
 	} else {
-		set(at, "site.id", site.str("id"))
+		at.set("site.id", site.str("id"))
 	}
 	ev.Tenant = r.tenantID("datto-rmm", "site", sid)
-	set(at, "site.name", site.str("name"))
+	at.set("site.name", site.str("name"))
 	u := r.obj("user")
 	ev.Actor.User = u.str("userName")
 	if ev.Actor.User == "" {
@@ -108,7 +108,7 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 			r.adopt(dr)
 			details.read(dr)
 		} else {
-			at["details"] = d
+			at.put("details", d)
 		}
 	}
 	ev.Actor.IP = ip(details.ip, at, "details.ip")
@@ -121,9 +121,9 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	switch typ {
 	case contract.TypeScriptRun:
 		if job := details.jobName; job != "" {
-			at["job"] = job
+			at.put("job", job)
 		} else {
-			set(at, "job", details.jobDotName)
+			at.set("job", details.jobDotName)
 		}
 		if n := r.integer("deviceCount"); n != nil && *n >= 0 {
 			ev.Target.HostCount = n
@@ -150,8 +150,8 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	case contract.TypeAuthLogin:
 		ev.Outcome = "success"
 	case contract.TypeAccountCreated, contract.TypeAccountChanged:
-		set(at, "account", details.targetUser)
-		at["change"] = key[strings.IndexByte(key, '/')+1:]
+		at.set("account", details.targetUser)
+		at.put("change", key[strings.IndexByte(key, '/')+1:])
 	case contract.TypeSoftwareInstall, contract.TypeAgentUpdate:
 		ev.Package.Name = details.softwareName
 		if typ == contract.TypeAgentUpdate {
@@ -162,7 +162,7 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		ev.Credential.Name = details.passwordName
 	}
 	if id := r.str("deviceId"); id != "" {
-		at["datto.device_id"] = id
+		at.put("datto.device_id", id)
 	}
 	return r.events(ev), "", nil
 }

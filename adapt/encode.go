@@ -33,17 +33,18 @@ func AppendEncode(dst []byte, ev *contract.Event) ([]byte, error) {
 	if dst == nil {
 		dst = make([]byte, 0, 1024)
 	}
-	b := appendEvent(dst, ev, nil)
+	b := appendEvent(dst, ev, nil, nil)
 	if len(b)-n > contract.MaxMessageBytes {
 		return dst[:n], fmt.Errorf("event is %d bytes, limit %d", len(b)-n, contract.MaxMessageBytes)
 	}
 	return b, nil
 }
 
-// appendEvent writes ev's encoding. With long non-nil, it also sets
-// *long to an attribute key longer than contract.MaxIdentifierBytes
-// (trimmed), if there is one.
-func appendEvent(b []byte, ev *contract.Event, long *string) []byte {
+// appendEvent writes ev's encoding, its attributes from at when at
+// tracks them (else from the map). With long non-nil, it also sets *long
+// to an attribute key longer than contract.MaxIdentifierBytes (trimmed),
+// if there is one.
+func appendEvent(b []byte, ev *contract.Event, at *attrs, long *string) []byte {
 	b = append(b, `{"event_id":`...)
 	b = appendString(b, ev.EventID)
 	b = append(b, `,"event_type":`...)
@@ -133,7 +134,12 @@ func appendEvent(b []byte, ev *contract.Event, long *string) []byte {
 		b = closeObj(b, n)
 	}
 	if len(ev.Attributes) > 0 {
-		b = appendAttributes(b, ev.Attributes, long)
+		var order [32]uint8
+		if _, ok := at.sorted(&order); ok {
+			b = at.appendSorted(b, &order, long)
+		} else {
+			b = appendAttributes(b, ev.Attributes, long)
+		}
 	}
 	return append(b, '}')
 }

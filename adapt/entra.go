@@ -117,7 +117,7 @@ func (entraSignIn) record(r *rec, msp string) ([]*contract.Event, string, error)
 	}
 	app := r.str("appDisplayName")
 	ev := r.newEvent(r.join("entra:", r.id), typ, msp, entraTool(app))
-	at := ev.Attributes
+	at := r.attrsOf(ev)
 	t, err := parseTime(r.str("createdDateTime"), false)
 	if err != nil {
 		return nil, "", errorf("createdDateTime: %v", err)
@@ -136,16 +136,16 @@ func (entraSignIn) record(r *rec, msp string) ([]*contract.Event, string, error)
 
 	home, resource, own := r.str("homeTenantId"), r.str("resourceTenantId"), r.str("tenantId")
 	access := r.str("crossTenantAccessType")
-	set(at, "entra.cross_tenant_access_type", access)
-	set(at, "entra.home_tenant", r.tenantID("entra", "tenant", home))
+	at.set("entra.cross_tenant_access_type", access)
+	at.set("entra.home_tenant", r.tenantID("entra", "tenant", home))
 	if resource == "" {
 		resource = own
 	} else {
-		set(at, "tenantId", own)
+		at.set("tenantId", own)
 	}
 	ev.Tenant = r.tenantID("entra", "tenant", resource)
 	if strings.EqualFold(access, "serviceProvider") {
-		at["msp_technician"] = "true"
+		at.put("msp_technician", "true")
 		ev.Actor.Role = "service-provider"
 	}
 
@@ -177,18 +177,18 @@ func (entraSignIn) record(r *rec, msp string) ([]*contract.Event, string, error)
 	}
 	ev.Actor.MFA = mfa
 	if len(methods) > 0 {
-		at["entra.auth_methods"] = r.joinSep(methods, ",")
+		at.put("entra.auth_methods", r.joinSep(methods, ","))
 	}
 	ev.Session.AuthMethod = r.str("clientAppUsed")
-	set(at, "app", app)
-	set(at, "resource", r.str("resourceDisplayName"))
+	at.set("app", app)
+	at.set("resource", r.str("resourceDisplayName"))
 	dev := r.obj("deviceDetail")
-	set(at, "device.os", dev.str("operatingSystem"))
-	set(at, "device.name", dev.str("displayName"))
+	at.set("device.os", dev.str("operatingSystem"))
+	at.set("device.name", dev.str("displayName"))
 	if typ == contract.TypeAuthFailure {
 		ev.Outcome = "failure"
 		ev.Reason = st.str("failureReason")
-		at["entra.error_code"] = code
+		at.put("entra.error_code", code)
 	} else {
 		ev.Outcome = "success"
 	}

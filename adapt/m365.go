@@ -94,9 +94,9 @@ func (m365Audit) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		return nil, "", unmapped("Operation", op)
 	}
 	ev := r.newEvent(r.join("m365:", r.id), m[0], msp, "m365")
-	at := ev.Attributes
-	at["m365.operation"] = op
-	set(at, "change", m[1])
+	at := r.attrsOf(ev)
+	at.put("m365.operation", op)
+	at.set("change", m[1])
 	// CreationTime is UTC without an offset.
 	t, err := parseTime(r.str("CreationTime"), true)
 	if err != nil {
@@ -110,9 +110,9 @@ func (m365Audit) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	if n, ok := m365UserTypes[ut]; ok {
 		ut = n
 	}
-	set(at, "m365.user_type", ut)
+	at.set("m365.user_type", ut)
 	if ut == "PartnerTechnician" {
-		at["msp_technician"] = "true"
+		at.put("msp_technician", "true")
 		ev.Actor.Role = "partner-technician"
 	} else if ut == "Admin" {
 		ev.Actor.Role = "admin"
@@ -132,19 +132,19 @@ func (m365Audit) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		acc := r.str("ObjectId")
 		for i, tg := range r.objs("Target") {
 			id := tg.str("ID")
-			set(at, r.join("Target.", itoa(i), ".ID"), id)
+			at.set(r.join("Target.", itoa(i), ".ID"), id)
 			if acc == "" && strings.Contains(id, "@") {
 				acc = id
 			}
 		}
-		set(at, "account", acc)
+		at.set("account", acc)
 		for _, p := range r.objs("ModifiedProperties") {
 			name := p.str("Name")
 			if name == "" {
 				continue
 			}
-			set(at, r.join("modified.", name), p.str("NewValue"))
-			set(at, r.join("modified.", name, ".old"), p.str("OldValue"))
+			at.set(r.join("modified.", name), p.str("NewValue"))
+			at.set(r.join("modified.", name, ".old"), p.str("OldValue"))
 		}
 	}
 	return r.events(ev), "", nil

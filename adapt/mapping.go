@@ -242,7 +242,7 @@ func (m *Mapping) record(r *rec, msp string) ([]*contract.Event, string, error) 
 			}
 			continue
 		}
-		if err := setField(ev, s.field, val); err != nil {
+		if err := setField(ev, r.attrsOf(ev), s.field, val); err != nil {
 			return nil, "", errorf("%s: %v", s.field, err)
 		}
 	}
@@ -443,10 +443,9 @@ func (t *timeSpec) parse(v string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("time %q matches none of the mapping's layouts", short(s))
 }
 
-func setField(ev *contract.Event, field, v string) error {
-	at := ev.Attributes
+func setField(ev *contract.Event, at *attrs, field, v string) error {
 	if k, ok := strings.CutPrefix(field, "attributes."); ok {
-		at[k] = v
+		at.put(k, v)
 		return nil
 	}
 	switch fieldKinds[field] {
@@ -956,7 +955,7 @@ func (p *mparser) checkValue(n *yaml.Node, field, v string) {
 		return
 	}
 	ev := contract.Event{Attributes: map[string]string{}}
-	if err := setField(&ev, field, v); err != nil {
+	if err := setField(&ev, &attrs{m: ev.Attributes}, field, v); err != nil {
 		p.errorf(n, "%s: %v", field, err)
 	}
 }

@@ -99,8 +99,9 @@ func (ninjaOne) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		return nil, "", unmapped("activityType/statusCode", key)
 	}
 	ev := r.newEvent(r.join("ninjaone:", r.id), typ, msp, "ninjaone")
-	at := ev.Attributes
-	at["ninjaone.activity_type"], at["ninjaone.status_code"] = atype, status
+	at := r.attrsOf(ev)
+	at.put("ninjaone.activity_type", atype)
+	at.put("ninjaone.status_code", status)
 
 	tm := r.str("activityTime")
 	t, err := parseEpoch(tm, 1)
@@ -124,14 +125,14 @@ func (ninjaOne) record(r *rec, msp string) ([]*contract.Event, string, error) {
 	if uid := r.str("userId"); ev.Actor.User == "" && uid != "" {
 		ev.Actor.User = "ninjaone:user:" + uid
 	} else if uid != "" {
-		at["ninjaone.user_id"] = uid
+		at.put("ninjaone.user_id", uid)
 	}
 	ev.Actor.IP = ip(params.str("ipAddress"), at, "data.message.params.ipAddress")
 	ev.Target.Host = params.str("nodeName")
 	if dev := r.str("deviceId"); dev != "" {
-		at["ninjaone.device_id"] = dev
+		at.put("ninjaone.device_id", dev)
 	}
-	set(at, "ninjaone.message", r.str("message"))
+	at.set("ninjaone.message", r.str("message"))
 	subject, source := r.str("subject"), r.str("sourceName")
 	switch r.str("activityResult") {
 	case "SUCCESS":
@@ -150,7 +151,7 @@ func (ninjaOne) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		ev.Target.HostCount = r.int64p(1)
 	case contract.TypeSessionStart, contract.TypeSessionEnd:
 		ev.Session.ID = params.str("sessionId")
-		at["remote_tool"] = r.lower(strings.TrimSuffix(strings.TrimSuffix(status, "_CONNECTION"), "_DISCONNECTION"))
+		at.put("remote_tool", r.lower(strings.TrimSuffix(strings.TrimSuffix(status, "_CONNECTION"), "_DISCONNECTION")))
 	case contract.TypeAuthLogin:
 		ev.Actor.MFA = params.boolean("mfa")
 		ev.Outcome = "success"
@@ -159,12 +160,12 @@ func (ninjaOne) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		ev.Reason = r.lower(strings.TrimPrefix(status, "APP_USER_"))
 	case contract.TypeAccountCreated, contract.TypeAccountChanged:
 		if acc := params.str("targetAppUserName"); acc != "" {
-			at["account"] = acc
-			set(at, "ninjaone.subject", subject)
+			at.put("account", acc)
+			at.set("ninjaone.subject", subject)
 		} else {
-			set(at, "account", subject)
+			at.set("account", subject)
 		}
-		set(at, "change", r.lower(strings.TrimPrefix(status, "APP_USER_")))
+		at.set("change", r.lower(strings.TrimPrefix(status, "APP_USER_")))
 	case contract.TypeCredentialUse:
 		ev.Credential.Name = params.str("credentialName")
 		if ev.Credential.Name == "" {
@@ -187,8 +188,8 @@ func (ninjaOne) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		ev.Package.Version = params.str("version")
 	}
 	if typ != contract.TypeCredentialUse && typ != contract.TypeAccountCreated && typ != contract.TypeAccountChanged {
-		set(at, "ninjaone.subject", subject)
+		at.set("ninjaone.subject", subject)
 	}
-	set(at, "ninjaone.source_name", source)
+	at.set("ninjaone.source_name", source)
 	return r.events(ev), "", nil
 }

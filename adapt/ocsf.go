@@ -74,10 +74,12 @@ func (ocsf) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		tool = "ocsf"
 	}
 	ev := r.newEvent(id, typ, msp, tool)
-	at := ev.Attributes
-	at["ocsf.class_uid"], at["ocsf.class_name"], at["ocsf.activity_id"] = class, name, act
-	at["ocsf.version"] = ver
-	set(at, "ocsf.vendor", prod.str("vendor_name"))
+	at := r.attrsOf(ev)
+	at.put("ocsf.class_uid", class)
+	at.put("ocsf.class_name", name)
+	at.put("ocsf.activity_id", act)
+	at.put("ocsf.version", ver)
+	at.set("ocsf.vendor", prod.str("vendor_name"))
 	t, err := parseEpoch(r.str("time"), 1000)
 	if err != nil {
 		return nil, "", errorf("time: %v", err)
@@ -92,10 +94,10 @@ func (ocsf) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		if v != "" && ev.Tenant == "" {
 			ev.Tenant = r.tenantID("ocsf", "tenant", v)
 		} else if v != "" {
-			at["ocsf.other_tenant"] = v
+			at.put("ocsf.other_tenant", v)
 		}
 	}
-	set(at, "org.name", org.str("name"))
+	at.set("org.name", org.str("name"))
 	ev.Target.Host = dev.str("hostname")
 	devOS := dev.obj("os")
 	ev.Target.OS = devOS.str("name")
@@ -146,12 +148,12 @@ func (ocsf) record(r *rec, msp string) ([]*contract.Event, string, error) {
 			ev.EventType = contract.TypeAuthFailure
 		}
 		dst := r.obj("dst_endpoint")
-		set(at, "dst_endpoint.hostname", dst.str("hostname"))
+		at.set("dst_endpoint.hostname", dst.str("hostname"))
 	case "3001", "3005":
-		set(at, "account", userName)
-		set(at, "change", r.str("activity_name"))
+		at.set("account", userName)
+		at.set("change", r.str("activity_name"))
 		if privs := r.strs("privileges"); len(privs) > 0 {
-			at["privileges"] = strings.Join(privs, ",")
+			at.put("privileges", strings.Join(privs, ","))
 		}
 	case "1007":
 		p := r.obj("process")
@@ -175,12 +177,12 @@ func (ocsf) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		app := r.obj("app")
 		ev.Package.Name = app.str("name")
 		ev.Package.Version = app.str("version")
-		set(at, "app.vendor", app.str("vendor_name"))
+		at.set("app.vendor", app.str("vendor_name"))
 		ev.Package.SHA256 = ocsfSHA256(app.objs("hashes"), at, "app.hashes")
 	case "6003":
 		api := r.obj("api")
 		op := api.str("operation")
-		at["api.operation"] = op
+		at.put("api.operation", op)
 		acc := ""
 		for _, res := range r.objs("resources") {
 			if ocsfAccountResources[strings.ToLower(res.peek("type"))] && acc == "" {
@@ -193,13 +195,13 @@ func (ocsf) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		if acc == "" {
 			return nil, "API activity on no account, role or policy resource", nil
 		}
-		at["account"] = acc
+		at.put("account", acc)
 	}
 	return r.events(ev), "", nil
 }
 
 // ocsfSHA256 picks the SHA-256 (algorithm_id 3) of an OCSF fingerprint list.
-func ocsfSHA256(hs []*rec, at map[string]string, key string) string {
+func ocsfSHA256(hs []*rec, at *attrs, key string) string {
 	for i, h := range hs {
 		if h.peek("algorithm_id") == "3" {
 			h.str("algorithm_id")

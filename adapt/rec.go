@@ -55,14 +55,14 @@ type arena struct {
 	// usedKvs, usedRecs and usedElems are how much of the buffers the
 	// input used, for release to clear.
 	usedKvs, usedRecs, usedElems int
-	// evs and attrs are the events of the record being converted and
-	// their attribute maps, reused from record to record (Out.Event is
-	// valid until emit returns): allocating them was a quarter of the
-	// bytes, and a map growing field by field a fifth more. nev is how
-	// many the record used.
-	evs   [2]contract.Event
-	attrs [2]map[string]string
-	nev   int
+	// evs and ats are the events of the record being converted and
+	// their attributes, reused from record to record (Out.Event is valid
+	// until emit returns): allocating them was a quarter of the bytes,
+	// and a map growing field by field a fifth more. nev is how many the
+	// record used.
+	evs [2]contract.Event
+	ats [2]attrs
+	nev int
 	// list is what a converter returns its events in.
 	list [2]*contract.Event
 	// doc and doc2 hold Out.JSON (encode, withID); hash what derivedID
@@ -105,16 +105,33 @@ func (a *arena) event() *contract.Event {
 	}
 	i := a.nev
 	a.nev++
-	m := a.attrs[i]
-	if m == nil {
-		m = make(map[string]string, 16)
-		a.attrs[i] = m
-	} else {
-		clear(m)
+	at := &a.ats[i]
+	if at.m == nil {
+		at.m = make(map[string]string, 16)
 	}
-	a.evs[i] = contract.Event{Attributes: m}
+	at.reset()
+	if at.list == nil {
+		at.list = make([]attr, 0, 32)
+	}
+	a.evs[i] = contract.Event{Attributes: at.m}
 	return &a.evs[i]
 }
+
+// attrsOf is the attributes of ev, an event of the record being
+// converted: tracked when the arena holds it, else the map alone.
+func (a *arena) attrsOf(ev *contract.Event) *attrs {
+	if a != nil {
+		for i := range a.nev {
+			if ev == &a.evs[i] {
+				return &a.ats[i]
+			}
+		}
+	}
+	return &attrs{m: ev.Attributes}
+}
+
+// attrsOf is the attributes of ev, an event of r (newEvent, clone).
+func (r *rec) attrsOf(ev *contract.Event) *attrs { return r.arena.attrsOf(ev) }
 
 // rec starts a record or a nested object of parent (nil for a record):
 // from the arena's buffer while it has room.
@@ -366,7 +383,8 @@ func (a *arena) release(large bool) {
 		clear(a.elems[:a.usedElems])
 		for i := range a.evs {
 			a.evs[i] = contract.Event{}
-			clear(a.attrs[i])
+			clear(a.ats[i].m)
+			clear(a.ats[i].list[:cap(a.ats[i].list)])
 		}
 		a.list = [2]*contract.Event{}
 	}
@@ -590,9 +608,9 @@ func (r *rec) strs(k string) []string {
 // as compact JSON); an attribute already set wins. The keys of nested
 // fields ("status.additionalDetails") are written into the arena's text;
 // the others are the input's own.
-func (r *rec) rest(attrs map[string]string) { r.restInto(attrs) }
+func (r *rec) rest(at *attrs) { r.restInto(at) }
 
-func (r *rec) restInto(attrs map[string]string) {
+func (r *rec) restInto(at *attrs) {
 	var path []byte
 	if r.parent != nil && len(r.f) > 0 {
 		var buf [64]byte
@@ -608,23 +626,23 @@ func (r *rec) restInto(attrs map[string]string) {
 			// The path's bytes as a string only for join to copy them.
 			key = r.join(unsafe.String(unsafe.SliceData(path), len(path)), m.k)
 		}
-		if _, ok := attrs[key]; ok {
+		if at.has(key) {
 			continue
 		}
 		if s, ok := r.text(v); ok && v[0] == '"' {
 			if strings.TrimSpace(s) != "" {
-				attrs[key] = s
+				at.put(key, s)
 			}
 			continue
 		}
 		if v[0] != '{' && v[0] != '[' {
-			attrs[key] = v
+			at.put(key, v)
 			continue
 		}
-		attrs[key] = compact(v)
+		at.put(key, compact(v))
 	}
 	for c := r.kids; c != nil; c = c.next {
-		c.restInto(attrs)
+		c.restInto(at)
 	}
 }
 
@@ -735,7 +753,7 @@ func short(s string) string {
 
 // ip returns a valid IP address, or "" and keeps the raw value in attrs
 // under key: a vendor's "unknown" or "-" must not reject the event.
-func ip(s string, attrs map[string]string, key string) string {
+func ip(s string, at *attrs, key string) string {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return ""
@@ -756,7 +774,7 @@ func ip(s string, attrs map[string]string, key string) string {
 			return canonicalIP(ap.Addr().Unmap(), "")
 		}
 	}
-	attrs[key] = s
+	at.put(key, s)
 	return ""
 }
 
@@ -771,13 +789,13 @@ func canonicalIP(a netip.Addr, as string) string {
 }
 
 // country returns an ISO 3166-1 alpha-2 code, or "" and keeps the value.
-func country(s string, attrs map[string]string, key string) string {
+func country(s string, at *attrs, key string) string {
 	s = strings.TrimSpace(s)
 	if len(s) == 2 && isAlpha(s) {
 		return strings.ToUpper(s)
 	}
 	if s != "" {
-		attrs[key] = s
+		at.put(key, s)
 	}
 	return ""
 }
@@ -793,13 +811,13 @@ func isAlpha(s string) bool {
 }
 
 // sha256Hex returns a 64-hex-digit digest, or "" and keeps the value.
-func sha256Hex(s string, attrs map[string]string, key string) string {
+func sha256Hex(s string, at *attrs, key string) string {
 	s = strings.TrimSpace(s)
 	if len(s) == 64 && strings.Trim(strings.ToLower(s), "0123456789abcdef") == "" {
 		return s
 	}
 	if s != "" {
-		attrs[key] = s
+		at.put(key, s)
 	}
 	return ""
 }

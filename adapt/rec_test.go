@@ -38,9 +38,9 @@ func TestIP(t *testing.T) {
 		"::ffff:203.0.113.7", "[::ffff:203.0.113.7]:80", "unknown", "-", "1.2.3.4:99999", "fe80::1%eth0",
 		"[fe80::1%eth0]:22", ":", "[", "1.2.3.4:", "a:b",
 	} {
-		attrs := map[string]string{}
-		if got, want := ip(s, attrs, "k"), old(s); got != want || (want == "") != (attrs["k"] != "") {
-			t.Errorf("ip(%q) = %q (attrs %v), want %q", s, got, attrs, old(s))
+		m := map[string]string{}
+		if got, want := ip(s, &attrs{m: m}, "k"), old(s); got != want || (want == "") != (m["k"] != "") {
+			t.Errorf("ip(%q) = %q (attrs %v), want %q", s, got, m, old(s))
 		}
 	}
 }

@@ -114,8 +114,8 @@ func (screenConnect) record(r *rec, msp string) ([]*contract.Event, string, erro
 		id = r.join("screenconnect:", r.id)
 	}
 	ev := r.newEvent(id, typ, msp, "screenconnect")
-	at := ev.Attributes
-	at["screenconnect.event_type"] = name
+	at := r.attrsOf(ev)
+	at.put("screenconnect.event_type", name)
 	t, err := scTime(r.str("Time"))
 	if err != nil {
 		return nil, "", err
@@ -150,14 +150,14 @@ func (screenConnect) record(r *rec, msp string) ([]*contract.Event, string, erro
 	ev.Target.Host = r.str("GuestMachineName")
 	ev.Target.OS = r.str("GuestOperatingSystemName")
 	ev.Session.ID = r.str("SessionID")
-	set(at, "session_name", r.str("SessionName"))
+	at.set("session_name", r.str("SessionName"))
 	data := r.str("Data")
 	switch typ {
 	case contract.TypeSessionEnd:
 		if d := r.integer("DurationSeconds"); d != nil {
 			ev.Session.DurationS = d
 		}
-		set(at, "screenconnect.data", data)
+		at.set("screenconnect.data", data)
 	case contract.TypeScriptRun:
 		ev.Target.HostCount = r.int64p(1)
 		if name == "RanFiles" {
@@ -177,7 +177,7 @@ func (screenConnect) record(r *rec, msp string) ([]*contract.Event, string, erro
 		ev.Target.HostCount = r.int64p(1)
 		ev.Package.Name = data
 	default:
-		set(at, "screenconnect.data", data)
+		at.set("screenconnect.data", data)
 	}
 	return r.events(ev), "", nil
 }

@@ -76,9 +76,9 @@ func (a teamViewer) record(r *rec, msp string) ([]*contract.Event, string, error
 		return nil, "", unmapped("EventName", name)
 	}
 	ev := r.newEvent("", typ, msp, "teamviewer")
-	at := ev.Attributes
-	at["teamviewer.event_name"] = name
-	set(at, "teamviewer.event_type", r.str("EventType"))
+	at := r.attrsOf(ev)
+	at.put("teamviewer.event_name", name)
+	at.set("teamviewer.event_type", r.str("EventType"))
 	t, err := parseTime(r.str("Timestamp"), true)
 	if err != nil {
 		return nil, "", errorf("Timestamp: %v", err)
@@ -103,17 +103,17 @@ func (a teamViewer) record(r *rec, msp string) ([]*contract.Event, string, error
 		}
 		nv, ov := d.str("NewValue"), d.str("OldValue")
 		details[prop] = nv
-		set(at, r.join("detail.", prop), nv)
-		set(at, r.join("detail.", prop, ".old"), ov)
+		at.set(r.join("detail.", prop), nv)
+		at.set(r.join("detail.", prop, ".old"), ov)
 		d.str("PropertyType")
 	}
 	switch {
 	case strings.HasSuffix(name, "Policy"):
-		at["change"] = "policy"
-		set(at, "account", affected)
+		at.put("change", "policy")
+		at.set("account", affected)
 	case typ == contract.TypeAccountCreated || typ == contract.TypeAccountChanged:
-		set(at, "change", name)
-		set(at, "account", affected)
+		at.set("change", name)
+		at.set("account", affected)
 	case typ == contract.TypeSessionStart || typ == contract.TypeSessionEnd:
 		ev.Session.ID = details["SessionId"]
 		if ev.Session.ID == "" {
@@ -123,7 +123,7 @@ func (a teamViewer) record(r *rec, msp string) ([]*contract.Event, string, error
 		if ev.Target.Host == "" {
 			ev.Target.Host = affected
 		} else {
-			set(at, "AffectedItem", affected)
+			at.set("AffectedItem", affected)
 		}
 		ev.Tenant = r.tenantID("teamviewer", "group", details["GroupId"])
 		if ev.Tenant == "" {
@@ -139,10 +139,10 @@ func (a teamViewer) record(r *rec, msp string) ([]*contract.Event, string, error
 	case typ == contract.TypeAuthFailure:
 		ev.Outcome = "failure"
 		ev.Reason = details["Reason"]
-		set(at, "AffectedItem", affected)
+		at.set("AffectedItem", affected)
 	default:
 		ev.Outcome = "success"
-		set(at, "AffectedItem", affected)
+		at.set("AffectedItem", affected)
 	}
 	return r.events(ev), "", nil
 }
@@ -159,21 +159,21 @@ func (teamViewer) connection(r *rec, msp string) ([]*contract.Event, string, err
 		return nil, "", errorf("start_date: %v", err)
 	}
 	ev := r.newEvent(r.join("teamviewer:connection:", r.id, ":start"), contract.TypeSessionStart, msp, "teamviewer")
-	at := ev.Attributes
+	at := r.attrsOf(ev)
 	ev.Time = start
 	ev.Actor.User = r.str("username")
 	if uid := r.str("userid"); ev.Actor.User == "" {
 		ev.Actor.User = r.tenantID("teamviewer", "user", uid)
 	} else {
-		set(at, "userid", uid)
+		at.set("userid", uid)
 	}
 	ev.Target.Host = r.str("devicename")
-	set(at, "deviceid", r.str("deviceid"))
+	at.set("deviceid", r.str("deviceid"))
 	ev.Tenant = r.tenantID("teamviewer", "group", r.str("groupid"))
 	if ev.Tenant == "" {
 		ev.Tenant = r.tenantID("teamviewer", "group-name", r.str("groupname"))
 	} else {
-		set(at, "groupname", r.str("groupname"))
+		at.set("groupname", r.str("groupname"))
 	}
 	ev.Session.ID = r.str("session_code")
 	if ev.Session.ID == "" {
