@@ -3,6 +3,7 @@ package adapt
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -293,6 +294,20 @@ func stringEnd(b string, i int) (int, error) {
 	start := i
 	i++
 	for i < len(b) {
+		if i+8 <= len(b) {
+			// Eight bytes at a time to the first that is a quote, a
+			// backslash or a control byte (SWAR, as in plain8: the
+			// lowest byte flagged is always one of them).
+			const lo, hi = 0x0101010101010101, 0x8080808080808080
+			x := word(b, i)
+			q, e := x^('"'*lo), x^('\\'*lo)
+			t := ((x-0x20*lo)&^x | (q-lo)&^q | (e-lo)&^e) & hi
+			if t == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(t) >> 3
+		}
 		c := b[i]
 		if plain[c] {
 			i++

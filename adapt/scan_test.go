@@ -73,3 +73,34 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+// TestStringEndWords holds stringEnd, which reads eight bytes at a time,
+// to encoding/json on strings with a quote, a backslash escape or a
+// control byte at every position of the words and their tails.
+func TestStringEndWords(t *testing.T) {
+	for n := 0; n <= 26; n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, special := range []string{`"`, `\\`, `\"`, `\u00e9`, `\x`, "\x00", "\x01", "\x1f", "\x7f", " ", "!", "é", "\u2028", "\xff"} {
+				body := strings.Repeat("a", pos) + special + strings.Repeat("b", n-pos)
+				for _, tail := range []string{``, `,"z":1`, `"`} {
+					doc := `{"k":"` + body + `"` + tail + `}`
+					if !utf8.ValidString(doc) {
+						continue
+					}
+					_, err := parseObject(doc, nil)
+					var v map[string]json.RawMessage
+					stdErr := json.Unmarshal([]byte(doc), &v)
+					if (err == nil) != (stdErr == nil) {
+						t.Fatalf("%q: scanner %v, encoding/json %v", doc, err, stdErr)
+					}
+					// Where the string ends, when it is valid.
+					if err == nil {
+						if end, _ := stringEnd(doc, 5); doc[5:end] != string(v["k"]) {
+							t.Fatalf("%q: string %q, encoding/json %q", doc, doc[5:end], v["k"])
+						}
+					}
+				}
+			}
+		}
+	}
+}
