@@ -758,6 +758,9 @@ func ip(s string, at *attrs, key string) string {
 	if s == "" {
 		return ""
 	}
+	if isIPv4(s) {
+		return s
+	}
 	// "203.0.113.7:51234" and "[2001:db8::1]:443" (address and port) are
 	// parsed as such first: a failed ParseAddr builds its error.
 	withPort := s[0] == '[' || strings.Count(s, ":") == 1
@@ -776,6 +779,34 @@ func ip(s string, at *attrs, key string) string {
 	}
 	at.put(key, s)
 	return ""
+}
+
+// isIPv4 says whether s is an IPv4 address written as netip writes it
+// (four decimal bytes, no leading zeros): most addresses are, and reading
+// them by hand skips netip's parse and a second writing to compare.
+func isIPv4(s string) bool {
+	if len(s) < len("0.0.0.0") || len(s) > len("255.255.255.255") {
+		return false
+	}
+	dots, n, digits := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '.' {
+			if digits == 0 {
+				return false
+			}
+			dots, n, digits = dots+1, 0, 0
+			continue
+		}
+		if c < '0' || c > '9' || digits > 0 && n == 0 {
+			return false
+		}
+		n, digits = n*10+int(c-'0'), digits+1
+		if n > 255 {
+			return false
+		}
+	}
+	return dots == 3 && digits > 0
 }
 
 // canonicalIP is a's text: as, when as is written that way already (most
