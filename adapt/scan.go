@@ -477,8 +477,11 @@ func split(b string, dst []kv) ([]kv, error) {
 		return dst, nil
 	}
 	for {
-		kend := skipString(b, i)
-		key := unquote(b[i:kend])
+		kend, escaped := skipString(b, i)
+		key := b[i+1 : kend-1]
+		if escaped {
+			key = unquote(b[i:kend])
+		}
 		i = ws(b, ws(b, kend)+1) // past ':'
 		end := skip(b, i)
 		dst = append(dst, kv{key, b[i:end]})
@@ -516,13 +519,14 @@ func splitArray(b string, dst []string) []string {
 func skip(b string, i int) int {
 	switch b[i] {
 	case '"':
-		return skipString(b, i)
+		end, _ := skipString(b, i)
+		return end
 	case '{', '[':
 		depth := 0
 		for {
 			switch b[i] {
 			case '"':
-				i = skipString(b, i)
+				i, _ = skipString(b, i)
 				continue
 			case '{', '[':
 				depth++
@@ -544,9 +548,41 @@ func skip(b string, i int) int {
 	return i
 }
 
-// skipString returns the offset after the valid JSON string at b[i].
-func skipString(b string, i int) int {
+// skipString returns the offset after the valid JSON string at b[i],
+// and whether it has escapes: eight bytes at a time to the next quote or
+// backslash (most strings are short: a call to IndexByte each, and
+// another to look for a backslash in a key, cost more).
+func skipString(b string, i int) (end int, escaped bool) {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	i++
+	for {
+		if i+8 <= len(b) {
+			x := word(b, i)
+			q, e := x^('"'*lo), x^('\\'*lo)
+			if t := ((q-lo)&^q | (e-lo)&^e) & hi; t == 0 {
+				i += 8
+				continue
+			} else {
+				i += bits.TrailingZeros64(t) >> 3
+			}
+		}
+		switch b[i] {
+		case '"':
+			return i + 1, escaped
+		case '\\':
+			// A string with escapes often has many (JSON inside a
+			// string): from here on, to each quote and back over the
+			// backslashes before it.
+			return skipEscaped(b, i), true
+		default:
+			i++
+		}
+	}
+}
+
+// skipEscaped returns the offset after the valid JSON string that b[i]
+// is inside of.
+func skipEscaped(b string, i int) int {
 	for {
 		i += strings.IndexByte(b[i:], '"')
 		// Escaped if preceded by an odd number of backslashes (the

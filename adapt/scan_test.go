@@ -74,20 +74,27 @@ func FuzzScan(f *testing.F) {
 	})
 }
 
-// TestStringEndWords holds stringEnd, which reads eight bytes at a time,
-// to encoding/json on strings with a quote, a backslash escape or a
+// TestStringEndWords holds stringEnd and skipString, which read eight
+// bytes at a time, to encoding/json on strings with a quote, a backslash escape or a
 // control byte at every position of the words and their tails.
 func TestStringEndWords(t *testing.T) {
 	for n := 0; n <= 26; n++ {
 		for pos := 0; pos < n; pos++ {
 			for _, special := range []string{`"`, `\\`, `\"`, `\u00e9`, `\x`, "\x00", "\x01", "\x1f", "\x7f", " ", "!", "é", "\u2028", "\xff"} {
 				body := strings.Repeat("a", pos) + special + strings.Repeat("b", n-pos)
-				for _, tail := range []string{``, `,"z":1`, `"`} {
+				for _, tail := range []string{``, `,"z":1`, `"`, `,"` + body + `":"` + body + `"`} {
 					doc := `{"k":"` + body + `"` + tail + `}`
 					if !utf8.ValidString(doc) {
 						continue
 					}
-					_, err := parseObject(doc, nil)
+					members, err := parseObject(doc, nil)
+					if err == nil {
+						// What validation accepted, split reads the
+						// same way (skipString, eight bytes at a time).
+						if fast, err := split(doc, nil); err != nil || !slices.Equal(fast, members) {
+							t.Fatalf("%q: split %q (%v), parseObject %q", doc, fast, err, members)
+						}
+					}
 					var v map[string]json.RawMessage
 					stdErr := json.Unmarshal([]byte(doc), &v)
 					if (err == nil) != (stdErr == nil) {
