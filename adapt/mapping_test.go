@@ -174,7 +174,13 @@ unmatched: skip
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var outs []Out
-			if err := m.Convert([]byte(c.rec), testMSP, func(o Out) error { outs = append(outs, o); return nil }); err != nil {
+			if err := m.Convert([]byte(c.rec), testMSP, func(o Out) error {
+				if o.Event != nil {
+					o.Event = Keep(o.Event) // the arena's until emit returns
+				}
+				outs = append(outs, o)
+				return nil
+			}); err != nil {
 				t.Fatal(err)
 			}
 			if len(outs) != 1 {

@@ -52,7 +52,7 @@ func TestFormatsWatcherReload(t *testing.T) {
 		var got string
 		_ = a.Convert(rec, testMSP, func(o Out) error {
 			if o.Event != nil {
-				got = o.Event.EventType
+				got = strings.Clone(o.Event.EventType) // valid until emit returns
 			} else {
 				got = "not an event"
 			}
