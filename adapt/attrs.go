@@ -47,15 +47,14 @@ func (a *attrs) has(k string) bool {
 	return ok
 }
 
-// sorted is the attributes in key order, one entry per key, sorted in
-// the list's place (order, for up to len(order) attributes, holds their
-// positions instead, so that no string moves: moving one costs a write
-// barrier while the GC runs). ok is false when the list is not tracked or
-// has fewer keys than the map (a write went around it): then the caller
-// walks the map.
-func (a *attrs) sorted(order *[32]uint8) (n int, ok bool) {
+// sorted sorts the list by key, stably: in its place, or, for up to
+// len(order) attributes, as their positions in order, so that no string
+// moves (moving one costs a write barrier while the GC runs). It is false
+// when the list is not tracked or has fewer keys than the map (a write
+// went around it): then the caller walks the map.
+func (a *attrs) sorted(order *[32]uint8) bool {
 	if a == nil || a.list == nil || len(a.list) < len(a.m) {
-		return 0, false
+		return false
 	}
 	l := a.list
 	if len(l) > len(order) {
@@ -80,7 +79,7 @@ func (a *attrs) sorted(order *[32]uint8) (n int, ok bool) {
 			distinct++
 		}
 	}
-	return len(l), distinct == len(a.m)
+	return distinct == len(a.m)
 }
 
 // key is the key of the i-th attribute in sorted order.

@@ -70,7 +70,7 @@ func TestAttrsEncodeAsMap(t *testing.T) {
 			at := ar.attrsOf(ev)
 			tc.writes(at)
 			var order [32]uint8
-			if _, ok := at.sorted(&order); ok != tc.tracked {
+			if ok := at.sorted(&order); ok != tc.tracked {
 				t.Fatalf("sorted: ok = %v, want %v", ok, tc.tracked)
 			}
 			var long string
@@ -123,7 +123,7 @@ func TestCloneKeepsAttrs(t *testing.T) {
 	for _, e := range []*contract.Event{ev, c} {
 		at := r.attrsOf(e)
 		var order [32]uint8
-		if _, ok := at.sorted(&order); !ok {
+		if !at.sorted(&order) {
 			t.Fatalf("%v: not tracked", e.Attributes)
 		}
 		if got, want := appendEvent(nil, e, at, nil), appendEvent(nil, e, nil, nil); !bytes.Equal(got, want) {
@@ -179,7 +179,7 @@ func TestAdaptersTrackAttrs(t *testing.T) {
 					}
 					events++
 					var order [32]uint8
-					if _, ok := ar.attrsOf(o.Event).sorted(&order); !ok {
+					if !ar.attrsOf(o.Event).sorted(&order) {
 						t.Errorf("%s: %s encoded from its map", c.name, o.Event.EventID)
 					}
 					return nil

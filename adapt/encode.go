@@ -3,9 +3,7 @@ package adapt
 import (
 	"encoding/binary"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -135,7 +133,7 @@ func appendEvent(b []byte, ev *contract.Event, at *attrs, long *string) []byte {
 	}
 	if len(ev.Attributes) > 0 {
 		var order [32]uint8
-		if _, ok := at.sorted(&order); ok {
+		if at.sorted(&order) {
 			b = at.appendSorted(b, &order, long)
 		} else {
 			b = appendAttributes(b, ev.Attributes, long)
@@ -175,51 +173,18 @@ func (a *attr) less(b *attr) bool {
 	return a.k < b.k
 }
 
-// appendAttributes writes ,"attributes":{...} in key order. Up to 32
-// attributes are sorted on the stack by position (a key slice and a
-// lookup per key were a quarter of encoding; moving the pairs themselves
-// cost a write barrier per string while the GC runs).
+// appendAttributes writes ,"attributes":{...} of a map in key order: its
+// pairs are collected on the stack (up to 32) and written as a tracked
+// list is (attrs.sorted, attrs.appendSorted).
 func appendAttributes(b []byte, m map[string]string, long *string) []byte {
 	var buf [32]attr
-	attrs := buf[:0]
+	at := attrs{m: m, list: buf[:0]}
 	for k, v := range m {
-		attrs = append(attrs, attr{k: k, v: v})
-		if long != nil && len(k) > contract.MaxIdentifierBytes && len(strings.TrimSpace(k)) > contract.MaxIdentifierBytes {
-			*long = k
-		}
+		at.list = append(at.list, attr{k: k, v: v})
 	}
-	b = append(b, `,"attributes":{`...)
-	if len(attrs) > len(buf) {
-		slices.SortFunc(attrs, func(x, y attr) int { return strings.Compare(x.k, y.k) })
-		for i := range attrs {
-			b = appendAttr(b, i, attrs[i])
-		}
-		return append(b, '}')
-	}
-	var order [len(buf)]uint8
-	for i := range attrs {
-		// Insertion sort: few attributes, and they arrive in map order.
-		a := &attrs[i]
-		a.p = keyPrefix(a.k)
-		j := i
-		for ; j > 0 && a.less(&attrs[order[j-1]]); j-- {
-			order[j] = order[j-1]
-		}
-		order[j] = uint8(i)
-	}
-	for i := range attrs {
-		b = appendAttr(b, i, attrs[order[i]])
-	}
-	return append(b, '}')
-}
-
-func appendAttr(b []byte, i int, a attr) []byte {
-	if i > 0 {
-		b = append(b, ',')
-	}
-	b = appendString(b, a.k)
-	b = append(b, ':')
-	return appendString(b, a.v)
+	var order [32]uint8
+	at.sorted(&order)
+	return at.appendSorted(b, &order, long)
 }
 
 // field appends ,"name":"value" unless value is empty (omitempty). Inside
