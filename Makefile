@@ -73,15 +73,24 @@ test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
 bench: clickhouse
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./contract/ ./registry/ ./ingest/ ./engine/ ./rules/ ./cmd/tripline/ ./simulate/ ./store/ ./pipeline/ ./report/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./contract/ ./registry/ ./ingest/ ./engine/ ./rules/ ./cmd/tripline/ ./simulate/ ./store/ ./pipeline/ ./report/ ./adapt/ ./receive/
 
+# Every fuzzer in the module, FUZZTIME each (go test fuzzes one target per
+# run, so each is named exactly). A new interesting input is minimised for
+# at most FUZZMINIMIZE: Go's default of 60 s shows as long stretches of
+# "execs: N (0/sec)" on the adapters' JSON seeds, spent minimising, not
+# fuzzing. One target: make fuzz FUZZPKGS=./adapt/ FUZZRUN=FuzzOCSF.
+FUZZTIME ?= 60s
+FUZZMINIMIZE ?= 10s
+FUZZPKGS ?= $(sort $(dir $(shell grep -rl --include='*_test.go' '^func Fuzz' .)))
+FUZZRUN ?= .
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./contract/
-	$(GO) test -run '^$$' -fuzz FuzzCheckStructure -fuzztime 60s ./contract/
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./sigma/
-	$(GO) test -run '^$$' -fuzz FuzzCompileMatch -fuzztime 60s ./engine/
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./registry/
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./yamlbound/
+	@set -e; for pkg in $(FUZZPKGS); do \
+	  for fn in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' | grep -E '$(FUZZRUN)'); do \
+	    echo "== $$pkg $$fn"; \
+	    $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg; \
+	  done; \
+	done
 
 clean:
 	rm -rf bin
