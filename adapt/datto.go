@@ -179,6 +179,10 @@ func (d *dattoDetails) read(r *rec) {
 	d.jobName, d.jobDotName = r.str("jobName"), r.str("job.name")
 	d.componentName, d.componentCategory = r.str("componentName"), r.str("componentCategory")
 	d.scriptType, d.sessionID = r.str("scriptType"), r.str("sessionId")
+	if d.sessionID == "" {
+		// The published API's dotted form.
+		d.sessionID = r.str("remote_session.id")
+	}
 	d.softwareName, d.version = r.str("softwareName"), r.str("version")
 	d.passwordName, d.targetUser = r.str("passwordName"), r.str("targetUser")
 	d.result, d.ip = r.str("result"), r.str("ip")

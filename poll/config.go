@@ -115,6 +115,12 @@ type Source struct {
 	// reports, GET /api/v1/reports/connections, as a source of its own
 	// named NAME-connections (checkpoint, metrics), besides the event log.
 	Connections *bool `yaml:"connections"`
+	// JobComponents (Datto RMM; default true) looks up the components of
+	// each job an activity names (GET /api/v2/job/{uid}/components and
+	// /api/v2/account/components) and adds their names and category to
+	// the activity's details, which say which job ran but not whether it
+	// deploys software.
+	JobComponents *bool `yaml:"job_components"`
 	// endpoint is "connections" for the connection reports' runner.
 	endpoint string
 
@@ -333,6 +339,9 @@ func (s *Source) check() error {
 	}
 	if s.Connections != nil && s.Source != TeamViewer {
 		return fmt.Errorf("connections: only a teamviewer source has connection reports")
+	}
+	if s.JobComponents != nil && s.Source != DattoRMM {
+		return fmt.Errorf("job_components: only a datto-rmm source has jobs")
 	}
 	if s.PageSize < 0 || (maxPageSize[s.Source] > 0 && s.PageSize > maxPageSize[s.Source]) {
 		return fmt.Errorf("page_size %d: at most %d for %s", s.PageSize, maxPageSize[s.Source], s.Source)

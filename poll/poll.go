@@ -247,7 +247,11 @@ func (p *Poller) newRunner(s Source, m metrics) (*runner, error) {
 		// and secret, the client authenticated as public-client:public.
 		c.auth = newOAuth(tokenURL, url.Values{"grant_type": {"password"}, "username": {string(key)}, "password": {string(sec)}},
 			[2]string{"public-client", "public"})
-		r.kind = dattoRMM{window: win, base: s.URL, pageSize: s.PageSize}
+		k := dattoRMM{window: win, base: s.URL, pageSize: s.PageSize}
+		if s.JobComponents == nil || *s.JobComponents {
+			k.jobs = newDattoJobs(s.URL, r.log)
+		}
+		r.kind = k
 	}
 	r.c = &c
 	cp, ok, err := loadCheckpoint(r.path)
@@ -356,6 +360,12 @@ func (r *runner) page(ctx context.Context) (more bool, err error) {
 	if err != nil {
 		r.fail(ctx, "page")
 		return false, fmt.Errorf("page after checkpoint %s: %w", r.path, err)
+	}
+	if e, ok := r.kind.(enricher); ok && pg.n > 0 {
+		if pg.records, err = e.enrich(ctx, r.c, pg.records); err != nil {
+			r.fail(ctx, "enrich")
+			return false, fmt.Errorf("page after checkpoint %s: %w", r.path, err)
+		}
 	}
 	if pg.n > 0 {
 		msgs, err := pageMessages(r.p, pg, r.format, r.src.MSP, now)

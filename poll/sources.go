@@ -333,6 +333,8 @@ type dattoRMM struct {
 	window
 	base     string
 	pageSize int
+	// jobs adds the components of the jobs the records name (nil: off).
+	jobs *dattoJobs
 }
 
 func (k dattoRMM) request(ctx context.Context, cp Checkpoint) (*http.Request, error) {

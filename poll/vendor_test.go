@@ -42,6 +42,15 @@ type vendor struct {
 	// tokenBodies are the token requests' forms (to check grants).
 	tokenForms []url.Values
 	basicUsers []string
+	// Datto RMM jobs: dattoRecord, when set, renders the activity
+	// records; jobComps are each job's component uids (a job not listed
+	// is 404); comps are the account's components (uid, name,
+	// categoryCode), listed two to a page; the calls are counted.
+	dattoRecord   func(r rec) string
+	jobComps      map[string][]string
+	comps         [][3]string
+	jobCalls      map[string]int
+	compListCalls int
 }
 
 type rec struct {
@@ -65,6 +74,8 @@ func newVendor(t testing.TB, kind string) *vendor {
 	mux.HandleFunc("GET /api/v1/reports/connections", v.api(v.teamViewerConnections))
 	mux.HandleFunc("GET /beta/auditLogs/signIns", v.api(v.graph))
 	mux.HandleFunc("GET /api/v2/activity-logs", v.api(v.datto))
+	mux.HandleFunc("GET /api/v2/job/{uid}/components", v.api(v.dattoJobComponents))
+	mux.HandleFunc("GET /api/v2/account/components", v.api(v.dattoComponents))
 	v.srv = httptest.NewServer(mux)
 	t.Cleanup(v.srv.Close)
 	return v
@@ -163,6 +174,9 @@ func (v *vendor) record(r rec) string {
 	case EntraSignIn:
 		return fmt.Sprintf(`{"id":"00000000-0000-4000-8000-%012d","createdDateTime":%q,"userPrincipalName":"tech%d@msp.example","userId":"u-%d","ipAddress":"203.0.113.7","clientAppUsed":"Browser","status":{"errorCode":0},"resourceTenantId":"0f9e8d7c-6b5a-4c3d-2e1f-0a9b8c7d6e5f","homeTenantId":"7c1e3f5a-2b4d-4e6f-8a0c-9d1e2f3a4b5c","crossTenantAccessType":"serviceProvider"}`, r.id, r.at.UTC().Format(time.RFC3339), r.id, r.id)
 	case DattoRMM:
+		if v.dattoRecord != nil {
+			return v.dattoRecord(r)
+		}
 		return fmt.Sprintf(`{"id":"datto-%d","entity":"USER","category":"user","action":"login","date":%d,"site":{"id":4412,"uid":"site-4412"},"user":{"id":551,"userName":"tech%d@msp.example"},"details":"{\"ip\":\"203.0.113.7\"}"}`, r.id, r.at.Unix(), r.id)
 	}
 	panic("kind")
@@ -316,6 +330,47 @@ func (v *vendor) datto(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `{"pageDetails":{"count":%d,"nextPageUrl":%s},"activities":[`, end-start, next)
 	v.writeRecords(w, all[start:end])
 	io.WriteString(w, "]}")
+}
+
+// dattoJobComponents: a job's components (uid and name), as the
+// published API v2 has them; 404 for a job it does not hold.
+func (v *vendor) dattoJobComponents(w http.ResponseWriter, r *http.Request) {
+	uid := r.PathValue("uid")
+	if v.jobCalls == nil {
+		v.jobCalls = map[string]int{}
+	}
+	v.jobCalls[uid]++
+	ids, ok := v.jobComps[uid]
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"message":"job not found"}`)
+		return
+	}
+	var items []string
+	for _, id := range ids {
+		for _, c := range v.comps {
+			if c[0] == id {
+				items = append(items, fmt.Sprintf(`{"uid":%q,"name":%q,"variables":[]}`, c[0], c[1]))
+			}
+		}
+	}
+	fmt.Fprintf(w, `{"pageDetails":{"count":%d,"nextPageUrl":null},"jobComponents":[%s]}`, len(items), strings.Join(items, ","))
+}
+
+// dattoComponents: the account's components, two to a page.
+func (v *vendor) dattoComponents(w http.ResponseWriter, r *http.Request) {
+	v.compListCalls++
+	pg, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	start, end := min(2*pg, len(v.comps)), min(2*pg+2, len(v.comps))
+	next := "null"
+	if end < len(v.comps) {
+		next = strconv.Quote(fmt.Sprintf("%s/api/v2/account/components?page=%d", v.srv.URL, pg+1))
+	}
+	var items []string
+	for _, c := range v.comps[start:end] {
+		items = append(items, fmt.Sprintf(`{"id":1,"uid":%q,"name":%q,"categoryCode":%q,"credentialsRequired":false}`, c[0], c[1], c[2]))
+	}
+	fmt.Fprintf(w, `{"pageDetails":{"count":%d,"nextPageUrl":%s},"components":[%s]}`, len(items), next, strings.Join(items, ","))
 }
 
 // sourceYAML is a config file's source entry for v.
