@@ -25,6 +25,11 @@
 //     the last one, because these logs receive records late; the records
 //     of the overlap are fetched twice and deduplicated by event_id.
 //
+// A source whose records need more of its API than the page says is an
+// enricher: Datto RMM's job activities name the job, and the poller adds
+// its components' names and category (datto_jobs.go) before the page is
+// written, so that ingest reads a software deployment as one.
+//
 // HTTP: 429 and 503 wait for Retry-After (bounded), other transient
 // failures back off exponentially with full jitter; 401 drops the cached
 // OAuth token and fetches a new one once. Response bodies are bounded.
