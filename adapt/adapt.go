@@ -148,7 +148,7 @@ func run(format string, raw []byte, msp string, listKeys []string, conv converte
 	}()
 	items, members, list, err := splitInput(src, listKeys, (*itemsp)[:0], (*top)[:0])
 	if err != nil {
-		return err
+		return badInput{err}
 	}
 	*itemsp, *top = items, members
 	ar := arenaPool.Get().(*arena)
@@ -293,6 +293,13 @@ func splitInput(src string, listKeys []string, items []string, members []kv) ([]
 	}
 	return items, members, false, errors.New("input is neither a JSON object nor an array")
 }
+
+// badInput is run's error for an input that is not a JSON value it
+// reads (not an array, object or page), before any record: a Repairer may
+// try again.
+type badInput struct{ error }
+
+func (e badInput) Unwrap() error { return e.error }
 
 func jsonErr(err error) string {
 	s := err.Error()

@@ -2,6 +2,7 @@ package adapt
 
 import (
 	_ "embed"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +29,15 @@ var ScreenConnectTrigger string
 func (screenConnect) Name() string { return "screenconnect" }
 
 func (a screenConnect) Convert(raw []byte, msp string, emit func(Out) error) error {
-	return run(a.Name(), raw, msp, screenConnectPageKeys, a.record, emit)
+	err := run(a.Name(), raw, msp, screenConnectPageKeys, a.record, emit)
+	var bad badInput
+	if errors.As(err, &bad) {
+		// A trigger body with unescaped values (screenconnect_repair.go).
+		if fixed, ok := a.Repair(raw); ok {
+			return run(a.Name(), fixed, msp, screenConnectPageKeys, a.record, emit)
+		}
+	}
+	return err
 }
 
 // scTypes maps event types by number to their names.

