@@ -44,13 +44,19 @@ func PageKeys(a Adapter) []string {
 // an object, the elements of its first member (in the input's order)
 // that is an array under one of a's PageKeys, as Convert takes them, else
 // 1: a record with arrays of its own (an Entra sign-in's
-// authenticationDetails) is one record.
+// authenticationDetails) is one record. A value a's Repairer repairs is
+// counted repaired, as Convert reads it.
 func Records(a Adapter, raw []byte) (int, error) {
 	src, err := inputText(raw)
 	if err != nil {
 		return 0, err
 	}
 	items, _, list, err := splitInput(src, PageKeys(a), nil, nil)
+	if r, ok := a.(Repairer); ok && err != nil {
+		if fixed, ok := r.Repair(raw); ok {
+			return Records(a, fixed)
+		}
+	}
 	if err != nil {
 		return 0, err
 	}
