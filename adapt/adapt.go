@@ -410,15 +410,11 @@ func (r *rec) clone(ev *contract.Event) *contract.Event {
 	m := c.Attributes
 	*c = *ev
 	c.Attributes = m
-	from, to := r.attrsOf(ev), r.attrsOf(c)
 	maps.Copy(m, ev.Attributes)
-	if to.list != nil {
-		if from.list == nil {
-			// Not tracked: the clone's encoding walks its map.
-			to.list = nil
-		} else {
-			to.list = append(to.list, from.list...)
-		}
+	// The writes too, where both are tracked (else the clone's list lacks
+	// keys its map holds, and its encoding walks the map).
+	if from, to := r.attrsOf(ev), r.attrsOf(c); from.list != nil && to.list != nil {
+		to.list = append(to.list, from.list...)
 	}
 	return c
 }

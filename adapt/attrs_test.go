@@ -144,7 +144,7 @@ func TestAdaptersTrackAttrs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
+	cases := []struct {
 		name string
 		keys []string
 		conv converter
@@ -157,7 +157,12 @@ func TestAdaptersTrackAttrs(t *testing.T) {
 		{"screenconnect", screenConnectPageKeys, screenConnect{}.record},
 		{"teamviewer", teamViewerPageKeys, teamViewer{}.record},
 		{"kaseya-vsa", kaseya.listKeys, kaseya.record},
-	} {
+	}
+	// A format added later must be added here too.
+	if len(cases) != len(Names())+1 {
+		t.Fatalf("%d cases for the %d built-in formats and the mapping", len(cases), len(Names()))
+	}
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			input, err := os.ReadFile(filepath.Join("testdata", c.name+".jsonl"))
 			if err != nil {

@@ -25,7 +25,7 @@ func (a dattoRMM) Convert(raw []byte, msp string, emit func(Out) error) error {
 
 // dattoActions maps category/action to an event type. A job runs
 // components: one of Datto's "Applications" category installs software
-// and is read as software.push (dattoSoftwareJob), any other as
+// and is read as software.push (DattoSoftwareJob), any other as
 // script.run.
 var dattoActions = map[string]string{
 	"job/deploy":          contract.TypeScriptRun,
@@ -130,7 +130,7 @@ func (dattoRMM) record(r *rec, msp string) ([]*contract.Event, string, error) {
 		} else {
 			ev.Target.HostCount = r.int64p(1)
 		}
-		if dattoSoftwareJob(details.componentCategory) {
+		if DattoSoftwareJob(details.componentCategory) {
 			// A software deployment: what it installs is the package the
 			// push rules read (name, host count), not a script.
 			ev.EventType = contract.TypeSoftwarePush
@@ -188,13 +188,14 @@ func (d *dattoDetails) read(r *rec) {
 	d.result, d.ip = r.str("result"), r.str("ip")
 }
 
-// dattoApplications is the component category of Datto RMM components that
-// install software (Applications, beside Scripts and Monitors): a job
-// whose component is one deploys software.
-const dattoApplications = "Applications"
+// DattoApplications is the component category of Datto RMM components
+// that install software (Applications, beside Scripts and Monitors): a
+// job whose component is one deploys software. tripline poll writes it
+// into a job's details (componentCategory).
+const DattoApplications = "Applications"
 
-// dattoSoftwareJob reports whether a job's component category says it
+// DattoSoftwareJob reports whether a job's component category says it
 // deploys software.
-func dattoSoftwareJob(category string) bool {
-	return strings.EqualFold(strings.TrimSpace(category), dattoApplications)
+func DattoSoftwareJob(category string) bool {
+	return strings.EqualFold(strings.TrimSpace(category), DattoApplications)
 }

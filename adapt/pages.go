@@ -44,19 +44,32 @@ func PageKeys(a Adapter) []string {
 // an object, the elements of its first member (in the input's order)
 // that is an array under one of a's PageKeys, as Convert takes them, else
 // 1: a record with arrays of its own (an Entra sign-in's
-// authenticationDetails) is one record. A value a's Repairer repairs is
-// counted repaired, as Convert reads it.
+// authenticationDetails) is one record.
 func Records(a Adapter, raw []byte) (int, error) {
+	_, n, err := Readable(a, raw)
+	return n, err
+}
+
+// Readable is raw as Convert of a reads it, and its records as Records
+// counts them: raw itself, or its repair when a is a Repairer and raw is
+// not JSON it splits (tripline receive writes what this returns).
+func Readable(a Adapter, raw []byte) ([]byte, int, error) {
+	n, err := records(a, raw)
+	if r, ok := a.(Repairer); ok && err != nil {
+		if fixed, ok := r.Repair(raw); ok {
+			n, err := records(a, fixed)
+			return fixed, n, err
+		}
+	}
+	return raw, n, err
+}
+
+func records(a Adapter, raw []byte) (int, error) {
 	src, err := inputText(raw)
 	if err != nil {
 		return 0, err
 	}
 	items, _, list, err := splitInput(src, PageKeys(a), nil, nil)
-	if r, ok := a.(Repairer); ok && err != nil {
-		if fixed, ok := r.Repair(raw); ok {
-			return Records(a, fixed)
-		}
-	}
 	if err != nil {
 		return 0, err
 	}

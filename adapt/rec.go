@@ -107,12 +107,9 @@ func (a *arena) event() *contract.Event {
 	a.nev++
 	at := &a.ats[i]
 	if at.m == nil {
-		at.m = make(map[string]string, 16)
+		at.m, at.list = make(map[string]string, 16), make([]attr, 0, 32)
 	}
 	at.reset()
-	if at.list == nil {
-		at.list = make([]attr, 0, 32)
-	}
 	a.evs[i] = contract.Event{Attributes: at.m}
 	return &a.evs[i]
 }

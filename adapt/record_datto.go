@@ -93,7 +93,7 @@ func encodeDattoRMM(ev *contract.Event, client string, seq uint64) (Record, erro
 			out.Script.Name, out.Script.Interpreter = ev.Script.Name, ev.Script.Interpreter
 		} else {
 			details.put("componentName", ev.Package.Name)
-			details.put("componentCategory", dattoApplications)
+			details.put("componentCategory", DattoApplications)
 			details.put("version", ev.Package.Version)
 			out.Package.Name, out.Package.Version = ev.Package.Name, ev.Package.Version
 		}

@@ -28,27 +28,38 @@ type Repairer interface {
 // absorbs it), takes each value as literal text, and writes the record
 // again as JSON with "tripline.repaired" set.
 
-// scTemplateKeys are the shipped template's keys, in order (nil if the
-// embedded template did not read, which TestScreenConnectRepair rules
-// out).
-var scTemplateKeys = func() []string {
-	var keys []string
+// scTemplate is the shipped template's shape, read once from the
+// embedded file: its keys in order, the text before each value (`{"KEY":"`
+// for the first, `","KEY":"` for the others) and the free-text field's
+// position (free is 0, and keys nil, if the template did not read, which
+// TestScreenConnectRepair rules out).
+var scTemplate = func() (t struct {
+	keys, delims []string
+	free         int
+}) {
 	dec := json.NewDecoder(strings.NewReader(ScreenConnectTrigger))
 	if _, err := dec.Token(); err != nil {
-		return nil
+		return t
 	}
 	for dec.More() {
 		k, err := dec.Token()
-		ks, ok := k.(string)
+		key, ok := k.(string)
 		if err != nil || !ok {
-			return nil
+			return t
 		}
 		if _, err := dec.Token(); err != nil {
-			return nil
+			return t
 		}
-		keys = append(keys, ks)
+		delim := `","` + key + `":"`
+		if len(t.keys) == 0 {
+			delim = `{"` + key + `":"`
+		}
+		if key == scFreeText {
+			t.free = len(t.keys)
+		}
+		t.keys, t.delims = append(t.keys, key), append(t.delims, delim)
 	}
-	return keys
+	return t
 }()
 
 // scFreeText is the field read from both ends (commands and file names).
@@ -61,48 +72,36 @@ const scRepaired = "tripline.repaired"
 // Repair reads a body of the shipped trigger template whose substituted
 // values were not escaped.
 func (screenConnect) Repair(raw []byte) ([]byte, bool) {
+	t := &scTemplate
+	if t.free < 1 {
+		return nil, false
+	}
 	s := strings.TrimSpace(string(raw))
-	keys := scTemplateKeys
-	if len(keys) < 2 {
+	if !strings.HasPrefix(s, t.delims[0]) || !strings.HasSuffix(s, `"}`) || len(s) < len(t.delims[0])+2 {
 		return nil, false
 	}
-	open := `{"` + keys[0] + `":"`
-	if !strings.HasPrefix(s, open) || !strings.HasSuffix(s, `"}`) || len(s) < len(open)+2 {
-		return nil, false
-	}
-	body := s[len(open) : len(s)-2]
-	delim := func(k string) string { return `","` + k + `":"` }
-	free := -1
-	for i, k := range keys {
-		if k == scFreeText {
-			free = i
-		}
-	}
-	if free < 1 {
-		return nil, false
-	}
-	// values[i] is keys[i]'s text. From the start up to the free-text
+	// values[i] is keys[i]'s text: from the start up to the free-text
 	// field, then from the end back to it.
-	values := make([]string, len(keys))
-	rest := body
-	for i := 1; i <= free; i++ {
-		j := strings.Index(rest, delim(keys[i]))
+	values := make([]string, len(t.keys))
+	rest := s[len(t.delims[0]) : len(s)-2]
+	for i := 1; i <= t.free; i++ {
+		j := strings.Index(rest, t.delims[i])
 		if j < 0 {
 			return nil, false
 		}
-		values[i-1], rest = rest[:j], rest[j+len(delim(keys[i])):]
+		values[i-1], rest = rest[:j], rest[j+len(t.delims[i]):]
 	}
-	for i := len(keys) - 1; i > free; i-- {
-		j := strings.LastIndex(rest, delim(keys[i]))
+	for i := len(t.keys) - 1; i > t.free; i-- {
+		j := strings.LastIndex(rest, t.delims[i])
 		if j < 0 {
 			return nil, false
 		}
-		values[i], rest = rest[j+len(delim(keys[i])):], rest[:j]
+		values[i], rest = rest[j+len(t.delims[i]):], rest[:j]
 	}
-	values[free] = rest
+	values[t.free] = rest
 	out := make([]byte, 0, len(s)+64)
 	out = append(out, '{')
-	for i, k := range keys {
+	for i, k := range t.keys {
 		out = appendString(out, k)
 		out = append(out, ':')
 		out = appendString(out, values[i])

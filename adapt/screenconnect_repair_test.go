@@ -12,14 +12,14 @@ import (
 // as ScreenConnect substitutes them: as they are, unescaped.
 func scBody(values map[string]string) string {
 	body := ScreenConnectTrigger
-	for _, k := range scTemplateKeys {
+	// The template's placeholder for k is the text of its value.
+	var tmpl map[string]string
+	_ = json.Unmarshal([]byte(ScreenConnectTrigger), &tmpl)
+	for _, k := range scTemplate.keys {
 		v, ok := values[k]
 		if !ok {
 			v = "x-" + k
 		}
-		// The template's placeholder for k is the text of its value.
-		var tmpl map[string]string
-		_ = json.Unmarshal([]byte(ScreenConnectTrigger), &tmpl)
 		body = strings.Replace(body, `"`+k+`":"`+tmpl[k]+`"`, `"`+k+`":"`+v+`"`, 1)
 	}
 	return body
@@ -31,8 +31,8 @@ func scBody(values map[string]string) string {
 // holds another field's delimiter as text only moves Data's end; a body
 // that is not the template's shape stays an error.
 func TestScreenConnectRepair(t *testing.T) {
-	if len(scTemplateKeys) != 14 || scTemplateKeys[0] != "EventID" || !strings.Contains(strings.Join(scTemplateKeys, ","), ",Data,") {
-		t.Fatalf("template keys %q", scTemplateKeys)
+	if len(scTemplate.keys) != 14 || scTemplate.keys[0] != "EventID" || scTemplate.keys[scTemplate.free] != scFreeText {
+		t.Fatalf("template keys %q, free-text field at %d", scTemplate.keys, scTemplate.free)
 	}
 	base := map[string]string{
 		"EventID": "a1b2", "EventType": "RanCommand", "Time": "2025-11-20T14:00:12.1234567Z",

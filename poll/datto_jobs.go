@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
+
+	"github.com/tripline/tripline/adapt"
 )
 
 // enricher is a kind whose records need more of the vendor's API before
@@ -31,9 +33,6 @@ type enricher interface {
 // them to the details as componentName and componentCategory, the fields
 // the datto-rmm adapter reads (docs/sources.md), so that a software
 // deployment reads as software.push on a real export.
-
-// dattoApplications is the component category of software deployments.
-const dattoApplications = "Applications"
 
 // maxDattoPages bounds the pages of one component listing.
 const maxDattoPages = 50
@@ -105,10 +104,14 @@ func (d *dattoJobs) enrich(ctx context.Context, c *client, records json.RawMessa
 // there (a relay added them), or a job whose components are unknown.
 func (d *dattoJobs) record(ctx context.Context, c *client, raw json.RawMessage) (json.RawMessage, bool, error) {
 	var rec map[string]json.RawMessage
-	if json.Unmarshal(raw, &rec) != nil || !strings.EqualFold(jsonString(rec["category"]), "job") {
+	if json.Unmarshal(raw, &rec) != nil {
 		return nil, false, nil
 	}
-	text := jsonString(rec["details"])
+	// A member that is not a string is "" here (the adapter reports it).
+	if category, _ := stringMember(rec, "category"); !strings.EqualFold(category, "job") {
+		return nil, false, nil
+	}
+	text, _ := stringMember(rec, "details")
 	var details map[string]json.RawMessage
 	if text == "" || json.Unmarshal([]byte(text), &details) != nil || details == nil {
 		return nil, false, nil
@@ -116,9 +119,9 @@ func (d *dattoJobs) record(ctx context.Context, c *client, raw json.RawMessage) 
 	if _, ok := details["componentCategory"]; ok {
 		return nil, false, nil
 	}
-	uid := jsonString(details["job.uid"])
+	uid, _ := stringMember(details, "job.uid")
 	if uid == "" {
-		uid = jsonString(details["jobUid"])
+		uid, _ = stringMember(details, "jobUid")
 	}
 	if uid == "" {
 		return nil, false, nil
@@ -189,8 +192,8 @@ func (d *dattoJobs) job(ctx context.Context, c *client, uid string) (dattoJob, e
 		if comp.Name != "" {
 			names = append(names, comp.Name)
 		}
-		if strings.EqualFold(cat, dattoApplications) {
-			j.category = dattoApplications
+		if adapt.DattoSoftwareJob(cat) {
+			j.category = adapt.DattoApplications
 			if comp.Name != "" {
 				apps = append(apps, comp.Name)
 			}
@@ -198,7 +201,7 @@ func (d *dattoJobs) job(ctx context.Context, c *client, uid string) (dattoJob, e
 			j.category = cat
 		}
 	}
-	if j.category == dattoApplications {
+	if j.category == adapt.DattoApplications {
 		names = apps
 	}
 	j.names = strings.Join(names, ", ")
@@ -242,7 +245,7 @@ func (d *dattoJobs) category(ctx context.Context, c *client, uid string) (string
 }
 
 // list reads a paged listing (pageDetails.nextPageUrl) from path, handing
-// each page's array under key to read.
+// each page's array under key (members: an array, or absent) to read.
 func (d *dattoJobs) list(ctx context.Context, c *client, path, key string, read func(json.RawMessage) error) error {
 	next := d.base + path
 	for range maxDattoPages {
@@ -253,29 +256,23 @@ func (d *dattoJobs) list(ctx context.Context, c *client, path, key string, read 
 		if err != nil {
 			return err
 		}
-		var pg struct {
-			PageDetails struct {
-				NextPageURL string `json:"nextPageUrl"`
-			} `json:"pageDetails"`
+		m, raw, n, err := members(body, key)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
 		}
-		m := map[string]json.RawMessage{}
-		if err := json.Unmarshal(body, &m); err != nil {
-			return pageErr("%s: not a JSON object: %v", path, err)
-		}
-		if raw := m["pageDetails"]; len(raw) > 0 && string(raw) != "null" {
-			if err := json.Unmarshal(body, &pg); err != nil {
-				return pageErr("%s: pageDetails: %v", path, err)
-			}
-		}
-		if raw := m[key]; len(raw) > 0 && string(raw) != "null" {
+		if n > 0 {
 			if err := read(raw); err != nil {
 				return pageErr("%s: %s: %v", path, key, err)
 			}
 		}
-		if pg.PageDetails.NextPageURL == "" {
+		nextURL, err := dattoNextPage(m)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if nextURL == "" {
 			return nil
 		}
-		nu, err := sameOrigin(d.base, pg.PageDetails.NextPageURL)
+		nu, err := sameOrigin(d.base, nextURL)
 		if err != nil {
 			return err
 		}
@@ -285,15 +282,6 @@ func (d *dattoJobs) list(ctx context.Context, c *client, path, key string, read 
 		next = nu.String()
 	}
 	return pageErr("%s: more than %d pages", path, maxDattoPages)
-}
-
-// jsonString is raw as a string if it is a JSON string, else "".
-func jsonString(raw json.RawMessage) string {
-	var s string
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-		return ""
-	}
-	return s
 }
 
 // jsonText is s as a JSON string.

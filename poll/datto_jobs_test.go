@@ -113,17 +113,20 @@ func TestDattoJobComponents(t *testing.T) {
 // and the next poll writes it with its components; one that refuses the
 // API key (403) is asked once, and the activities go on without.
 func TestDattoJobComponentsFailures(t *testing.T) {
-	isJob := func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/v2/job/") }
+	// failJobs answers every job components request with status.
+	failJobs := func(status int) func(w http.ResponseWriter, r *http.Request, n int) bool {
+		return func(w http.ResponseWriter, r *http.Request, n int) bool {
+			if !strings.HasPrefix(r.URL.Path, "/api/v2/job/") {
+				return false
+			}
+			w.WriteHeader(status)
+			return true
+		}
+	}
 	t.Run("500", func(t *testing.T) {
 		h := newHarness(t, DattoRMM, 5, "")
 		dattoJobVendor(h)
-		h.v.setFault(func(w http.ResponseWriter, r *http.Request, n int) bool {
-			if isJob(r) {
-				w.WriteHeader(http.StatusInternalServerError)
-				return true
-			}
-			return false
-		})
+		h.v.setFault(failJobs(http.StatusInternalServerError))
 		if err := h.run(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "components") {
 			t.Fatalf("poll with the components API down: %v, want its error", err)
 		}
@@ -142,13 +145,7 @@ func TestDattoJobComponentsFailures(t *testing.T) {
 	t.Run("403", func(t *testing.T) {
 		h := newHarness(t, DattoRMM, 5, "")
 		dattoJobVendor(h)
-		h.v.setFault(func(w http.ResponseWriter, r *http.Request, n int) bool {
-			if isJob(r) {
-				w.WriteHeader(http.StatusForbidden)
-				return true
-			}
-			return false
-		})
+		h.v.setFault(failJobs(http.StatusForbidden))
 		if err := h.run(context.Background(), nil); err != nil {
 			t.Fatal(err)
 		}

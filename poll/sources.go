@@ -354,17 +354,9 @@ func (k dattoRMM) advance(body []byte, cp Checkpoint, now time.Time) (page, erro
 	if err != nil {
 		return page{}, err
 	}
-	var next string
-	if pd := m["pageDetails"]; len(pd) > 0 && string(pd) != "null" {
-		var d struct {
-			NextPageURL *string `json:"nextPageUrl"`
-		}
-		if err := json.Unmarshal(pd, &d); err != nil {
-			return page{}, pageErr("pageDetails: %v", err)
-		}
-		if d.NextPageURL != nil {
-			next = *d.NextPageURL
-		}
+	next, err := dattoNextPage(m)
+	if err != nil {
+		return page{}, err
 	}
 	if next != "" {
 		if _, err := sameOrigin(k.base, next); err != nil {
@@ -376,4 +368,23 @@ func (k dattoRMM) advance(body []byte, cp Checkpoint, now time.Time) (page, erro
 	}
 	c, more := k.close(cp, next, now)
 	return page{records: raw, n: n, next: c, more: more}, nil
+}
+
+// dattoNextPage is a Datto RMM page's pageDetails.nextPageUrl ("" on the
+// last page).
+func dattoNextPage(m map[string]json.RawMessage) (string, error) {
+	pd := m["pageDetails"]
+	if len(pd) == 0 || string(pd) == "null" {
+		return "", nil
+	}
+	var d struct {
+		NextPageURL *string `json:"nextPageUrl"`
+	}
+	if err := json.Unmarshal(pd, &d); err != nil {
+		return "", pageErr("pageDetails: %v", err)
+	}
+	if d.NextPageURL == nil {
+		return "", nil
+	}
+	return *d.NextPageURL, nil
 }

@@ -130,15 +130,11 @@ func split(format string, a adapt.Adapter, body []byte, msp string, lim limits) 
 		values, rerr := packArrays(elems, lim.value)
 		return values, len(elems), rerr
 	case '{':
-		if r, ok := a.(adapt.Repairer); ok && !json.Valid(body) {
-			// A vendor body of a known shape that is not valid JSON (a
-			// ScreenConnect trigger's unescaped values): written repaired,
-			// so that what reads the topic reads valid JSON.
-			if fixed, ok := r.Repair(body); ok {
-				body = fixed
-			}
-		}
-		records, err := adapt.Records(a, body)
+		// A vendor body of a known shape that is not valid JSON (a
+		// ScreenConnect trigger's unescaped values) is written repaired,
+		// so that what reads the topic reads valid JSON.
+		readable, records, err := adapt.Readable(a, body)
+		body = readable
 		if err != nil {
 			return nil, 0, badRequest("malformed_json", "the body is %v", err)
 		}
